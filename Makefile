@@ -1,0 +1,59 @@
+# kmvolunteer — `make run` serves the demo city; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTANCE := instance
+export FLASK_APP := app
+
+.PHONY: run test install install-dev translations browser messages bench clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: requirements.txt $(BIN)/activate
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed translations
+install-dev: $(VENV)/.installed-dev translations
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile -d kmvolunteer/translations
+
+## run: install, migrate the embedded SQLite database, load the demo city if empty, serve.
+run: install
+	mkdir -p $(INSTANCE)
+	$(BIN)/python -c "from kmvolunteer.config import load_secret_key; load_secret_key()"
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed-demo --if-empty
+	@echo ""
+	@echo "  kmvolunteer is running at http://127.0.0.1:8000  (demo password: demo2026)"
+	@echo ""
+	$(BIN)/gunicorn --bind 127.0.0.1:8000 --workers 2 --access-logfile - app:app
+
+## browser: Debian's Chromium and CJK fonts for the browser tests (they are mandatory).
+browser:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; fi; \
+	fi
+
+## test: the whole suite (DATABASE_URL selects the engine; SQLite by default).
+test: install-dev browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install-dev
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache
+
+## messages: extract new UI strings and merge them into the catalogues (then translate them).
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o kmvolunteer/translations/messages.pot --sort-output --omit-header .
+	$(BIN)/pybabel update -i kmvolunteer/translations/messages.pot -d kmvolunteer/translations --no-fuzzy-matching --omit-header

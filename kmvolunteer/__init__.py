@@ -1,0 +1,125 @@
+"""kmvolunteer: 双报到双服务双报告 for Kunming's on-duty party members."""
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flask import Flask, g, request, session
+from flask_babel import format_datetime
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from kmvolunteer.config import PROJECT_ROOT, Config
+from kmvolunteer.extensions import babel, csrf, db, login_manager, migrate
+
+HTMX_SCRIPT = "js/htmx-4.0.1.min.js"
+
+
+def create_app(config: object | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.from_object(config or Config())
+    if app.config.get("PROXY_HOPS"):
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _init_templates(app)
+
+    from kmvolunteer import errors, cli
+    from kmvolunteer.core import security
+
+    errors.init_app(app)
+    security.init_app(app)
+    cli.init_app(app)
+
+    @app.before_request
+    def _request_id() -> None:
+        g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:12]
+
+    logging.basicConfig(level=logging.INFO)
+    return app
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN001
+    """WAL, a busy timeout and foreign keys for every SQLite connection."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def _init_extensions(app: Flask) -> None:
+    from kmvolunteer.auth.models import User  # models must be imported for Alembic
+    from kmvolunteer.core import audit  # noqa: F401
+    from kmvolunteer.org import models  # noqa: F401
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "basic"
+
+    from flask_babel import lazy_gettext as _l
+
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def _load_user(session_id: str) -> User | None:
+        user_id, _, version = session_id.partition(":")
+        if not user_id.isdigit():
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or not user.active or str(user.session_version) != version:
+            return None
+        return user
+
+    def select_locale() -> str:
+        languages = app.config["LANGUAGES"]
+        if current_user.is_authenticated and current_user.locale in languages:
+            return current_user.locale
+        chosen = session.get("locale")
+        return chosen if chosen in languages else app.config["BABEL_DEFAULT_LOCALE"]
+
+    babel.init_app(app, locale_selector=select_locale)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from kmvolunteer.audit.views import bp as audit_bp
+    from kmvolunteer.auth.admin import bp as accounts_bp
+    from kmvolunteer.auth.views import bp as auth_bp
+    from kmvolunteer.home.views import bp as home_bp
+    from kmvolunteer.org.views import bp as org_bp
+
+    for blueprint in (home_bp, auth_bp, accounts_bp, org_bp, audit_bp):
+        app.register_blueprint(blueprint)
+
+
+def _init_templates(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    from kmvolunteer.auth.labels import LEVEL_LABELS, ROLE_LABELS
+    from kmvolunteer.auth.policy import can
+    from kmvolunteer.core.text import mask_phone
+
+    app.jinja_env.globals.update(can=can, htmx_script=HTMX_SCRIPT, get_locale=get_locale,
+                                 role_labels=ROLE_LABELS, level_labels=LEVEL_LABELS)
+    app.jinja_env.filters["mask_phone"] = mask_phone
+    app.jinja_env.filters["datetime"] = lambda value, fmt="yyyy-MM-dd HH:mm": (
+        format_datetime(value, fmt) if value else ""
+    )
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

@@ -1,0 +1,1 @@
+"""The audit log page (the AuditEntry model lives in core.audit)."""

@@ -1,0 +1,1 @@
+"""Users, role grants, login, and the one policy module (policy.py)."""

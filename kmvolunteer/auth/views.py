@@ -1,0 +1,91 @@
+"""Login, logout, password and language."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from kmvolunteer.auth import services
+from kmvolunteer.auth.forms import ChangePasswordForm, LanguageForm, LoginForm
+from kmvolunteer.core.errors import ServiceError
+from kmvolunteer.core.htmx import render, safe_next, see_other
+from kmvolunteer.extensions import db
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm(next=request.args.get("next", ""))
+    error = None
+    if form.validate_on_submit():
+        result = services.authenticate(form.username.data, form.password.data, request.remote_addr or "")
+        if result.user is not None:
+            session.clear()
+            login_user(result.user)
+            session.permanent = True
+            target = safe_next(form.next.data, url_for("home.index"))
+            if result.user.must_change_password:
+                flash(_("Please choose your own password before you go on."), "info")
+                target = url_for("auth.change_password")
+            return see_other(target)
+        error = result.error
+    status = 422 if request.method == "POST" else 200
+    return render("auth/login.html", form=form, error=error, status=status)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    session.clear()
+    flash(_("You have logged out."), "info")
+    return see_other(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            services.change_password(current_user, form.current.data, form.new.data)
+        except ServiceError as exc:
+            db.session.rollback()
+            error = exc.message
+        else:
+            db.session.commit()
+            login_user(current_user)  # the session id changed with the password
+            flash(_("Your password has been changed."), "success")
+            return see_other(url_for("home.index"))
+    status = 422 if request.method == "POST" else 200
+    return render("auth/password.html", "auth/_password_form.html", form=form, error=error, status=status)
+
+
+@bp.route("/language", methods=["POST"])
+def language():
+    form = LanguageForm()
+    target = safe_next(form.next.data if form.next.data else None, url_for("home.index"))
+    if form.validate_on_submit() and form.locale.data in current_app.config["LANGUAGES"]:
+        session["locale"] = form.locale.data
+        if current_user.is_authenticated:
+            services.set_locale(current_user, form.locale.data)
+            db.session.commit()
+    return see_other(target)
+
+
+PASSWORD_EXEMPT = {"auth.change_password", "auth.logout", "auth.language", "static", "home.healthz"}
+
+
+@bp.before_app_request
+def _require_own_password():
+    """An account with an initial password must choose its own before anything else."""
+    if (
+        current_user.is_authenticated
+        and current_user.must_change_password
+        and request.endpoint not in PASSWORD_EXEMPT
+    ):
+        return redirect(url_for("auth.change_password"))
+    return None

@@ -1,0 +1,75 @@
+"""flask commands: seed-demo, create-admin."""
+from __future__ import annotations
+
+import time
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from kmvolunteer.core.errors import ServiceError
+from kmvolunteer.extensions import db
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(create_admin)
+
+
+@click.command("seed-demo")
+@click.option("--scale", type=click.Choice(["demo", "city"]), default="demo",
+              help="demo: Kunming's districts with sample places; city: about 500 communities, "
+                   "5,000 branches and 200,000 members.")
+@click.option("--communities", type=int, help="Generate this many communities (implies a generated city).")
+@click.option("--branches", type=int, help="Generate this many branches.")
+@click.option("--members", type=int, help="Generate this many members.")
+@click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database has data.")
+def seed_demo(scale: str, communities: int | None, branches: int | None, members: int | None,
+              if_empty: bool) -> None:
+    """Fill an EMPTY database with the demo city. Refuses a database that has data."""
+    from kmvolunteer.org import demo
+
+    if if_empty and not demo.database_is_empty():
+        click.echo("The database already has data; the demo city was not loaded.")
+        return
+    generated = None
+    if scale == "city" or communities or branches or members:
+        generated = demo.Sizes()
+        generated.communities = communities or generated.communities
+        generated.branches = branches or generated.branches
+        generated.members = members or generated.members
+    started = time.monotonic()
+    try:
+        counts = demo.seed(generated=generated, echo=click.echo)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Seeded {counts} in {time.monotonic() - started:.1f} s. "
+               f"Demo accounts use the password {demo.DEMO_PASSWORD!r}.")
+
+
+@click.command("create-admin")
+@click.option("--username", prompt=True)
+@click.option("--name", "display_name", prompt="Full name")
+@click.option("--area", "area_name", default="昆明市", show_default=True,
+              help="The city or district the account is the organization department of.")
+def create_admin(username: str, display_name: str, area_name: str) -> None:
+    """Create an organization-department account (prompts for the password)."""
+    from kmvolunteer.auth import services
+    from kmvolunteer.auth.models import Role
+    from kmvolunteer.org.models import Area
+
+    area = db.session.scalar(select(Area).where(Area.name == area_name, Area.level.in_(("city", "district"))))
+    if area is None:
+        raise click.ClickException(f"No city or district named {area_name!r}. Load the places first.")
+    password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user, _initial = services.create_user(username=username, display_name=display_name, home_area=area)
+        services.validate_new_password(user, password)
+        user.password_hash = services.hash_password(password)
+        user.must_change_password = False
+        services.add_grant(user, services.build_grant(Role.org_department, area=area), actor=user)
+    except ServiceError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
+    db.session.commit()
+    click.echo(f"Created {user.username}, organization department of {area.name}.")

@@ -1,0 +1,84 @@
+"""Settings, read from the environment. The embedded SQLite database is the default."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = Path(os.environ.get("KMV_INSTANCE_DIR", PROJECT_ROOT / "instance"))
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_secret_key(instance_dir: Path = INSTANCE_DIR) -> str:
+    """SECRET_KEY from the environment, else the one kept in instance/secret_key.
+
+    The file is created on first use so that every gunicorn worker (and every
+    restart) signs sessions with the same key.
+    """
+    from_env = os.environ.get("SECRET_KEY")
+    if from_env:
+        return from_env
+    key_file = instance_dir / "secret_key"
+    if not key_file.exists():
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def default_database_url(instance_dir: Path = INSTANCE_DIR) -> str:
+    return f"sqlite:///{instance_dir / 'kmvolunteer.db'}"
+
+
+class Config:
+    """Production-like defaults; every value can be set by an environment variable."""
+
+    def __init__(self) -> None:
+        self.SECRET_KEY = load_secret_key()
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or default_database_url()
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.SESSION_COOKIE_SECURE = _flag("COOKIE_SECURE")
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
+        self.WEB_HOSTS = int(os.environ.get("WEB_HOSTS", "1"))
+        self.DEBUG = _flag("FLASK_DEBUG")
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = 8 * 3600
+    MAX_CONTENT_LENGTH = 5 * 1024 * 1024
+    ROSTER_MAX_BYTES = 2 * 1024 * 1024
+    ROSTER_MAX_ROWS = 5000
+    WTF_CSRF_TIME_LIMIT = None
+    BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = {"zh_Hans_CN": "简体中文", "en": "English"}
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_WINDOW_MINUTES = 15
+    PASSWORD_HASH_METHOD = "scrypt"
+    # Initial passwords are random (about 58 bits) and must be changed at first
+    # login, so a cheaper hash is safe for them and lets a 500-row roster import
+    # finish in seconds instead of a minute.
+    INITIAL_PASSWORD_HASH_METHOD = "pbkdf2:sha256:20000"
+    PASSWORD_MIN_LENGTH = 8
+    PAGE_SIZE = 50
+
+
+class TestConfig(Config):
+    TESTING = True
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    INITIAL_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+
+    def __init__(self, database_url: str) -> None:
+        super().__init__()
+        self.SECRET_KEY = "test-secret-key-not-for-production"
+        self.SQLALCHEMY_DATABASE_URI = database_url

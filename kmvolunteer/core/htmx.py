@@ -1,0 +1,47 @@
+"""One URL, two renderings: the full page, or only its fragment for htmx."""
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Response, make_response, redirect, render_template, request
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def wants_fragment() -> bool:
+    """An htmx request that targets part of the page (a boosted one wants the whole page)."""
+    return is_htmx() and request.headers.get("HX-Boosted") != "true"
+
+
+def render(template: str, fragment: str | None = None, /, *, status: int = 200, **context: Any) -> Response:
+    """Render ``fragment`` for a non-boosted htmx request, else the full page ``template``."""
+    chosen = fragment if fragment and wants_fragment() else template
+    return make_response(render_template(chosen, **context), status)
+
+
+def trigger(response: Response, *events: str) -> Response:
+    """Fire client events (``HX-Trigger``) so badges and counters refresh themselves."""
+    if events:
+        response.headers["HX-Trigger"] = json.dumps({name: True for name in events})
+    return response
+
+
+def see_other(location: str, *events: str) -> Response:
+    """After a successful POST: 303 to the page to show, with events for htmx."""
+    return trigger(redirect(location, 303), *events)
+
+
+def safe_next(target: str | None, fallback: str) -> str:
+    """Only same-site relative paths are followed after login (no open redirects)."""
+    if not target:
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return fallback
+    return target

@@ -1,0 +1,38 @@
+"""Small text helpers shared by templates and exports."""
+from __future__ import annotations
+
+import re
+
+MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+
+
+def normalize_phone(raw: str) -> str:
+    """Strip spaces, dashes and a +86 prefix from a mainland mobile number."""
+    digits = re.sub(r"[\s\-()]", "", raw or "")
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    return digits
+
+
+def is_mobile(phone: str) -> bool:
+    return bool(MOBILE_RE.match(phone))
+
+
+def mask_phone(phone: str | None) -> str:
+    """138****5678 — lists and exports never show the whole number."""
+    if not phone:
+        return ""
+    if len(phone) < 7:
+        return "*" * len(phone)
+    return f"{phone[:3]}****{phone[-4:]}"
+
+
+def mask_name(name: str) -> str:
+    """张*明 / 李* — for public pages."""
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]

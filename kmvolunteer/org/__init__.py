@@ -1,0 +1,1 @@
+"""The place tree, agencies, branches, members and departments."""

@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kmvolunteer.core.time import utcnow
+from kmvolunteer.extensions import db
+
+
+class AreaLevel(str, enum.Enum):
+    city = "city"
+    district = "district"
+    subdistrict = "subdistrict"
+    community = "community"
+
+    @property
+    def child(self) -> "AreaLevel | None":
+        order = list(AreaLevel)
+        index = order.index(self)
+        return order[index + 1] if index + 1 < len(order) else None
+
+
+class Area(db.Model):
+    """One node of the place tree: city → district → subdistrict → community.
+
+    ``path`` is the materialised chain of ids ("/1/4/27/"), so "everything under
+    this area" is one indexed prefix match instead of a recursive query.
+    """
+
+    __tablename__ = "area"
+    __table_args__ = (UniqueConstraint("parent_id", "name", name="uq_area_parent_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    level: Mapped[str] = mapped_column(String(16), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"), index=True)
+    path: Mapped[str] = mapped_column(String(255), index=True, default="")
+    active: Mapped[bool] = mapped_column(default=True)
+
+    parent: Mapped["Area | None"] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list["Area"]] = relationship(back_populates="parent", order_by="Area.id")
+
+    @property
+    def level_enum(self) -> AreaLevel:
+        return AreaLevel(self.level)
+
+    def covers(self, other: "Area") -> bool:
+        """True when ``other`` is this area or lies below it."""
+        return other.path.startswith(self.path)
+
+    def ancestors(self) -> list["Area"]:
+        chain: list[Area] = []
+        node = self.parent
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        return list(reversed(chain))
+
+    def full_name(self) -> str:
+        return "".join(a.name for a in self.ancestors()[1:] + [self])
+
+    def __repr__(self) -> str:
+        return f"<Area {self.id} {self.name}>"
+
+
+class Agency(db.Model):
+    """An employer (机关单位), e.g. 昆明市民政局; it sits in an area."""
+
+    __tablename__ = "agency"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    area: Mapped[Area] = relationship()
+    branches: Mapped[list["Branch"]] = relationship(back_populates="agency", order_by="Branch.id")
+
+
+class Branch(db.Model):
+    """A party branch (党支部) of an agency."""
+
+    __tablename__ = "branch"
+    __table_args__ = (UniqueConstraint("agency_id", "name", name="uq_branch_agency_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    agency: Mapped[Agency] = relationship(back_populates="branches")
+    members: Mapped[list["Member"]] = relationship(back_populates="branch", order_by="Member.id")
+
+    def full_name(self) -> str:
+        return f"{self.agency.name} {self.name}"
+
+
+class Member(db.Model):
+    """An on-duty party member (在职党员). No ID-card numbers are kept."""
+
+    __tablename__ = "member"
+    __table_args__ = (Index("ix_member_branch_active", "branch_id", "active"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    post: Mapped[str] = mapped_column(String(100), default="")
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branch.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    branch: Mapped[Branch] = relationship(back_populates="members")
+    user: Mapped["User | None"] = relationship(back_populates="member")  # noqa: F821
+
+
+class Department(db.Model):
+    """A functional department (职能部门) of one tier (city, district or subdistrict)."""
+
+    __tablename__ = "department"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    area: Mapped[Area] = relationship()

@@ -1,0 +1,65 @@
+"""Members and the place tree: the rules for changing them."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from kmvolunteer.core import audit
+from kmvolunteer.core.errors import ServiceError
+from kmvolunteer.extensions import db
+from kmvolunteer.org import roster
+from kmvolunteer.org.models import Agency, Area, Branch, Member
+
+
+def add_member(branch: Branch, *, name: str, phone: str, post: str) -> roster.ImportedMember:
+    """One member typed in by hand: the same checks as one roster row."""
+    header = [names[0] for names in roster.COLUMNS.values()]
+    table = [header, [name, phone, branch.agency.name, branch.name, post]]
+    check = roster.check_roster(table, [branch])
+    if check.problems:
+        raise ServiceError(check.problems[0][1])
+    return roster.import_roster(check, source=_("added by hand"))[0]
+
+
+def deactivate_member(member: Member) -> None:
+    if not member.active:
+        raise ServiceError(_("This member is already inactive."))
+    member.active = False
+    if member.user is not None:
+        member.user.active = False
+        member.user.session_version += 1
+    audit.record("member.deactivated", member, scope_path=member.branch.agency.area.path,
+                 summary=member.name, before={"active": True}, after={"active": False})
+
+
+def child_counts(area: Area) -> dict[int, int]:
+    """For each child of ``area``: how many communities lie under it."""
+    counts: dict[int, int] = {}
+    for child in area.children:
+        counts[child.id] = db.session.scalar(
+            select(func.count(Area.id)).where(Area.path.startswith(child.path), Area.level == "community")
+        ) or 0
+    return counts
+
+
+def agencies_in(area: Area) -> list[Agency]:
+    return list(db.session.scalars(
+        select(Agency).where(Agency.area_id == area.id, Agency.active.is_(True)).order_by(Agency.name)
+    ))
+
+
+def branch_member_counts(agency: Agency) -> dict[int, int]:
+    rows = db.session.execute(
+        select(Member.branch_id, func.count(Member.id))
+        .join(Branch, Member.branch_id == Branch.id)
+        .where(Branch.agency_id == agency.id, Member.active.is_(True))
+        .group_by(Member.branch_id)
+    )
+    return {branch_id: count for branch_id, count in rows}
+
+
+def roster_query(branch: Branch, q: str | None):  # noqa: ANN201
+    stmt = select(Member).where(Member.branch_id == branch.id, Member.active.is_(True)).order_by(Member.name)
+    if q:
+        stmt = stmt.where(Member.name.contains(q, autoescape=True) | Member.phone.contains(q, autoescape=True))
+    return stmt
