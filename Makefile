@@ -55,5 +55,5 @@ clean:
 
 ## messages: extract new UI strings and merge them into the catalogues (then translate them).
 messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o kmvolunteer/translations/messages.pot --sort-output --omit-header .
-	$(BIN)/pybabel update -i kmvolunteer/translations/messages.pot -d kmvolunteer/translations --no-fuzzy-matching --omit-header
+	$(BIN)/pybabel extract -F babel.cfg -k _l --ignore-dirs '.*' -o kmvolunteer/translations/messages.pot --sort-output --omit-header .
+	$(BIN)/pybabel update -i kmvolunteer/translations/messages.pot -d kmvolunteer/translations --no-fuzzy-matching

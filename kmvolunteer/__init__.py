@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_babel import format_datetime
 from flask_login import current_user
 from sqlalchemy import event
@@ -88,6 +88,8 @@ def _init_extensions(app: Flask) -> None:
 
     def select_locale() -> str:
         languages = app.config["LANGUAGES"]
+        if not has_request_context():
+            return app.config["BABEL_DEFAULT_LOCALE"]
         if current_user.is_authenticated and current_user.locale in languages:
             return current_user.locale
         chosen = session.get("locale")
@@ -112,11 +114,12 @@ def _init_templates(app: Flask) -> None:
 
     from kmvolunteer.auth.labels import LEVEL_LABELS, ROLE_LABELS
     from kmvolunteer.auth.policy import can
-    from kmvolunteer.core.text import mask_phone
+    from kmvolunteer.core.text import mask_phone, mask_username
 
     app.jinja_env.globals.update(can=can, htmx_script=HTMX_SCRIPT, get_locale=get_locale,
                                  role_labels=ROLE_LABELS, level_labels=LEVEL_LABELS)
     app.jinja_env.filters["mask_phone"] = mask_phone
+    app.jinja_env.filters["mask_username"] = mask_username
     app.jinja_env.filters["datetime"] = lambda value, fmt="yyyy-MM-dd HH:mm": (
         format_datetime(value, fmt) if value else ""
     )

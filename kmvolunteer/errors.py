@@ -38,6 +38,7 @@ def _render(status: int, detail: str | None = None):  # noqa: ANN202
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError):  # noqa: ANN202
+        log.info("CSRF refused: %s", error.description)
         return _render(400, str(_l("The form had expired or was sent from elsewhere. Reload the page and try again.")))
 
     @app.errorhandler(HTTPException)

@@ -57,7 +57,7 @@ def change_password():
             error = exc.message
         else:
             db.session.commit()
-            login_user(current_user)  # the session id changed with the password
+            login_user(current_user._get_current_object())  # the session id changed with the password
             flash(_("Your password has been changed."), "success")
             return see_other(url_for("home.index"))
     status = 422 if request.method == "POST" else 200

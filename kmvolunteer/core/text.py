@@ -36,3 +36,8 @@ def mask_name(name: str) -> str:
     if len(name) == 2:
         return name[0] + "*"
     return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def mask_username(username: str) -> str:
+    """Usernames that are mobile numbers are masked like phones."""
+    return mask_phone(username) if is_mobile(username) else username

@@ -1,0 +1,104 @@
+"""Browser tests: Playwright driving Debian's Chromium against a live server.
+
+They are mandatory: if Chromium is missing the tests fail (``make test``
+installs it), they are never skipped.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from werkzeug.serving import make_server
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+PHONE = {"width": 360, "height": 780}
+DESKTOP = {"width": 1280, "height": 860}
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Browser:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is required for the browser tests and was not found at {CHROMIUM}; "
+                    "run `make browser` (Debian package chromium).")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-dev-shm-usage"],
+        )
+        yield browser
+        browser.close()
+
+
+def _is_real_console_error(message) -> bool:  # noqa: ANN001
+    """Console errors fail a test, except the browser's note on an intended 4xx answer (e.g. 422)."""
+    if message.type != "error":
+        return False
+    return "the server responded with a status of 4" not in message.text
+
+
+def _context(chromium: Browser, live_server: str, javascript: bool, viewport: dict) -> BrowserContext:
+    context = chromium.new_context(base_url=live_server, java_script_enabled=javascript, viewport=viewport,
+                                   locale="zh-CN")
+    context.set_default_timeout(10_000)
+    return context
+
+
+@pytest.fixture(params=["js", "nojs"])
+def page(request, chromium, live_server) -> Page:
+    """A phone-sized page, once with JavaScript and once without."""
+    context = _context(chromium, live_server, request.param == "js", PHONE)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if _is_real_console_error(msg) else None)
+    yield page
+    context.close()
+    assert not errors, f"browser errors: {errors}"
+
+
+@pytest.fixture
+def new_page(chromium, live_server):
+    """new_page(javascript=True, viewport=PHONE) → another page, e.g. a second user."""
+    contexts: list[BrowserContext] = []
+
+    def _make(javascript: bool = True, viewport: dict | None = None) -> Page:
+        context = _context(chromium, live_server, javascript, viewport or PHONE)
+        contexts.append(context)
+        return context.new_page()
+
+    yield _make
+    for context in contexts:
+        context.close()
+
+
+def js_enabled(page: Page) -> bool:
+    return page.context._impl_obj._options.get("javaScriptEnabled", True) is not False  # noqa: SLF001
+
+
+def log_in(page: Page, username: str, password: str) -> None:
+    page.goto("/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def screenshot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

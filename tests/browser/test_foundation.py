@@ -1,0 +1,64 @@
+"""Log in, see the role's home page, switch language, log out — with and without JavaScript."""
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import log_in, screenshot
+from tests.conftest import PASSWORD
+
+
+def test_login_home_language_logout(page: Page, world, request):
+    variant = request.node.callspec.params["page"]
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/login"))
+    expect(page.locator("h1")).to_have_text("登录")
+    log_in(page, "district_org", PASSWORD)
+    expect(page.locator(".panel h2")).to_contain_text("五华区")
+    expect(page.locator(".site-nav")).to_contain_text("账号")
+    screenshot(page, f"home-district-org-{variant}")
+
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator(".site-nav")).to_contain_text("Accounts")
+    page.get_by_role("button", name="简体中文").click()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+
+    page.locator("details.menu summary").click()
+    page.get_by_role("button", name="退出登录").click()
+    expect(page).to_have_url(re.compile(r"/login"))
+
+
+def test_wrong_password_shows_the_error_summary(page: Page, world):
+    page.goto("/login")
+    page.fill("input[name=username]", "district_org")
+    page.fill("input[name=password]", "wrong")
+    page.click("button[type=submit]")
+    expect(page.locator(".error-summary")).to_contain_text("用户名或密码错误")
+    expect(page.locator("input[name=username]")).to_have_value("district_org")
+
+
+def test_each_role_sees_its_home(new_page, world):
+    homes = {
+        "branch_secretary": "机关党支部",
+        "community_secretary": "翠湖社区",
+        "subdistrict_officer": "华山街道",
+        "department_officer": "五华区住房和城乡建设局",
+        "13800000001": "五华区民政局",
+    }
+    for username, text in homes.items():
+        page = new_page()
+        log_in(page, username, PASSWORD)
+        expect(page.locator("main")).to_contain_text(text)
+        screenshot(page, f"home-{username}")
+
+
+def test_branch_secretary_searches_the_roster(page: Page, world):
+    log_in(page, "branch_secretary", PASSWORD)
+    page.goto(f"/branches/{world.branch.id}")
+    expect(page.locator("#roster")).to_contain_text("张明")
+    page.fill("input[name=q]", "不存在")
+    page.keyboard.press("Enter")
+    expect(page.locator("#roster")).not_to_contain_text("张明")
+    expect(page).to_have_url(re.compile(r"q="))

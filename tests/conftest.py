@@ -1,0 +1,137 @@
+"""Fixtures: one app and schema per session (built by the migrations), emptied after each test.
+
+DATABASE_URL picks the engine: unset → a SQLite file in a temp folder;
+postgresql+psycopg://... → that database (its public schema is rebuilt).
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from kmvolunteer import create_app
+from kmvolunteer.config import TestConfig
+from kmvolunteer.extensions import db
+from tests.factories import World, build_world
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+PASSWORD = "secret-2026"
+
+
+def _database_url(tmp_dir: Path) -> str:
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_dir / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def app():
+    tmp_dir = Path(tempfile.mkdtemp(prefix="kmv-test-"))
+    os.environ.setdefault("KMV_INSTANCE_DIR", str(tmp_dir))
+    application = create_app(TestConfig(_database_url(tmp_dir)))
+    with application.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        upgrade()
+    yield application
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request):
+    """Empty every table after each test that used the database."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    application = request.getfixturevalue("app")
+    with application.app_context():
+        db.session.remove()
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as conn:
+            if db.engine.dialect.name == "postgresql":
+                conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(text(f'DELETE FROM "{table}"'))
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def world(app, ctx) -> World:
+    return build_world(PASSWORD)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1) or match.group(2)
+
+
+class Browser:
+    """A test client that logs in and posts forms with the page's CSRF token.
+
+    Each request runs in its own app context, like a real one: otherwise it would
+    share ``g`` and the database session with the test's context.
+    """
+
+    def __init__(self, client) -> None:  # noqa: ANN001
+        self.client = client
+        self.token = ""
+
+    def _send(self, method: str, url: str, **kwargs):  # noqa: ANN003, ANN201
+        with self.client.application.app_context():
+            return self.client.open(url, method=method, **kwargs)
+
+    def get(self, url: str, **kwargs):  # noqa: ANN003, ANN201
+        response = self._send("GET", url, **kwargs)
+        if response.content_type.startswith("text/html"):
+            match = CSRF_RE.search(response.get_data(as_text=True))
+            if match:
+                self.token = match.group(1) or match.group(2)
+        return response
+
+    def post(self, url: str, data: dict | None = None, csrf: bool = True, **kwargs):  # noqa: ANN003, ANN201
+        payload = dict(data or {})
+        if csrf:
+            if not self.token:
+                self.get("/login")
+            payload.setdefault("csrf_token", self.token)
+        return self._send("POST", url, data=payload, **kwargs)
+
+    def login(self, username: str, password: str = PASSWORD):  # noqa: ANN201
+        self.get("/login")
+        response = self.post("/login", {"username": username, "password": password})
+        assert response.status_code == 303, response.get_data(as_text=True)[:500]
+        self.get("/")
+        return response
+
+
+@pytest.fixture
+def browser(client) -> Browser:
+    return Browser(client)
+
+
+@pytest.fixture
+def login(app):
+    """login('username') → a Browser logged in as that user (a fresh client each call)."""
+
+    def _login(username: str, password: str = PASSWORD) -> Browser:
+        b = Browser(app.test_client())
+        b.login(username, password)
+        return b
+
+    return _login

@@ -1,0 +1,98 @@
+"""A small city for tests: two districts, three communities, two agencies, one user per role."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from werkzeug.security import generate_password_hash
+
+from kmvolunteer.auth.models import Role, RoleGrant, User
+from kmvolunteer.extensions import db
+from kmvolunteer.org.models import Agency, Area, Branch, Department, Member
+
+
+def make_area(name: str, level: str, parent: Area | None = None) -> Area:
+    area = Area(name=name, level=level, parent=parent)
+    db.session.add(area)
+    db.session.flush()
+    area.path = f"{parent.path if parent else '/'}{area.id}/"
+    return area
+
+
+def make_user(username: str, password: str, home_area: Area, *grants: RoleGrant, name: str | None = None) -> User:
+    user = User(username=username, display_name=name or username, home_area=home_area,
+                password_hash=generate_password_hash(password, method="pbkdf2:sha256:1000"), grants=list(grants))
+    db.session.add(user)
+    return user
+
+
+def make_member(name: str, phone: str, branch: Branch, user: User | None = None) -> Member:
+    member = Member(name=name, phone=phone, post="科员", branch=branch, user=user)
+    db.session.add(member)
+    return member
+
+
+@dataclass
+class World:
+    city: Area
+    district: Area
+    other_district: Area
+    subdistrict: Area
+    community: Area
+    community2: Area
+    other_community: Area
+    agency: Agency
+    branch: Branch
+    branch2: Branch
+    other_agency: Agency
+    other_branch: Branch
+    department: Department
+    users: dict[str, User] = field(default_factory=dict)
+    members: dict[str, Member] = field(default_factory=dict)
+
+
+def build_world(password: str) -> World:
+    city = make_area("昆明市", "city")
+    district = make_area("五华区", "district", city)
+    other_district = make_area("官渡区", "district", city)
+    subdistrict = make_area("华山街道", "subdistrict", district)
+    community = make_area("翠湖社区", "community", subdistrict)
+    community2 = make_area("文化巷社区", "community", subdistrict)
+    other_sub = make_area("关上街道", "subdistrict", other_district)
+    other_community = make_area("云秀社区", "community", other_sub)
+    agency = Agency(name="五华区民政局", area=district)
+    branch = Branch(name="机关党支部", agency=agency)
+    branch2 = Branch(name="离退休干部党支部", agency=agency)
+    other_agency = Agency(name="官渡区城市管理局", area=other_district)
+    other_branch = Branch(name="机关党支部", agency=other_agency)
+    department = Department(name="五华区住房和城乡建设局", area=district)
+    db.session.add_all([agency, branch, branch2, other_agency, other_branch, department])
+    db.session.flush()
+
+    w = World(city, district, other_district, subdistrict, community, community2, other_community,
+              agency, branch, branch2, other_agency, other_branch, department)
+    u = w.users
+    u["city_org"] = make_user("city_org", password, city, RoleGrant(role=Role.org_department.value, area=city))
+    u["district_org"] = make_user("district_org", password, district,
+                                  RoleGrant(role=Role.org_department.value, area=district))
+    u["other_org"] = make_user("other_org", password, other_district,
+                               RoleGrant(role=Role.org_department.value, area=other_district))
+    u["subdistrict_officer"] = make_user("subdistrict_officer", password, district,
+                                         RoleGrant(role=Role.subdistrict_officer.value, area=subdistrict))
+    u["community_secretary"] = make_user("community_secretary", password, district,
+                                         RoleGrant(role=Role.community_secretary.value, area=community))
+    u["other_secretary"] = make_user("other_secretary", password, other_district,
+                                     RoleGrant(role=Role.community_secretary.value, area=other_community))
+    u["branch_secretary"] = make_user("branch_secretary", password, district,
+                                      RoleGrant(role=Role.branch_secretary.value, branch=branch))
+    u["other_branch_secretary"] = make_user("other_branch_secretary", password, other_district,
+                                            RoleGrant(role=Role.branch_secretary.value, branch=other_branch))
+    u["department_officer"] = make_user("department_officer", password, district,
+                                        RoleGrant(role=Role.department_officer.value, department=department))
+    u["member"] = make_user("13800000001", password, district, name="张明")
+    u["member2"] = make_user("13800000002", password, district, name="李红")
+    u["other_member"] = make_user("13800000003", password, other_district, name="王刚")
+    w.members["member"] = make_member("张明", "13800000001", branch, u["member"])
+    w.members["member2"] = make_member("李红", "13800000002", branch2, u["member2"])
+    w.members["other_member"] = make_member("王刚", "13800000003", other_branch, u["other_member"])
+    db.session.commit()
+    return w

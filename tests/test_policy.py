@@ -1,0 +1,105 @@
+"""Each role × in scope / out of scope, asked of the one policy module."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from kmvolunteer.auth.models import Role, RoleGrant, User
+from kmvolunteer.auth.policy import can, scoped
+from kmvolunteer.core.audit import AuditEntry, record
+from kmvolunteer.extensions import db
+from kmvolunteer.org.models import Area, Branch, Member
+
+
+def test_area_view_is_inherited_down_the_tree(world):
+    u = world.users
+    assert can(u["city_org"], "area.view", world.other_community)
+    assert can(u["district_org"], "area.view", world.community)
+    assert not can(u["district_org"], "area.view", world.other_community)
+    assert not can(u["district_org"], "area.view", world.city)
+    assert can(u["subdistrict_officer"], "area.view", world.community2)
+    assert not can(u["subdistrict_officer"], "area.view", world.district)
+    assert can(u["community_secretary"], "area.view", world.community)
+    assert not can(u["community_secretary"], "area.view", world.community2)
+    for name in ("branch_secretary", "department_officer", "member"):
+        assert not can(u[name], "area.view", world.community)
+
+
+def test_branch_scope(world):
+    u = world.users
+    assert can(u["branch_secretary"], "branch.manage", world.branch)
+    assert not can(u["branch_secretary"], "branch.manage", world.branch2)
+    assert not can(u["branch_secretary"], "branch.manage", world.other_branch)
+    assert can(u["district_org"], "branch.manage", world.branch2)
+    assert not can(u["district_org"], "branch.manage", world.other_branch)
+    assert can(u["city_org"], "branch.manage", world.other_branch)
+    for name in ("community_secretary", "subdistrict_officer", "department_officer", "member"):
+        assert not can(u[name], "branch.view", world.branch)
+
+
+def test_member_view_and_phone(world):
+    u, m = world.users, world.members
+    assert can(u["member"], "member.view", m["member"])
+    assert can(u["member"], "member.phone", m["member"])
+    assert not can(u["member"], "member.view", m["member2"])
+    assert can(u["branch_secretary"], "member.phone", m["member"])
+    assert not can(u["branch_secretary"], "member.view", m["member2"])
+    # The organization department sees the member but not the full phone number.
+    assert can(u["district_org"], "member.view", m["member"])
+    assert not can(u["district_org"], "member.phone", m["member"])
+    assert not can(u["other_org"], "member.view", m["member"])
+
+
+def test_user_management_needs_an_org_grant_covering_the_home_area(world):
+    u = world.users
+    assert can(u["city_org"], "user.manage", u["member"])
+    assert can(u["district_org"], "user.manage", u["member"])
+    assert not can(u["district_org"], "user.manage", u["other_member"])
+    assert not can(u["district_org"], "user.manage", u["city_org"])
+    for name in ("branch_secretary", "community_secretary", "subdistrict_officer", "department_officer", "member"):
+        assert not can(u[name], "user.manage", u["member"])
+        assert not can(u[name], "user.list")
+        assert not can(u[name], "audit.view")
+
+
+def test_granting_is_limited_to_places_in_scope(world):
+    u = world.users
+    inside = RoleGrant(role=Role.community_secretary.value, area=world.community2)
+    outside = RoleGrant(role=Role.community_secretary.value, area=world.other_community)
+    assert can(u["district_org"], "grant.give", inside)
+    assert not can(u["district_org"], "grant.give", outside)
+    assert can(u["city_org"], "grant.give", outside)
+
+
+def test_inactive_or_anonymous_users_can_do_nothing(world):
+    user = world.users["city_org"]
+    user.active = False
+    assert not can(user, "area.view", world.community)
+    assert not can(None, "area.view", world.community)
+
+
+def test_unknown_action_is_an_error_not_a_yes(world):
+    with pytest.raises(KeyError):
+        can(world.users["city_org"], "no.such.action", None)
+
+
+def test_scoped_lists(world):
+    u = world.users
+    names = lambda stmt: sorted(db.session.scalars(stmt).all())  # noqa: E731
+    assert names(scoped(select(Area.name), u["district_org"], "area.list").where(Area.level == "community")) == sorted(
+        ["文化巷社区", "翠湖社区"])
+    assert names(scoped(select(Area.name), u["community_secretary"], "area.list")) == ["翠湖社区"]
+    assert names(scoped(select(Member.name), u["branch_secretary"], "member.list")) == ["张明"]
+    assert names(scoped(select(Member.name), u["district_org"], "member.list")) == sorted(["李红", "张明"])
+    assert names(scoped(select(Member.name), u["member"], "member.list")) == []
+    assert len(names(scoped(select(Branch.id), u["city_org"], "branch.list"))) == 3
+    assert "13800000003" not in names(scoped(select(User.username), u["district_org"], "user.list"))
+
+
+def test_scoped_audit_entries_follow_the_area(world):
+    record("test.here", world.branch, scope_path=world.community.path, actor_id=world.users["city_org"].id)
+    record("test.there", world.other_branch, scope_path=world.other_community.path,
+           actor_id=world.users["city_org"].id)
+    db.session.commit()
+    actions = db.session.scalars(scoped(select(AuditEntry.action), world.users["district_org"], "audit.list")).all()
+    assert actions == ["test.here"]
