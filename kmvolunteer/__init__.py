@@ -63,6 +63,9 @@ def _init_extensions(app: Flask) -> None:
     from kmvolunteer.auth.models import User  # models must be imported for Alembic
     from kmvolunteer.core import audit  # noqa: F401
     from kmvolunteer.org import models  # noqa: F401
+    from kmvolunteer.reportin import models as reportin_models  # noqa: F401
+    from kmvolunteer.service import models as service_models  # noqa: F401
+    from kmvolunteer.tallies import models as tallies_models  # noqa: F401
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)

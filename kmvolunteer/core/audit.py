@@ -16,7 +16,10 @@ from kmvolunteer.extensions import db
 
 class AuditEntry(db.Model):
     __tablename__ = "audit_entry"
-    __table_args__ = (Index("ix_audit_entry_scope_at", "scope_path", "at"),)
+    __table_args__ = (
+        Index("ix_audit_entry_scope_at", "scope_path", "at"),
+        Index("ix_audit_entry_object", "object_type", "object_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -1,0 +1,202 @@
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time
+
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kmvolunteer.core.time import utcnow
+from kmvolunteer.extensions import db
+from kmvolunteer.org.models import Area, Branch, Member
+
+
+class ReportInStatus(str, enum.Enum):
+    pending = "pending"
+    confirmed = "confirmed"
+    rejected = "rejected"
+    withdrawn = "withdrawn"
+    ended = "ended"
+
+
+ACTIVE_REPORT_IN = (ReportInStatus.pending.value, ReportInStatus.confirmed.value)
+
+
+class ServiceCategory(db.Model):
+    """服务类别: the editable list members and needs are tagged with."""
+
+    __tablename__ = "service_category"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    sort_order: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+report_in_category = Table(
+    "report_in_category",
+    db.metadata,
+    Column("report_in_id", ForeignKey("report_in.id"), primary_key=True),
+    Column("category_id", ForeignKey("service_category.id"), primary_key=True),
+)
+
+
+class ReportIn(db.Model):
+    """报到: a member to their residence community, or a branch to a community it co-builds with.
+
+    ``kind`` is "member" (member_id set) or "branch" (branch_id set, with the
+    co-building agreement 共建协议 fields). At most one pending-or-confirmed
+    member report-in per member, and one per (branch, community): enforced by
+    partial unique indexes, so two clicks at once cannot both succeed.
+    """
+
+    __tablename__ = "report_in"
+    __table_args__ = (
+        Index("uq_report_in_member_active", "member_id", unique=True,
+              sqlite_where=text("kind = 'member' AND status IN ('pending', 'confirmed')"),
+              postgresql_where=text("kind = 'member' AND status IN ('pending', 'confirmed')")),
+        Index("uq_report_in_branch_active", "branch_id", "community_id", unique=True,
+              sqlite_where=text("kind = 'branch' AND status IN ('pending', 'confirmed')"),
+              postgresql_where=text("kind = 'branch' AND status IN ('pending', 'confirmed')")),
+        Index("ix_report_in_community_status", "community_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), index=True)
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("branch.id"), index=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
+    status: Mapped[str] = mapped_column(String(16), default=ReportInStatus.pending.value)
+    skills: Mapped[str] = mapped_column(String(255), default="")
+    # Branch co-building agreement (共建协议)
+    term_start: Mapped[date | None]
+    term_end: Mapped[date | None]
+    contact_name: Mapped[str] = mapped_column(String(50), default="")
+    contact_phone: Mapped[str] = mapped_column(String(20), default="")
+    branch_commitments: Mapped[str] = mapped_column(Text, default="")
+    community_commitments: Mapped[str] = mapped_column(Text, default="")
+    # Life cycle
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    reason: Mapped[str] = mapped_column(String(255), default="")  # why rejected / ended
+    ended_at: Mapped[datetime | None]
+    serial: Mapped[str | None] = mapped_column(String(32), unique=True)  # receipt number, set on confirm
+
+    member: Mapped[Member | None] = relationship()
+    branch: Mapped[Branch | None] = relationship()
+    community: Mapped[Area] = relationship()
+    categories: Mapped[list[ServiceCategory]] = relationship(secondary=report_in_category,
+                                                             order_by=ServiceCategory.sort_order)
+
+
+class NeedStatus(str, enum.Enum):
+    open = "open"
+    closed = "closed"
+
+
+class Need(db.Model):
+    """需求 / 岗位 published by a community; members and branches claim places on it."""
+
+    __tablename__ = "need"
+    __table_args__ = (Index("ix_need_community_status", "community_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
+    kind: Mapped[str] = mapped_column(String(8), default="need")  # "need" 需求 or "post" 岗位
+    title: Mapped[str] = mapped_column(String(100))
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("service_category.id"))
+    description: Mapped[str] = mapped_column(Text, default="")
+    place: Mapped[str] = mapped_column(String(100), default="")
+    # When: one date (with optional times), or a recurring schedule in words.
+    on_date: Mapped[date | None]
+    start_time: Mapped[time | None]
+    end_time: Mapped[time | None]
+    recurrence: Mapped[str] = mapped_column(String(100), default="")  # e.g. "每周六 9:00–11:00"
+    headcount: Mapped[int] = mapped_column(default=1)
+    claimed: Mapped[int] = mapped_column(default=0)  # active claims; guarded by UPDATE … WHERE claimed < headcount
+    status: Mapped[str] = mapped_column(String(16), default=NeedStatus.open.value)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    community: Mapped[Area] = relationship()
+    category: Mapped[ServiceCategory | None] = relationship()
+
+    @property
+    def places_left(self) -> int:
+        return max(self.headcount - self.claimed, 0)
+
+
+class Claim(db.Model):
+    """认领: a member or a branch taking a place on a need."""
+
+    __tablename__ = "claim"
+    __table_args__ = (
+        Index("uq_claim_member_active", "need_id", "member_id", unique=True,
+              sqlite_where=text("status = 'active' AND member_id IS NOT NULL"),
+              postgresql_where=text("status = 'active' AND member_id IS NOT NULL")),
+        Index("uq_claim_branch_active", "need_id", "branch_id", unique=True,
+              sqlite_where=text("status = 'active' AND branch_id IS NOT NULL"),
+              postgresql_where=text("status = 'active' AND branch_id IS NOT NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    need_id: Mapped[int] = mapped_column(ForeignKey("need.id"), index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), index=True)
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("branch.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active / withdrawn
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    withdrawn_at: Mapped[datetime | None]
+
+    need: Mapped[Need] = relationship()
+    member: Mapped[Member | None] = relationship()
+    branch: Mapped[Branch | None] = relationship()
+
+
+class Resource(db.Model):
+    """资源: what a branch offers to a community it co-builds with."""
+
+    __tablename__ = "resource"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branch.id"), index=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
+    title: Mapped[str] = mapped_column(String(100))
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("service_category.id"))
+    description: Mapped[str] = mapped_column(Text, default="")
+    amount: Mapped[str] = mapped_column(String(100), default="")  # how much / how often
+    status: Mapped[str] = mapped_column(String(16), default="offered")  # offered / taken / withdrawn
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    branch: Mapped[Branch] = relationship()
+    community: Mapped[Area] = relationship()
+    category: Mapped[ServiceCategory | None] = relationship()
+
+
+class ProjectStatus(str, enum.Enum):
+    open = "open"
+    in_progress = "in_progress"
+    done = "done"
+
+
+class Project(db.Model):
+    """项目: a need claimed by a branch, or a resource taken up by the community."""
+
+    __tablename__ = "project"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branch.id"), index=True)
+    need_id: Mapped[int | None] = mapped_column(ForeignKey("need.id"))
+    resource_id: Mapped[int | None] = mapped_column(ForeignKey("resource.id"))
+    title: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16), default=ProjectStatus.open.value)
+    outcome: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]
+
+    community: Mapped[Area] = relationship()
+    branch: Mapped[Branch] = relationship()
+    need: Mapped[Need | None] = relationship()
+    resource: Mapped[Resource | None] = relationship()
