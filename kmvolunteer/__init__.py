@@ -107,8 +107,10 @@ def _register_blueprints(app: Flask) -> None:
     from kmvolunteer.auth.views import bp as auth_bp
     from kmvolunteer.home.views import bp as home_bp
     from kmvolunteer.org.views import bp as org_bp
+    from kmvolunteer.reportin.views import bp as reportin_bp
+    from kmvolunteer.service.views import bp as service_bp
 
-    for blueprint in (home_bp, auth_bp, accounts_bp, org_bp, audit_bp):
+    for blueprint in (home_bp, auth_bp, accounts_bp, org_bp, audit_bp, reportin_bp, service_bp):
         app.register_blueprint(blueprint)
 
 

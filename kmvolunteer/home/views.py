@@ -6,6 +6,7 @@ from sqlalchemy import text
 
 from kmvolunteer.core.htmx import render
 from kmvolunteer.extensions import db
+from kmvolunteer.home.sections import sections_for
 from kmvolunteer.home.services import panels_for
 
 bp = Blueprint("home", __name__)
@@ -14,7 +15,8 @@ bp = Blueprint("home", __name__)
 @bp.route("/")
 @login_required
 def index():
-    return render("home/index.html", panels=panels_for(current_user), member=current_user.member)
+    return render("home/index.html", panels=panels_for(current_user), member=current_user.member,
+                  sections=sections_for(current_user))
 
 
 @bp.route("/healthz")
