@@ -14,6 +14,8 @@ from kmvolunteer.extensions import db
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_admin)
+    app.cli.add_command(backup)
+    app.cli.add_command(check_deploy)
 
 
 @click.command("seed-demo")
@@ -73,3 +75,33 @@ def create_admin(username: str, display_name: str, area_name: str) -> None:
         raise click.ClickException(exc.message) from exc
     db.session.commit()
     click.echo(f"Created {user.username}, organization department of {area.name}.")
+
+
+@click.command("backup")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Where to write the copy "
+              "(default: instance/backups/kmvolunteer-YYYYmmdd-HHMMSS.db).")
+def backup(output: str | None) -> None:
+    """Write a consistent online copy of the SQLite database (safe while the site runs)."""
+    from kmvolunteer.core.backup import backup_sqlite
+
+    try:
+        path = backup_sqlite(db.engine, output)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Backup written to {path}")
+
+
+@click.command("check-deploy")
+def check_deploy() -> None:
+    """List what is unsafe in the current configuration; exit 1 if anything is."""
+    from flask import current_app
+
+    from kmvolunteer.core.deploycheck import problems
+
+    found = problems(current_app.config)
+    if not found:
+        click.echo("OK: nothing unsafe found in this configuration.")
+        return
+    for problem in found:
+        click.echo(f"UNSAFE: {problem}")
+    raise SystemExit(1)

@@ -42,6 +42,8 @@ class Config:
 
     def __init__(self) -> None:
         self.SECRET_KEY = load_secret_key()
+        self.SECRET_KEY_FROM_ENV = bool(os.environ.get("SECRET_KEY"))
+        self.PUBLIC_URL = os.environ.get("PUBLIC_URL", "")
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or default_database_url()
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.SESSION_COOKIE_SECURE = _flag("COOKIE_SECURE")

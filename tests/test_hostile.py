@@ -1,0 +1,119 @@
+"""Hostile requests, found by walking the app's URL map so that new routes are covered automatically.
+
+* every POST route refuses a request without a valid CSRF token;
+* every route that takes an object id answers 404 to users of another district (an IDOR matrix);
+* stored markup is shown escaped.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from kmvolunteer.core.audit import AuditEntry
+from kmvolunteer.extensions import db
+from kmvolunteer.org.models import Member
+
+# How to find, for each id in a URL, an object of the OTHER district (官渡区 for 五华区 users, and
+# the reverse). A new route with a new kind of id fails test_every_id_kind_is_in_the_matrix until
+# it is added here.
+ID_KINDS = {
+    "area_id": lambda w, mine: (w.community if not mine else w.other_community).id,
+    "agency_id": lambda w, mine: (w.agency if not mine else w.other_agency).id,
+    "branch_id": lambda w, mine: (w.branch if not mine else w.other_branch).id,
+    "member_id": lambda w, mine: (w.members["member"] if not mine else w.members["other_member"]).id,
+    "user_id": lambda w, mine: (w.users["member"] if not mine else w.users["other_member"]).id,
+    "grant_id": lambda w, mine: (w.users["community_secretary"] if not mine else w.users["other_secretary"]).grants[0].id,
+}
+WUHUA_SIDE = ["district_org", "subdistrict_officer", "community_secretary", "branch_secretary",
+              "department_officer", "13800000001"]
+GUANDU_SIDE = ["other_org", "other_secretary", "other_branch_secretary", "13800000003"]
+
+
+def _routes(app, method: str):  # noqa: ANN001, ANN202
+    for rule in app.url_map.iter_rules():
+        if method in rule.methods and rule.endpoint != "static":
+            yield rule
+
+
+def _url(rule, world, wuhua_user: bool) -> str:  # noqa: ANN001
+    values = {}
+    for name in rule.arguments:
+        converter = rule._converters[name]  # noqa: SLF001
+        if type(converter).__name__ == "IntegerConverter":
+            values[name] = ID_KINDS[name](world, wuhua_user)
+        else:
+            values[name] = "xlsx" if name == "kind" else "x"
+    return rule.build(values)[1]
+
+
+def test_every_id_kind_is_in_the_matrix(app):
+    for rule in app.url_map.iter_rules():
+        for name in rule.arguments:
+            if type(rule._converters[name]).__name__ == "IntegerConverter":  # noqa: SLF001
+                assert name in ID_KINDS, f"{rule.rule}: add {name!r} to ID_KINDS in tests/test_hostile.py"
+
+
+def test_every_post_route_refuses_a_missing_or_forged_csrf_token(app, world, login):
+    rows_before = db.session.scalar(select(func.count(AuditEntry.id)))
+    user = login("city_org")
+    anonymous = app.test_client()
+    checked = 0
+    for rule in _routes(app, "POST"):
+        url = _url(rule, world, wuhua_user=False)
+        assert user.post(url, {"x": "1"}, csrf=False).status_code == 400, url
+        assert user.post(url, {"csrf_token": "forged"}, csrf=False).status_code == 400, url
+        assert anonymous.post(url, data={"x": "1"}).status_code == 400, url
+        checked += 1
+    assert checked >= 10
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(AuditEntry.id))) == rows_before + 1  # only city_org's login
+
+
+@pytest.mark.parametrize("side, usernames", [("wuhua", WUHUA_SIDE), ("guandu", GUANDU_SIDE)])
+def test_object_urls_of_another_district_are_404_for_every_role(app, world, login, side, usernames):
+    for username in usernames:
+        user = login(username)
+        for method in ("GET", "POST"):
+            for rule in _routes(app, method):
+                if not any(type(rule._converters[a]).__name__ == "IntegerConverter" for a in rule.arguments):  # noqa: SLF001
+                    continue
+                url = _url(rule, world, wuhua_user=(side == "wuhua"))
+                response = user.get(url) if method == "GET" else user.post(url, {})
+                assert response.status_code == 404, f"{username} {method} {url} → {response.status_code}"
+
+
+def test_missing_ids_are_404(app, world, login):
+    user = login("city_org")
+    for rule in _routes(app, "GET"):
+        ints = [a for a in rule.arguments if type(rule._converters[a]).__name__ == "IntegerConverter"]  # noqa: SLF001
+        if ints:
+            url = rule.build({a: (999_999 if a in ints else "xlsx") for a in rule.arguments})[1]
+            assert user.get(url).status_code == 404, url
+
+
+PAYLOAD = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+
+
+def test_stored_markup_is_escaped(world, login):
+    member = db.session.get(Member, world.members["member"].id)
+    member.name = PAYLOAD
+    member.post = PAYLOAD
+    db.session.commit()
+    for username, url in [("branch_secretary", f"/branches/{world.branch.id}"),
+                          ("branch_secretary", f"/members/{member.id}"),
+                          ("district_org", f"/branches/{world.branch.id}")]:
+        html = login(username).get(url).get_data(as_text=True)
+        assert "<script>alert(1)" not in html and "<img src=x" not in html
+        assert "&lt;script&gt;" in html
+
+
+def test_request_size_is_limited(world, login, app):
+    user = login("branch_secretary")
+    big = b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
+    import io
+
+    response = user.post("/roster/import", {"file": (io.BytesIO(big), "r.csv")}, content_type="multipart/form-data")
+    assert response.status_code == 413
+    assert re.search(r"413", response.get_data(as_text=True))
