@@ -18,7 +18,7 @@ def add_member(branch: Branch, *, name: str, phone: str, post: str) -> roster.Im
     check = roster.check_roster(table, [branch])
     if check.problems:
         raise ServiceError(check.problems[0][1])
-    return roster.import_roster(check, source=_("added by hand"))[0]
+    return roster.import_roster(check, source="form")[0]
 
 
 def deactivate_member(member: Member) -> None:
