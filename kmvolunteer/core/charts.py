@@ -1,0 +1,82 @@
+"""Small charts drawn on the server as SVG: no JavaScript, and they print.
+
+Only presentation attributes are used (no style attributes), so the
+Content-Security-Policy of 'self' holds.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from markupsafe import Markup
+
+INK = "#1f2328"
+MUTED = "#5b6470"
+GRID = "#d8dde3"
+BAR = "#b3261e"
+LINE = "#1d5fa8"
+
+
+@dataclass(frozen=True)
+class Point:
+    label: str
+    value: float
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
+def bar_chart(points: list[Point], *, title: str, unit: str = "%", maximum: float | None = None) -> Markup:
+    """Horizontal bars, one per point (e.g. compliance rate by sub-area)."""
+    row, label_w, bar_w, pad = 26, 150, 360, 8
+    height = pad * 2 + row * max(len(points), 1) + 20
+    width = label_w + bar_w + 70
+    top = maximum if maximum is not None else max([p.value for p in points] + [1])
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{escape(title)}" preserveAspectRatio="xMinYMin meet">',
+        f"<title>{escape(title)}</title>",
+    ]
+    if not points:
+        parts.append(f'<text x="{pad}" y="{pad + 16}" fill="{MUTED}" font-size="13">—</text>')
+    for index, point in enumerate(points):
+        y = pad + index * row
+        length = 0 if top <= 0 else max(point.value, 0) / top * bar_w
+        parts.append(f'<text x="{label_w - 8}" y="{y + 17}" text-anchor="end" fill="{INK}" '
+                     f'font-size="13">{escape(point.label[:12])}</text>')
+        parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{bar_w}" height="16" fill="{GRID}" opacity="0.5"/>')
+        parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{length:.1f}" height="16" fill="{BAR}"/>')
+        parts.append(f'<text x="{label_w + bar_w + 6}" y="{y + 17}" fill="{INK}" font-size="13">'
+                     f"{_fmt(point.value)}{escape(unit)}</text>")
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def line_chart(points: list[Point], *, title: str, unit: str = "") -> Markup:
+    """A line over evenly spaced labels (e.g. approved hours by month)."""
+    width, height, left, bottom, top_pad, right = 560, 220, 48, 28, 14, 16
+    plot_w, plot_h = width - left - right, height - bottom - top_pad
+    top = max([p.value for p in points] + [1])
+    step = plot_w / max(len(points) - 1, 1)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{escape(title)}" preserveAspectRatio="xMinYMin meet">',
+        f"<title>{escape(title)}</title>",
+    ]
+    for fraction in (0, 0.5, 1):
+        y = top_pad + plot_h * (1 - fraction)
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="{GRID}"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{MUTED}" '
+                     f'font-size="11">{_fmt(top * fraction)}</text>')
+    coords = [(left + i * step, top_pad + plot_h * (1 - p.value / top)) for i, p in enumerate(points)]
+    if coords:
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
+        parts.append(f'<polyline points="{path}" fill="none" stroke="{LINE}" stroke-width="2.5"/>')
+    for (x, y), point in zip(coords, points):
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{LINE}">'
+                     f"<title>{escape(point.label)}: {_fmt(point.value)}{escape(unit)}</title></circle>")
+        parts.append(f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle" fill="{MUTED}" '
+                     f'font-size="11">{escape(point.label)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
