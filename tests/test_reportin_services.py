@@ -516,3 +516,17 @@ def test_generated_demo_city_reports_most_members_in_quickly(app, ctx):
         ReportIn.kind == "member", ReportIn.status.in_(("pending", "confirmed"))).group_by(ReportIn.member_id)
         .having(func.count() > 1)).all()
     assert per_member == []
+
+
+def test_child_figures_agree_with_counting_each_child(world):
+    make_report_in(world.members["member"], world.community, "confirmed")
+    make_report_in(world.members["member2"], world.community2, "pending")
+    make_report_in(world.members["other_member"], world.other_community, "confirmed")
+    make_branch_report_in(world.branch, world.community)
+    make_need(world.community)
+    add_members(world.other_branch, 2, PASSWORD, world.other_district)
+    db.session.commit()
+    for area in (world.city, world.district, world.subdistrict):
+        for child, rate, figures in services.child_figures(area):
+            assert rate == services.area_rate(child), child.name
+            assert figures == services.area_figures(child), child.name

@@ -12,7 +12,7 @@ from datetime import date, time
 from typing import Iterable, Iterator
 
 from flask_babel import gettext as _
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -773,6 +773,74 @@ def area_figures(area: Area) -> AreaFigures:
         projects=db.session.scalar(select(func.count(Project.id)).where(
             Project.community_id.in_(community_ids), Project.status != ProjectStatus.cancelled.value)) or 0,
     )
+
+
+def child_figures(area: Area) -> list[tuple[Area, Rate, AreaFigures]]:
+    """Rate and figures for each child of ``area`` in a handful of grouped queries (not per child)."""
+    children = [c for c in area.children if c.active]
+    if not children:
+        return []
+
+    def child_of(path: str) -> int | None:
+        for child in children:
+            if path.startswith(child.path):
+                return child.id
+        return None
+
+    under = Area.path.startswith(area.path, autoescape=True)
+    agency_child = {agency_id: child_of(path) for agency_id, path in db.session.execute(
+        select(Agency.id, Area.path).join(Area, Agency.area_id == Area.id).where(under))}
+    community_child = {cid: child_of(path) for cid, path in db.session.execute(
+        select(Area.id, Area.path).where(under, Area.level == "community"))}
+    rates = {c.id: Rate(0, 0, 0) for c in children}
+    figures = {c.id: AreaFigures(0, 0, 0, 0, 0, 0) for c in children}
+    for community_id, child_id in community_child.items():
+        if child_id in figures:
+            figures[child_id].communities += 1
+    if agency_child:
+        members = (select(Branch.agency_id, ReportIn.status, func.count(Member.id))
+                   .select_from(Member).join(Branch, Member.branch_id == Branch.id)
+                   .outerjoin(ReportIn, and_(ReportIn.member_id == Member.id, ReportIn.kind == "member",
+                                             ReportIn.status.in_(ACTIVE_REPORT_IN)))
+                   .where(Member.active.is_(True), Branch.agency_id.in_(list(agency_child)))
+                   .group_by(Branch.agency_id, ReportIn.status))
+        for agency_id, status, count in db.session.execute(members):
+            rate = rates.get(agency_child.get(agency_id))
+            if rate is None:
+                continue
+            rate.members += count
+            if status == CONFIRMED:
+                rate.confirmed += count
+            elif status == PENDING:
+                rate.pending += count
+    if community_child:
+        ids = list(community_child)
+        for community_id, kind, status, count in db.session.execute(
+                select(ReportIn.community_id, ReportIn.kind, ReportIn.status, func.count(ReportIn.id))
+                .where(ReportIn.community_id.in_(ids), ReportIn.status.in_(ACTIVE_REPORT_IN))
+                .group_by(ReportIn.community_id, ReportIn.kind, ReportIn.status)):
+            fig = figures.get(community_child[community_id])
+            if fig is None:
+                continue
+            if kind == "member":
+                fig.confirmed += count if status == CONFIRMED else 0
+                fig.pending += count if status == PENDING else 0
+            elif status == CONFIRMED:
+                fig.branches += count
+        for community_id, count in db.session.execute(
+                select(Need.community_id, func.count(Need.id))
+                .where(Need.community_id.in_(ids), Need.status == NeedStatus.open.value).group_by(Need.community_id)):
+            fig = figures.get(community_child[community_id])
+            if fig is not None:
+                fig.open_needs += count
+        for community_id, count in db.session.execute(
+                select(Project.community_id, func.count(Project.id))
+                .where(Project.community_id.in_(ids), Project.status != ProjectStatus.cancelled.value)
+                .group_by(Project.community_id)):
+            fig = figures.get(community_child[community_id])
+            if fig is not None:
+                fig.projects += count
+    return [(c, rates[c.id], figures[c.id]) for c in children]
 
 
 def remind_members(branch: Branch, members: Iterable[Member], *, actor_id: int | None = None) -> int:

@@ -304,7 +304,8 @@ def confirm_bulk(community_id: int):
 @login_required
 def badge(community_id: int):
     community = _community(community_id)
-    return render("reportin/_badge.html", community=community)
+    place = request.args.get("place", "")
+    return render("reportin/_badge.html", community=community, badge_place=place if place.isalpha() else "")
 
 
 def _roster_filters(community: Area) -> RosterFilterForm:
@@ -623,8 +624,7 @@ def project_action(project_id: int, action: str):
 @login_required
 def area(area_id: int):
     place = get_or_404(Area, area_id, "area.reportin_figures")
-    children = [(child, services.area_rate(child), services.area_figures(child))
-                for child in place.children if child.active]
+    children = services.child_figures(place)
     recent = db.session.scalars(
         scoped(select(ReportIn), current_user, "reportin.list")
         .where(ReportIn.community_id.in_(select(Area.id).where(Area.path.startswith(place.path, autoescape=True))))
