@@ -96,3 +96,63 @@ def build_world(password: str) -> World:
     w.members["other_member"] = make_member("王刚", "13800000003", other_branch, u["other_member"])
     db.session.commit()
     return w
+
+
+# --- 双报到 (report-ins) helpers ---
+
+def make_report_in(member: Member, community: Area, status: str = "pending", **fields) -> "ReportIn":  # noqa: F821
+    """A member report-in in the given state (confirmed ones get a receipt serial)."""
+    from kmvolunteer.core.time import utcnow
+    from kmvolunteer.reportin.models import ReportIn
+
+    report_in = ReportIn(kind="member", member=member, community=community, status=status,
+                         submitted_at=utcnow(), **fields)
+    db.session.add(report_in)
+    db.session.flush()
+    if status in ("confirmed", "ended"):
+        report_in.decided_at = utcnow()
+        report_in.serial = report_in.serial or f"BD2026-{report_in.id:06d}"
+    return report_in
+
+
+def make_branch_report_in(branch: Branch, community: Area, status: str = "confirmed") -> "ReportIn":  # noqa: F821
+    from datetime import date
+
+    from kmvolunteer.core.time import utcnow
+    from kmvolunteer.reportin.models import ReportIn
+
+    report_in = ReportIn(kind="branch", branch=branch, community=community, status=status,
+                         term_start=date(2026, 1, 1), term_end=date(2027, 12, 31), contact_name="刘洋",
+                         contact_phone="13900000009", branch_commitments="每月一次志愿服务",
+                         community_commitments="提供活动场地", submitted_at=utcnow())
+    db.session.add(report_in)
+    db.session.flush()
+    if status == "confirmed":
+        report_in.decided_at = utcnow()
+        report_in.serial = f"BD2026-{report_in.id:06d}"
+    return report_in
+
+
+def make_need(community: Area, title: str = "周末垃圾分类宣传", headcount: int = 3, on_date=None,  # noqa: ANN001
+              status: str = "open", **fields) -> "Need":  # noqa: F821
+    from datetime import timedelta
+
+    from kmvolunteer.core.time import local_today
+    from kmvolunteer.reportin.models import Need
+
+    need = Need(community=community, title=title, headcount=headcount, status=status,
+                on_date=on_date if on_date is not None else local_today() + timedelta(days=7), **fields)
+    db.session.add(need)
+    db.session.flush()
+    return need
+
+
+def add_members(branch: Branch, count: int, password: str, home_area: Area, prefix: str = "1370000") -> list[Member]:
+    """``count`` more members of ``branch``, each with an account named by their phone."""
+    members = []
+    for index in range(count):
+        phone = f"{prefix}{index:04d}"
+        user = make_user(phone, password, home_area, name=f"党员{index}")
+        members.append(make_member(f"党员{index}", phone, branch, user))
+    db.session.flush()
+    return members

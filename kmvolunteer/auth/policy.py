@@ -52,9 +52,10 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "branch.manage": _manages_branch,
     "member.view": lambda u, m: _is_self(u, m) or _manages_branch(u, m.branch),
     "member.edit": lambda u, m: _manages_branch(u, m.branch),
-    # The full phone number: the person and their branch secretary (and, once
-    # report-ins exist, their community's secretary). Everyone else sees it masked.
-    "member.phone": lambda u, m: _is_self(u, m) or m.branch_id in _branch_ids(u),
+    # The full phone number: the person, their branch secretary and the secretary
+    # of their confirmed report-in community. Everyone else sees it masked.
+    "member.phone": lambda u, m: _is_self(u, m) or m.branch_id in _branch_ids(u)
+    or _reportin_secretary_of_member(u, m),
     "department.view": lambda u, d: _org_covers(u, d.area)
     or any(g.department_id == d.id for g in u.grants),
     "roster.import": lambda u, _=None: bool(_branch_ids(u))
@@ -64,7 +65,69 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "user.manage": lambda u, target: _org_covers(u, target.home_area),
     "grant.give": lambda u, grant: _org_covers(u, grant.scope_area()),
     "audit.view": lambda u, _=None: bool(_area_paths(u, (Role.org_department,))),
+    # --- 双报到 (report-ins, the three lists, claims): begin ---
+    "reportin.self": lambda u, m: m is not None and m.active and _is_self(u, m),
+    "reportin.view": lambda u, ri: _reportin_view(u, ri),
+    "reportin.decide": lambda u, ri: _community_secretary_of(u, ri.community),
+    "reportin.withdraw": lambda u, ri: (ri.kind == "member" and ri.member is not None and _is_self(u, ri.member))
+    or (ri.kind == "branch" and ri.branch_id in _branch_ids(u)),
+    "reportin.end": lambda u, ri: _community_secretary_of(u, ri.community)
+    or (ri.kind == "branch" and ri.branch_id in _branch_ids(u)),
+    "community.manage": lambda u, area: area is not None and area.level == "community"
+    and _community_secretary_of(u, area),
+    "community.lists": lambda u, area: area is not None and area.level == "community" and area.active,
+    "area.reportin_figures": lambda u, area: _covered(
+        _area_paths(u, (Role.org_department, Role.subdistrict_officer)), area),
+    "branch.reportin": _manages_branch,
+    "branch.cobuild": lambda u, b: b.active and b.id in _branch_ids(u),
+    "branch.remind": lambda u, b: b.id in _branch_ids(u),
+    "need.manage": lambda u, need: _community_secretary_of(u, need.community),
+    "need.claim": lambda u, _=None: u.is_member,
+    "claim.withdraw": lambda u, c: (c.member is not None and _is_self(u, c.member))
+    or (c.branch_id is not None and c.branch_id in _branch_ids(u)),
+    "resource.view": lambda u, r: r.branch_id in _branch_ids(u)
+    or _covered(_area_paths(u, AREA_READERS), r.community) or _org_covers(u, r.branch.agency.area),
+    "resource.take": lambda u, r: _community_secretary_of(u, r.community),
+    "resource.withdraw": lambda u, r: r.branch_id in _branch_ids(u),
+    "project.view": lambda u, p: p.branch_id in _branch_ids(u)
+    or _covered(_area_paths(u, AREA_READERS), p.community) or _org_covers(u, p.branch.agency.area),
+    "project.manage": lambda u, p: _community_secretary_of(u, p.community) or p.branch_id in _branch_ids(u),
+    "category.manage": lambda u, _=None: any(
+        g.role == Role.org_department.value and g.area is not None and g.area.level == "city" for g in u.grants),
+    # --- 双报到: end ---
 }
+
+
+# --- 双报到 (report-ins) helpers: begin ---
+def _community_secretary_of(user: User, area: Area | None) -> bool:
+    return area is not None and _covered(_area_paths(user, (Role.community_secretary,)), area)
+
+
+def _reportin_secretary_of_member(user: User, member: Member) -> bool:
+    """Is the user secretary of the community the member is confirmed as reported in to?"""
+    from sqlalchemy import select
+
+    from kmvolunteer.extensions import db
+    from kmvolunteer.reportin.models import ReportIn
+
+    ids = [g.area_id for g in user.grants if g.role == Role.community_secretary.value and g.area_id]
+    if not ids:
+        return False
+    return db.session.scalar(select(ReportIn.id).where(
+        ReportIn.member_id == member.id, ReportIn.kind == "member", ReportIn.status == "confirmed",
+        ReportIn.community_id.in_(ids)).limit(1)) is not None
+
+
+def _reportin_view(user: User, ri: Any) -> bool:
+    if ri.kind == "member" and ri.member is not None:
+        if _is_self(user, ri.member) or ri.member.branch_id in _branch_ids(user):
+            return True
+        if _org_covers(user, ri.member.branch.agency.area):
+            return True
+    if ri.kind == "branch" and ri.branch is not None and _manages_branch(user, ri.branch):
+        return True
+    return _covered(_area_paths(user, AREA_READERS), ri.community)
+# --- 双报到 (report-ins) helpers: end ---
 
 
 def can(user: User | Any, action: str, obj: Any = None) -> bool:
@@ -102,6 +165,24 @@ def scoped(stmt: Select, user: User, action: str) -> Select:
         return stmt.join(Area, User.home_area_id == Area.id).where(_path_filter(Area.path, org_paths))
     if action == "audit.list":
         return stmt.where(_path_filter(AuditEntry.scope_path, org_paths))
+    # --- 双报到 (report-ins): begin ---
+    if action in {"reportin.list", "project.list"}:
+        from sqlalchemy import select
+        from sqlalchemy.orm import aliased
+
+        from kmvolunteer.reportin.models import Project, ReportIn
+
+        community = aliased(Area)
+        model = ReportIn if action == "reportin.list" else Project
+        mine = _branch_ids(user)
+        stmt = stmt.join(community, model.community_id == community.id)
+        allowed = [_path_filter(community.path, _area_paths(user, AREA_READERS))]
+        if mine:
+            allowed.append(model.branch_id.in_(mine))
+            if model is ReportIn:
+                allowed.append(ReportIn.member_id.in_(select(Member.id).where(Member.branch_id.in_(mine))))
+        return stmt.where(or_(*allowed))
+    # --- 双报到 (report-ins): end ---
     raise KeyError(f"no scope rule for {action!r}")
 
 

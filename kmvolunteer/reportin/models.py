@@ -178,6 +178,7 @@ class ProjectStatus(str, enum.Enum):
     open = "open"
     in_progress = "in_progress"
     done = "done"
+    cancelled = "cancelled"  # the branch withdrew its claim before the project started
 
 
 class Project(db.Model):
