@@ -4,17 +4,28 @@ from __future__ import annotations
 import logging
 import uuid
 
-from flask import Flask, g, has_request_context, request, session
+from flask import Flask, abort, g, has_request_context, request, session
+from flask_babel import lazy_gettext as _l
 from flask_babel import format_datetime
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from kmvolunteer.config import PROJECT_ROOT, Config
+from kmvolunteer.core.text import MAX_ID
 from kmvolunteer.extensions import babel, csrf, db, login_manager, migrate
 
 HTMX_SCRIPT = "js/htmx-4.0.1.min.js"
+
+
+class IdConverter(IntegerConverter):
+    """<int:…> in URLs: ids only, so /areas/99999999999999999999 is a 404 and not a database overflow."""
+
+    def __init__(self, url_map, **kwargs) -> None:  # noqa: ANN001, ANN003
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, **kwargs)
 
 
 def create_app(config: object | None = None) -> Flask:
@@ -24,6 +35,7 @@ def create_app(config: object | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
     )
     app.config.from_object(config or Config())
+    app.url_map.converters["int"] = IdConverter
     if app.config.get("PROXY_HOPS"):
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
@@ -42,6 +54,14 @@ def create_app(config: object | None = None) -> Flask:
     @app.before_request
     def _request_id() -> None:
         g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:12]
+
+    @app.before_request
+    def _refuse_nul_characters() -> None:
+        """A NUL character is never real input, and PostgreSQL cannot store one: refuse it up front."""
+        for values in (request.args, request.form):
+            for key, value in values.items(multi=True):
+                if "\x00" in key or "\x00" in value:
+                    abort(400, description=str(_l("The form contained characters that cannot be used.")))
 
     logging.basicConfig(level=logging.INFO)
     return app
@@ -73,8 +93,6 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "basic"
-
-    from flask_babel import lazy_gettext as _l
 
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"

@@ -44,7 +44,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):  # noqa: ANN202
         if error.code in MESSAGES:
-            return _render(error.code)
+            custom = error.description if error.description != type(error).description else None
+            return _render(error.code, custom)
         return error
 
     @app.errorhandler(Exception)

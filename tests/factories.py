@@ -48,6 +48,7 @@ class World:
     department: Department
     users: dict[str, User] = field(default_factory=dict)
     members: dict[str, Member] = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
 
 
 def build_world(password: str) -> World:

@@ -13,9 +13,8 @@ from urllib.parse import urljoin, urlsplit
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
 
-from kmvolunteer.extensions import db
+from tests.conftest import row_count
 
 # city_org goes last: its forms may disable or reset the other accounts.
 ROLES = ["branch_secretary", "community_secretary", "13800000001", "city_org"]
@@ -81,11 +80,6 @@ def _crawl(browser) -> dict[str, set[str]]:  # noqa: ANN001
     return forms
 
 
-def _row_count() -> int:
-    db.session.expire_all()
-    return sum(db.session.scalar(select(func.count()).select_from(t)) for t in db.metadata.sorted_tables
-               if t.name not in ("audit_entry", "login_failure"))
-
 
 def test_every_form_survives_random_input(world, login):
     fuzzed = 0
@@ -101,11 +95,11 @@ def test_every_form_survives_random_input(world, login):
                       suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
             @given(values=st.fixed_dictionaries({name: nasty_text for name in fields}))
             def post_random(values):  # noqa: ANN001
-                before = _row_count()
+                before = row_count()
                 response = user.post(action, values)
                 assert response.status_code < 500, (action, values, response.status_code)
                 if 400 <= response.status_code < 500:
-                    assert _row_count() == before, (action, values)
+                    assert row_count() == before, (action, values)
 
             post_random()
             fuzzed += 1

@@ -12,6 +12,7 @@ from kmvolunteer.auth.models import GRANT_SCOPE, Role, RoleGrant, User
 from kmvolunteer.auth.policy import can, get_or_404, org_areas, scoped
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.htmx import render, see_other
+from kmvolunteer.core.text import parse_id
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Branch, Department
 
@@ -117,7 +118,7 @@ def add_grant(user_id: int):
     if form.validate_on_submit():
         kind, _sep, raw_id = form.scope.data.partition(":")
         model = {"area": Area, "branch": Branch, "department": Department}.get(kind)
-        target = db.session.get(model, int(raw_id)) if model and raw_id.isdigit() else None
+        target = db.session.get(model, parse_id(raw_id)) if model and parse_id(raw_id) else None
         if target is None:
             abort(404)
         try:

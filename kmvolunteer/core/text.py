@@ -41,3 +41,15 @@ def mask_name(name: str) -> str:
 def mask_username(username: str) -> str:
     """Usernames that are mobile numbers are masked like phones."""
     return mask_phone(username) if is_mobile(username) else username
+
+
+MAX_ID = 2**31 - 1  # the largest id any table uses; bigger numbers are nobody's id
+
+
+def parse_id(raw: object) -> int | None:
+    """A positive database id from user input, or None (never an overflow deeper down)."""
+    text = str(raw).strip() if raw is not None else ""
+    if not text.isdigit() or len(text) > 10:
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None

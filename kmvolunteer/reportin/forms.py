@@ -15,14 +15,11 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from kmvolunteer.core.text import parse_id
+
 
 def _int_or_none(value):  # noqa: ANN001, ANN202
-    if value in (None, "", "None"):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    return parse_id(value)
 
 
 class MultiCheckboxField(SelectMultipleField):

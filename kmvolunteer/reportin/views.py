@@ -11,6 +11,7 @@ from kmvolunteer.auth.policy import can, get_or_404, scoped
 from kmvolunteer.core import exports
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.htmx import render, safe_next, see_other, trigger, wants_fragment
+from kmvolunteer.core.text import parse_id
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Branch, Member
 from kmvolunteer.reportin import home as _home  # noqa: F401  (registers the home-page sections)
@@ -53,8 +54,7 @@ def _back(fallback: str) -> str:
 # --------------------------------------------------------------------------- places
 
 def _arg_int(name: str, source=None) -> int | None:  # noqa: ANN001
-    raw = (source or request.values).get(name, "")
-    return int(raw) if str(raw).isdigit() else None
+    return parse_id((source or request.values).get(name, ""))
 
 
 def _fill_places(form: PlaceForm) -> None:
@@ -127,7 +127,7 @@ def _member_form(member: Member) -> MemberReportInForm:
         form.district.data = _arg_int("district")
         form.subdistrict.data = _arg_int("subdistrict")
         form.community.data = _arg_int("community")
-        form.categories.data = [int(v) for v in request.args.getlist("categories") if v.isdigit()]
+        form.categories.data = [i for i in map(parse_id, request.args.getlist("categories")) if i]
     form.categories.choices = [(c.id, c.name) for c in services.active_categories()]
     _fill_places(form)
     return form
@@ -286,7 +286,7 @@ def confirm_bulk(community_id: int):
     community = _community(community_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    ids = [int(v) for v in request.form.getlist("ids") if v.isdigit()]
+    ids = [i for i in map(parse_id, request.form.getlist("ids")) if i]
     if not ids:
         flash(_("Tick the report-ins to confirm."), "error")
         return see_other(url_for("reportin.queue", community_id=community.id))
@@ -414,8 +414,8 @@ def claim(need_id: int):
         abort(400)
     who = request.form.get("as", "member")
     member = branch = None
-    if who.startswith("branch:") and who[7:].isdigit():
-        branch = db.session.get(Branch, int(who[7:]))
+    if who.startswith("branch:") and parse_id(who[7:]):
+        branch = db.session.get(Branch, parse_id(who[7:]))
         if branch is None or not can(current_user, "branch.cobuild", branch):
             abort(404)
     else:
@@ -493,7 +493,7 @@ def remind(branch_id: int):
     party_branch = get_or_404(Branch, branch_id, "branch.remind")
     if not ActionForm().validate_on_submit():
         abort(400)
-    ids = [int(v) for v in request.form.getlist("ids") if v.isdigit()]
+    ids = [i for i in map(parse_id, request.form.getlist("ids")) if i]
     members = db.session.scalars(select(Member).where(Member.id.in_(ids), Member.branch_id == party_branch.id)
                                  ).all() if ids else []
     try:
