@@ -42,7 +42,7 @@ def seed(*, rng: random.Random, generated: bool, echo: Callable[[str], None]) ->
                 min_half_hours=48, min_activities=6, report_required=True, report_period="year",
                 report_due=date(year + 1, 1, 10), evaluation_due=date(year + 1, 1, 25),
                 feedback_frequency="quarter"))
-    db.session.flush()
+    db.session.commit()
     echo("year rules: city and 五华区 for this year and last")
     _reports_and_ratings(rng, today, echo)
 
@@ -69,31 +69,27 @@ def _reports_and_ratings(rng: random.Random, today: date, echo: Callable[[str], 
     for index, member in enumerate(members):
         if index < 6:
             try:
-                with db.session.begin_nested():
-                    report = services.submit_member_report(member, year, "Y", REPORTS[index % len(REPORTS)],
-                                                           actor_id=member.user_id, today=today)
-                    branch_secretary = _secretary_id(Role.branch_secretary, branch_id=member.branch_id)
-                    if index < 4:
-                        services.acknowledge(report, "community", "收到，感谢你的付出。",
-                                             actor_id=community_secretary)
-                    if index < 2 and branch_secretary:
-                        services.acknowledge(report, "branch", "已阅，纳入年度民主评议参考。",
-                                             actor_id=branch_secretary)
-                reports += 1
+                report = services.submit_member_report(member, year, "Y", REPORTS[index % len(REPORTS)],
+                                                       actor_id=member.user_id, today=today)
+                branch_secretary = _secretary_id(Role.branch_secretary, branch_id=member.branch_id)
+                if index < 4:
+                    services.acknowledge(report, "community", "收到，感谢你的付出。", actor_id=community_secretary)
+                if index < 2 and branch_secretary:
+                    services.acknowledge(report, "branch", "已阅，纳入年度民主评议参考。", actor_id=branch_secretary)
             except ServiceError:
-                pass
+                db.session.rollback()  # e.g. not reported in during that year: skip this one
+            else:
+                db.session.commit()
+                reports += 1
         try:
-            with db.session.begin_nested():
-                rating = rng.choice(["excellent", "good", "good", "good", "fair"])
-                services.set_rating(cuihu, member, year, rating, rng.choice(COMMENTS), "社区服务表现",
-                                    actor_id=community_secretary, today=today)
+            rating = rng.choice(["excellent", "good", "good", "good", "fair"])
+            services.set_rating(cuihu, member, year, rating, rng.choice(COMMENTS), "社区服务表现",
+                                actor_id=community_secretary, today=today)
+        except ServiceError:
+            db.session.rollback()
+        else:
+            db.session.commit()
             ratings += 1
-        except ServiceError:
-            pass
     if ratings:
-        try:
-            with db.session.begin_nested():
-                services.publish_evaluations(cuihu, year, actor_id=community_secretary)
-        except ServiceError:
-            pass
+        services.publish_evaluations(cuihu, year, actor_id=community_secretary)
     echo(f"reports: {reports} member reports, {ratings} published ratings at 翠湖社区 for {year}")

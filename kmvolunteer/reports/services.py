@@ -216,17 +216,25 @@ def _report_for(kind: str, year: int, period: str, *, member: Member | None = No
         return found
     report = Report(kind=kind, member_id=member.id if member else None, branch_id=branch.id,
                     community_id=community.id, year=year, period=period, created_by_id=actor_id)
-    try:
-        with db.session.begin_nested():
-            db.session.add(report)
-    except IntegrityError:
-        found = db.session.scalar(stmt)
-        if found is None:
-            raise
-        return found
+    db.session.add(report)
+    _flush_or_refuse(_("Someone else wrote this report at the same moment; nothing was changed. "
+                       "Reload the page."))
     audit.record("report.created", report, scope_path=community.path, actor_id=actor_id,
                  summary=f"{kind} {year} {period}", after={"status": report.status})
     return report
+
+
+def _flush_or_refuse(message: str) -> None:
+    """Flush a new row; if a unique index says someone else just made it, undo everything and refuse.
+
+    No savepoint: pysqlite would commit the outer work at RELEASE. The transaction is
+    rolled back here, which is what the caller does with a ServiceError anyway.
+    """
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise ServiceError(message) from None
 
 
 def _already_submitted(report: Report) -> ServiceError:
@@ -461,12 +469,9 @@ def set_rating(community: Area, member: Member, year: int, rating: str, comment:
         evaluation = Evaluation(community_id=community.id, member_id=member.id, year=year, rating=rating,
                                 comment=comment, reason=reason,
                                 rated_by_id=actor_id, rated_at=utcnow())
-        try:
-            with db.session.begin_nested():
-                db.session.add(evaluation)
-        except IntegrityError:
-            raise ServiceError(_("Someone rated %(name)s at the same moment; reload the page to see it.",
-                                 name=member.name)) from None
+        db.session.add(evaluation)
+        _flush_or_refuse(_("Someone rated %(name)s at the same moment; reload the page to see it.",
+                           name=member.name))
         audit.record("evaluation.rated", evaluation, scope_path=community.path, actor_id=actor_id,
                      summary=f"{member.name} {year}", after=_eval_data(evaluation))
         return evaluation, True
@@ -593,11 +598,8 @@ def generate_sheet(community: Area, branch: Branch, year: int, period: str, *, a
     if not sheet.lines:
         raise ServiceError(_("No member of %(branch)s was reported in here during %(period)s.",
                              branch=branch.full_name(), period=PERIOD_LABELS[period]))
-    try:
-        with db.session.begin_nested():
-            db.session.add(sheet)
-    except IntegrityError:
-        raise ServiceError(_("A feedback sheet for this branch and period already exists.")) from None
+    db.session.add(sheet)
+    _flush_or_refuse(_("A feedback sheet for this branch and period already exists."))
     audit.record("feedback.generated", sheet, scope_path=community.path, actor_id=actor_id,
                  summary=f"{branch.full_name()} {year} {period}", after={"lines": len(sheet.lines)})
     return sheet

@@ -282,8 +282,8 @@ def rate_one(community_id: int, year: int, member_id: int):
     community = _community_for(community_id, "evaluation.manage")
     _check_year(year)
     member = db.session.get(Member, member_id)
-    if member is None:
-        abort(404)
+    if member is None or not services.is_reported_in(member, community, year):
+        abort(404)  # only members reported in to this community are in scope here
     values = _row_values(member_id)  # CSRFProtect has checked the token already
     error = None
     changed = False
@@ -300,8 +300,6 @@ def rate_one(community_id: int, year: int, member_id: int):
     if not wants_fragment():
         flash(error or _("Rating saved."), "error" if error else "success")
         return see_other(url_for("reports.evaluations", community_id=community.id, year=year))
-    if error is None and not services.is_reported_in(member, community, year):
-        abort(404)
     row = services.evaluation_row(community, member, year)
     response = render("reports/_eval_row.html", "reports/_eval_row.html", status=422 if error else 200, row=row,
                       community=community, year=year, posted={member.id: values} if error else {},
