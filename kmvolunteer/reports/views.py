@@ -182,10 +182,12 @@ def acknowledge(report_id: int, side: str):
 def inbox():
     if not (_branches() or _secretary_communities() or can(current_user, "rule.list")):
         abort(404)
-    year = _year_arg()
+    form = YearForm(request.args)
+    year = form.year.data if form.year.data is not None and form.validate() else None  # None: every year
     waiting = request.args.get("waiting") == "1"
-    stmt = scoped(select(Report), current_user, "report.list").where(Report.year == year,
-                                                                       Report.status != "draft")
+    stmt = scoped(select(Report), current_user, "report.list").where(Report.status != "draft")
+    if year is not None:
+        stmt = stmt.where(Report.year == year)
     if waiting:
         stmt = stmt.where(Report.status == "submitted")
     stmt = stmt.order_by(Report.status.desc(), Report.submitted_at.desc(), Report.id.desc())
