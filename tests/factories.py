@@ -157,3 +157,45 @@ def add_members(branch: Branch, count: int, password: str, home_area: Area, pref
         members.append(make_member(f"党员{index}", phone, branch, user))
     db.session.flush()
     return members
+
+# --- 双报告 (reports) helpers: report-ins, service records and year rules created directly ---
+
+def report_in_at(community: Area, *, member: Member | None = None, branch: Branch | None = None,
+                   status: str = "confirmed", decided_at=None, ended_at=None):  # noqa: ANN001, ANN201
+    from datetime import datetime
+
+    from kmvolunteer.reportin.models import ReportIn
+
+    report_in = ReportIn(kind="member" if member is not None else "branch", member=member, branch=branch,
+                         community=community, status=status,
+                         submitted_at=decided_at or datetime(2020, 1, 1),
+                         decided_at=decided_at or datetime(2020, 1, 1), ended_at=ended_at)
+    db.session.add(report_in)
+    db.session.flush()
+    return report_in
+
+
+def make_record(member: Member, community: Area, day, half_hours: int = 4, status: str = "approved",
+                content: str = "政策宣传"):  # noqa: ANN001, ANN201
+    from kmvolunteer.service.models import ServiceRecord
+
+    record = ServiceRecord(member=member, community=community, service_date=day, year=day.year,
+                           half_hours=half_hours, content=content, status=status)
+    db.session.add(record)
+    db.session.flush()
+    return record
+
+
+def make_rule(area: Area, year: int, **values):  # noqa: ANN003, ANN201
+    from datetime import date
+
+    from kmvolunteer.tallies.models import YearRule
+
+    defaults = {"min_half_hours": 40, "min_activities": 4, "report_required": True, "report_period": "year",
+                "report_due": date(year + 1, 1, 15), "evaluation_due": date(year + 1, 1, 31),
+                "feedback_frequency": "quarter"}
+    defaults.update(values)
+    rule = YearRule(year=year, area=area, **defaults)
+    db.session.add(rule)
+    db.session.flush()
+    return rule

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from sqlalchemy import Select, false, or_
+from sqlalchemy import Select, false, or_, select
 
 from kmvolunteer.auth.models import Role, RoleGrant, User
 from kmvolunteer.core.audit import AuditEntry
@@ -95,6 +95,24 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "category.manage": lambda u, _=None: any(
         g.role == Role.org_department.value and g.area is not None and g.area.level == "city" for g in u.grants),
     # --- 双报到: end ---
+    # --- 双报告 (reports, feedback sheets, evaluations, year rules): kmvolunteer/reports ---
+    "reports.hub": lambda u, _=None: u.is_member or bool(_branch_ids(u))
+    or bool(_area_paths(u, AREA_READERS)),
+    "report.write": lambda u, member: _is_self(u, member) and member.active,
+    "report.view": lambda u, r: _report_view(u, r),
+    "report.ack_branch": lambda u, r: r.kind == "member" and r.status != "draft" and r.branch_id in _branch_ids(u),
+    "report.ack_community": lambda u, r: r.status != "draft" and _community_secretary_of(u, r.community),
+    "branch_report.write": lambda u, branch: branch.id in _branch_ids(u),
+    "evaluation.manage": lambda u, community: community.level == "community" and _community_secretary_of(u, community),
+    "feedback.manage": lambda u, community: community.level == "community" and _community_secretary_of(u, community),
+    "feedback.view": lambda u, sheet: _community_secretary_of(u, sheet.community)
+    or (sheet.status == "sent" and (_manages_branch(u, sheet.branch)
+                                    or _covered(_area_paths(u, AREA_READERS[:2]), sheet.community))),
+    "branch.year_view": _manages_branch,
+    "rule.list": lambda u, _=None: bool(_area_paths(u, (Role.org_department,))),
+    "rule.edit": lambda u, area: area.level in ("city", "district") and _org_covers(u, area),
+    "overdue.view": lambda u, area: _covered(_area_paths(u, AREA_READERS), area),
+    # --- end 双报告 ---
 }
 
 
@@ -105,7 +123,6 @@ def _community_secretary_of(user: User, area: Area | None) -> bool:
 
 def _reportin_secretary_of_member(user: User, member: Member) -> bool:
     """Is the user secretary of the community the member is confirmed as reported in to?"""
-    from sqlalchemy import select
 
     from kmvolunteer.extensions import db
     from kmvolunteer.reportin.models import ReportIn
@@ -128,6 +145,19 @@ def _reportin_view(user: User, ri: Any) -> bool:
         return True
     return _covered(_area_paths(user, AREA_READERS), ri.community)
 # --- 双报到 (report-ins) helpers: end ---
+
+
+def _report_view(user: User, report: Any) -> bool:
+    """The author always; everyone else once it is submitted: its branch, its community, the areas above."""
+    if report.kind == "member" and report.member is not None and _is_self(user, report.member):
+        return True
+    if report.kind == "branch" and report.branch_id in _branch_ids(user):
+        return True
+    if report.status == "draft":
+        return False
+    if report.kind == "member" and report.branch_id in _branch_ids(user):
+        return True
+    return _covered(_area_paths(user, AREA_READERS), report.community) or _org_covers(user, report.branch.agency.area)
 
 
 def can(user: User | Any, action: str, obj: Any = None) -> bool:
@@ -183,6 +213,36 @@ def scoped(stmt: Select, user: User, action: str) -> Select:
                 allowed.append(ReportIn.member_id.in_(select(Member.id).where(Member.branch_id.in_(mine))))
         return stmt.where(or_(*allowed))
     # --- 双报到 (report-ins): end ---
+    # --- 双报告: reports a user may list (drafts only for their author) ---
+    if action == "report.list":
+        from kmvolunteer.reports.models import Report
+
+        member = user.member if user.is_member else None
+        mine = _branch_ids(user)
+        readers = _area_paths(user, AREA_READERS)
+        community_ids = select(Area.id).where(_path_filter(Area.path, readers)) if readers else None
+        shared = or_(
+            Report.branch_id.in_(mine) if mine else false(),
+            Report.community_id.in_(community_ids) if community_ids is not None else false(),
+        )
+        own = or_(
+            (Report.member_id == member.id) if member is not None else false(),
+            (Report.kind == "branch") & Report.branch_id.in_(mine) if mine else false(),
+        )
+        return stmt.where(or_(own, (Report.status != "draft") & shared))
+    if action == "evaluation.list":
+        # A community sees its own ratings; a branch (and its org department) only published ones of its members.
+        from kmvolunteer.reports.models import Evaluation
+
+        secretaries = _area_paths(user, (Role.community_secretary,))
+        own = (Evaluation.community_id.in_(select(Area.id).where(_path_filter(Area.path, secretaries)))
+               if secretaries else false())
+        branch_ids = select(Branch.id).join(Agency, Branch.agency_id == Agency.id).join(
+            Area, Agency.area_id == Area.id).where(or_(_path_filter(Area.path, org_paths),
+                                                       Branch.id.in_(_branch_ids(user)) if _branch_ids(user) else false()))
+        theirs = Evaluation.published.is_(True) & Evaluation.member_id.in_(
+            select(Member.id).where(Member.branch_id.in_(branch_ids)))
+        return stmt.where(or_(own, theirs))
     raise KeyError(f"no scope rule for {action!r}")
 
 

@@ -198,9 +198,10 @@ def seed(*, generated: Sizes | None = None, members_per_branch: int = 10, seed_v
     _demo_accounts(password_hash)
     db.session.commit()
     from kmvolunteer.reportin import demo as reportin_demo
+    from kmvolunteer.reports import demo as reports_demo
     from kmvolunteer.service import demo as service_demo
 
-    for feature in (reportin_demo, service_demo):
+    for feature in (reportin_demo, service_demo, reports_demo):
         feature.seed(rng=rng, generated=generated is not None, echo=echo)
         db.session.commit()
     return {"areas": len(plan.areas), "branches": len(plan.branches), "members": total_members}

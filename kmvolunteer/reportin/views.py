@@ -327,8 +327,8 @@ def roster(community_id: int):
     kind = request.args.get("export")
     if kind in ("xlsx", "csv"):
         rows = services.roster_rows(community, stmt, show_phone=lambda m: can(current_user, "member.phone", m))
-        return exports.export_response(kind, f"{community.name}-报到党员名册", services.ROSTER_HEADER, rows,
-                                       title="报到党员", widths=(10, 14, 22, 18, 12, 24, 24, 12, 16))
+        columns = exports.simple_columns(services.ROSTER_HEADER, (10, 14, 22, 18, 12, 24, 24, 12, 16))
+        return exports.export_response(kind, f"{community.name}-报到党员名册", columns, rows, title="报到党员")
     page = db.paginate(stmt, per_page=50, error_out=False)
     return render("reportin/roster.html", "reportin/_roster.html", community=community, page=page, form=form)
 
