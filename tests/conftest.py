@@ -101,7 +101,10 @@ class Browser:
 
     def _send(self, method: str, url: str, **kwargs):  # noqa: ANN003, ANN201
         with self.client.application.app_context():
-            return self.client.open(url, method=method, **kwargs)
+            response = self.client.open(url, method=method, **kwargs)
+            response.get_data()  # run a streamed body to the end inside this request's contexts
+            response.close()
+            return response
 
     def get(self, url: str, **kwargs):  # noqa: ANN003, ANN201
         response = self._send("GET", url, **kwargs)

@@ -75,7 +75,8 @@ def _crawl(browser) -> dict[str, set[str]]:  # noqa: ANN001
                 forms.setdefault(path, set()).update(names)
         for href in parser.links:
             target = urlsplit(urljoin(url, href))
-            if not target.netloc and target.path.startswith("/") and not re.search(r"\.(xlsx|csv|pdf)$", target.path):
+            downloads = re.search(r"\.(xlsx|csv|pdf)$", target.path) or re.search(r"(export|format)=", target.query)
+            if not target.netloc and target.path.startswith("/") and not downloads:
                 queue.append(target.path + (f"?{target.query}" if target.query else ""))
     return forms
 

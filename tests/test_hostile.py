@@ -20,6 +20,10 @@ from kmvolunteer.org.models import Member
 # How to find, for each id in a URL, an object of the OTHER district (官渡区 for 五华区 users, and
 # the reverse). A new route with a new kind of id fails test_every_id_kind_is_in_the_matrix until
 # it is added here.
+# Whole numbers in URLs that are not object ids, with a value to build the URL with.
+NOT_IDS = {"year": 2026}
+
+
 def _side(w, mine: bool) -> dict:  # noqa: ANN001
     """The objects of the district the user is NOT in."""
     return w.extra["guandu" if mine else "wuhua"]
@@ -33,6 +37,8 @@ ID_KINDS = {
     "claim_id": lambda w, mine: _side(w, mine)["claim"].id,
     "resource_id": lambda w, mine: _side(w, mine)["resource"].id,
     "project_id": lambda w, mine: _side(w, mine)["project"].id,
+    "report_id": lambda w, mine: _side(w, mine)["report"].id,
+    "sheet_id": lambda w, mine: _side(w, mine)["sheet"].id,
     # Only the city edits service categories: every category is out of scope for both sides.
     "category_id": lambda w, mine: w.extra["category"].id,
     "agency_id": lambda w, mine: (w.agency if not mine else w.other_agency).id,
@@ -53,6 +59,7 @@ GUANDU_SIDE = ["other_org", "other_secretary", "other_branch_secretary", "138000
 @pytest.fixture
 def world(world):  # noqa: F811 - the test city plus report-ins, needs, claims, resources, projects
     from kmvolunteer.reportin.models import Claim, Project, Resource, ServiceCategory
+    from kmvolunteer.reports.models import FeedbackSheet, Report
     from tests.factories import make_branch_report_in, make_need, make_report_in
 
     world.extra = {"category": ServiceCategory(name="测试类别", sort_order=99)}
@@ -68,10 +75,13 @@ def world(world):  # noqa: F811 - the test city plus report-ins, needs, claims, 
         need.claimed = 1
         resource = Resource(branch=branch, community=community, title="法律咨询")
         project = Project(community=community, branch=branch, resource=resource, title="法律咨询进社区")
-        db.session.add_all([claim, resource, project])
+        report = Report(kind="member", member=member, branch=branch, community=community, year=2026,
+                        period="Y", status="submitted", body="本年度参加社区服务")
+        sheet = FeedbackSheet(community=community, branch=branch, year=2026, period="Q1", status="sent")
+        db.session.add_all([claim, resource, project, report, sheet])
         db.session.flush()
         world.extra[side] = {"report_in": report_in, "need": need, "claim": claim, "resource": resource,
-                             "project": project}
+                             "project": project, "report": report, "sheet": sheet}
     db.session.commit()
     return world
 
@@ -86,7 +96,9 @@ def _url(rule, world, wuhua_user: bool) -> str:  # noqa: ANN001
     values = {}
     for name in rule.arguments:
         converter = rule._converters[name]  # noqa: SLF001
-        if isinstance(converter, IntegerConverter):
+        if name in NOT_IDS:
+            values[name] = NOT_IDS[name]
+        elif isinstance(converter, IntegerConverter):
             values[name] = ID_KINDS[name](world, wuhua_user)
         else:
             items = getattr(converter, "items", None)
@@ -97,7 +109,7 @@ def _url(rule, world, wuhua_user: bool) -> str:  # noqa: ANN001
 def test_every_id_kind_is_in_the_matrix(app):
     for rule in app.url_map.iter_rules():
         for name in rule.arguments:
-            if isinstance(rule._converters[name], IntegerConverter):  # noqa: SLF001
+            if isinstance(rule._converters[name], IntegerConverter) and name not in NOT_IDS:  # noqa: SLF001
                 assert name in ID_KINDS, f"{rule.rule}: add {name!r} to ID_KINDS in tests/test_hostile.py"
 
 
@@ -123,7 +135,8 @@ def test_object_urls_of_another_district_are_404_for_every_role(app, world, logi
         user = login(username)
         for method in ("GET", "POST"):
             for rule in _routes(app, method):
-                if not any(isinstance(rule._converters[a], IntegerConverter) for a in rule.arguments):  # noqa: SLF001
+                if not any(isinstance(rule._converters[a], IntegerConverter) and a not in NOT_IDS
+                           for a in rule.arguments):  # noqa: SLF001
                     continue
                 url = _url(rule, world, wuhua_user=(side == "wuhua"))
                 before = row_count()
@@ -138,9 +151,15 @@ def test_object_urls_of_another_district_are_404_for_every_role(app, world, logi
 def test_missing_ids_are_404(app, world, login):
     user = login("city_org")
     for rule in _routes(app, "GET"):
-        ints = [a for a in rule.arguments if isinstance(rule._converters[a], IntegerConverter)]  # noqa: SLF001
+        ints = [a for a in rule.arguments if isinstance(rule._converters[a], IntegerConverter)  # noqa: SLF001
+                and a not in NOT_IDS]
         if ints:
-            url = rule.build({a: (999_999 if a in ints else "xlsx") for a in rule.arguments})[1]
+            values = {a: (999_999 if a in ints else NOT_IDS.get(a, "xlsx")) for a in rule.arguments}
+            for a in rule.arguments:
+                items = getattr(rule._converters[a], "items", None)  # noqa: SLF001
+                if items:
+                    values[a] = sorted(items)[0]
+            url = rule.build(values)[1]
             assert user.get(url).status_code == 404, url
             huge = url.replace("999999", "99999999999999999999")
             assert user.get(huge).status_code == 404, huge

@@ -123,7 +123,6 @@ def _community_secretary_of(user: User, area: Area | None) -> bool:
 
 def _reportin_secretary_of_member(user: User, member: Member) -> bool:
     """Is the user secretary of the community the member is confirmed as reported in to?"""
-
     from kmvolunteer.extensions import db
     from kmvolunteer.reportin.models import ReportIn
 
@@ -197,7 +196,6 @@ def scoped(stmt: Select, user: User, action: str) -> Select:
         return stmt.where(_path_filter(AuditEntry.scope_path, org_paths))
     # --- 双报到 (report-ins): begin ---
     if action in {"reportin.list", "project.list"}:
-        from sqlalchemy import select
         from sqlalchemy.orm import aliased
 
         from kmvolunteer.reportin.models import Project, ReportIn
