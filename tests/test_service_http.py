@@ -356,3 +356,9 @@ def test_home_pages_show_the_service_parts(login, setup):
     assert 'id="home-service"' in member
     queue = login("community_secretary").get("/service/queue").get_data(as_text=True)
     assert "row--overdue" in queue
+
+
+def test_a_member_without_a_report_in_chooses_from_every_community(login, world):
+    page = login("13800000002").get("/service/new").get_data(as_text=True)
+    assert '<optgroup label="华山街道">' in page and "翠湖社区" in page and "云秀社区" in page
+    assert "selected" not in page.split('id="community_id"')[1].split("</select>")[0]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, time, timedelta
+from time import monotonic
 from typing import Callable
 
 from sqlalchemy import case, delete, func, insert, select, text
@@ -55,6 +56,7 @@ LATE_REASONS = ["外出培训，回来后补录", "手机故障，延后登记",
 
 def seed(*, rng: random.Random, generated: bool, echo: Callable[[str], None]) -> None:
     """Fill in this feature's demo data (bulk inserts when ``generated`` is a city-scale run)."""
+    started = monotonic()
     today = local_today()
     _year_rules(today)
     communities = [row for row in db.session.execute(
@@ -82,7 +84,7 @@ def seed(*, rng: random.Random, generated: bool, echo: Callable[[str], None]) ->
     plan.flush()
     _reset_sequences()
     _build_counters()
-    echo(f"service: {plan.total} records, counters built")
+    echo(f"service: {plan.total} records and their counters in {monotonic() - started:.1f} s")
 
 
 def _year_rules(today: date) -> None:
@@ -134,10 +136,10 @@ def _report_ins(rng: random.Random, members: list, communities: list, home, gene
                      "community_commitments": "", "serial": f"BD-DEMO-{next_id:07d}"})
         next_id += 1
         if len(rows) >= CHUNK:
-            db.session.execute(insert(ReportIn), rows)
+            _insert(ReportIn, rows)
             rows.clear()
     if rows:
-        db.session.execute(insert(ReportIn), rows)
+        _insert(ReportIn, rows)
     return existing
 
 
@@ -312,12 +314,30 @@ class _Plan:
 
     def flush(self) -> None:
         if self.records:
-            db.session.execute(insert(ServiceRecord), self.records)
+            _insert(ServiceRecord, self.records)
             self.total += len(self.records)
             self.records.clear()
         if self.audits:
-            db.session.execute(insert(AuditEntry), self.audits)
+            _insert(AuditEntry, self.audits)
             self.audits.clear()
+
+
+def _insert(model: type, rows: list[dict]) -> None:
+    """Bulk insert: `insert(Model)` with many rows; on PostgreSQL, COPY through the same connection and
+    transaction, which is several times faster for millions of rows."""
+    if not rows:
+        return
+    if db.engine.dialect.name != "postgresql":
+        db.session.execute(insert(model), rows)
+        return
+    db.session.flush()
+    columns = list(rows[0])
+    table = model.__table__.name
+    driver = db.session.connection().connection.driver_connection
+    with driver.cursor() as cursor:
+        with cursor.copy(f'COPY "{table}" ({", ".join(columns)}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
 
 
 def _reset_sequences() -> None:
