@@ -362,3 +362,14 @@ def test_a_member_without_a_report_in_chooses_from_every_community(login, world)
     page = login("13800000002").get("/service/new").get_data(as_text=True)
     assert '<optgroup label="华山街道">' in page and "翠湖社区" in page and "云秀社区" in page
     assert "selected" not in page.split('id="community_id"')[1].split("</select>")[0]
+
+
+def test_tick_all_on_the_page_without_javascript(login, setup):
+    w = setup
+    records = [log(w, content=f"值守{i}") for i in range(3)]
+    b = login("community_secretary")
+    plain = b.get("/service/queue").get_data(as_text=True)
+    assert 'id="tick-all"' in plain and " checked " not in plain
+    ticked = b.get("/service/queue?tick=all").get_data(as_text=True)
+    assert all(f'id="tick-{r.id}" checked' in ticked for r in records)
+    assert 'name="next" value="/service/queue"' in ticked and 'id="untick-all"' in ticked

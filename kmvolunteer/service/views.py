@@ -290,7 +290,8 @@ def queue():
     return render("service/queue.html", "service/_queue.html", form=form, page=page, filters=filters,
                   reason_forms={r.id: ReasonForm(prefix=f"r{r.id}") for r in page.items},
                   pending=services.pending_count(current_user),
-                  overdue=services.overdue_count(current_user, "service.queue"), **_row_context())
+                  overdue=services.overdue_count(current_user, "service.queue"),
+                  tick_all=request.args.get("tick") == "all", **_row_context())
 
 
 @bp.route("/service/queue/badge")
