@@ -51,6 +51,9 @@ class Config:
         self.PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
         self.WEB_HOSTS = int(os.environ.get("WEB_HOSTS", "1"))
         self.DEBUG = _flag("FLASK_DEBUG")
+        # Service records (issue 4): late after this many working days; pending highlighted after N days.
+        self.LATE_WORKING_DAYS = int(os.environ.get("LATE_WORKING_DAYS", "10"))
+        self.PENDING_WARN_DAYS = int(os.environ.get("PENDING_WARN_DAYS", "7"))
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -199,3 +199,43 @@ def make_rule(area: Area, year: int, **values):  # noqa: ANN003, ANN201
     db.session.add(rule)
     db.session.flush()
     return rule
+
+
+# --- 服务记录 service records (issue 4): report-ins, needs, claims and year rules made directly ---
+
+def service_report_in(member: Member, community: Area, status: str = "confirmed"):  # noqa: ANN201
+    from kmvolunteer.reportin.models import ReportIn
+
+    row = ReportIn(kind="member", member=member, community=community, status=status)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def service_need(community: Area, title: str = "反诈宣传摊位", on_date=None, headcount: int = 10,  # noqa: ANN001, ANN201
+              place: str = "社区广场"):
+    from kmvolunteer.reportin.models import Need
+
+    need = Need(community=community, title=title, on_date=on_date, headcount=headcount, place=place)
+    db.session.add(need)
+    db.session.flush()
+    return need
+
+
+def make_claim(need, member: Member):  # noqa: ANN001, ANN201
+    from kmvolunteer.reportin.models import Claim
+
+    claim = Claim(need=need, member=member, status="active")
+    need.claimed += 1
+    db.session.add(claim)
+    db.session.flush()
+    return claim
+
+
+def make_year_rule(area: Area, year: int, min_half_hours: int = 40, min_activities: int = 4):  # noqa: ANN201
+    from kmvolunteer.tallies.models import YearRule
+
+    rule = YearRule(area=area, year=year, min_half_hours=min_half_hours, min_activities=min_activities)
+    db.session.add(rule)
+    db.session.flush()
+    return rule

@@ -113,6 +113,25 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "rule.edit": lambda u, area: area.level in ("city", "district") and _org_covers(u, area),
     "overdue.view": lambda u, area: _covered(_area_paths(u, AREA_READERS), area),
     # --- end 双报告 ---
+    # --- 服务记录 service records (issue 4) ---------------------------------------------
+    # A member logs, edits and withdraws their own entries; the community secretary of the
+    # record's community decides them; subdistrict and org_department read their area's queue;
+    # a revoke is for the community secretary or an org_department covering the community.
+    "service.log": lambda u, m: m is not None and _is_self(u, m) and m.active,
+    "service.view": lambda u, r: _is_self(u, r.member) or r.member.branch_id in _branch_ids(u)
+    or _covered(_area_paths(u, AREA_READERS), r.community),
+    "service.edit": lambda u, r: _is_self(u, r.member),
+    "service.withdraw": lambda u, r: _is_self(u, r.member),
+    "service.decide": lambda u, r: _covered(_area_paths(u, (Role.community_secretary,)), r.community),
+    "service.revoke": lambda u, r: _covered(_area_paths(u, (Role.community_secretary, Role.org_department)),
+                                            r.community),
+    "service.queue": lambda u, _=None: bool(_area_paths(u, AREA_READERS)),
+    "service.decide_any": lambda u, _=None: bool(_area_paths(u, (Role.community_secretary,))),
+    "service.attendance": lambda u, need=None: bool(_area_paths(u, (Role.community_secretary,))) if need is None
+    else _covered(_area_paths(u, (Role.community_secretary,)), need.community),
+    "service.member": lambda u, m: _is_self(u, m) or _manages_branch(u, m.branch),
+    "certificate.issue": lambda u, m: _is_self(u, m) and m.active,
+    "certificate.view": lambda u, c: _is_self(u, c.member) or _manages_branch(u, c.member.branch),
 }
 
 
@@ -241,6 +260,14 @@ def scoped(stmt: Select, user: User, action: str) -> Select:
         theirs = Evaluation.published.is_(True) & Evaluation.member_id.in_(
             select(Member.id).where(Member.branch_id.in_(branch_ids)))
         return stmt.where(or_(own, theirs))
+    # --- 服务记录 service records (issue 4): records whose community lies in the user's areas.
+    if action in {"service.queue", "service.decide"}:
+
+        from kmvolunteer.service.models import ServiceRecord
+
+        roles = AREA_READERS if action == "service.queue" else (Role.community_secretary,)
+        areas = select(Area.id).where(_path_filter(Area.path, _area_paths(user, roles)))
+        return stmt.where(ServiceRecord.community_id.in_(areas))
     raise KeyError(f"no scope rule for {action!r}")
 
 

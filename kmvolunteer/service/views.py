@@ -1,5 +1,468 @@
+"""服务记录 pages: log an entry, the member's page, the approval queue, attendance sheets, certificates."""
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from kmvolunteer.auth.policy import can, get_or_404
+from kmvolunteer.core.errors import ServiceError
+from kmvolunteer.core.htmx import render, safe_next, see_other, trigger, wants_fragment
+from kmvolunteer.core.time import local_today
+from kmvolunteer.extensions import db
+from kmvolunteer.org.models import Member
+from kmvolunteer.reportin.models import Need
+from kmvolunteer.service import home as _home  # noqa: F401  (registers the home-page sections)
+from kmvolunteer.service import services
+from kmvolunteer.service.forms import AttendanceForm, CertificateForm, EntryForm, QueueFilterForm, ReasonForm
+from kmvolunteer.service.models import Certificate, RecordStatus, ServiceRecord
 
 bp = Blueprint("service", __name__)
+
+CHANGED = "records-changed"
+
+
+@bp.app_context_processor
+def _service_globals() -> dict:
+    def service_pending_count() -> int:
+        return services.pending_count(current_user) if current_user.is_authenticated else 0
+
+    return {"service_pending_count": service_pending_count,
+            "today_iso": lambda: local_today().isoformat(),
+            "service_field_labels": services.FIELD_LABELS}
+
+
+def _member_or_404() -> Member:
+    member = current_user.member
+    if member is None or not member.active:
+        abort(404)
+    return member
+
+
+def _year_arg() -> int:
+    today = local_today()
+    year = request.args.get("year", type=int) or today.year
+    return year if today.year - 5 <= year <= today.year else today.year
+
+
+# ---------------------------------------------------------------- the member's page
+
+@bp.route("/service/my")
+@login_required
+def my_service():
+    return _member_page(_member_or_404())
+
+
+@bp.route("/service/members/<int:member_id>")
+@login_required
+def member_service(member_id: int):
+    return _member_page(get_or_404(Member, member_id, "service.member"))
+
+
+def _member_page(member: Member):
+    year = _year_arg()
+    groups = services.member_entries(member, year)
+    ids = [r.id for _, records in groups for r in records]
+    return render("service/member.html", member=member, year=year, groups=groups,
+                  progress=services.progress(member, year), histories=services.histories(ids),
+                  labels=services.STATUS_LABELS, actions=services.ACTION_LABELS,
+                  years=list(range(local_today().year, local_today().year - 3, -1)),
+                  is_self=member.user_id == current_user.id, fmt=services.format_hours)
+
+
+# ---------------------------------------------------------------- logging and changing an entry
+
+def _entry_choices(form: EntryForm, member: Member, record: ServiceRecord | None = None) -> None:
+    communities, needs = services.entry_choices(member)
+    if record is not None and record.community not in communities:
+        communities.insert(0, record.community)
+    if record is not None and record.need is not None and record.need not in needs:
+        needs.insert(0, record.need)
+    if communities:
+        form.community_id.choices = [(c.id, c.name) for c in communities]
+    else:  # not reported in anywhere yet: every community, grouped by subdistrict
+        grouped: dict[str, list[tuple[int, str]]] = {}
+        for area in services.all_communities():
+            grouped.setdefault(area.parent.name if area.parent else "", []).append((area.id, area.name))
+        form.community_id.choices = grouped
+    form.need_id.choices = [("", _("None"))] + [
+        (n.id, f"{n.title}" + (f" · {n.on_date.isoformat()}" if n.on_date else "")) for n in needs]
+
+
+def _entry_data(form: EntryForm) -> services.EntryData:
+    return services.EntryData(
+        service_date=form.service_date.data, content=form.content.data or "",
+        community_id=form.community_id.data, need_id=form.need_id.data,
+        start_time=form.start_time.data, end_time=form.end_time.data,
+        hours=services.parse_hours(form.hours.data), place=form.place.data or "",
+        organizer=form.organizer.data or "", person_in_charge=form.person_in_charge.data or "",
+        late_reason=form.late_reason.data or "",
+    )
+
+
+def _show_error(form: EntryForm, exc: ServiceError) -> str | None:
+    """A field's error goes next to the field (and into the summary); others only into the summary."""
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = list(field.errors) + [exc.message]
+        return None
+    return exc.message
+
+
+@bp.route("/service/new", methods=["GET", "POST"])
+@login_required
+def new_entry():
+    member = _member_or_404()
+    if not can(current_user, "service.log", member):
+        abort(404)
+    form = EntryForm()
+    _entry_choices(form, member)
+    if request.method == "GET":
+        home = services.report_in_community(member)
+        need_id = request.args.get("need", type=int)
+        if need_id and any(value == need_id for value, _label in form.need_id.choices):
+            form.need_id.data = need_id
+            need = db.session.get(Need, need_id)
+            form.community_id.data = need.community_id
+            form.place.data = need.place
+            if need.on_date and need.on_date <= local_today():
+                form.service_date.data = need.on_date
+        elif home is not None:
+            form.community_id.data = home.id
+    error = duplicate = None
+    if form.validate_on_submit():
+        try:
+            record = services.log_entry(member, current_user, _entry_data(form))
+        except ServiceError as exc:
+            db.session.rollback()
+            error = _show_error(form, exc)
+            duplicate = getattr(exc, "existing_id", None)
+        else:
+            db.session.commit()
+            flash(_("Logged %(hours)s h on %(date)s. The community secretary will review it.",
+                    hours=services.format_hours(record.half_hours), date=record.service_date.isoformat()),
+                  "success")
+            return see_other(url_for("service.my_service"), CHANGED)
+    status = 422 if request.method == "POST" else 200
+    return render("service/new.html", "service/_entry_form.html", status=status, form=form, error=error,
+                  duplicate=duplicate, record=None)
+
+
+@bp.route("/service/records/<int:record_id>")
+@login_required
+def record(record_id: int):
+    entry = get_or_404(ServiceRecord, record_id, "service.view")
+    return render("service/record.html", record=entry, history=services.histories([entry.id])[entry.id],
+                  labels=services.STATUS_LABELS, actions=services.ACTION_LABELS, fmt=services.format_hours,
+                  reason_form=ReasonForm(prefix=f"r{entry.id}"), overdue=services.is_overdue(entry))
+
+
+@bp.route("/service/records/<int:record_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_entry(record_id: int):
+    entry = get_or_404(ServiceRecord, record_id, "service.edit")
+    if entry.status not in (RecordStatus.submitted.value, RecordStatus.returned.value):
+        flash(_("This entry is %(state)s and can no longer be changed.",
+                state=services.STATUS_LABELS[entry.status]), "error")
+        return see_other(url_for("service.record", record_id=entry.id))
+    form = EntryForm(obj=entry if request.method == "GET" else None)
+    _entry_choices(form, entry.member, entry)
+    if request.method == "GET":
+        form.hours.data = "" if entry.start_time else services.format_hours(entry.half_hours)
+    error = duplicate = None
+    if form.validate_on_submit():
+        try:
+            services.edit_entry(entry, current_user, _entry_data(form))
+        except ServiceError as exc:
+            db.session.rollback()
+            error = _show_error(form, exc)
+            duplicate = getattr(exc, "existing_id", None)
+        else:
+            db.session.commit()
+            flash(_("Your entry was saved and sent for review."), "success")
+            return see_other(url_for("service.my_service", year=entry.year), CHANGED)
+    status = 422 if request.method == "POST" else 200
+    return render("service/edit.html", "service/_entry_form.html", status=status, form=form, error=error,
+                  duplicate=duplicate, record=entry, labels=services.STATUS_LABELS)
+
+
+@bp.route("/service/records/<int:record_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw(record_id: int):
+    entry = get_or_404(ServiceRecord, record_id, "service.withdraw")
+    try:
+        services.withdraw(entry, current_user)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(_("The entry was withdrawn."), "success")
+    return see_other(url_for("service.my_service", year=entry.year), CHANGED)
+
+
+# ---------------------------------------------------------------- deciding one entry
+
+@bp.route("/service/records/<int:record_id>/<any(approve, return, reject, revoke):action>", methods=["POST"])
+@login_required
+def decide(record_id: int, action: str):
+    permission = "service.revoke" if action == "revoke" else "service.decide"
+    entry = get_or_404(ServiceRecord, record_id, "service.view")
+    if not can(current_user, permission, entry):
+        abort(404)
+    form = ReasonForm(prefix=f"r{entry.id}")
+    form.validate()
+    error = None
+    status = 200
+    try:
+        if action == "approve":
+            services.approve(entry, current_user)
+        elif action == "return":
+            services.return_entry(entry, current_user, form.reason.data)
+        elif action == "reject":
+            services.reject(entry, current_user, form.reason.data)
+        else:
+            services.revoke(entry, current_user, form.reason.data)
+    except ServiceError as exc:
+        db.session.rollback()
+        error = exc.message
+        status = 422 if exc.field == "reason" else 409
+    else:
+        db.session.commit()
+    db.session.refresh(entry)
+    if wants_fragment() and request.form.get("from") != "record":
+        response = render("service/_queue_row.html", status=status, record=entry, error=error,
+                          done=None if error else action, **_row_context())
+        return trigger(response, CHANGED) if not error else response
+    if error:
+        flash(error, "error")
+    else:
+        flash(_("%(name)s, %(date)s: %(state)s.", name=entry.member.name, date=entry.service_date.isoformat(),
+                state=services.STATUS_LABELS[entry.status]), "success")
+    fallback = url_for("service.record", record_id=entry.id) if request.form.get("from") == "record" \
+        else url_for("service.queue")
+    return see_other(safe_next(request.form.get("next"), fallback), CHANGED)
+
+
+def _row_context() -> dict:
+    return {"labels": services.STATUS_LABELS, "fmt": services.format_hours,
+            "cutoff": services.overdue_cutoff(), "can_decide": can(current_user, "service.decide_any")}
+
+
+# ---------------------------------------------------------------- the approval queue
+
+STATUS_CHOICES = [("submitted", "pending"), ("returned", "returned"), ("approved", "approved"),
+                  ("rejected", "rejected"), ("withdrawn", "withdrawn"), ("revoked", "revoked"), ("all", "all")]
+
+
+def _filter_form() -> tuple[QueueFilterForm, services.Filters]:
+    form = QueueFilterForm(request.args)
+    form.status.choices = [(value, services.STATUS_LABELS.get(value, _("all"))) for value, _label in STATUS_CHOICES]
+    form.sort.choices = [("submitted", _("Waiting longest")), ("-submitted", _("Newest first")),
+                         ("date", _("Service date, oldest")), ("-date", _("Service date, newest")),
+                         ("member", _("Member")), ("hours", _("Hours, most"))]
+    if not form.validate():
+        for field in (form.date_from, form.date_to, form.member):
+            if field.errors:
+                field.data = None
+    status = form.status.data if form.status.data in dict(STATUS_CHOICES) else "submitted"
+    form.status.data = status
+    filters = services.Filters(status=status, date_from=form.date_from.data, date_to=form.date_to.data,
+                               member=(form.member.data or "").strip(), branch_id=form.branch.data,
+                               need_id=form.need.data, sort=form.sort.data or "submitted")
+    form.branch.choices = [("", _("All branches"))] + [
+        (b.id, b.full_name()) for b in services.queue_branches(current_user, status)]
+    form.need.choices = [("", _("All needs and posts"))] + [
+        (n.id, n.title + (f" · {n.on_date.isoformat()}" if n.on_date else ""))
+        for n in services.queue_needs(current_user)]
+    return form, filters
+
+
+@bp.route("/service/queue")
+@login_required
+def queue():
+    if not can(current_user, "service.queue"):
+        abort(404)
+    form, filters = _filter_form()
+    page = db.paginate(services.queue_query(current_user, filters), per_page=50, error_out=False)
+    return render("service/queue.html", "service/_queue.html", form=form, page=page, filters=filters,
+                  reason_forms={r.id: ReasonForm(prefix=f"r{r.id}") for r in page.items},
+                  pending=services.pending_count(current_user),
+                  overdue=services.overdue_count(current_user, "service.queue"),
+                  tick_all=request.args.get("tick") == "all", **_row_context())
+
+
+@bp.route("/service/queue/badge")
+@login_required
+def badge():
+    if not can(current_user, "service.queue"):
+        abort(404)
+    return render("service/_badge.html", count=services.pending_count(current_user))
+
+
+@bp.route("/service/queue/bulk", methods=["POST"])
+@login_required
+def bulk():
+    if not can(current_user, "service.decide_any"):
+        abort(404)
+    action = request.form.get("bulk_action", "")
+    back = safe_next(request.form.get("next"), url_for("service.queue"))
+    try:
+        result = services.bulk_decide(request.form.getlist("ids"), current_user, action,
+                                      request.form.get("bulk_reason"))
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return see_other(back)
+    db.session.commit()
+    verbs = {
+        "approve": ngettext("Approved %(num)d entry.", "Approved %(num)d entries.", len(result.done)),
+        "return": ngettext("Returned %(num)d entry.", "Returned %(num)d entries.", len(result.done)),
+        "reject": ngettext("Rejected %(num)d entry.", "Rejected %(num)d entries.", len(result.done)),
+    }
+    flash(verbs[action], "success" if result.done else "warning")
+    if result.skipped:
+        flash(ngettext("Skipped %(num)d entry:", "Skipped %(num)d entries:", len(result.skipped)), "warning")
+        for record_id, entry, why in result.skipped:
+            who = f"{entry.member.name} {entry.service_date.isoformat()}" if entry is not None else ""
+            flash(_("No. %(id)d %(who)s — %(why)s", id=record_id, who=who, why=why), "warning")
+    return see_other(back, CHANGED)
+
+
+# ---------------------------------------------------------------- attendance sheet
+
+@bp.route("/service/attendance", methods=["GET", "POST"])
+@login_required
+def attendance():
+    if not can(current_user, "service.attendance"):
+        abort(404)
+    needs = services.secretary_needs(current_user)
+    form = AttendanceForm() if request.method == "POST" else AttendanceForm(request.args, meta={"csrf": False})
+    form.need_id.choices = [("", _("Choose…"))] + [
+        (n.id, f"{n.title}" + (f" · {n.on_date.isoformat()}" if n.on_date else "") + f" · {n.community.name}")
+        for n in needs]
+    need = None
+    if form.need_id.data:
+        need = db.session.get(Need, form.need_id.data)
+        if need is None or not can(current_user, "service.attendance", need):
+            abort(404)
+        if request.method == "GET" and "service_date" not in request.args and need.on_date \
+                and need.on_date <= local_today():
+            form.service_date.data = need.on_date
+    day = form.service_date.data or local_today()
+    error = None
+    result = None
+    status = 200
+    if request.method == "POST":
+        if form.validate() and need is not None:
+            try:
+                result = services.record_attendance(
+                    need, day, current_user, request.form.getlist("member_ids"),
+                    hours=services.parse_hours(form.hours.data), start_time=form.start_time.data,
+                    end_time=form.end_time.data, content=form.content.data or "", place=need.place,
+                    late_reason=form.late_reason.data or "")
+            except ServiceError as exc:
+                db.session.rollback()
+                field = getattr(form, exc.field, None) if exc.field else None
+                if field is not None:
+                    field.errors = list(field.errors) + [exc.message]
+                else:
+                    error = exc.message
+            else:
+                db.session.commit()
+                flash(ngettext("Recorded %(num)d attendee as approved.", "Recorded %(num)d attendees as approved.",
+                               len(result.created)), "success")
+                for member_id, member, why in result.skipped:
+                    flash(_("Skipped %(who)s — %(why)s", who=member.name if member else f"#{member_id}", why=why),
+                          "warning")
+                return see_other(url_for("service.attendance", need_id=need.id, service_date=day.isoformat()),
+                                 CHANGED)
+        status = 422
+    candidates = services.attendee_candidates(need) if need else []
+    return render("service/attendance.html", form=form, need=need, day=day, candidates=candidates,
+                  claimed=services.claimed_member_ids(need) if need else set(),
+                  existing=services.entries_on(need, day) if need else {}, error=error, status=status,
+                  ticked={int(v) for v in request.form.getlist("member_ids") if v.isdigit()},
+                  labels=services.STATUS_LABELS, fmt=services.format_hours)
+
+
+# ---------------------------------------------------------------- certificate and its public check
+
+@bp.route("/service/certificate", methods=["GET", "POST"])
+@login_required
+def certificate():
+    member = _member_or_404()
+    if not can(current_user, "certificate.issue", member):
+        abort(404)
+    form = CertificateForm()
+    this_year = local_today().year
+    form.year.choices = [(y, str(y)) for y in range(this_year, this_year - 3, -1)]
+    if request.method == "GET":
+        form.year.data = request.args.get("year", type=int) or this_year
+    error = None
+    if form.validate_on_submit():
+        try:
+            issued = services.issue_certificate(member, form.year.data, current_user)
+        except ServiceError as exc:
+            db.session.rollback()
+            error = exc.message
+        else:
+            db.session.commit()
+            return see_other(url_for("service.certificate_print", serial=issued.serial))
+    year = form.year.data or this_year
+    issued_before = list(db.session.scalars(
+        select(Certificate).where(Certificate.member_id == member.id).order_by(Certificate.issued_at.desc())))
+    status = 422 if request.method == "POST" else 200
+    return render("service/certificate_new.html", form=form, error=error, status=status, member=member,
+                  year=year, entries=services.approved_entries(member, year), issued=issued_before,
+                  fmt=services.format_hours)
+
+
+@bp.route("/service/certificates/<serial>")
+@login_required
+def certificate_print(serial: str):
+    found = services.find_certificate(serial)
+    if found is None or not can(current_user, "certificate.view", found):
+        abort(404)
+    return render("service/certificate.html", cert=found,
+                  entries=services.approved_entries(found.member, found.year, issued_before=found.issued_at),
+                  fmt=services.format_hours, verify_url=url_for("service.verify", serial=found.serial,
+                                                                _external=True))
+
+
+@bp.route("/verify", defaults={"serial": None})
+@bp.route("/verify/<serial>")
+def verify(serial: str | None):
+    """Public: does this certificate exist? Only the masked name and the totals are shown."""
+    from kmvolunteer.core.text import mask_name
+
+    if serial is None:
+        serial = request.args.get("serial")
+        if serial:
+            return redirect(url_for("service.verify", serial=serial.strip().upper()), 303)
+        return render("service/verify.html", cert=None, serial=None)
+    found = services.find_certificate(serial)
+    response = make_response(render("service/verify.html", cert=found, serial=serial,
+                                    masked=mask_name(found.member.name) if found else "",
+                                    fmt=services.format_hours, status=200 if found else 404))
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+# ---------------------------------------------------------------- operations
+
+@bp.cli.command("check-counters")
+def check_counters() -> None:
+    """Compare the per-member-year counters with a recount from the records."""
+    import click
+
+    stored, counted = services.stored_counters(), services.recount()
+    wrong = {k for k in stored.keys() | counted.keys() if stored.get(k, (0, 0, 0)) != counted.get(k, (0, 0, 0))}
+    click.echo(f"{len(counted)} member-years counted, {len(wrong)} differ.")
+    for key in sorted(wrong)[:50]:
+        click.echo(f"member {key[0]} year {key[1]}: stored {stored.get(key)} counted {counted.get(key)}")
+    if wrong:
+        raise SystemExit(1)
+
