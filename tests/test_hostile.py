@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
@@ -39,6 +40,7 @@ ID_KINDS = {
     "project_id": lambda w, mine: _side(w, mine)["project"].id,
     "report_id": lambda w, mine: _side(w, mine)["report"].id,
     "sheet_id": lambda w, mine: _side(w, mine)["sheet"].id,
+    "record_id": lambda w, mine: _side(w, mine)["record"].id,
     # Only the city edits service categories: every category is out of scope for both sides.
     "category_id": lambda w, mine: w.extra["category"].id,
     "agency_id": lambda w, mine: (w.agency if not mine else w.other_agency).id,
@@ -60,6 +62,7 @@ GUANDU_SIDE = ["other_org", "other_secretary", "other_branch_secretary", "138000
 def world(world):  # noqa: F811 - the test city plus report-ins, needs, claims, resources, projects
     from kmvolunteer.reportin.models import Claim, Project, Resource, ServiceCategory
     from kmvolunteer.reports.models import FeedbackSheet, Report
+    from kmvolunteer.service.models import ServiceRecord
     from tests.factories import make_branch_report_in, make_need, make_report_in
 
     world.extra = {"category": ServiceCategory(name="测试类别", sort_order=99)}
@@ -78,10 +81,12 @@ def world(world):  # noqa: F811 - the test city plus report-ins, needs, claims, 
         report = Report(kind="member", member=member, branch=branch, community=community, year=2026,
                         period="Y", status="submitted", body="本年度参加社区服务")
         sheet = FeedbackSheet(community=community, branch=branch, year=2026, period="Q1", status="sent")
-        db.session.add_all([claim, resource, project, report, sheet])
+        record = ServiceRecord(member=member, community=community, service_date=date(2026, 3, 1), year=2026,
+                               half_hours=4, content="垃圾分类宣传", status="submitted")
+        db.session.add_all([claim, resource, project, report, sheet, record])
         db.session.flush()
         world.extra[side] = {"report_in": report_in, "need": need, "claim": claim, "resource": resource,
-                             "project": project, "report": report, "sheet": sheet}
+                             "project": project, "report": report, "sheet": sheet, "record": record}
     db.session.commit()
     return world
 
@@ -95,7 +100,9 @@ def _routes(app, method: str):  # noqa: ANN001, ANN202
 def _url(rule, world, wuhua_user: bool) -> str:  # noqa: ANN001
     values = {}
     for name in rule.arguments:
-        converter = rule._converters[name]  # noqa: SLF001
+        converter = rule._converters.get(name)  # noqa: SLF001
+        if converter is None:  # a value the rule's defaults supply (e.g. /verify without a serial)
+            continue
         if name in NOT_IDS:
             values[name] = NOT_IDS[name]
         elif isinstance(converter, IntegerConverter):
@@ -109,7 +116,7 @@ def _url(rule, world, wuhua_user: bool) -> str:  # noqa: ANN001
 def test_every_id_kind_is_in_the_matrix(app):
     for rule in app.url_map.iter_rules():
         for name in rule.arguments:
-            if isinstance(rule._converters[name], IntegerConverter) and name not in NOT_IDS:  # noqa: SLF001
+            if isinstance(rule._converters.get(name), IntegerConverter) and name not in NOT_IDS:  # noqa: SLF001
                 assert name in ID_KINDS, f"{rule.rule}: add {name!r} to ID_KINDS in tests/test_hostile.py"
 
 
@@ -135,7 +142,7 @@ def test_object_urls_of_another_district_are_404_for_every_role(app, world, logi
         user = login(username)
         for method in ("GET", "POST"):
             for rule in _routes(app, method):
-                if not any(isinstance(rule._converters[a], IntegerConverter) and a not in NOT_IDS
+                if not any(isinstance(rule._converters.get(a), IntegerConverter) and a not in NOT_IDS
                            for a in rule.arguments):  # noqa: SLF001
                     continue
                 url = _url(rule, world, wuhua_user=(side == "wuhua"))
@@ -151,12 +158,13 @@ def test_object_urls_of_another_district_are_404_for_every_role(app, world, logi
 def test_missing_ids_are_404(app, world, login):
     user = login("city_org")
     for rule in _routes(app, "GET"):
-        ints = [a for a in rule.arguments if isinstance(rule._converters[a], IntegerConverter)  # noqa: SLF001
+        ints = [a for a in rule.arguments if isinstance(rule._converters.get(a), IntegerConverter)  # noqa: SLF001
                 and a not in NOT_IDS]
         if ints:
-            values = {a: (999_999 if a in ints else NOT_IDS.get(a, "xlsx")) for a in rule.arguments}
+            values = {a: (999_999 if a in ints else NOT_IDS.get(a, "xlsx")) for a in rule.arguments
+                      if rule._converters.get(a) is not None}  # noqa: SLF001
             for a in rule.arguments:
-                items = getattr(rule._converters[a], "items", None)  # noqa: SLF001
+                items = getattr(rule._converters.get(a), "items", None)  # noqa: SLF001
                 if items:
                     values[a] = sorted(items)[0]
             url = rule.build(values)[1]

@@ -24,7 +24,6 @@ from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Member
 from kmvolunteer.reportin.models import Need, ReportIn
 from kmvolunteer.service.models import MemberYearTally, ServiceRecord
-from kmvolunteer.tallies.models import YearRule
 
 CHUNK = 20_000
 HOME_COMMUNITY = "翠湖社区"
@@ -58,7 +57,6 @@ def seed(*, rng: random.Random, generated: bool, echo: Callable[[str], None]) ->
     """Fill in this feature's demo data (bulk inserts when ``generated`` is a city-scale run)."""
     started = monotonic()
     today = local_today()
-    _year_rules(today)
     communities = [row for row in db.session.execute(
         select(Area.id, Area.name, Area.path).where(Area.level == "community", Area.active.is_(True))
         .order_by(Area.id))]
@@ -67,8 +65,8 @@ def seed(*, rng: random.Random, generated: bool, echo: Callable[[str], None]) ->
     home = next((c for c in communities if c.name == HOME_COMMUNITY), communities[0])
     members = [row for row in db.session.execute(
         select(Member.id, Member.user_id).where(Member.active.is_(True)).order_by(Member.id))]
-    where = _report_ins(rng, members, communities, home, generated)
-    echo(f"service: report-ins for {len(where)} members")
+    where = _confirmed_communities()
+    members = [m for m in members if m.id in where]  # only members who reported in serve somewhere
     secretaries = _secretaries()
     paths = {c.id: c.path for c in communities}
     needs = _needs_by_community()
@@ -87,60 +85,11 @@ def seed(*, rng: random.Random, generated: bool, echo: Callable[[str], None]) ->
     echo(f"service: {plan.total} records and their counters in {monotonic() - started:.1f} s")
 
 
-def _year_rules(today: date) -> None:
-    city = db.session.scalar(select(Area).where(Area.level == "city").order_by(Area.id))
-    if city is None:
-        return
-    for year in (today.year - 1, today.year):
-        if db.session.scalar(select(YearRule.id).where(YearRule.year == year, YearRule.area_id == city.id)) is None:
-            db.session.add(YearRule(year=year, area_id=city.id, min_activities=4, min_half_hours=40,
-                                    report_due=date(year, 12, 31), evaluation_due=date(year + 1, 1, 15)))
-    wuhua = db.session.scalar(select(Area).where(Area.level == "district", Area.name == "五华区"))
-    if wuhua is not None and db.session.scalar(select(YearRule.id).where(
-            YearRule.year == today.year, YearRule.area_id == wuhua.id)) is None:
-        # A district may ask more of its members than the city does.
-        db.session.add(YearRule(year=today.year, area_id=wuhua.id, min_activities=6, min_half_hours=48,
-                                report_due=date(today.year, 12, 31)))
-    db.session.flush()
-
-
-def _report_ins(rng: random.Random, members: list, communities: list, home, generated: bool) -> dict[int, int]:
-    """Each member's confirmed report-in community; make one for members who have none."""
-    existing = dict(db.session.execute(
+def _confirmed_communities() -> dict[int, int]:
+    """Each member's confirmed report-in community (the report-in seeder decides who reported in where)."""
+    return dict(db.session.execute(
         select(ReportIn.member_id, ReportIn.community_id)
         .where(ReportIn.kind == "member", ReportIn.status == "confirmed")).tuples().all())
-    busy = set(db.session.scalars(select(ReportIn.member_id).where(
-        ReportIn.kind == "member", ReportIn.status.in_(("pending", "confirmed")))))
-    demo_users = set(db.session.scalars(select(User.id).where(User.username.in_(("member", "branch_secretary")))))
-    community_ids = [c.id for c in communities]
-    next_id = (db.session.scalar(select(func.max(ReportIn.id))) or 0) + 1
-    rows = []
-    # In the curated city, about one member in six lives around 翠湖社区 (and the demo accounts do).
-    home_share = 0.17 if not generated else 0.0
-    now = utcnow()
-    for member_id, user_id in members:
-        if member_id in existing:
-            continue
-        if user_id in demo_users or rng.random() < home_share:
-            community_id = home.id
-        else:
-            community_id = rng.choice(community_ids)
-        existing[member_id] = community_id
-        if member_id in busy:  # a pending report-in of their own: leave it alone
-            continue
-        submitted = now - timedelta(days=rng.randint(400, 700))
-        rows.append({"id": next_id, "kind": "member", "member_id": member_id, "community_id": community_id,
-                     "status": "confirmed", "skills": "", "submitted_at": submitted, "submitted_by_id": user_id,
-                     "decided_at": submitted + timedelta(days=rng.randint(1, 5)), "reason": "",
-                     "contact_name": "", "contact_phone": "", "branch_commitments": "",
-                     "community_commitments": "", "serial": f"BD-DEMO-{next_id:07d}"})
-        next_id += 1
-        if len(rows) >= CHUNK:
-            _insert(ReportIn, rows)
-            rows.clear()
-    if rows:
-        _insert(ReportIn, rows)
-    return existing
 
 
 def _secretaries() -> dict[int, int]:

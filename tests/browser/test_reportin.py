@@ -45,7 +45,7 @@ def test_member_reports_in_secretary_confirms_member_sees_it(page: Page, new_pag
     log_in(secretary, "community_secretary", PASSWORD)
     badge = secretary.locator(".site-nav .badge")
     expect(badge).to_have_text("1")
-    secretary.locator(".site-nav a[href*='/queue']").click()
+    secretary.locator(".site-nav a[href*='/communities/'][href$='/queue']").click()
     expect(secretary.locator("#queue")).to_contain_text("张明")
     screenshot(secretary, f"reportin-queue-{variant}")
     secretary.locator(".confirm-one").first.click()
