@@ -6,16 +6,12 @@ from wtforms import DateField, SelectField, StringField, TextAreaField, TimeFiel
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from kmvolunteer.core.errors import ServiceError
+from kmvolunteer.core.text import parse_id
 from kmvolunteer.core.time import local_today
 
 
 def _optional_int(value):  # noqa: ANN001, ANN202
-    if value in (None, "", "None"):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    return parse_id(value)
 
 
 class EntryForm(FlaskForm):
@@ -91,5 +87,4 @@ class AttendanceForm(FlaskForm):
 
 
 class CertificateForm(FlaskForm):
-    year = SelectField(_l("Year"), coerce=_optional_int, validate_choice=False,
-                       validators=[DataRequired(_l("Choose a year."))])
+    year = SelectField(_l("Year"), coerce=_optional_int, validators=[DataRequired(_l("Choose a year."))])

@@ -31,7 +31,12 @@ from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Branch, Member
 from kmvolunteer.reportin.models import Claim, Need, ReportIn
 from kmvolunteer.service import workdays
-from kmvolunteer.service.models import Certificate, MemberYearTally, RecordStatus, ServiceRecord
+from kmvolunteer.service.models import (
+    Certificate,
+    MemberYearTally,
+    RecordStatus,
+    ServiceRecord,
+)
 from kmvolunteer.tallies.models import Year, YearRule
 
 S = RecordStatus

@@ -16,7 +16,13 @@ from kmvolunteer.org.models import Member
 from kmvolunteer.reportin.models import Need
 from kmvolunteer.service import home as _home  # noqa: F401  (registers the home-page sections)
 from kmvolunteer.service import services
-from kmvolunteer.service.forms import AttendanceForm, CertificateForm, EntryForm, QueueFilterForm, ReasonForm
+from kmvolunteer.service.forms import (
+    AttendanceForm,
+    CertificateForm,
+    EntryForm,
+    QueueFilterForm,
+    ReasonForm,
+)
 from kmvolunteer.service.models import Certificate, RecordStatus, ServiceRecord
 
 bp = Blueprint("service", __name__)
@@ -400,7 +406,7 @@ def certificate():
     this_year = local_today().year
     form.year.choices = [(y, str(y)) for y in range(this_year, this_year - 3, -1)]
     if request.method == "GET":
-        form.year.data = request.args.get("year", type=int) or this_year
+        form.year.data = _year_arg()
     error = None
     if form.validate_on_submit():
         try:
