@@ -64,6 +64,7 @@ def _init_extensions(app: Flask) -> None:
     from kmvolunteer.core import audit  # noqa: F401
     from kmvolunteer.org import models  # noqa: F401
     from kmvolunteer.reportin import models as reportin_models  # noqa: F401
+    from kmvolunteer.reports import models as reports_models  # noqa: F401
     from kmvolunteer.service import models as service_models  # noqa: F401
     from kmvolunteer.tallies import models as tallies_models  # noqa: F401
 
@@ -108,9 +109,11 @@ def _register_blueprints(app: Flask) -> None:
     from kmvolunteer.home.views import bp as home_bp
     from kmvolunteer.org.views import bp as org_bp
     from kmvolunteer.reportin.views import bp as reportin_bp
+    from kmvolunteer.reports.views import bp as reports_bp
     from kmvolunteer.service.views import bp as service_bp
 
-    for blueprint in (home_bp, auth_bp, accounts_bp, org_bp, audit_bp, reportin_bp, service_bp):
+    for blueprint in (home_bp, auth_bp, accounts_bp, org_bp, audit_bp, reportin_bp, service_bp,
+                      reports_bp):
         app.register_blueprint(blueprint)
 
 
