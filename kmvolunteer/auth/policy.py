@@ -64,6 +64,13 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "user.manage": lambda u, target: _org_covers(u, target.home_area),
     "grant.give": lambda u, grant: _org_covers(u, grant.scope_area()),
     "audit.view": lambda u, _=None: bool(_area_paths(u, (Role.org_department,))),
+    # --- tallies ---
+    "tally.area": lambda u, area: _covered(_area_paths(u, AREA_READERS), area),
+    "tally.employer": lambda u, area: _org_covers(u, area),
+    "tally.agency": lambda u, agency: _org_covers(u, agency.area),
+    "tally.branch": _manages_branch,
+    "year.manage": lambda u, _=None: any(g.area.level == "city" for g in u.grants
+                                         if g.role == Role.org_department.value and g.area),
 }
 
 
