@@ -129,9 +129,10 @@ def _register_blueprints(app: Flask) -> None:
     from kmvolunteer.reportin.views import bp as reportin_bp
     from kmvolunteer.reports.views import bp as reports_bp
     from kmvolunteer.service.views import bp as service_bp
+    from kmvolunteer.tallies.views import bp as tallies_bp
 
     for blueprint in (home_bp, auth_bp, accounts_bp, org_bp, audit_bp, reportin_bp, service_bp,
-                      reports_bp):
+                      reports_bp, tallies_bp):
         app.register_blueprint(blueprint)
 
 
@@ -150,5 +151,6 @@ def _init_templates(app: Flask) -> None:
         format_datetime(value, fmt) if value else ""
     )
     app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.add_extension("jinja2.ext.loopcontrols")
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -39,6 +39,12 @@ def _manages_branch(user: User, branch: Branch) -> bool:
     return branch.id in _branch_ids(user) or _org_covers(user, branch.agency.area)
 
 
+def _city_org(user: User) -> bool:
+    """The city's organization department: it alone edits city-wide lists and closes years."""
+    return any(g.role == Role.org_department.value and g.area is not None and g.area.level == "city"
+               for g in user.grants)
+
+
 def _is_self(user: User, member: Member) -> bool:
     return member.user_id is not None and member.user_id == user.id
 
@@ -92,8 +98,7 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "project.view": lambda u, p: p.branch_id in _branch_ids(u)
     or _covered(_area_paths(u, AREA_READERS), p.community) or _org_covers(u, p.branch.agency.area),
     "project.manage": lambda u, p: _community_secretary_of(u, p.community) or p.branch_id in _branch_ids(u),
-    "category.manage": lambda u, _=None: any(
-        g.role == Role.org_department.value and g.area is not None and g.area.level == "city" for g in u.grants),
+    "category.manage": lambda u, _=None: _city_org(u),
     # --- 双报到: end ---
     # --- 双报告 (reports, feedback sheets, evaluations, year rules): kmvolunteer/reports ---
     "reports.hub": lambda u, _=None: u.is_member or bool(_branch_ids(u))
@@ -132,6 +137,12 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "service.member": lambda u, m: _is_self(u, m) or _manages_branch(u, m.branch),
     "certificate.issue": lambda u, m: _is_self(u, m) and m.active,
     "certificate.view": lambda u, c: _is_self(u, c.member) or _manages_branch(u, c.member.branch),
+    # --- tallies ---
+    "tally.area": lambda u, area: _covered(_area_paths(u, AREA_READERS), area),
+    "tally.employer": lambda u, area: _org_covers(u, area),
+    "tally.agency": lambda u, agency: _org_covers(u, agency.area),
+    "tally.branch": _manages_branch,
+    "year.manage": lambda u, _=None: _city_org(u),
 }
 
 

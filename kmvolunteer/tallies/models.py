@@ -43,3 +43,28 @@ class Year(db.Model):
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     serial: Mapped[str | None] = mapped_column(String(32), unique=True)
     reopen_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class TallySnapshot(db.Model):
+    """One member's figures for a closed year, frozen when the year was closed.
+
+    The tallies of a closed year at every level are grouped from these rows, so
+    printing them later gives the same numbers whatever happens afterwards.
+    """
+
+    __tablename__ = "tally_snapshot"
+
+    year: Mapped[int] = mapped_column(ForeignKey("service_year.year"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), primary_key=True)
+    branch_id: Mapped[int] = mapped_column(index=True)
+    agency_id: Mapped[int] = mapped_column(index=True)
+    agency_area_id: Mapped[int]
+    community_id: Mapped[int | None] = mapped_column(index=True)
+    approved_half_hours: Mapped[int]
+    approved_entries: Mapped[int]
+    pending_entries: Mapped[int]
+    reports_submitted: Mapped[int]
+    rating: Mapped[str | None] = mapped_column(String(16))
+    min_half_hours: Mapped[int | None]
+    min_activities: Mapped[int | None]
+    reports_required: Mapped[int | None]

@@ -1,0 +1,111 @@
+"""Per-member facts for a year — the one source every tally is grouped from.
+
+For an open year the facts are read live (counters, report-ins, reports,
+evaluations, year rules); for a closed year from the frozen TallySnapshot rows.
+Both give the same columns, so the grouping code never knows the difference.
+"""
+from __future__ import annotations
+
+from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy.orm import aliased
+
+from kmvolunteer.extensions import db
+from kmvolunteer.org.models import Agency, Area, Branch, Member
+from kmvolunteer.reportin.models import ReportIn
+from kmvolunteer.reports.models import Evaluation, Report
+from kmvolunteer.service.models import MemberYearTally
+from kmvolunteer.tallies.models import TallySnapshot, Year, YearRule
+
+FACT_COLUMNS = (
+    "member_id", "branch_id", "agency_id", "agency_area_id", "community_id", "approved_half_hours",
+    "approved_entries", "pending_entries", "reports_submitted", "rating", "min_half_hours", "min_activities",
+    "reports_required",
+)
+
+
+def year_is_closed(year: int) -> bool:
+    return db.session.scalar(select(Year.status).where(Year.year == year)) == "closed"
+
+
+def city_id() -> int | None:
+    return db.session.scalar(select(Area.id).where(Area.level == "city").order_by(Area.id).limit(1))
+
+
+def live_facts(year: int) -> Select:
+    """One row per active member with this year's figures and the rule that applies to them.
+
+    The rule is the one set for the member's agency's district, else the city's;
+    the min_* columns are NULL when no rule is set for the year.
+    """
+    own_rule, city_rule = aliased(YearRule), aliased(YearRule)
+    rule = case((own_rule.id.is_not(None), 1), else_=0)
+
+    def pick(column: str):  # noqa: ANN202
+        return case((rule == 1, getattr(own_rule, column)), else_=getattr(city_rule, column))
+
+    reports = (
+        select(Report.member_id, func.count(Report.id).label("n"))
+        .where(Report.kind == "member", Report.year == year, Report.status.in_(("submitted", "acknowledged")))
+        .group_by(Report.member_id)
+        .subquery()
+    )
+    confirmed = and_(ReportIn.member_id == Member.id, ReportIn.kind == "member", ReportIn.status == "confirmed")
+    required = case(
+        (pick("report_required").is_(None), None),
+        (pick("report_required") == True, case((pick("report_period") == "half", 2), else_=1)),  # noqa: E712
+        else_=0,
+    )
+    return (
+        select(
+            Member.id.label("member_id"),
+            Member.branch_id.label("branch_id"),
+            Branch.agency_id.label("agency_id"),
+            Agency.area_id.label("agency_area_id"),
+            ReportIn.community_id.label("community_id"),
+            func.coalesce(MemberYearTally.approved_half_hours, 0).label("approved_half_hours"),
+            func.coalesce(MemberYearTally.approved_entries, 0).label("approved_entries"),
+            func.coalesce(MemberYearTally.pending_entries, 0).label("pending_entries"),
+            func.coalesce(reports.c.n, 0).label("reports_submitted"),
+            Evaluation.rating.label("rating"),
+            pick("min_half_hours").label("min_half_hours"),
+            pick("min_activities").label("min_activities"),
+            required.label("reports_required"),
+        )
+        .select_from(Member)
+        .join(Branch, Member.branch_id == Branch.id)
+        .join(Agency, Branch.agency_id == Agency.id)
+        .outerjoin(ReportIn, confirmed)
+        .outerjoin(MemberYearTally, and_(MemberYearTally.member_id == Member.id, MemberYearTally.year == year))
+        .outerjoin(reports, reports.c.member_id == Member.id)
+        .outerjoin(Evaluation, and_(Evaluation.member_id == Member.id, Evaluation.year == year,
+                                    Evaluation.community_id == ReportIn.community_id,
+                                    Evaluation.published.is_(True)))
+        .outerjoin(own_rule, and_(own_rule.year == year, own_rule.area_id == Agency.area_id))
+        .outerjoin(city_rule, and_(city_rule.year == year, city_rule.area_id == (city_id() or 0)))
+        .where(Member.active.is_(True))
+    )
+
+
+def snapshot_facts(year: int) -> Select:
+    return select(*(getattr(TallySnapshot, name).label(name) for name in FACT_COLUMNS)).where(
+        TallySnapshot.year == year)
+
+
+def facts(year: int) -> Select:
+    return snapshot_facts(year) if year_is_closed(year) else live_facts(year)
+
+
+def compliant_expr(f):  # noqa: ANN001, ANN201
+    """1 when the member meets the year's rule, 0 when not, NULL when no rule is set."""
+    return case(
+        (f.c.min_half_hours.is_(None), None),
+        (and_(f.c.approved_half_hours >= f.c.min_half_hours,
+              f.c.approved_entries >= f.c.min_activities,
+              f.c.reports_submitted >= f.c.reports_required), 1),
+        else_=0,
+    )
+
+
+def has_rule(year: int) -> bool:
+    return db.session.scalar(select(func.count(YearRule.id)).where(YearRule.year == year)) > 0
+

@@ -1,0 +1,268 @@
+"""Tally pages: every level on screen, as an A4 print view, as XLSX and as CSV.
+
+Each view builds one Table (columns + row iterator); the page, the print view and the
+two exports all render that same Table.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from flask import Blueprint, Response, abort, flash, redirect, request, stream_with_context, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from kmvolunteer.auth.policy import can, get_or_404
+from kmvolunteer.core import exports
+from kmvolunteer.core.charts import Point, bar_chart, line_chart
+from kmvolunteer.core.errors import ServiceError
+from kmvolunteer.core.htmx import render, see_other
+from kmvolunteer.core.time import local_today, utcnow
+from kmvolunteer.extensions import db
+from kmvolunteer.org.models import Agency, Area, Branch
+from kmvolunteer.tallies import services, years
+from kmvolunteer.tallies.facts import has_rule, year_is_closed
+from kmvolunteer.tallies.models import Year
+from kmvolunteer.tallies.tables import MEMBER_COLUMNS, group_columns, total_label
+
+bp = Blueprint("tallies", __name__, url_prefix="/tallies")
+PAGE_MEMBER_LIMIT = 500
+
+
+@dataclass
+class Table:
+    key: str
+    title: str
+    columns: list[exports.Column]
+    items: Callable[[], Iterable[Any]]
+    total: services.GroupRow | None = None
+    link: Callable[[Any], str | None] = lambda item: None
+
+
+def _year() -> int:
+    raw = request.args.get("year", "")
+    this_year = local_today().year
+    return int(raw) if raw.isdigit() and 2000 <= int(raw) <= this_year + 1 else this_year
+
+
+def _year_choices(year: int) -> list[int]:
+    known = set(db.session.scalars(db.select(Year.year)))
+    this_year = local_today().year
+    return sorted(known | {this_year, this_year - 1, this_year - 2, year}, reverse=True)
+
+
+def _area_link(year: int):  # noqa: ANN202
+    def link(row: services.GroupRow) -> str | None:
+        if row.kind == "area":
+            return url_for("tallies.area", area_id=row.key, year=year)
+        if row.kind == "agency":
+            return url_for("tallies.agency", agency_id=row.key, year=year)
+        if row.kind == "branch":
+            return url_for("tallies.branch", branch_id=row.key, year=year)
+        return None
+
+    return link
+
+
+def _member_link(row: services.MemberRow) -> str:
+    return url_for("org.member", member_id=row.member_id)
+
+
+def _compliance_filter(items: Iterable[services.MemberRow]) -> Iterable[services.MemberRow]:
+    wanted = request.args.get("compliance", "")
+    for item in items:
+        if wanted == "met" and item.compliant is not True:
+            continue
+        if wanted == "short" and item.compliant is not False:
+            continue
+        yield item
+
+
+def _area_tables(area: Area, year: int) -> list[Table]:
+    tables = []
+    link = _area_link(year)
+    if area.level in ("city", "district") and can(current_user, "tally.employer", area):
+        rows, total = services.employer_rows(year, area)
+        tables.append(Table("employer", str(_l("By employer")), group_columns(_l("District or agency")),
+                            lambda rows=rows: rows, total_label(total), link))
+    if area.level == "community":
+        tables.append(Table("members", str(_l("Members serving here")), MEMBER_COLUMNS,
+                            lambda: _compliance_filter(services.member_rows(year, service_area=area)),
+                            None, _member_link))
+    else:
+        rows, total = services.service_rows(year, area)
+        tables.append(Table("service", str(_l("By place of service")), group_columns(_l("Area")),
+                            lambda rows=rows: rows, total_label(total), link))
+    return tables
+
+
+def _charts(area: Area, year: int, tables: list[Table]) -> dict[str, Any]:
+    service = next((t for t in tables if t.key == "service"), None)
+    charts: dict[str, Any] = {}
+    if service is not None:
+        points = [Point(r.name, r.compliance_rate or 0) for r in service.items()]
+        charts["compliance"] = bar_chart(points, title=_("Compliance rate by area"), maximum=100)
+    months = services.monthly_half_hours(year, area)
+    charts["hours"] = line_chart([Point(f"{m}", hh / 2) for m, hh in enumerate(months, start=1)],
+                                 title=_("Approved hours by month"), unit="h")
+    return charts
+
+
+def _respond(*, scope_title: str, year: int, tables: list[Table], crumbs: list[tuple[str, str | None]],
+             scope_key: str, charts: dict[str, Any] | None = None, extra: dict[str, Any] | None = None):
+    fmt = request.args.get("format", "html")
+    chosen = request.args.get("table") or tables[0].key
+    table = next((t for t in tables if t.key == chosen), None)
+    if fmt in ("xlsx", "csv", "print") and table is None:
+        abort(404)
+    filename = f"tally-{year}-{scope_key}-{table.key if table else ''}"
+    if fmt == "csv":
+        items = list(table.items()) + ([table.total] if table.total else [])
+        return Response(stream_with_context(exports.csv_stream(table.columns, items)),
+                        mimetype="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f"attachment; filename={filename}.csv"})
+    if fmt == "xlsx":
+        def all_items():  # noqa: ANN202
+            yield from table.items()
+            if table.total:
+                yield table.total
+        return Response(stream_with_context(exports.xlsx_stream([(table.title, table.columns, all_items())])),
+                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f"attachment; filename={filename}.xlsx"})
+    closed = db.session.get(Year, year)
+    serial = (f"{closed.serial}-{scope_key}" if closed and closed.status == "closed"
+              else f"{year}-{scope_key}-{utcnow():%Y%m%d%H%M}")
+    context = dict(scope_title=scope_title, year=year, tables=tables, crumbs=crumbs, charts=charts or {},
+                   years=_year_choices(year), closed=year_is_closed(year), has_rule=has_rule(year),
+                   serial=serial, generated_at=utcnow(), member_limit=PAGE_MEMBER_LIMIT,
+                   compliance=request.args.get("compliance", ""), **(extra or {}))
+    if fmt == "print":
+        return render("tallies/print.html", table=table, **context)
+    return render("tallies/page.html", "tallies/_tables.html", **context)
+
+
+def _crumbs(area: Area, year: int) -> list[tuple[str, str | None]]:
+    trail = []
+    for node in area.ancestors() + [area]:
+        href = url_for("tallies.area", area_id=node.id, year=year) if can(current_user, "tally.area", node) else None
+        trail.append((node.name, href))
+    return trail
+
+
+@bp.route("/")
+@login_required
+def index():
+    for grant in current_user.grants:
+        if grant.area is not None and can(current_user, "tally.area", grant.area):
+            return redirect(url_for("tallies.area", area_id=grant.area_id))
+        if grant.branch is not None:
+            return redirect(url_for("tallies.branch", branch_id=grant.branch_id))
+    abort(404)
+
+
+@bp.route("/areas/<int:area_id>")
+@login_required
+def area(area_id: int):
+    place = get_or_404(Area, area_id, "tally.area")
+    year = _year()
+    tables = _area_tables(place, year)
+    charts = _charts(place, year, tables) if request.args.get("format", "html") == "html" else None
+    return _respond(scope_title=place.full_name() or place.name, year=year, tables=tables,
+                    crumbs=_crumbs(place, year), scope_key=f"A{place.id}", charts=charts,
+                    extra={"area": place})
+
+
+@bp.route("/areas/<int:area_id>/shortfall")
+@login_required
+def shortfall(area_id: int):
+    place = get_or_404(Area, area_id, "tally.area")
+    year = _year()
+    if can(current_user, "tally.employer", place) and place.level in ("city", "district"):
+        items = lambda: services.member_rows(year, employer_area=place, shortfall_only=True)  # noqa: E731
+    else:
+        items = lambda: services.member_rows(year, service_area=place, shortfall_only=True)  # noqa: E731
+    table = Table("shortfall", str(_l("Members who fall short")), MEMBER_COLUMNS, items, None, _member_link)
+    return _respond(scope_title=place.full_name() or place.name, year=year, tables=[table],
+                    crumbs=_crumbs(place, year), scope_key=f"S{place.id}", extra={"area": place, "grouped": True})
+
+
+@bp.route("/agencies/<int:agency_id>")
+@login_required
+def agency(agency_id: int):
+    employer = get_or_404(Agency, agency_id, "tally.agency")
+    year = _year()
+    rows, total = services.agency_rows(year, employer)
+    tables = [
+        Table("branches", str(_l("Branches")), group_columns(_l("Branch")), lambda: rows, total_label(total),
+              _area_link(year)),
+        Table("members", str(_l("Members")), MEMBER_COLUMNS,
+              lambda: _compliance_filter(services.member_rows(year, agency=employer)), None, _member_link),
+    ]
+    return _respond(scope_title=employer.name, year=year, tables=tables,
+                    crumbs=_crumbs(employer.area, year) + [(employer.name, None)], scope_key=f"G{employer.id}")
+
+
+@bp.route("/branches/<int:branch_id>")
+@login_required
+def branch(branch_id: int):
+    party_branch = get_or_404(Branch, branch_id, "tally.branch")
+    year = _year()
+    total = services.branch_total(year, party_branch)
+    tables = [Table("members", str(_l("Members")), MEMBER_COLUMNS,
+                    lambda: _compliance_filter(services.member_rows(year, branch=party_branch)),
+                    None, _member_link)]
+    crumbs = []
+    if can(current_user, "tally.agency", party_branch.agency):
+        crumbs = _crumbs(party_branch.agency.area, year) + [
+            (party_branch.agency.name, url_for("tallies.agency", agency_id=party_branch.agency_id, year=year))]
+    return _respond(scope_title=party_branch.full_name(), year=year, tables=tables,
+                    crumbs=crumbs + [(party_branch.name, None)], scope_key=f"B{party_branch.id}",
+                    extra={"branch_total": total})
+
+
+# ---- closing a year ------------------------------------------------------------------------
+
+@bp.route("/years", methods=["GET"])
+@login_required
+def year_list():
+    if not can(current_user, "year.manage"):
+        abort(404)
+    return _years_page(_year())
+
+
+@bp.route("/years/<int:year>/close", methods=["POST"])
+@login_required
+def close(year: int):
+    if not can(current_user, "year.manage"):
+        abort(404)
+    try:
+        years.close_year(year, actor=current_user)
+    except ServiceError as exc:
+        db.session.rollback()
+        return _years_page(year, exc.message)
+    db.session.commit()
+    flash(_("Year %(year)d is closed and its tallies are frozen.", year=year), "success")
+    return see_other(url_for("tallies.year_list", year=year))
+
+
+@bp.route("/years/<int:year>/reopen", methods=["POST"])
+@login_required
+def reopen(year: int):
+    if not can(current_user, "year.manage"):
+        abort(404)
+    try:
+        years.reopen_year(year, reason=request.form.get("reason", ""), actor=current_user)
+    except ServiceError as exc:
+        db.session.rollback()
+        return _years_page(year, exc.message)
+    db.session.commit()
+    flash(_("Year %(year)d is open again.", year=year), "success")
+    return see_other(url_for("tallies.year_list", year=year))
+
+
+def _years_page(year: int, error: str | None = None):  # noqa: ANN202
+    rows = {y.year: y for y in db.session.scalars(db.select(Year))}
+    listed = [rows.get(y) or Year(year=y, status="open") for y in _year_choices(local_today().year)]
+    return render("tallies/years.html", years=listed, pending=years.pending_records(year, limit=50),
+                  chosen=year, error=error, status=422 if error else 200)

@@ -1,0 +1,82 @@
+"""Closing a year: refused while entries wait; then locked, and the tallies frozen with a serial."""
+from __future__ import annotations
+
+import secrets
+
+from flask_babel import gettext as _
+from sqlalchemy import delete, insert, literal, select, update
+
+from kmvolunteer.auth.models import User
+from kmvolunteer.core import audit
+from kmvolunteer.core.errors import ServiceError
+from kmvolunteer.core.time import utcnow
+from kmvolunteer.extensions import db
+from kmvolunteer.service.models import RecordStatus, ServiceRecord
+from kmvolunteer.tallies.facts import FACT_COLUMNS, city_id, live_facts
+from kmvolunteer.tallies.models import TallySnapshot, Year
+
+
+def year_row(year: int) -> Year:
+    """The Year row, created open on first use."""
+    row = db.session.get(Year, year)
+    if row is None:
+        row = Year(year=year, status="open")
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def pending_records(year: int, limit: int = 200) -> list[ServiceRecord]:
+    return list(db.session.scalars(
+        select(ServiceRecord).where(ServiceRecord.year == year,
+                                    ServiceRecord.status == RecordStatus.submitted.value)
+        .order_by(ServiceRecord.community_id, ServiceRecord.service_date).limit(limit)
+    ))
+
+
+def _city_path() -> str:
+    from kmvolunteer.org.models import Area
+
+    area = db.session.get(Area, city_id())
+    return area.path if area else "/"
+
+
+def close_year(year: int, *, actor: User) -> Year:
+    """Lock ``year`` and freeze its tallies. Refused while any entry of the year is still pending."""
+    if pending_records(year, limit=1):
+        raise ServiceError(_("Year %(year)d cannot be closed while entries are waiting for review.", year=year))
+    row = year_row(year)
+    serial = f"ND{year}-{secrets.token_hex(4).upper()}"
+    result = db.session.execute(
+        update(Year).where(Year.year == year, Year.status == "open")
+        .values(status="closed", closed_at=utcnow(), closed_by_id=actor.id, serial=serial)
+    )
+    if result.rowcount != 1:
+        raise ServiceError(_("Year %(year)d is already closed.", year=year))
+    source = live_facts(year).subquery()
+    db.session.execute(insert(TallySnapshot).from_select(
+        ["year", *FACT_COLUMNS], select(literal(year), *(source.c[name] for name in FACT_COLUMNS))
+    ))
+    db.session.refresh(row)
+    audit.record("year.closed", row, scope_path=_city_path(), summary=f"{year} {serial}",
+                 before={"status": "open"}, after={"status": "closed", "serial": serial})
+    return row
+
+
+def reopen_year(year: int, *, reason: str, actor: User) -> Year:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError(_("Give the reason for reopening the year."), field="reason")
+    row = year_row(year)
+    old_serial = row.serial
+    result = db.session.execute(
+        update(Year).where(Year.year == year, Year.status == "closed")
+        .values(status="open", reopen_reason=reason, serial=None)
+    )
+    if result.rowcount != 1:
+        raise ServiceError(_("Year %(year)d is not closed.", year=year))
+    db.session.execute(delete(TallySnapshot).where(TallySnapshot.year == year))
+    db.session.refresh(row)
+    audit.record("year.reopened", row, scope_path=_city_path(), summary=f"{year}: {reason}"[:255],
+                 before={"status": "closed", "serial": old_serial}, after={"status": "open", "reason": reason})
+    return row

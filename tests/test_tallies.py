@@ -1,0 +1,296 @@
+"""Tallies: every level equals a recount from the records; print, XLSX and CSV agree; closing a year."""
+from __future__ import annotations
+
+import csv
+import io
+import random
+import re
+from collections import defaultdict
+from datetime import date
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl import load_workbook
+from sqlalchemy import delete, func, select
+
+from kmvolunteer.core.errors import ServiceError
+from kmvolunteer.extensions import db
+from kmvolunteer.org.models import Area, Member
+from kmvolunteer.reportin.models import ReportIn
+from kmvolunteer.reports.models import Evaluation, Report
+from kmvolunteer.service.models import MemberYearTally, ServiceRecord
+from kmvolunteer.tallies import services, years
+from kmvolunteer.tallies.models import TallySnapshot, Year, YearRule
+from tests.factories import make_member
+
+YEAR = 2026
+RATINGS = ["excellent", "good", "fair", "poor"]
+
+
+def _wipe_facts() -> None:
+    for model in (TallySnapshot, Evaluation, Report, MemberYearTally, ServiceRecord, ReportIn, YearRule, Year):
+        db.session.execute(delete(model))
+    db.session.execute(delete(Member).where(Member.user_id.is_(None)))
+    db.session.commit()
+
+
+def _random_city(world, rng: random.Random, members: int) -> None:
+    """Random members, report-ins, records (with counters recounted from them), reports, ratings, rules."""
+    branches = [world.branch, world.branch2, world.other_branch]
+    communities = [world.community, world.community2, world.other_community]
+    db.session.add(YearRule(year=YEAR, area_id=world.city.id, min_half_hours=rng.choice([0, 4, 8]),
+                            min_activities=rng.choice([0, 1, 2]), report_required=rng.random() < 0.5))
+    if rng.random() < 0.5:
+        db.session.add(YearRule(year=YEAR, area_id=world.district.id, min_half_hours=10, min_activities=2,
+                                report_required=True, report_period="half"))
+    people = [make_member(f"成员{i}", f"137{i:08d}", rng.choice(branches)) for i in range(members)]
+    db.session.flush()
+    for person in people:
+        community = rng.choice(communities + [None])
+        if community is not None:
+            db.session.add(ReportIn(kind="member", member=person, community=community,
+                                    status=rng.choice(["confirmed", "confirmed", "pending"])))
+        for _ in range(rng.randint(0, 4)):
+            db.session.add(ServiceRecord(
+                member=person, community=community or world.community, service_date=date(YEAR, rng.randint(1, 12), 1),
+                year=YEAR, half_hours=rng.randint(1, 8), content="服务", status=rng.choice(
+                    ["approved", "approved", "submitted", "returned", "revoked"])))
+        for period in rng.sample(["Y", "H1", "H2"], rng.randint(0, 2)):
+            db.session.add(Report(kind="member", member=person, branch=person.branch,
+                                  community=community or world.community, year=YEAR, period=period,
+                                  status=rng.choice(["draft", "submitted", "acknowledged"])))
+    db.session.flush()
+    for person in people:
+        confirmed = db.session.scalar(select(ReportIn).where(ReportIn.member_id == person.id,
+                                                             ReportIn.status == "confirmed"))
+        if confirmed and rng.random() < 0.7:
+            db.session.add(Evaluation(community_id=confirmed.community_id, member=person, year=YEAR,
+                                      rating=rng.choice(RATINGS), published=rng.random() < 0.8))
+    _recount_counters()
+    db.session.commit()
+
+
+def _recount_counters() -> None:
+    db.session.execute(delete(MemberYearTally))
+    totals: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for record in db.session.scalars(select(ServiceRecord)):
+        entry = totals[(record.member_id, record.year)]
+        if record.status == "approved":
+            entry[0] += record.half_hours
+            entry[1] += 1
+        elif record.status == "submitted":
+            entry[2] += 1
+    for (member_id, year), (hh, n, pending) in totals.items():
+        db.session.add(MemberYearTally(member_id=member_id, year=year, approved_half_hours=hh,
+                                       approved_entries=n, pending_entries=pending))
+
+
+def _recount_member(member: Member) -> dict:
+    """What the tallies should say of one member, from the raw records."""
+    approved = [r for r in db.session.scalars(select(ServiceRecord).where(
+        ServiceRecord.member_id == member.id, ServiceRecord.year == YEAR, ServiceRecord.status == "approved"))]
+    confirmed = db.session.scalar(select(ReportIn).where(ReportIn.member_id == member.id,
+                                                         ReportIn.status == "confirmed"))
+    reports = db.session.scalar(select(func.count(Report.id)).where(
+        Report.member_id == member.id, Report.year == YEAR, Report.status.in_(("submitted", "acknowledged"))))
+    rating = None
+    if confirmed:
+        rating = db.session.scalar(select(Evaluation.rating).where(
+            Evaluation.member_id == member.id, Evaluation.community_id == confirmed.community_id,
+            Evaluation.published.is_(True)))
+    agency_area = member.branch.agency.area
+    rule = db.session.scalar(select(YearRule).where(YearRule.year == YEAR, YearRule.area_id == agency_area.id)) \
+        or db.session.scalar(select(YearRule).where(YearRule.year == YEAR, YearRule.area.has(level="city")))
+    required = (2 if rule.report_period == "half" else 1) if rule and rule.report_required else 0
+    hh, n = sum(r.half_hours for r in approved), len(approved)
+    return {
+        "community": confirmed.community if confirmed else None,
+        "agency_area": agency_area,
+        "hh": hh, "n": n, "reports": reports, "rating": rating,
+        "compliant": None if rule is None else int(hh >= rule.min_half_hours and n >= rule.min_activities
+                                                   and reports >= required),
+    }
+
+
+def _expected(members: list[Member], facts: dict) -> tuple:
+    chosen = [facts[m.id] for m in members]
+    return (len(chosen), sum(1 for f in chosen if f["community"]), sum(f["hh"] for f in chosen),
+            sum(f["compliant"] or 0 for f in chosen), sum(1 for f in chosen if f["reports"]),
+            tuple(sum(1 for f in chosen if f["rating"] == r) for r in RATINGS))
+
+
+def _got(row: services.GroupRow) -> tuple:
+    return (row.headcount, row.reported_in, row.half_hours, row.compliant or 0, row.reports,
+            tuple(row.ratings[r] for r in RATINGS))
+
+
+def _check_every_level(world) -> None:
+    members = list(db.session.scalars(select(Member).where(Member.active.is_(True))))
+    facts = {m.id: _recount_member(m) for m in members}
+    # By employer, city and district level.
+    for area in (world.city, world.district, world.other_district):
+        rows, total = services.employer_rows(YEAR, area)
+        under = [m for m in members if facts[m.id]["agency_area"].path.startswith(area.path)]
+        assert _got(total) == _expected(under, facts)
+        for row in rows:
+            if row.kind == "agency":
+                group = [m for m in under if m.branch.agency_id == row.key and facts[m.id]["agency_area"] == area]
+            else:
+                child = db.session.get(Area, row.key)
+                group = [m for m in under if facts[m.id]["agency_area"].path.startswith(child.path)]
+            assert _got(row) == _expected(group, facts), row.name
+    # By place of service, every level down to the community.
+    for area in db.session.scalars(select(Area)):
+        rows, total = services.service_rows(YEAR, area)
+        serving = [m for m in members if facts[m.id]["community"] and facts[m.id]["community"].path.startswith(area.path)]
+        assert _got(total) == _expected(serving, facts), area.name
+        for row in rows:
+            child = db.session.get(Area, row.key)
+            group = [m for m in serving if facts[m.id]["community"].path.startswith(child.path)]
+            assert _got(row) == _expected(group, facts)
+    # Agencies, branches, members.
+    for agency in (world.agency, world.other_agency):
+        rows, total = services.agency_rows(YEAR, agency)
+        assert _got(total) == _expected([m for m in members if m.branch.agency_id == agency.id], facts)
+        for row in rows:
+            assert _got(row) == _expected([m for m in members if m.branch_id == row.key], facts)
+    for row in services.member_rows(YEAR, employer_area=world.city):
+        f = facts[row.member_id]
+        assert (row.half_hours, row.entries, row.reports_submitted, row.rating) == (f["hh"], f["n"], f["reports"], f["rating"])
+        assert row.compliant == (None if f["compliant"] is None else bool(f["compliant"]))
+
+
+@settings(max_examples=12, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(seed=st.integers(min_value=0, max_value=10**6), size=st.integers(min_value=0, max_value=25))
+def test_tallies_equal_a_recount_at_every_level(world, seed, size):
+    _wipe_facts()
+    _random_city(world, random.Random(seed), size)
+    _check_every_level(world)
+    # A closed year's tallies come from the snapshot and still equal the recount.
+    years.close_year(YEAR, actor=world.users["city_org"]) if not db.session.scalar(
+        select(func.count(ServiceRecord.id)).where(ServiceRecord.status == "submitted")) else None
+    db.session.commit()
+    _check_every_level(world)
+
+
+def test_no_rule_means_compliance_unknown(world):
+    make_member("无规则", "13799999999", world.branch)
+    db.session.commit()
+    _rows, total = services.employer_rows(YEAR, world.city)
+    assert total.compliant is None
+    row = next(services.member_rows(YEAR, branch=world.branch, shortfall_only=False))
+    assert row.compliant is None
+
+
+def test_closing_is_refused_while_entries_wait_then_locks_and_reopens_with_reason(world):
+    member = world.members["member"]
+    db.session.add(YearRule(year=YEAR, area_id=world.city.id, min_half_hours=2, min_activities=1))
+    record = ServiceRecord(member=member, community=world.community, service_date=date(YEAR, 3, 1), year=YEAR,
+                           half_hours=4, content="巡逻", status="submitted")
+    db.session.add(record)
+    db.session.commit()
+    with pytest.raises(ServiceError):
+        years.close_year(YEAR, actor=world.users["city_org"])
+    db.session.rollback()
+    record.status = "approved"
+    db.session.add(MemberYearTally(member_id=member.id, year=YEAR, approved_half_hours=4, approved_entries=1))
+    db.session.commit()
+    row = years.close_year(YEAR, actor=world.users["city_org"])
+    db.session.commit()
+    assert row.status == "closed" and row.serial.startswith(f"ND{YEAR}-")
+    assert db.session.scalar(select(func.count()).select_from(TallySnapshot)) == 3
+    # The snapshot is what the tallies read now: later changes to the live counters do not show.
+    db.session.execute(delete(MemberYearTally))
+    db.session.commit()
+    _rows, total = services.employer_rows(YEAR, world.city)
+    assert total.half_hours == 4
+    with pytest.raises(ServiceError):
+        years.close_year(YEAR, actor=world.users["city_org"])
+    db.session.rollback()
+    with pytest.raises(ServiceError):
+        years.reopen_year(YEAR, reason="  ", actor=world.users["city_org"])
+    db.session.rollback()
+    years.reopen_year(YEAR, reason="补录遗漏的服务记录", actor=world.users["city_org"])
+    db.session.commit()
+    assert db.session.get(Year, YEAR).status == "open"
+    assert db.session.scalar(select(func.count()).select_from(TallySnapshot)) == 0
+
+
+# ---- HTTP --------------------------------------------------------------------------------
+
+def _seed_small(world) -> None:
+    _random_city(world, random.Random(7), 30)
+
+
+def test_print_xlsx_and_csv_agree_with_the_page(world, login):
+    _seed_small(world)
+    b = login("city_org")
+    base = f"/tallies/areas/{world.city.id}?year={YEAR}&table=employer"
+    page = b.get(base).get_data(as_text=True)
+    printed = b.get(base + "&format=print").get_data(as_text=True)
+    sheet = load_workbook(io.BytesIO(b.get(base + "&format=xlsx").data), read_only=True).worksheets[0]
+    xlsx_rows = [[("" if v is None else v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    csv_rows = list(csv.reader(io.StringIO(b.get(base + "&format=csv").data.decode("utf-8-sig"))))
+    assert xlsx_rows[0] == csv_rows[0]
+    assert len(xlsx_rows) == len(csv_rows)
+    for x_row, c_row in zip(xlsx_rows[1:], csv_rows[1:]):
+        assert [str(v) for v in x_row][0] == c_row[0]
+        assert [float(v) if isinstance(v, (int, float)) else v for v in x_row[1:3]] == [float(c) for c in c_row[1:3]]
+    for name_cell in [r[0] for r in csv_rows[1:]]:
+        assert name_cell in page and name_cell in printed
+    assert "第 " not in printed  # page numbers come from the print stylesheet, not the HTML
+    assert re.search(r"ND\d{4}-|\d{4}-A\d+-\d{12}", printed)
+
+
+def test_tally_scoping(world, login):
+    _seed_small(world)
+    district = login("district_org")
+    assert district.get(f"/tallies/areas/{world.district.id}").status_code == 200
+    assert district.get(f"/tallies/areas/{world.other_district.id}").status_code == 404
+    assert district.get(f"/tallies/agencies/{world.other_agency.id}").status_code == 404
+    assert district.get(f"/tallies/branches/{world.other_branch.id}").status_code == 404
+    assert district.get(f"/tallies/areas/{world.city.id}").status_code == 404
+    secretary = login("branch_secretary")
+    assert secretary.get(f"/tallies/branches/{world.branch.id}").status_code == 200
+    assert secretary.get(f"/tallies/branches/{world.branch2.id}").status_code == 404
+    assert secretary.get(f"/tallies/areas/{world.community.id}").status_code == 404
+    community = login("community_secretary")
+    html = community.get(f"/tallies/areas/{world.community.id}").get_data(as_text=True)
+    assert "By employer" not in html and "按单位" not in html
+    for name in ("district_org", "community_secretary", "branch_secretary"):
+        assert login(name).get("/tallies/years").status_code == 404
+
+
+def test_fragment_for_htmx_filters(world, login):
+    _seed_small(world)
+    b = login("city_org")
+    fragment = b.get(f"/tallies/areas/{world.district.id}?year={YEAR}", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and "<html" not in fragment.get_data(as_text=True)
+    assert 'id="tally-tables"' in fragment.get_data(as_text=True)
+
+
+def test_shortfall_lists_only_members_who_fall_short(world, login):
+    _seed_small(world)
+    b = login("city_org")
+    text = b.get(f"/tallies/areas/{world.city.id}/shortfall?year={YEAR}&format=csv").data.decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    expected = [r for r in services.member_rows(YEAR, employer_area=world.city) if r.compliant is False]
+    assert len(rows) == len(expected)
+
+
+def test_close_year_over_http(world, login):
+    _seed_small(world)
+    b = login("city_org")
+    b.get("/tallies/years")
+    pending = db.session.scalar(select(func.count(ServiceRecord.id)).where(ServiceRecord.status == "submitted"))
+    response = b.post(f"/tallies/years/{YEAR}/close")
+    if pending:
+        assert response.status_code == 422
+        db.session.execute(delete(ServiceRecord).where(ServiceRecord.status == "submitted"))
+        db.session.commit()
+        response = b.post(f"/tallies/years/{YEAR}/close")
+    assert response.status_code == 303
+    assert b.post(f"/tallies/years/{YEAR}/reopen", {"reason": ""}).status_code == 422
+    assert b.post(f"/tallies/years/{YEAR}/reopen", {"reason": "更正"}).status_code == 303
