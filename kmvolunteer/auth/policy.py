@@ -138,6 +138,7 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "certificate.issue": lambda u, m: _is_self(u, m) and m.active,
     "certificate.view": lambda u, c: _is_self(u, c.member) or _manages_branch(u, c.member.branch),
     # --- tallies ---
+    "tally.menu": lambda u, _=None: bool(_area_paths(u, AREA_READERS)) or bool(_branch_ids(u)),
     "tally.area": lambda u, area: _covered(_area_paths(u, AREA_READERS), area),
     "tally.employer": lambda u, area: _org_covers(u, area),
     "tally.agency": lambda u, agency: _org_covers(u, agency.area),
