@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTANCE := instance
 export FLASK_APP := app
 
-.PHONY: run test install install-dev translations browser messages bench clean
+.PHONY: run test install install-dev translations browser messages bench loadtest clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +47,14 @@ browser:
 test: install-dev browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## bench: city-scale timings (seeds bench/city.db the first time: a few minutes); writes bench/results.json
 bench: install-dev
-	$(BIN)/python -m bench.run
+	@command -v wrk >/dev/null || { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; else sudo apt-get install -y -qq wrk >/dev/null; fi; }
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+## loadtest: 50 users for 60 s against gunicorn on SQLite and PostgreSQL, with a killed worker and a restart
+loadtest: install-dev
+	$(BIN)/python -m loadtest.run $(LOADTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -38,6 +38,7 @@ class Table:
     items: Callable[[], Iterable[Any]]
     total: services.GroupRow | None = None
     link: Callable[[Any], str | None] = lambda item: None
+    inline: bool = True  # False: too long for a page, offered as downloads only
 
 
 def _year() -> int:
@@ -86,6 +87,9 @@ def _area_tables(area: Area, year: int) -> list[Table]:
         rows, total = services.employer_rows(year, area)
         tables.append(Table("employer", str(_l("By employer")), group_columns(_l("District or agency")),
                             lambda rows=rows: rows, total_label(total), link))
+        tables.append(Table("members", str(_l("Every member")), MEMBER_COLUMNS,
+                            lambda: _compliance_filter(services.member_rows(year, employer_area=area)),
+                            None, _member_link, inline=False))
     if area.level == "community":
         tables.append(Table("members", str(_l("Members serving here")), MEMBER_COLUMNS,
                             lambda: _compliance_filter(services.member_rows(year, service_area=area)),

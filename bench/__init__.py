@@ -1,0 +1,1 @@
+"""Benchmarks on a city-sized dataset (`make bench`)."""
