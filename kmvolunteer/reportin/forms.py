@@ -61,14 +61,14 @@ class ReasonForm(FlaskForm):
 
 
 class NeedForm(FlaskForm):
-    kind = RadioField(_l("Kind"), choices=[("need", _l("Need")), ("post", _l("Post"))], default="need")
+    kind = RadioField(_l("Kind"), choices=[("need", _l("Need")), ("post", _l("Volunteer post"))], default="need")
     title = StringField(_l("Title"), validators=[DataRequired(_l("Enter a title.")), Length(max=100)])
     category = SelectField(_l("Service category"), coerce=_int_or_none, validate_choice=False)
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])
     place = StringField(_l("Place"), validators=[Optional(), Length(max=100)])
     on_date = DateField(_l("Date"), validators=[Optional()])
-    start_time = TimeField(_l("From"), validators=[Optional()])
-    end_time = TimeField(_l("To"), validators=[Optional()])
+    start_time = TimeField(_l("Start time"), validators=[Optional()])
+    end_time = TimeField(_l("End time"), validators=[Optional()])
     recurrence = StringField(_l("Or a recurring schedule"), validators=[Optional(), Length(max=100)],
                              description=_l("For example: every Saturday 9:00–11:00"))
     headcount = IntegerField(_l("Number of places"), default=1,
