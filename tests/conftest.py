@@ -145,3 +145,11 @@ def login(app):
         return b
 
     return _login
+
+
+@pytest.fixture
+def english(app):
+    """Service messages in English (the default UI language is Chinese), for tests that read them."""
+    app.config["BABEL_DEFAULT_LOCALE"] = "en"
+    yield
+    app.config["BABEL_DEFAULT_LOCALE"] = "zh_Hans_CN"

@@ -6,7 +6,13 @@ import io
 
 from openpyxl import load_workbook
 
-from kmvolunteer.core.exports import Column, csv_stream, neutralise, simple_columns, xlsx_stream
+from kmvolunteer.core.exports import (
+    Column,
+    csv_stream,
+    neutralise,
+    simple_columns,
+    xlsx_stream,
+)
 
 
 def test_neutralise_formulas_only():

@@ -15,8 +15,8 @@ from werkzeug.routing import IntegerConverter
 
 from kmvolunteer.core.audit import AuditEntry
 from kmvolunteer.extensions import db
-from tests.conftest import row_count
 from kmvolunteer.org.models import Member
+from tests.conftest import row_count
 
 # How to find, for each id in a URL, an object of the OTHER district (官渡区 for 五华区 users, and
 # the reverse). A new route with a new kind of id fails test_every_id_kind_is_in_the_matrix until

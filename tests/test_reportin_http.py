@@ -229,8 +229,8 @@ def test_branch_cobuild_resource_and_project_flow(login, world):
 
 def test_branch_page_rate_and_remind(login, world):
     make_report_in(world.members["member"], world.community, "confirmed")
-    from tests.factories import add_members
     from tests.conftest import PASSWORD
+    from tests.factories import add_members
 
     others = add_members(world.branch, 3, PASSWORD, world.district)
     db.session.commit()

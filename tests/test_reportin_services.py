@@ -16,9 +16,26 @@ from kmvolunteer.core.time import local_today
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Member
 from kmvolunteer.reportin import services
-from kmvolunteer.reportin.models import Claim, Need, Project, ReportIn, Resource, ServiceCategory
+from kmvolunteer.reportin.models import (
+    Claim,
+    Need,
+    Project,
+    ReportIn,
+    Resource,
+    ServiceCategory,
+)
 from tests.conftest import PASSWORD
-from tests.factories import add_members, make_branch_report_in, make_need, make_report_in
+from tests.factories import (
+    add_members,
+    make_branch_report_in,
+    make_need,
+    make_report_in,
+)
+
+
+@pytest.fixture(autouse=True)
+def _english_messages(english):
+    """These tests read the messages, written in English."""
 
 
 def _audits(action: str) -> int:

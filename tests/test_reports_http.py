@@ -15,7 +15,12 @@ from kmvolunteer.extensions import db
 from kmvolunteer.reports import services
 from kmvolunteer.reports.models import Evaluation, FeedbackSheet, Report
 from kmvolunteer.tallies.models import YearRule
-from tests.factories import make_member, make_record, report_in_at, make_rule
+from tests.factories import make_member, make_record, make_rule, report_in_at
+
+
+@pytest.fixture(autouse=True)
+def _english_messages(english):
+    """These tests read the messages, written in English."""
 
 YEAR = local_today().year - 1  # last year: started, due dates may lie ahead or behind
 
@@ -207,7 +212,7 @@ def test_year_view_print_and_xlsx(login, city):
     assert "filename*=UTF-8''" in response.headers["Content-Disposition"]
     sheet = load_workbook(io.BytesIO(response.get_data())).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][0] == "姓名" and rows[1][0] == "'=cmd|' /C calc'!A0"
+    assert rows[0][0] == "Name" and rows[1][0] == "'=cmd|' /C calc'!A0"
     assert rows[1][1] == "翠湖社区" and rows[1][2] == "3"
     assert login("community_secretary").get(f"/reports/branches/{city.branch.id}/year/{YEAR}.xlsx").status_code == 404
 

@@ -16,7 +16,12 @@ from kmvolunteer.reports import rules as rulebook
 from kmvolunteer.reports import services
 from kmvolunteer.reports.models import Evaluation, FeedbackSheet, Report
 from kmvolunteer.reports.rules import RuleValues, effective_rule
-from tests.factories import make_member, make_record, report_in_at, make_rule
+from tests.factories import make_member, make_record, make_rule, report_in_at
+
+
+@pytest.fixture(autouse=True)
+def _english_messages(english):
+    """These tests read the messages, written in English."""
 
 YEAR = 2025
 TODAY = date(2026, 2, 10)  # after the year's due dates (Jan 15 / Jan 31)

@@ -18,7 +18,13 @@ YESTERDAY = local_today() - timedelta(days=1)
 HX = {"HX-Request": "true"}
 
 
+@pytest.fixture(autouse=True)
+def _english_messages(english):
+    """These tests read the pages' messages, written in English."""
+
+
 @pytest.fixture
+
 def setup(world):
     service_report_in(world.members["member"], world.community)
     service_report_in(world.members["member2"], world.community2)

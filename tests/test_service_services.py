@@ -31,6 +31,11 @@ TODAY = local_today()
 YESTERDAY = TODAY - timedelta(days=1)
 
 
+@pytest.fixture(autouse=True)
+def _english_messages(english):
+    """These tests read the services' messages, written in English."""
+
+
 def entry(**kw) -> EntryData:  # noqa: ANN003
     values = {"service_date": YESTERDAY, "content": "反诈宣传摊位值守", "hours": Decimal("2")}
     values.update(kw)

@@ -14,7 +14,7 @@ from kmvolunteer.extensions import db
 from kmvolunteer.reports.models import Evaluation, Report
 from tests.browser.conftest import ARTIFACTS, DESKTOP, js_enabled, log_in, screenshot
 from tests.conftest import PASSWORD
-from tests.factories import make_member, make_record, report_in_at, make_rule
+from tests.factories import make_member, make_record, make_rule, report_in_at
 
 YEAR = local_today().year - 1
 
