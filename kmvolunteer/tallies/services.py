@@ -8,6 +8,7 @@ Two ways of cutting the same members:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Iterator
 
 from sqlalchemy import and_, case, extract, func, select
@@ -236,13 +237,18 @@ def member_rows(year: int, *, branch: Branch | None = None, agency: Agency | Non
 
 
 def monthly_half_hours(year: int, area: Area) -> list[int]:
-    """Approved half-hours served in communities under ``area``, month by month."""
+    """Approved half-hours served in communities under ``area``, month by month.
+
+    Filtered by community id and date range so the queue index
+    (community_id, status, service_date) does the work.
+    """
     month = extract("month", ServiceRecord.service_date)
+    communities = select(Area.id).where(Area.level == "community", _under(Area.path, area))
     rows = db.session.execute(
         select(month, func.sum(ServiceRecord.half_hours))
-        .join(Area, Area.id == ServiceRecord.community_id)
-        .where(ServiceRecord.year == year, ServiceRecord.status == RecordStatus.approved.value,
-               _under(Area.path, area))
+        .where(ServiceRecord.community_id.in_(communities),
+               ServiceRecord.status == RecordStatus.approved.value,
+               ServiceRecord.service_date >= date(year, 1, 1), ServiceRecord.service_date <= date(year, 12, 31))
         .group_by(month)
     ).all()
     by_month = {int(m): int(total or 0) for m, total in rows}
