@@ -294,3 +294,21 @@ def test_close_year_over_http(world, login):
     assert response.status_code == 303
     assert b.post(f"/tallies/years/{YEAR}/reopen", {"reason": ""}).status_code == 422
     assert b.post(f"/tallies/years/{YEAR}/reopen", {"reason": "更正"}).status_code == 303
+
+
+def test_a_report_not_yet_due_is_not_a_shortfall(world):
+    from datetime import timedelta
+
+    from kmvolunteer.core.time import local_today
+
+    member = world.members["member"]
+    rule = YearRule(year=YEAR, area_id=world.city.id, min_half_hours=0, min_activities=0, report_required=True,
+                    report_due=local_today() + timedelta(days=30))
+    db.session.add(rule)
+    db.session.commit()
+    row = next(r for r in services.member_rows(YEAR, branch=world.branch) if r.member_id == member.id)
+    assert row.compliant is True and not row.report_missing
+    rule.report_due = local_today() - timedelta(days=1)
+    db.session.commit()
+    row = next(r for r in services.member_rows(YEAR, branch=world.branch) if r.member_id == member.id)
+    assert row.compliant is False and row.report_missing

@@ -10,12 +10,14 @@ from typing import Any, Callable
 from kmvolunteer.auth.models import User
 
 SectionFn = Callable[[User], "dict[str, Any] | None"]
-SECTIONS: list[tuple[str, SectionFn]] = []
+SECTIONS: list[tuple[int, str, SectionFn]] = []
 
 
-def home_section(template: str) -> Callable[[SectionFn], SectionFn]:
+def home_section(template: str, order: int = 50) -> Callable[[SectionFn], SectionFn]:
+    """Register a section; lower ``order`` comes first (what a user does most goes on top)."""
     def register(fn: SectionFn) -> SectionFn:
-        SECTIONS.append((template, fn))
+        SECTIONS.append((order, template, fn))
+        SECTIONS.sort(key=lambda section: section[0])
         return fn
 
     return register
@@ -23,7 +25,7 @@ def home_section(template: str) -> Callable[[SectionFn], SectionFn]:
 
 def sections_for(user: User) -> list[tuple[str, dict[str, Any]]]:
     found = []
-    for template, fn in SECTIONS:
+    for _order, template, fn in SECTIONS:
         context = fn(user)
         if context is not None:
             found.append((template, context))

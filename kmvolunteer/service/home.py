@@ -10,7 +10,7 @@ from kmvolunteer.home.sections import home_section
 from kmvolunteer.service import services
 
 
-@home_section("service/_home_member.html")
+@home_section("service/_home_member.html", order=10)
 def member_section(user: User) -> dict[str, Any] | None:
     member = user.member
     if member is None or not member.active:
@@ -20,7 +20,7 @@ def member_section(user: User) -> dict[str, Any] | None:
     return {"progress": services.progress(member, year), "returned": returned, "fmt": services.format_hours}
 
 
-@home_section("service/_home_secretary.html")
+@home_section("service/_home_secretary.html", order=20)
 def secretary_section(user: User) -> dict[str, Any] | None:
     if not can(user, "service.decide_any"):
         return None

@@ -6,9 +6,10 @@ Both give the same columns, so the grouping code never knows the difference.
 """
 from __future__ import annotations
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 
+from kmvolunteer.core.time import local_today
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Agency, Area, Branch, Member
 from kmvolunteer.reportin.models import ReportIn
@@ -50,9 +51,13 @@ def live_facts(year: int) -> Select:
         .subquery()
     )
     confirmed = and_(ReportIn.member_id == Member.id, ReportIn.kind == "member", ReportIn.status == "confirmed")
+    # A report counts against the rule only once it is due: in November nobody falls short
+    # for a report that may be handed in until January.
+    due = pick("report_due")
     required = case(
         (pick("report_required").is_(None), None),
-        (pick("report_required") == True, case((pick("report_period") == "half", 2), else_=1)),  # noqa: E712
+        (and_(pick("report_required") == True, or_(due.is_(None), due < local_today())),  # noqa: E712
+         case((pick("report_period") == "half", 2), else_=1)),
         else_=0,
     )
     return (
