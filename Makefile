@@ -34,7 +34,7 @@ run: install
 	@echo ""
 	@echo "  kmvolunteer is running at http://127.0.0.1:8000  (demo password: demo2026)"
 	@echo ""
-	$(BIN)/gunicorn --bind 127.0.0.1:8000 --workers 2 --access-logfile - app:app
+	$(BIN)/gunicorn --bind 127.0.0.1:8000 --workers 2 --threads 4 --access-logfile - app:app
 
 ## browser: Debian's Chromium and CJK fonts for the browser tests (they are mandatory).
 browser:

@@ -169,7 +169,8 @@ def throughput(database_url: str, fx: dict, seconds: int) -> dict[str, dict[str,
         raise SystemExit("wrk is needed for the throughput part (Debian package wrk; `make bench` installs it).")
     port = 8097
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "--log-level",
+        [sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4", "--bind", f"127.0.0.1:{port}",
+         "--log-level",
          "warning", "app:app"], cwd=ROOT, env=_env(database_url))
     base = f"http://127.0.0.1:{port}"
     try:

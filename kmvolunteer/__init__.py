@@ -5,8 +5,8 @@ import logging
 import uuid
 
 from flask import Flask, abort, g, has_request_context, request, session
-from flask_babel import lazy_gettext as _l
 from flask_babel import format_datetime
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -44,7 +44,7 @@ def create_app(config: object | None = None) -> Flask:
     _register_blueprints(app)
     _init_templates(app)
 
-    from kmvolunteer import errors, cli
+    from kmvolunteer import cli, errors
     from kmvolunteer.core import security
 
     errors.init_app(app)

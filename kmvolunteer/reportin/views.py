@@ -28,7 +28,14 @@ from kmvolunteer.reportin.forms import (
     ResourceForm,
     RosterFilterForm,
 )
-from kmvolunteer.reportin.models import Claim, Need, Project, ReportIn, Resource, ServiceCategory
+from kmvolunteer.reportin.models import (
+    Claim,
+    Need,
+    Project,
+    ReportIn,
+    Resource,
+    ServiceCategory,
+)
 
 bp = Blueprint("reportin", __name__)
 

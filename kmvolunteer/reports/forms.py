@@ -2,10 +2,23 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from kmvolunteer.reports.rules import FREQUENCY_LABELS, REPORT_PERIOD_LABELS, YEAR_MAX, YEAR_MIN
+from kmvolunteer.reports.rules import (
+    FREQUENCY_LABELS,
+    REPORT_PERIOD_LABELS,
+    YEAR_MAX,
+    YEAR_MIN,
+)
 
 
 class YearForm(FlaskForm):

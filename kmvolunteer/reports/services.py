@@ -28,7 +28,14 @@ from kmvolunteer.org.models import Agency, Area, Branch, Member
 from kmvolunteer.reportin.models import Project, ReportIn
 from kmvolunteer.reports import rules as rulebook
 from kmvolunteer.reports.models import (
-    RATING_ORDER, Evaluation, FeedbackLine, FeedbackSheet, Rating, Report, ReportStatus, SheetStatus,
+    RATING_ORDER,
+    Evaluation,
+    FeedbackLine,
+    FeedbackSheet,
+    Rating,
+    Report,
+    ReportStatus,
+    SheetStatus,
 )
 from kmvolunteer.reports.rules import PERIOD_LABELS, effective_rule, period_bounds
 from kmvolunteer.service.models import ServiceRecord

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from kmvolunteer.auth.models import Role
 from kmvolunteer.auth.policy import can, get_or_404, org_areas, scoped
-from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core import exports
+from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.htmx import render, see_other, trigger, wants_fragment
 from kmvolunteer.core.time import local_today, utcnow
 from kmvolunteer.extensions import db
@@ -22,7 +22,15 @@ from kmvolunteer.org.models import Area, Branch, Member
 from kmvolunteer.reports import home as _home  # noqa: F401 - registers the home page sections
 from kmvolunteer.reports import rules as rulebook
 from kmvolunteer.reports import services
-from kmvolunteer.reports.forms import AckForm, BulkRateForm, GenerateForm, ReportForm, RuleForm, SheetForm, YearForm
+from kmvolunteer.reports.forms import (
+    AckForm,
+    BulkRateForm,
+    GenerateForm,
+    ReportForm,
+    RuleForm,
+    SheetForm,
+    YearForm,
+)
 from kmvolunteer.reports.models import FeedbackSheet, Report
 from kmvolunteer.reports.services import RATING_LABELS, STATUS_LABELS, hours_text
 from kmvolunteer.tallies.models import YearRule

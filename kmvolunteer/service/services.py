@@ -30,6 +30,7 @@ from kmvolunteer.core.time import local_today, to_local, utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Branch, Member
 from kmvolunteer.reportin.models import Claim, Need, ReportIn
+from kmvolunteer.reports.rules import effective_rule
 from kmvolunteer.service import workdays
 from kmvolunteer.service.models import (
     Certificate,
@@ -37,7 +38,7 @@ from kmvolunteer.service.models import (
     RecordStatus,
     ServiceRecord,
 )
-from kmvolunteer.tallies.models import Year, YearRule
+from kmvolunteer.tallies.models import YearRule, year_is_closed
 
 S = RecordStatus
 MAX_ENTRY_HALF_HOURS = 24  # 12 h per entry
@@ -94,20 +95,8 @@ def report_in_community(member: Member) -> Area | None:
 
 
 def rule_for(member: Member, year: int) -> YearRule | None:
-    """The year's requirement for the member: the nearest rule up the tree from their agency's area
-    (the district's if it set one, else the city's)."""
-    area = member.branch.agency.area
-    chain = [int(part) for part in area.path.strip("/").split("/") if part]
-    rules = {r.area_id: r for r in db.session.scalars(
-        select(YearRule).where(YearRule.year == year, YearRule.area_id.in_(chain)))}
-    for area_id in reversed(chain):
-        if area_id in rules:
-            return rules[area_id]
-    return None
-
-
-def year_closed(year: int) -> bool:
-    return db.session.scalar(select(Year.status).where(Year.year == year)) == "closed"
+    """The year's requirement for the member: the rule of their agency's place (district, else city)."""
+    return effective_rule(year, member.branch.agency.area)
 
 
 def late_limit() -> int:
@@ -306,7 +295,7 @@ def _check_date(day: date, today: date) -> None:
     if day < date(today.year - 1, 1, 1):
         raise ServiceError(_("The service date is too far in the past: only this year and last year "
                              "can be logged."), "service_date")
-    if year_closed(day.year):
+    if year_is_closed(day.year):
         raise ServiceError(_("The year %(year)d is closed; its records can no longer change.", year=day.year),
                            "service_date")
 
@@ -435,7 +424,7 @@ def edit_entry(record: ServiceRecord, actor: User, data: EntryData, *, today: da
     _clean_text(data)
     half_hours = half_hours_from(data.start_time, data.end_time, data.hours)
     _check_date(data.service_date, today)
-    if year_closed(record.year):
+    if year_is_closed(record.year):
         raise ServiceError(_("The year %(year)d is closed; its records can no longer change.", year=record.year))
     community, need = _resolve_place(data)
     recorded_on = to_local(record.created_at).date() if record.created_at else today
@@ -498,7 +487,7 @@ def _decide(record: ServiceRecord, actor: User, *, expected: str, to: str, actio
         raise ServiceError(_("This entry is not within your scope."))
     if record.member.user_id == actor.id and action != "service.withdrawn":
         raise ServiceError(_("You cannot decide your own entry; another secretary must."))
-    if year_closed(record.year):
+    if year_is_closed(record.year):
         raise ServiceError(_("The year %(year)d is closed; its records can no longer change.", year=record.year))
     if record.status != expected:
         raise ServiceError(_("This entry is %(state)s; nothing was changed.", state=STATUS_LABELS[record.status]))

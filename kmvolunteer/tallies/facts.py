@@ -15,17 +15,13 @@ from kmvolunteer.org.models import Agency, Area, Branch, Member
 from kmvolunteer.reportin.models import ReportIn
 from kmvolunteer.reports.models import Evaluation, Report
 from kmvolunteer.service.models import MemberYearTally
-from kmvolunteer.tallies.models import TallySnapshot, Year, YearRule
+from kmvolunteer.tallies.models import TallySnapshot, YearRule, year_is_closed
 
 FACT_COLUMNS = (
     "member_id", "branch_id", "agency_id", "agency_area_id", "community_id", "approved_half_hours",
     "approved_entries", "pending_entries", "reports_submitted", "rating", "min_half_hours", "min_activities",
     "reports_required",
 )
-
-
-def year_is_closed(year: int) -> bool:
-    return db.session.scalar(select(Year.status).where(Year.year == year)) == "closed"
 
 
 def city_id() -> int | None:

@@ -45,6 +45,13 @@ class Year(db.Model):
     reopen_reason: Mapped[str] = mapped_column(Text, default="")
 
 
+def year_is_closed(year: int) -> bool:
+    """Is ``year`` closed (its records locked, its tallies frozen)?"""
+    from sqlalchemy import select
+
+    return db.session.scalar(select(Year.status).where(Year.year == year)) == "closed"
+
+
 class TallySnapshot(db.Model):
     """One member's figures for a closed year, frozen when the year was closed.
 
