@@ -35,6 +35,7 @@ class ServiceRecord(db.Model):
         Index("ix_service_record_member_year", "member_id", "year", "status"),
         Index("ix_service_record_member_date", "member_id", "service_date"),
         Index("ix_service_record_status_submitted", "status", "submitted_at"),
+        Index("ix_service_record_community_submitted", "community_id", "status", "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
