@@ -6,6 +6,8 @@ Both give the same columns, so the grouping code never knows the difference.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 
@@ -28,7 +30,20 @@ def city_id() -> int | None:
     return db.session.scalar(select(Area.id).where(Area.level == "city").order_by(Area.id).limit(1))
 
 
-def live_facts(year: int) -> Select:
+@dataclass(frozen=True)
+class Scope:
+    """Which members to take, pushed into the facts query so indexes do the narrowing.
+
+    kind: "service_area" (reported in to a community under area_path), "employer_area"
+    (of an agency administered under area_path), "agency" or "branch" (by id).
+    """
+
+    kind: str
+    area_path: str = ""
+    id: int = 0
+
+
+def live_facts(year: int, scope: Scope | None = None) -> Select:
     """One row per active member with this year's figures and the rule that applies to them.
 
     The rule is the one set for the member's agency's district, else the city's;
@@ -83,17 +98,50 @@ def live_facts(year: int) -> Select:
                                     Evaluation.published.is_(True)))
         .outerjoin(own_rule, and_(own_rule.year == year, own_rule.area_id == Agency.area_id))
         .outerjoin(city_rule, and_(city_rule.year == year, city_rule.area_id == (city_id() or 0)))
-        .where(Member.active.is_(True))
+        .where(Member.active.is_(True), *_live_scope(scope))
     )
 
 
-def snapshot_facts(year: int) -> Select:
+def _areas_under(path: str, level: str | None = None):  # noqa: ANN202
+    stmt = select(Area.id).where(Area.path.startswith(path, autoescape=True))
+    return stmt.where(Area.level == level) if level else stmt
+
+
+def _live_scope(scope: Scope | None) -> list:
+    if scope is None:
+        return []
+    if scope.kind == "service_area" and scope.area_path.count("/") == 2:  # the whole city
+        return [ReportIn.community_id.is_not(None)]
+    if scope.kind == "employer_area" and scope.area_path.count("/") == 2:
+        return []
+    if scope.kind == "service_area":
+        return [ReportIn.community_id.in_(_areas_under(scope.area_path, "community"))]
+    if scope.kind == "employer_area":
+        return [Agency.area_id.in_(_areas_under(scope.area_path))]
+    if scope.kind == "agency":
+        return [Branch.agency_id == scope.id]
+    return [Member.branch_id == scope.id]
+
+
+def _snapshot_scope(scope: Scope | None) -> list:
+    if scope is None:
+        return []
+    if scope.kind == "service_area":
+        return [TallySnapshot.community_id.in_(_areas_under(scope.area_path, "community"))]
+    if scope.kind == "employer_area":
+        return [TallySnapshot.agency_area_id.in_(_areas_under(scope.area_path))]
+    if scope.kind == "agency":
+        return [TallySnapshot.agency_id == scope.id]
+    return [TallySnapshot.branch_id == scope.id]
+
+
+def snapshot_facts(year: int, scope: Scope | None = None) -> Select:
     return select(*(getattr(TallySnapshot, name).label(name) for name in FACT_COLUMNS)).where(
-        TallySnapshot.year == year)
+        TallySnapshot.year == year, *_snapshot_scope(scope))
 
 
-def facts(year: int) -> Select:
-    return snapshot_facts(year) if year_is_closed(year) else live_facts(year)
+def facts(year: int, scope: Scope | None = None) -> Select:
+    return snapshot_facts(year, scope) if year_is_closed(year) else live_facts(year, scope)
 
 
 def compliant_expr(f):  # noqa: ANN001, ANN201

@@ -18,7 +18,7 @@ from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Agency, Area, Branch, Member
 from kmvolunteer.reports.models import Rating
 from kmvolunteer.service.models import RecordStatus, ServiceRecord
-from kmvolunteer.tallies.facts import compliant_expr, facts
+from kmvolunteer.tallies.facts import Scope, compliant_expr, facts
 
 RATINGS = [r.value for r in Rating]
 
@@ -130,7 +130,7 @@ def _under(column, area: Area):  # noqa: ANN001, ANN202
 
 def employer_rows(year: int, area: Area) -> tuple[list[GroupRow], GroupRow]:
     """Agencies administered at ``area`` itself, then each child area's agencies together."""
-    f = facts(year).subquery()
+    f = facts(year, Scope("employer_area", area.path)).subquery()
     agency_area = aliased(Area)
     child = aliased(Area)
     own = db.session.execute(
@@ -156,7 +156,7 @@ def employer_rows(year: int, area: Area) -> tuple[list[GroupRow], GroupRow]:
 
 
 def agency_rows(year: int, agency: Agency) -> tuple[list[GroupRow], GroupRow]:
-    f = facts(year).subquery()
+    f = facts(year, Scope("agency", id=agency.id)).subquery()
     rows = db.session.execute(
         select(Branch.id, Branch.name, *_aggregates(f))
         .join(Branch, Branch.id == f.c.branch_id)
@@ -169,7 +169,7 @@ def agency_rows(year: int, agency: Agency) -> tuple[list[GroupRow], GroupRow]:
 
 
 def branch_total(year: int, branch: Branch) -> GroupRow:
-    f = facts(year).subquery()
+    f = facts(year, Scope("branch", id=branch.id)).subquery()
     total = db.session.execute(select(*_aggregates(f)).where(f.c.branch_id == branch.id)).one()
     return _row(branch.id, branch.name, "total", total)
 
@@ -178,7 +178,7 @@ def branch_total(year: int, branch: Branch) -> GroupRow:
 
 def service_rows(year: int, area: Area) -> tuple[list[GroupRow], GroupRow]:
     """Members reported in to communities under ``area``, grouped by the child area they serve in."""
-    f = facts(year).subquery()
+    f = facts(year, Scope("service_area", area.path)).subquery()
     community = aliased(Area)
     child = aliased(Area)
     rows = []
@@ -203,7 +203,11 @@ def member_rows(year: int, *, branch: Branch | None = None, agency: Agency | Non
                 employer_area: Area | None = None, service_area: Area | None = None,
                 shortfall_only: bool = False) -> Iterator[MemberRow]:
     """Members of a branch, an agency, the agencies under an area, or serving under an area."""
-    f = facts(year).subquery()
+    scope = (Scope("branch", id=branch.id) if branch is not None else
+             Scope("agency", id=agency.id) if agency is not None else
+             Scope("employer_area", employer_area.path) if employer_area is not None else
+             Scope("service_area", service_area.path) if service_area is not None else None)
+    f = facts(year, scope).subquery()
     community = aliased(Area)
     agency_area = aliased(Area)
     stmt = (
