@@ -136,3 +136,14 @@ def test_reset_password(login, world):
     db.session.expire_all()
     assert db.session.get(User, target.id).must_change_password
     assert _audits("user.password_reset") == 1
+
+
+def test_audit_log_reads_as_plain_language(login, world):
+    b = login("district_org")
+    b.get("/accounts/new")
+    b.post("/accounts/new", {"username": "audit1", "display_name": "周芳", "home_area": world.district.id})
+    html = b.get("/audit/").get_data(as_text=True)
+    assert "账号已创建" in html
+    assert "user.created" not in html.split('<section class="card" id="audit-table">')[1]
+    filtered = b.get("/audit/?action=user.created", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "audit1" in filtered and "登录" not in filtered.split("<tbody>")[1]

@@ -213,7 +213,7 @@ def test_year_view_print_and_xlsx(login, city):
     sheet = load_workbook(io.BytesIO(response.get_data())).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][0] == "Name" and rows[1][0] == "'=cmd|' /C calc'!A0"
-    assert rows[1][1] == "翠湖社区" and rows[1][2] == "3"
+    assert rows[1][1] == "翠湖社区" and rows[1][2] == 3  # a number in the spreadsheet, not text
     assert login("community_secretary").get(f"/reports/branches/{city.branch.id}/year/{YEAR}.xlsx").status_code == 404
 
 

@@ -429,7 +429,7 @@ def test_year_view_rows_show_only_published_ratings_and_why_a_member_falls_short
     db.session.commit()
     rows = {row[0]: row for row in services.year_rows(world.branch, YEAR, today=TODAY)}
     row = rows["张明"]
-    assert row[1] == "翠湖社区" and row[2] == "3.5" and row[3] == 2
+    assert row[1] == "翠湖社区" and row[2] == 3.5 and row[3] == 2
     assert row[5] == "—" and row[6] == ""  # rated but not published: the branch does not see it
     assert row[7] == "No" and "hours 3.5 of 20" in row[8] and "activities 2 of 4" in row[8]
     assert "report not submitted" in row[8]

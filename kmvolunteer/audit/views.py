@@ -3,13 +3,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, abort, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
-from wtforms import DateField, StringField
+from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
+from kmvolunteer.audit import labels
 from kmvolunteer.auth.models import User
 from kmvolunteer.auth.policy import can, scoped
 from kmvolunteer.core.audit import AuditEntry
@@ -26,7 +28,7 @@ class AuditSearchForm(FlaskForm):
 
     q = StringField(_l("Text"), validators=[Optional(), Length(max=100)])
     actor = StringField(_l("Done by (username)"), validators=[Optional(), Length(max=64)])
-    action = StringField(_l("Action"), validators=[Optional(), Length(max=64)])
+    action = SelectField(_l("Action"), validators=[Optional()], validate_choice=False)
     date_from = DateField(_l("From"), validators=[Optional()])
     date_to = DateField(_l("To"), validators=[Optional()])
 
@@ -37,6 +39,7 @@ def index():
     if not can(current_user, "audit.view"):
         abort(404)
     form = AuditSearchForm(request.args)
+    form.action.choices = [("", _("All actions"))] + [(code, str(label)) for code, label in labels.ACTIONS.items()]
     valid = form.validate()
     stmt = scoped(select(AuditEntry), current_user, "audit.list").order_by(AuditEntry.id.desc())
     if valid:
@@ -53,4 +56,5 @@ def index():
         if form.date_to.data:
             stmt = stmt.where(AuditEntry.at < local_day_start_utc(form.date_to.data + timedelta(days=1)))
     page = db.paginate(stmt, per_page=50, error_out=False)
-    return render("audit/index.html", "audit/_table.html", page=page, form=form)
+    return render("audit/index.html", "audit/_table.html", page=page, form=form,
+                  action_label=labels.action_label, changes=labels.changes)

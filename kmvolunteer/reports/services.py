@@ -740,7 +740,8 @@ def year_rows(branch: Branch, year: int, today: date | None = None) -> Iterator[
             if rule.report_required and not all(p.submitted for p in periods):
                 missing.append(_("report not submitted"))
             meets, why = (_("Yes"), "") if not missing else (_("No"), "；".join(missing))
-        yield (member.name, "、".join(where.get(member.id, [])) or _("Not reported in"), hours_text(half), count,
+        hours = half // 2 if half % 2 == 0 else half / 2  # a number, so spreadsheets can add it up
+        yield (member.name, "、".join(where.get(member.id, [])) or _("Not reported in"), hours, count,
                _report_status_text(periods, extra), rating or "—", comment, meets, why)
 
 

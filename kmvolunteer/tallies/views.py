@@ -209,7 +209,7 @@ def agency(agency_id: int):
     tables = [
         Table("branches", str(_l("Branches")), group_columns(_l("Branch")), lambda: rows, total_label(total),
               _area_link(year)),
-        Table("members", str(_l("Members")), MEMBER_COLUMNS,
+        Table("members", str(_l("Member list")), MEMBER_COLUMNS,
               lambda: _compliance_filter(services.member_rows(year, agency=employer)), None, _member_link),
     ]
     return _respond(scope_title=employer.name, year=year, tables=tables,
@@ -222,7 +222,7 @@ def branch(branch_id: int):
     party_branch = get_or_404(Branch, branch_id, "tally.branch")
     year = _year()
     total = services.branch_total(year, party_branch)
-    tables = [Table("members", str(_l("Members")), MEMBER_COLUMNS,
+    tables = [Table("members", str(_l("Member list")), MEMBER_COLUMNS,
                     lambda: _compliance_filter(services.member_rows(year, branch=party_branch)),
                     None, _member_link)]
     crumbs = []
@@ -278,4 +278,5 @@ def _years_page(year: int, error: str | None = None):  # noqa: ANN202
     rows = {y.year: y for y in db.session.scalars(db.select(Year))}
     listed = [rows.get(y) or Year(year=y, status="open") for y in _year_choices(local_today().year)]
     return render("tallies/years.html", years=listed, pending=years.pending_records(year, limit=50),
-                  chosen=year, error=error, status=422 if error else 200)
+                  pending_total=years.pending_count(year), chosen=year, error=error,
+                  status=422 if error else 200)

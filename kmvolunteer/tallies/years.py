@@ -26,6 +26,13 @@ def year_row(year: int) -> Year:
     return row
 
 
+def pending_count(year: int) -> int:
+    from sqlalchemy import func
+
+    return db.session.scalar(select(func.count(ServiceRecord.id)).where(
+        ServiceRecord.year == year, ServiceRecord.status == RecordStatus.submitted.value)) or 0
+
+
 def pending_records(year: int, limit: int = 200) -> list[ServiceRecord]:
     return list(db.session.scalars(
         select(ServiceRecord).where(ServiceRecord.year == year,

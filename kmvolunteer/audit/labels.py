@@ -1,0 +1,59 @@
+"""Plain-language names for audit actions and changed fields, so the log reads as sentences."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+ACTIONS = {
+    "auth.login": _l("Logged in"),
+    "user.created": _l("Account created"), "user.activated": _l("Account enabled"),
+    "user.deactivated": _l("Account disabled"), "user.password_changed": _l("Password changed"),
+    "user.password_reset": _l("Password reset"),
+    "grant.added": _l("Role granted"), "grant.revoked": _l("Role revoked"),
+    "member.imported": _l("Member added to the roster"), "member.deactivated": _l("Member taken off the roster"),
+    "category.added": _l("Service category added"), "category.renamed": _l("Service category renamed"),
+    "category.activated": _l("Service category changed"),
+    "reportin.submitted": _l("Report-in sent"), "reportin.confirmed": _l("Report-in confirmed"),
+    "reportin.rejected": _l("Report-in not confirmed"), "reportin.withdrawn": _l("Report-in withdrawn"),
+    "reportin.ended": _l("Report-in ended"), "reportin.reminded": _l("Reminded to report in"),
+    "need.published": _l("Need published"), "need.closed": _l("Need closed"), "need.reopened": _l("Need reopened"),
+    "claim.created": _l("Need claimed"), "claim.withdrawn": _l("Claim withdrawn"),
+    "resource.offered": _l("Resource offered"), "resource.taken": _l("Resource taken up"),
+    "resource.withdrawn": _l("Resource withdrawn"), "project.created": _l("Project created"),
+    "service.logged": _l("Service logged"), "service.edited": _l("Service entry changed"),
+    "service.resubmitted": _l("Service entry sent again"), "service.approved": _l("Service approved"),
+    "service.returned": _l("Service returned for changes"), "service.rejected": _l("Service not approved"),
+    "service.withdrawn": _l("Service entry withdrawn"), "service.revoked": _l("Service approval revoked"),
+    "service.recorded": _l("Recorded by the organizer"), "certificate.issued": _l("Certificate issued"),
+    "report.created": _l("Report started"), "report.draft_saved": _l("Report draft saved"),
+    "report.submitted": _l("Report submitted"),
+    "evaluation.rated": _l("Member rated"), "evaluation.published": _l("Ratings published"),
+    "evaluation.changed_after_publishing": _l("Published rating changed"),
+    "feedback.generated": _l("Feedback sheet drafted"), "feedback.edited": _l("Feedback sheet edited"),
+    "feedback.refreshed": _l("Feedback sheet recounted"), "feedback.sent": _l("Feedback sheet sent"),
+    "year_rule.set": _l("Year rule set"), "year_rule.removed": _l("Year rule removed"),
+    "year.closed": _l("Year closed"), "year.reopened": _l("Year reopened"),
+}
+
+FIELDS = {
+    "status": _l("Status"), "reason": _l("Reason"), "name": _l("Name"), "username": _l("Username"),
+    "display_name": _l("Full name"), "active": _l("Active"), "role": _l("Role"), "scope": _l("Where"),
+    "user": _l("Account"), "branch": _l("Branch"), "post": _l("Post"), "community": _l("Community"),
+    "serial": _l("Serial"), "rating": _l("Rating"), "comment": _l("Comment"), "half_hours": _l("Half-hours"),
+    "title": _l("Title"), "year": _l("Year"),
+}
+
+
+def action_label(code: str) -> str:
+    return str(ACTIONS.get(code, code))
+
+
+def changes(entry) -> list[tuple[str, object, object]]:  # noqa: ANN001
+    """(field label, before, after) for the fields that really changed."""
+    before, after = entry.before_data(), entry.after_data()
+    rows = []
+    for key in list(dict.fromkeys(list(before) + list(after))):
+        old, new = before.get(key), after.get(key)
+        if key in before and key in after and old == new:
+            continue
+        rows.append((str(FIELDS.get(key, key)), old, new))
+    return rows
