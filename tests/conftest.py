@@ -8,11 +8,13 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 
 from kmvolunteer import create_app
 from kmvolunteer.config import TestConfig
@@ -50,12 +52,22 @@ def _clean_database(request):
     with application.app_context():
         db.session.remove()
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-        with db.engine.begin() as conn:
-            if db.engine.dialect.name == "postgresql":
-                conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-            else:
-                for table in tables:
-                    conn.execute(text(f'DELETE FROM "{table}"'))
+        # A live-server thread may still be finishing a request a browser test left behind: on a
+        # lock conflict, wait a moment and try again.
+        for attempt in range(5):
+            try:
+                with db.engine.begin() as conn:
+                    if db.engine.dialect.name == "postgresql":
+                        conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
+                                          + " RESTART IDENTITY CASCADE"))
+                    else:
+                        for table in tables:
+                            conn.execute(text(f'DELETE FROM "{table}"'))
+                return
+            except OperationalError:
+                if attempt == 4:
+                    raise
+                time.sleep(0.5)
 
 
 @pytest.fixture

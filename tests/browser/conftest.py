@@ -68,6 +68,7 @@ def page(request, chromium, live_server) -> Page:
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if _is_real_console_error(msg) else None)
     yield page
+    _settle(page)
     context.close()
     assert not errors, f"browser errors: {errors}"
 
@@ -84,7 +85,17 @@ def new_page(chromium, live_server):
 
     yield _make
     for context in contexts:
+        for open_page in context.pages:
+            _settle(open_page)
         context.close()
+
+
+def _settle(page: Page) -> None:
+    """Let requests the test started finish before the database is emptied under them."""
+    try:
+        page.wait_for_load_state("networkidle", timeout=5_000)
+    except Exception:  # noqa: BLE001 - a page that never settles is the test's own failure, not teardown's
+        pass
 
 
 def js_enabled(page: Page) -> bool:
