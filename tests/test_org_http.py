@@ -83,3 +83,13 @@ def test_home_pages_show_each_role_its_work(login, world):
     for username, text in expectations.items():
         response = login(username).get("/")
         assert response.status_code == 200 and text in response.get_data(as_text=True), username
+
+
+def test_child_counts_count_communities_under_each_child(world):
+    from kmvolunteer.core.text import format_hours
+    from kmvolunteer.org.services import child_counts
+
+    assert child_counts(world.city) == {world.district.id: 2, world.other_district.id: 1}
+    assert child_counts(world.district) == {world.subdistrict.id: 2}
+    assert child_counts(world.community) == {}
+    assert [format_hours(n) for n in (0, 1, 3, 4, None)] == ["0", "0.5", "1.5", "2", "0"]

@@ -53,3 +53,9 @@ def parse_id(raw: object) -> int | None:
         return None
     value = int(text)
     return value if 0 < value <= MAX_ID else None
+
+
+def format_hours(half_hours: int | None) -> str:
+    """Half-hours as people write hours, exactly: 3 → "1.5", 4 → "2"."""
+    whole, half = divmod(half_hours or 0, 2)
+    return f"{whole}.5" if half else str(whole)

@@ -33,12 +33,16 @@ def deactivate_member(member: Member) -> None:
 
 
 def child_counts(area: Area) -> dict[int, int]:
-    """For each child of ``area``: how many communities lie under it."""
-    counts: dict[int, int] = {}
-    for child in area.children:
-        counts[child.id] = db.session.scalar(
-            select(func.count(Area.id)).where(Area.path.startswith(child.path), Area.level == "community")
-        ) or 0
+    """For each child of ``area``: how many communities lie under it (one query, not one per child)."""
+    counts = {child.id: 0 for child in area.children}
+    child_segment = area.path.count("/")  # "/1/4/27/".split("/")[2] is the child of "/1/"
+    for path in db.session.scalars(
+            select(Area.path).where(Area.path.startswith(area.path, autoescape=True), Area.level == "community")):
+        if path == area.path:  # a community counts under its parent, not under itself
+            continue
+        child_id = int(path.split("/")[child_segment])
+        if child_id in counts:
+            counts[child_id] += 1
     return counts
 
 

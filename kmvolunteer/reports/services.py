@@ -22,6 +22,7 @@ from sqlalchemy.orm import aliased
 
 from kmvolunteer.core import audit
 from kmvolunteer.core.errors import ServiceError
+from kmvolunteer.core.text import format_hours
 from kmvolunteer.core.time import local_day_start_utc, local_today, utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Agency, Area, Branch, Member
@@ -54,11 +55,6 @@ STATUS_LABELS = {
     ReportStatus.acknowledged.value: _l("Acknowledged"),
 }
 BODY_MAX = 5000
-
-
-def hours_text(half_hours: int) -> str:
-    """Half-hours as hours for people: 3 → "1.5", 4 → "2"."""
-    return str(half_hours // 2) if half_hours % 2 == 0 else f"{half_hours // 2}.5"
 
 
 def _day_text(day: date | None) -> str:
@@ -734,7 +730,7 @@ def year_rows(branch: Branch, year: int, today: date | None = None) -> Iterator[
         else:
             missing = []
             if half < rule.min_half_hours:
-                missing.append(_("hours %(have)s of %(need)s", have=hours_text(half), need=hours_text(rule.min_half_hours)))
+                missing.append(_("hours %(have)s of %(need)s", have=format_hours(half), need=format_hours(rule.min_half_hours)))
             if count < rule.min_activities:
                 missing.append(_("activities %(have)d of %(need)d", have=count, need=rule.min_activities))
             if rule.report_required and not all(p.submitted for p in periods):

@@ -16,6 +16,7 @@ from kmvolunteer.auth.policy import can, get_or_404, org_areas, scoped
 from kmvolunteer.core import exports
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.htmx import render, see_other, trigger, wants_fragment
+from kmvolunteer.core.text import format_hours
 from kmvolunteer.core.time import local_today, utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Branch, Member
@@ -32,7 +33,7 @@ from kmvolunteer.reports.forms import (
     YearForm,
 )
 from kmvolunteer.reports.models import FeedbackSheet, Report
-from kmvolunteer.reports.services import RATING_LABELS, STATUS_LABELS, hours_text
+from kmvolunteer.reports.services import RATING_LABELS, STATUS_LABELS
 from kmvolunteer.tallies.models import YearRule
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -40,7 +41,7 @@ bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 @bp.app_template_filter("report_hours")
 def _report_hours(half_hours: int | None) -> str:
-    return hours_text(half_hours or 0)
+    return format_hours(half_hours)
 
 
 @bp.app_context_processor

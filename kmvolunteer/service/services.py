@@ -26,6 +26,7 @@ from kmvolunteer.auth.policy import can, scoped
 from kmvolunteer.core import audit
 from kmvolunteer.core.audit import AuditEntry
 from kmvolunteer.core.errors import ServiceError
+from kmvolunteer.core.text import format_hours
 from kmvolunteer.core.time import local_today, to_local, utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Branch, Member
@@ -114,13 +115,6 @@ def overdue_cutoff(now: datetime | None = None) -> datetime:
 
 def is_overdue(record: ServiceRecord, now: datetime | None = None) -> bool:
     return record.status == S.submitted.value and record.submitted_at < overdue_cutoff(now)
-
-
-def format_hours(half_hours: int | None) -> str:
-    """3 → "1.5", 4 → "2": hours as people write them, exactly."""
-    half_hours = half_hours or 0
-    whole, half = divmod(half_hours, 2)
-    return f"{whole}.5" if half else str(whole)
 
 
 def parse_hours(raw: Any) -> Decimal | None:

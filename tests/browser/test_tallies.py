@@ -7,7 +7,7 @@ import subprocess
 from kmvolunteer.extensions import db
 from kmvolunteer.service.models import MemberYearTally
 from kmvolunteer.tallies.models import YearRule
-from tests.browser.conftest import ARTIFACTS, log_in, screenshot
+from tests.browser.conftest import ARTIFACTS, js_enabled, log_in, screenshot
 from tests.conftest import PASSWORD
 from tests.factories import make_member
 
@@ -53,8 +53,8 @@ def test_branch_tally_prints_on_numbered_a4_pages_with_headers_repeated(new_page
                    check=True)
 
 
-def test_area_tally_page_with_charts_on_a_phone(page, world, request):
-    javascript = request.node.callspec.params["page"] == "js"
+def test_area_tally_page_with_charts_on_a_phone(page, world):
+    javascript = js_enabled(page)
     _many_members(world, 12)
     log_in(page, "district_org", PASSWORD)
     page.goto(f"/tallies/areas/{world.district.id}?year={YEAR}")
