@@ -51,6 +51,7 @@ def tally(member) -> tuple[int, int, int]:  # noqa: ANN001
 def assert_counters_match() -> None:
     db.session.expire_all()
     assert services.stored_counters() == services.recount()
+    assert services.stored_months() == services.recount_months()
 
 
 @pytest.fixture

@@ -20,8 +20,15 @@ from kmvolunteer.org.models import Area, Member
 from kmvolunteer.reportin.models import ReportIn
 from kmvolunteer.reports.models import Evaluation, Report
 from kmvolunteer.service.models import MemberYearTally, ServiceRecord
-from kmvolunteer.tallies import services, years
-from kmvolunteer.tallies.models import TallySnapshot, Year, YearRule
+from kmvolunteer.tallies import rollup, services, years
+from kmvolunteer.tallies.models import (
+    KeptYear,
+    MemberFact,
+    TallyCell,
+    TallySnapshot,
+    Year,
+    YearRule,
+)
 from tests.factories import make_member
 
 YEAR = 2026
@@ -29,7 +36,8 @@ RATINGS = ["excellent", "good", "fair", "poor"]
 
 
 def _wipe_facts() -> None:
-    for model in (TallySnapshot, Evaluation, Report, MemberYearTally, ServiceRecord, ReportIn, YearRule, Year):
+    for model in (TallyCell, MemberFact, KeptYear, TallySnapshot, Evaluation, Report, MemberYearTally, ServiceRecord,
+                  ReportIn, YearRule, Year):
         db.session.execute(delete(model))
     db.session.execute(delete(Member).where(Member.user_id.is_(None)))
     db.session.commit()
@@ -167,6 +175,10 @@ def _check_every_level(world) -> None:
 def test_tallies_equal_a_recount_at_every_level(world, seed, size):
     _wipe_facts()
     _random_city(world, random.Random(seed), size)
+    _check_every_level(world)
+    # The same figures from the kept facts and cells.
+    rollup.refresh_year(YEAR)
+    db.session.commit()
     _check_every_level(world)
     # A closed year's tallies come from the snapshot and still equal the recount.
     years.close_year(YEAR, actor=world.users["city_org"]) if not db.session.scalar(
@@ -312,3 +324,100 @@ def test_a_report_not_yet_due_is_not_a_shortfall(world):
     db.session.commit()
     row = next(r for r in services.member_rows(YEAR, branch=world.branch) if r.member_id == member.id)
     assert row.compliant is False and row.report_missing
+
+
+# ---- kept tallies: facts and cells follow every change ---------------------------------------
+
+def _kept_and_correct(world) -> None:
+    db.session.commit()
+    assert rollup.differences(YEAR) == {"facts": 0, "cells": 0}
+    _check_every_level(world)
+
+
+def test_kept_tallies_follow_every_kind_of_change(world):
+    """Keep the year, then change what the figures depend on through the services, one kind at a
+    time: after each commit the kept facts and cells equal a recount, and every level still does."""
+    from kmvolunteer.org import services as org_services
+    from kmvolunteer.reportin import services as reportin_services
+    from kmvolunteer.reports import rules as rulebook
+    from kmvolunteer.reports import services as report_services
+    from kmvolunteer.service import services as service_services
+
+    _random_city(world, random.Random(11), 20)
+    assert not rollup.open_kept_years()
+    rollup.refresh_year(YEAR)
+    _kept_and_correct(world)
+    secretary = world.users["community_secretary"]
+    here = select(ServiceRecord).where(ServiceRecord.community_id == world.community.id)
+
+    # Entries: approve, return, revoke.
+    waiting = db.session.scalars(here.where(ServiceRecord.status == "submitted")).all()
+    service_services.approve(waiting[0], secretary)
+    _kept_and_correct(world)
+    service_services.return_entry(waiting[1], secretary, "请补充服务内容")
+    _kept_and_correct(world)
+    approved = db.session.scalars(here.where(ServiceRecord.status == "approved")).first()
+    service_services.revoke(approved, secretary, "重复登记")
+    _kept_and_correct(world)
+
+    # Report-ins: confirm a pending one, end a confirmed one (the member's community changes).
+    pending = db.session.scalar(select(ReportIn).where(ReportIn.status == "pending"))
+    reportin_services.confirm_report_in(pending)
+    _kept_and_correct(world)
+    confirmed = db.session.scalar(select(ReportIn).where(ReportIn.status == "confirmed"))
+    reportin_services.end_report_in(confirmed, reason="工作调动")
+    _kept_and_correct(world)
+
+    # A report submitted, a published rating changed, ratings published.
+    reporter = db.session.scalar(select(Member).join(ReportIn, ReportIn.member_id == Member.id)
+                                 .where(ReportIn.status == "confirmed", ~Member.id.in_(
+                                     select(Report.member_id).where(Report.year == YEAR, Report.period == "Y"))))
+    rule = db.session.scalar(select(YearRule).where(YearRule.area_id == world.city.id))
+    rule.report_required, rule.report_period = True, "year"
+    rollup.touch_year(YEAR)
+    _kept_and_correct(world)
+    report_services.submit_member_report(reporter, YEAR, "Y", "全年参加社区服务", today=date(YEAR, 12, 1))
+    _kept_and_correct(world)
+    published = db.session.scalar(select(Evaluation).where(Evaluation.published.is_(True)))
+    if published is not None:
+        new_rating = "poor" if published.rating != "poor" else "fair"
+        report_services.set_rating(published.community, published.member, YEAR, new_rating, reason="复核后调整",
+                                   today=date(YEAR, 12, 1))
+        _kept_and_correct(world)
+    unpublished = db.session.scalars(select(Evaluation)).first()
+    unpublished.published = False  # set up: a rating not yet published (the facts are stale until publishing)
+    db.session.commit()
+    report_services.publish_evaluations(unpublished.community, YEAR)
+    _kept_and_correct(world)
+
+    # The roster: a member added, a member deactivated.
+    org_services.add_member(world.branch, name="新成员", phone="13912345678", post="科员")
+    _kept_and_correct(world)
+    org_services.deactivate_member(db.session.scalar(select(Member).where(Member.user_id.is_(None))))
+    _kept_and_correct(world)
+
+    # The rule: a district tightens it (the whole year is recomputed).
+    values = rulebook.RuleValues(min_half_hours=20, min_activities=3, report_required=True, report_period="half",
+                                 report_due=None, evaluation_due=None, feedback_frequency="quarter")
+    rulebook.set_rule(world.other_district, YEAR, values)
+    _kept_and_correct(world)
+
+
+def test_a_closed_year_is_not_refreshed_and_reopening_recomputes_it(world):
+    _random_city(world, random.Random(5), 10)
+    db.session.execute(delete(ServiceRecord).where(ServiceRecord.status == "submitted"))
+    _recount_counters()
+    rollup.refresh_year(YEAR)
+    db.session.commit()
+    years.close_year(YEAR, actor=world.users["city_org"])
+    db.session.commit()
+    assert rollup.open_kept_years() == []
+    from kmvolunteer.org import services as org_services
+
+    leaver = db.session.scalar(select(Member).where(Member.user_id.is_(None)))
+    org_services.deactivate_member(leaver)
+    db.session.commit()
+    kept_rows = select(func.count()).select_from(MemberFact).where(MemberFact.member_id == leaver.id)
+    assert db.session.scalar(kept_rows) == 1  # untouched while closed
+    years.reopen_year(YEAR, reason="补录", actor=world.users["city_org"])
+    _kept_and_correct(world)

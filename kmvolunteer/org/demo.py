@@ -200,10 +200,14 @@ def seed(*, generated: Sizes | None = None, members_per_branch: int = 10, seed_v
     from kmvolunteer.reportin import demo as reportin_demo
     from kmvolunteer.reports import demo as reports_demo
     from kmvolunteer.service import demo as service_demo
+    from kmvolunteer.tallies import rollup
 
     for feature in (reportin_demo, service_demo, reports_demo):
         feature.seed(rng=rng, generated=generated is not None, echo=echo)
         db.session.commit()
+    for year in rollup.years_in_use():
+        rollup.refresh_year(year)
+    db.session.commit()
     return {"areas": len(plan.areas), "branches": len(plan.branches), "members": total_members}
 
 

@@ -16,6 +16,7 @@ from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.text import is_mobile, normalize_phone
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Branch, Member
+from kmvolunteer.tallies import rollup
 
 # Column key → header names accepted (the template uses the first, Chinese, one).
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -198,6 +199,7 @@ def import_roster(check: RosterCheck, *, source: str) -> list[ImportedMember]:
         db.session.add_all([user, member])
         imported.append(ImportedMember(member, row.phone, password))
     db.session.flush()
+    rollup.touch(*(item.member.id for item in imported))
     for item in imported:
         audit.record("member.imported", item.member, scope_path=item.member.branch.agency.area.path,
                      summary=f"{item.member.name} {source}",

@@ -9,6 +9,7 @@ from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.extensions import db
 from kmvolunteer.org import roster
 from kmvolunteer.org.models import Agency, Area, Branch, Member
+from kmvolunteer.tallies import rollup
 
 
 def add_member(branch: Branch, *, name: str, phone: str, post: str) -> roster.ImportedMember:
@@ -25,6 +26,7 @@ def deactivate_member(member: Member) -> None:
     if not member.active:
         raise ServiceError(_("This member is already inactive."))
     member.active = False
+    rollup.touch(member.id)
     if member.user is not None:
         member.user.active = False
         member.user.session_version += 1

@@ -34,6 +34,7 @@ from kmvolunteer.reportin.models import (
     ServiceCategory,
     report_in_category,
 )
+from kmvolunteer.tallies import rollup
 
 DEFAULT_CATEGORIES = ("政策宣传", "环境整治", "关爱帮扶", "平安巡逻", "文明创建", "疫情防控", "专业服务")
 REMINDER_ACTION = "reportin.reminded"
@@ -306,6 +307,8 @@ def _transition(ri: ReportIn, from_status: str, to_status: str, values: dict, *,
         db.session.refresh(ri)
         raise ServiceError(refusal)
     db.session.refresh(ri)
+    if ri.member_id is not None and CONFIRMED in (from_status, to_status):
+        rollup.touch(ri.member_id)
     audit.record(action, ri, scope_path=ri.community.path, actor_id=actor_id,
                  summary=f"{who(ri)} → {ri.community.name}", before=before, after=_snapshot(ri))
 

@@ -18,6 +18,7 @@ from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area
+from kmvolunteer.tallies import rollup
 from kmvolunteer.tallies.models import YearRule
 
 REPORT_PERIODS = {"year": ("Y",), "half": ("H1", "H2")}
@@ -191,6 +192,7 @@ def set_rule(area: Area, year: int, values: RuleValues, *, actor_id: int | None 
     rule.updated_at = utcnow()
     rule.updated_by_id = actor_id
     db.session.flush()
+    rollup.touch_year(year)
     audit.record("year_rule.set", rule, scope_path=area.path, summary=f"{year} {area.name}",
                  before=before, after=_values_of(rule), actor_id=actor_id)
     return rule
@@ -202,5 +204,6 @@ def delete_rule(rule: YearRule, *, actor_id: int | None = None) -> None:
         raise ServiceError(_("Only a district's own rule can be removed; the city's rule can be changed."))
     audit.record("year_rule.removed", rule, scope_path=rule.area.path, summary=f"{rule.year} {rule.area.name}",
                  before=_values_of(rule), actor_id=actor_id)
+    rollup.touch_year(rule.year)
     db.session.delete(rule)
     db.session.flush()

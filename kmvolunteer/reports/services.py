@@ -40,6 +40,7 @@ from kmvolunteer.reports.models import (
 )
 from kmvolunteer.reports.rules import PERIOD_LABELS, effective_rule, period_bounds
 from kmvolunteer.service.models import ServiceRecord
+from kmvolunteer.tallies import rollup
 from kmvolunteer.tallies.models import YearRule
 
 APPROVED = "approved"
@@ -287,6 +288,8 @@ def _submit(report: Report, body: str, community: Area, summary: dict, actor_id:
     if done.rowcount != 1:
         raise _already_submitted(report)
     db.session.refresh(report)
+    if report.member_id is not None:
+        rollup.touch(report.member_id)
     audit.record("report.submitted", report, scope_path=community.path, actor_id=actor_id,
                  summary=f"{report.kind} {report.year} {report.period}",
                  before={"status": "draft"}, after={"status": "submitted",
@@ -497,6 +500,8 @@ def set_rating(community: Area, member: Member, year: int, rating: str, comment:
         raise ServiceError(_("Someone changed the rating of %(name)s at the same moment; reload the page to see it.",
                              name=member.name))
     db.session.refresh(existing)
+    if existing.published:
+        rollup.touch(member.id)
     audit.record("evaluation.changed_after_publishing" if existing.published else "evaluation.rated", existing,
                  scope_path=community.path, actor_id=actor_id, summary=f"{member.name} {year} {reason}"[:255],
                  before=before, after=dict(_eval_data(existing), change_reason=existing.change_reason))
@@ -532,6 +537,8 @@ def publish_evaluations(community: Area, year: int, *, actor_id: int | None = No
     if done.rowcount == 0:
         raise ServiceError(_("There is nothing new to publish: every rating of %(year)d is already published.",
                              year=year))
+    rollup.touch(*db.session.scalars(select(Evaluation.member_id).where(
+        Evaluation.community_id == community.id, Evaluation.year == year)))
     db.session.expire_all()
     audit.record("evaluation.published", community, scope_path=community.path, actor_id=actor_id,
                  summary=f"{year}: {done.rowcount}", after={"year": year, "published": done.rowcount})

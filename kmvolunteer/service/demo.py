@@ -23,7 +23,8 @@ from kmvolunteer.core.time import local_today, utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Member
 from kmvolunteer.reportin.models import Need, ReportIn
-from kmvolunteer.service.models import MemberYearTally, ServiceRecord
+from kmvolunteer.service import services
+from kmvolunteer.service.models import CommunityMonth, MemberYearTally, ServiceRecord
 
 CHUNK = 20_000
 HOME_COMMUNITY = "翠湖社区"
@@ -309,3 +310,6 @@ def _build_counters() -> None:
                func.sum(case((approved, 1), else_=0)),
                func.sum(case((ServiceRecord.status == "submitted", 1), else_=0)))
         .group_by(ServiceRecord.member_id, ServiceRecord.year)))
+    db.session.execute(delete(CommunityMonth))
+    db.session.execute(insert(CommunityMonth).from_select(
+        ["community_id", "year", "month", "approved_half_hours"], services.months_from_records()))

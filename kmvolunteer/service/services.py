@@ -12,19 +12,19 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, extract, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from kmvolunteer.auth.models import Role, User
 from kmvolunteer.auth.policy import can, scoped
 from kmvolunteer.core import audit
 from kmvolunteer.core.audit import AuditEntry
+from kmvolunteer.core.db import insert_ignore
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.text import format_hours
 from kmvolunteer.core.time import local_today, to_local, utcnow
@@ -35,10 +35,12 @@ from kmvolunteer.reports.rules import effective_rule
 from kmvolunteer.service import workdays
 from kmvolunteer.service.models import (
     Certificate,
+    CommunityMonth,
     MemberYearTally,
     RecordStatus,
     ServiceRecord,
 )
+from kmvolunteer.tallies import rollup
 from kmvolunteer.tallies.models import YearRule, year_is_closed
 
 S = RecordStatus
@@ -148,27 +150,8 @@ def _contribution(status: str, half_hours: int) -> tuple[int, int, int]:
 
 
 def _ensure_tally(member_id: int, year: int) -> None:
-    """Make sure the counter row exists: INSERT … ON CONFLICT DO NOTHING (SQLite and PostgreSQL);
-    elsewhere, insert in a savepoint and ignore the duplicate key."""
-    dialect = db.session.get_bind().dialect.name
-    values = {"member_id": member_id, "year": year, "approved_half_hours": 0,
-              "approved_entries": 0, "pending_entries": 0}
-    if dialect in ("sqlite", "postgresql"):
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        db.session.execute(dialect_insert(MemberYearTally).values(**values)
-                           .on_conflict_do_nothing(index_elements=["member_id", "year"]))
-        return
-    exists = db.session.scalar(select(MemberYearTally.year).where(
-        MemberYearTally.member_id == member_id, MemberYearTally.year == year))
-    if exists is None:
-        try:
-            with db.session.begin_nested():
-                db.session.execute(insert(MemberYearTally).values(**values))
-        except IntegrityError:
-            pass  # another transaction created it first
+    insert_ignore(MemberYearTally, {"member_id": member_id, "year": year, "approved_half_hours": 0,
+                                    "approved_entries": 0, "pending_entries": 0}, ["member_id", "year"])
 
 
 def _lock_member_year(member_id: int, year: int) -> None:
@@ -183,17 +166,35 @@ def _lock_member_year(member_id: int, year: int) -> None:
     )
 
 
-def _move(member_id: int, before: tuple[int, str, int] | None, after: tuple[int, str, int] | None) -> None:
-    """Shift the counters from a record's (year, status, half_hours) before to after."""
+class Held(NamedTuple):
+    """What a record counts for: its year, status and hours, and where and in which month it was served."""
+
+    year: int
+    status: str
+    half_hours: int
+    community_id: int
+    month: int
+
+
+def _held(record: ServiceRecord, status: str | None = None) -> Held:
+    return Held(record.year, status or record.status, record.half_hours, record.community_id,
+                record.service_date.month)
+
+
+def _move(member_id: int, before: Held | None, after: Held | None) -> None:
+    """Shift the member-year counters and the community-month hours from what a record held before to after."""
+    rollup.touch(member_id)
     deltas: dict[int, list[int]] = {}
+    months: dict[tuple[int, int, int], int] = {}
     for state, sign in ((before, -1), (after, 1)):
         if state is None:
             continue
-        year, status, half_hours = state
-        parts = _contribution(status, half_hours)
-        current = deltas.setdefault(year, [0, 0, 0])
+        parts = _contribution(state.status, state.half_hours)
+        current = deltas.setdefault(state.year, [0, 0, 0])
         for index in range(3):
             current[index] += sign * parts[index]
+        key = (state.community_id, state.year, state.month)
+        months[key] = months.get(key, 0) + sign * parts[0]
     for year, (hh, entries, pending) in sorted(deltas.items()):
         if hh == entries == pending == 0:
             continue
@@ -204,6 +205,18 @@ def _move(member_id: int, before: tuple[int, str, int] | None, after: tuple[int,
             .values(approved_half_hours=MemberYearTally.approved_half_hours + hh,
                     approved_entries=MemberYearTally.approved_entries + entries,
                     pending_entries=MemberYearTally.pending_entries + pending)
+            .execution_options(synchronize_session=False)
+        )
+    for (community_id, year, month), hh in sorted(months.items()):
+        if hh == 0:
+            continue
+        insert_ignore(CommunityMonth, {"community_id": community_id, "year": year, "month": month,
+                                       "approved_half_hours": 0}, ["community_id", "year", "month"])
+        db.session.execute(
+            update(CommunityMonth)
+            .where(CommunityMonth.community_id == community_id, CommunityMonth.year == year,
+                   CommunityMonth.month == month)
+            .values(approved_half_hours=CommunityMonth.approved_half_hours + hh)
             .execution_options(synchronize_session=False)
         )
 
@@ -227,6 +240,24 @@ def _case_sum(condition, value):  # noqa: ANN001, ANN202
     from sqlalchemy import case
 
     return case((condition, value), else_=0)
+
+
+def months_from_records() -> Select:
+    """Approved half-hours by (community, year, month), the columns of CommunityMonth, from the records."""
+    month = extract("month", ServiceRecord.service_date)
+    return (select(ServiceRecord.community_id, ServiceRecord.year, month, func.sum(ServiceRecord.half_hours))
+            .where(ServiceRecord.status == S.approved.value)
+            .group_by(ServiceRecord.community_id, ServiceRecord.year, month))
+
+
+def recount_months() -> dict[tuple[int, int, int], int]:
+    return {(c, y, int(m)): int(hh) for c, y, m, hh in db.session.execute(months_from_records()) if hh}
+
+
+def stored_months() -> dict[tuple[int, int, int], int]:
+    rows = db.session.execute(select(CommunityMonth.community_id, CommunityMonth.year, CommunityMonth.month,
+                                     CommunityMonth.approved_half_hours))
+    return {(c, y, m): hh for c, y, m, hh in rows if hh}
 
 
 def stored_counters() -> dict[tuple[int, int], tuple[int, int, int]]:
@@ -399,7 +430,7 @@ def log_entry(member: Member, actor: User, data: EntryData, *, today: date | Non
     )
     db.session.add(record)
     db.session.flush()
-    _move(member.id, None, (record.year, record.status, record.half_hours))
+    _move(member.id, None, _held(record))
     audit.record("service.logged", record, scope_path=community.path, summary=f"{member.name} "
                  f"{record.service_date.isoformat()} {format_hours(half_hours)} h",
                  after=_snapshot(record), actor_id=actor.id)
@@ -432,7 +463,7 @@ def edit_entry(record: ServiceRecord, actor: User, data: EntryData, *, today: da
                               community_id=community.id, start=data.start_time, end=data.end_time,
                               half_hours=half_hours, content=data.content, exclude_id=record.id)
     before = _snapshot(record)
-    old = (record.year, expected, record.half_hours)
+    old = _held(record, expected)
     values: dict[str, Any] = dict(
         community_id=community.id, need_id=need.id if need else None, service_date=data.service_date,
         year=data.service_date.year, start_time=data.start_time, end_time=data.end_time, half_hours=half_hours,
@@ -442,7 +473,8 @@ def edit_entry(record: ServiceRecord, actor: User, data: EntryData, *, today: da
     if expected == S.returned.value:
         values.update(submitted_at=utcnow(), reason="")
     _guarded_update(record, expected, values)
-    _move(record.member_id, old, (data.service_date.year, S.submitted.value, half_hours))
+    _move(record.member_id, old, Held(data.service_date.year, S.submitted.value, half_hours, community.id,
+                                      data.service_date.month))
     db.session.refresh(record)
     action = "service.resubmitted" if expected == S.returned.value else "service.edited"
     after = _snapshot(record)
@@ -489,7 +521,7 @@ def _decide(record: ServiceRecord, actor: User, *, expected: str, to: str, actio
     if action != "service.withdrawn":
         values.update(decided_at=utcnow(), decided_by_id=actor.id, reason=reason)
     _guarded_update(record, expected, values)
-    _move(record.member_id, (record.year, expected, record.half_hours), (record.year, to, record.half_hours))
+    _move(record.member_id, _held(record, expected), _held(record, to))
     before = {"status": expected}
     after: dict[str, Any] = {"status": to}
     if reason:
@@ -656,7 +688,7 @@ def record_attendance(need: Need, day: date, actor: User, member_ids: Iterable[A
         )
         db.session.add(record)
         db.session.flush()
-        _move(member.id, None, (day.year, S.approved.value, half_hours))
+        _move(member.id, None, _held(record))
         audit.record("service.recorded", record, scope_path=need.community.path,
                      summary=f"{member.name} {day.isoformat()} {format_hours(half_hours)} h · {need.title}"[:255],
                      after=_snapshot(record), actor_id=actor.id)

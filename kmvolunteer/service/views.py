@@ -294,7 +294,6 @@ def queue():
     form, filters = _filter_form()
     page = db.paginate(services.queue_query(current_user, filters), per_page=50, error_out=False)
     return render("service/queue.html", "service/_queue.html", form=form, page=page, filters=filters,
-                  reason_forms={r.id: ReasonForm(prefix=f"r{r.id}") for r in page.items},
                   pending=services.pending_count(current_user),
                   overdue=services.overdue_count(current_user, "service.queue"),
                   tick_all=request.args.get("tick") == "all", **_row_context())
@@ -469,6 +468,9 @@ def check_counters() -> None:
     click.echo(f"{len(counted)} member-years counted, {len(wrong)} differ.")
     for key in sorted(wrong)[:50]:
         click.echo(f"member {key[0]} year {key[1]}: stored {stored.get(key)} counted {counted.get(key)}")
-    if wrong:
+    months, counted_months = services.stored_months(), services.recount_months()
+    wrong_months = {k for k in months.keys() | counted_months.keys() if months.get(k) != counted_months.get(k)}
+    click.echo(f"{len(counted_months)} community-months counted, {len(wrong_months)} differ.")
+    if wrong or wrong_months:
         raise SystemExit(1)
 

@@ -1,12 +1,14 @@
 """Per-member facts for a year — the one source every tally is grouped from.
 
-For an open year the facts are read live (counters, report-ins, reports,
-evaluations, year rules); for a closed year from the frozen TallySnapshot rows.
-Both give the same columns, so the grouping code never knows the difference.
+For a closed year they are read from the frozen TallySnapshot rows; for a kept year
+from MemberFact (kept current by tallies.rollup); otherwise live (counters, report-ins,
+reports, evaluations, year rules). All give the same columns, so the grouping code
+never knows the difference.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import aliased
@@ -17,7 +19,13 @@ from kmvolunteer.org.models import Agency, Area, Branch, Member
 from kmvolunteer.reportin.models import ReportIn
 from kmvolunteer.reports.models import Evaluation, Report
 from kmvolunteer.service.models import MemberYearTally
-from kmvolunteer.tallies.models import TallySnapshot, YearRule, year_is_closed
+from kmvolunteer.tallies.models import (
+    KeptYear,
+    MemberFact,
+    TallySnapshot,
+    YearRule,
+    year_is_closed,
+)
 
 FACT_COLUMNS = (
     "member_id", "branch_id", "agency_id", "agency_area_id", "community_id", "approved_half_hours",
@@ -35,20 +43,33 @@ class Scope:
     """Which members to take, pushed into the facts query so indexes do the narrowing.
 
     kind: "service_area" (reported in to a community under area_path), "employer_area"
-    (of an agency administered under area_path), "agency" or "branch" (by id).
+    (of an agency administered under area_path), "agency" or "branch" (by id), or
+    "members" (by ids).
     """
 
     kind: str
     area_path: str = ""
     id: int = 0
+    ids: tuple[int, ...] = ()
 
 
-def live_facts(year: int, scope: Scope | None = None) -> Select:
-    """One row per active member with this year's figures and the rule that applies to them.
+RAW_COLUMNS = FACT_COLUMNS[:-1] + ("reports_needed", "report_due")
 
-    The rule is the one set for the member's agency's district, else the city's;
-    the min_* columns are NULL when no rule is set for the year.
-    """
+
+def _required(needed, due):  # noqa: ANN001, ANN202
+    """The reports a member must have handed in by today: a report counts against the rule
+    only once it is due — in November nobody falls short for a report due in January."""
+    return case(
+        (needed.is_(None), None),
+        (and_(needed > 0, or_(due.is_(None), due < local_today())), needed),
+        else_=0,
+    )
+
+
+def live_raw(year: int, scope: Scope | None = None) -> Select:
+    """RAW_COLUMNS computed from the records: one row per active member with this year's
+    figures and the rule that applies to them (their agency's district's rule, else the
+    city's; the rule columns are NULL when no rule is set for the year)."""
     own_rule, city_rule = aliased(YearRule), aliased(YearRule)
     rule = case((own_rule.id.is_not(None), 1), else_=0)
 
@@ -57,36 +78,35 @@ def live_facts(year: int, scope: Scope | None = None) -> Select:
 
     reports = (
         select(Report.member_id, func.count(Report.id).label("n"))
-        .where(Report.kind == "member", Report.year == year, Report.status.in_(("submitted", "acknowledged")))
+        .where(Report.kind == "member", Report.year == year, Report.status.in_(("submitted", "acknowledged")),
+               *([Report.member_id.in_(scope.ids)] if scope is not None and scope.kind == "members" else []))
         .group_by(Report.member_id)
         .subquery()
     )
     confirmed = and_(ReportIn.member_id == Member.id, ReportIn.kind == "member", ReportIn.status == "confirmed")
-    # A report counts against the rule only once it is due: in November nobody falls short
-    # for a report that may be handed in until January.
-    due = pick("report_due")
-    required = case(
+    needed = case(
         (pick("report_required").is_(None), None),
-        (and_(pick("report_required") == True, or_(due.is_(None), due < local_today())),  # noqa: E712
-         case((pick("report_period") == "half", 2), else_=1)),
+        (pick("report_required") == True, case((pick("report_period") == "half", 2), else_=1)),  # noqa: E712
         else_=0,
     )
+    columns = [
+        Member.id.label("member_id"),
+        Member.branch_id.label("branch_id"),
+        Branch.agency_id.label("agency_id"),
+        Agency.area_id.label("agency_area_id"),
+        ReportIn.community_id.label("community_id"),
+        func.coalesce(MemberYearTally.approved_half_hours, 0).label("approved_half_hours"),
+        func.coalesce(MemberYearTally.approved_entries, 0).label("approved_entries"),
+        func.coalesce(MemberYearTally.pending_entries, 0).label("pending_entries"),
+        func.coalesce(reports.c.n, 0).label("reports_submitted"),
+        Evaluation.rating.label("rating"),
+        pick("min_half_hours").label("min_half_hours"),
+        pick("min_activities").label("min_activities"),
+        needed.label("reports_needed"),
+        pick("report_due").label("report_due"),
+    ]
     return (
-        select(
-            Member.id.label("member_id"),
-            Member.branch_id.label("branch_id"),
-            Branch.agency_id.label("agency_id"),
-            Agency.area_id.label("agency_area_id"),
-            ReportIn.community_id.label("community_id"),
-            func.coalesce(MemberYearTally.approved_half_hours, 0).label("approved_half_hours"),
-            func.coalesce(MemberYearTally.approved_entries, 0).label("approved_entries"),
-            func.coalesce(MemberYearTally.pending_entries, 0).label("pending_entries"),
-            func.coalesce(reports.c.n, 0).label("reports_submitted"),
-            Evaluation.rating.label("rating"),
-            pick("min_half_hours").label("min_half_hours"),
-            pick("min_activities").label("min_activities"),
-            required.label("reports_required"),
-        )
+        select(*columns)
         .select_from(Member)
         .join(Branch, Member.branch_id == Branch.id)
         .join(Agency, Branch.agency_id == Agency.id)
@@ -98,8 +118,23 @@ def live_facts(year: int, scope: Scope | None = None) -> Select:
                                     Evaluation.published.is_(True)))
         .outerjoin(own_rule, and_(own_rule.year == year, own_rule.area_id == Agency.area_id))
         .outerjoin(city_rule, and_(city_rule.year == year, city_rule.area_id == (city_id() or 0)))
-        .where(Member.active.is_(True), *_live_scope(scope))
+        .where(Member.active.is_(True), *scope_filter(scope, _LIVE))
     )
+
+
+def live_facts(year: int, scope: Scope | None = None) -> Select:
+    """FACT_COLUMNS computed from the records."""
+    raw = live_raw(year, scope)
+    needed, due = raw.selected_columns.reports_needed, raw.selected_columns.report_due
+    return raw.with_only_columns(*list(raw.selected_columns)[:-2], _required(needed, due).label("reports_required"),
+                                 maintain_column_froms=True)
+
+
+def kept_facts(year: int, scope: Scope | None = None) -> Select:
+    """FACT_COLUMNS of a kept year, read from MemberFact."""
+    columns = [getattr(MemberFact, name).label(name) for name in FACT_COLUMNS[:-1]]
+    return select(*columns, _required(MemberFact.reports_needed, MemberFact.report_due).label("reports_required")
+                  ).where(MemberFact.year == year, *scope_filter(scope, _KEPT))
 
 
 def _areas_under(path: str, level: str | None = None):  # noqa: ANN202
@@ -107,41 +142,54 @@ def _areas_under(path: str, level: str | None = None):  # noqa: ANN202
     return stmt.where(Area.level == level) if level else stmt
 
 
-def _live_scope(scope: Scope | None) -> list:
-    if scope is None:
-        return []
-    if scope.kind == "service_area" and scope.area_path.count("/") == 2:  # the whole city
-        return [ReportIn.community_id.is_not(None)]
-    if scope.kind == "employer_area" and scope.area_path.count("/") == 2:
-        return []
-    if scope.kind == "service_area":
-        return [ReportIn.community_id.in_(_areas_under(scope.area_path, "community"))]
-    if scope.kind == "employer_area":
-        return [Agency.area_id.in_(_areas_under(scope.area_path))]
-    if scope.kind == "agency":
-        return [Branch.agency_id == scope.id]
-    return [Member.branch_id == scope.id]
+@dataclass(frozen=True)
+class Columns:
+    """The columns a Scope filters on, in one source of facts."""
+
+    member_id: Any
+    branch_id: Any
+    agency_id: Any
+    agency_area_id: Any
+    community_id: Any
 
 
-def _snapshot_scope(scope: Scope | None) -> list:
+_LIVE = Columns(Member.id, Member.branch_id, Branch.agency_id, Agency.area_id, ReportIn.community_id)
+_KEPT = Columns(MemberFact.member_id, MemberFact.branch_id, MemberFact.agency_id, MemberFact.agency_area_id,
+                 MemberFact.community_id)
+_SNAPSHOT = Columns(TallySnapshot.member_id, TallySnapshot.branch_id, TallySnapshot.agency_id,
+                     TallySnapshot.agency_area_id, TallySnapshot.community_id)
+
+
+def scope_filter(scope: Scope | None, c: Columns) -> list:
     if scope is None:
         return []
+    whole_city = scope.area_path.count("/") == 2
     if scope.kind == "service_area":
-        return [TallySnapshot.community_id.in_(_areas_under(scope.area_path, "community"))]
+        return [c.community_id.is_not(None) if whole_city else
+                c.community_id.in_(_areas_under(scope.area_path, "community"))]
     if scope.kind == "employer_area":
-        return [TallySnapshot.agency_area_id.in_(_areas_under(scope.area_path))]
+        return [] if whole_city else [c.agency_area_id.in_(_areas_under(scope.area_path))]
     if scope.kind == "agency":
-        return [TallySnapshot.agency_id == scope.id]
-    return [TallySnapshot.branch_id == scope.id]
+        return [c.agency_id == scope.id]
+    if scope.kind == "members":
+        return [c.member_id.in_(scope.ids)]
+    return [c.branch_id == scope.id]
 
 
 def snapshot_facts(year: int, scope: Scope | None = None) -> Select:
     return select(*(getattr(TallySnapshot, name).label(name) for name in FACT_COLUMNS)).where(
-        TallySnapshot.year == year, *_snapshot_scope(scope))
+        TallySnapshot.year == year, *scope_filter(scope, _SNAPSHOT))
+
+
+def is_kept(year: int) -> bool:
+    return db.session.get(KeptYear, year) is not None
 
 
 def facts(year: int, scope: Scope | None = None) -> Select:
-    return snapshot_facts(year, scope) if year_is_closed(year) else live_facts(year, scope)
+    """FACT_COLUMNS: from the snapshot of a closed year, the kept facts of a kept year, else live."""
+    if year_is_closed(year):
+        return snapshot_facts(year, scope)
+    return kept_facts(year, scope) if is_kept(year) else live_facts(year, scope)
 
 
 def compliant_expr(f):  # noqa: ANN001, ANN201

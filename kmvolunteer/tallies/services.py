@@ -8,17 +8,25 @@ Two ways of cutting the same members:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Iterator
 
-from sqlalchemy import and_, case, extract, func, select
+from sqlalchemy import case, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
+from kmvolunteer.core.time import local_today
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Agency, Area, Branch, Member
 from kmvolunteer.reports.models import Rating
-from kmvolunteer.service.models import RecordStatus, ServiceRecord
-from kmvolunteer.tallies.facts import Scope, compliant_expr, facts
+from kmvolunteer.service.models import CommunityMonth
+from kmvolunteer.tallies.facts import (
+    Columns,
+    Scope,
+    compliant_expr,
+    facts,
+    is_kept,
+    scope_filter,
+)
+from kmvolunteer.tallies.models import TallyCell, year_is_closed
 
 RATINGS = [r.value for r in Rating]
 
@@ -33,9 +41,20 @@ class GroupRow:
     headcount: int = 0
     reported_in: int = 0
     half_hours: int = 0
-    compliant: int | None = 0
+    compliant: int | None = None  # None: no rule applies to anyone in the group
     reports: int = 0
-    ratings: dict[str, int] = field(default_factory=dict)
+    ratings: dict[str, int] = field(default_factory=lambda: {r: 0 for r in RATINGS})
+
+    def add(self, values) -> None:  # noqa: ANN001
+        """Add a row of sums (headcount, reported_in, …, rating_<grade>) to this group."""
+        self.headcount += values.headcount or 0
+        self.reported_in += values.reported_in or 0
+        self.half_hours += values.half_hours or 0
+        if values.compliant is not None:
+            self.compliant = (self.compliant or 0) + values.compliant
+        self.reports += values.reports or 0
+        for r in RATINGS:
+            self.ratings[r] = self.ratings.get(r, 0) + (getattr(values, f"rating_{r}") or 0)
 
     @property
     def report_in_rate(self) -> float | None:
@@ -97,29 +116,58 @@ class MemberRow:
         return not (self.hours_short or self.activities_short or self.report_missing)
 
 
-def _aggregates(f):  # noqa: ANN001, ANN202
-    compliant = compliant_expr(f)
-    columns = [
-        func.count().label("headcount"),
-        func.sum(case((f.c.community_id.is_not(None), 1), else_=0)).label("reported_in"),
-        func.coalesce(func.sum(f.c.approved_half_hours), 0).label("half_hours"),
-        func.sum(compliant).label("compliant"),
-        func.sum(case((f.c.reports_submitted > 0, 1), else_=0)).label("reports"),
-    ]
-    columns += [func.sum(case((f.c.rating == r, 1), else_=0)).label(f"rating_{r}") for r in RATINGS]
-    return columns
+def _member_units(year: int, scope: Scope):  # noqa: ANN202
+    """One unit per member, from the facts."""
+    f = facts(year, scope).subquery()
+    return select(
+        f.c.agency_id, f.c.agency_area_id, f.c.community_id, f.c.branch_id,
+        literal(1).label("headcount"),
+        _one_if(f.c.community_id.is_not(None)).label("reported_in"),
+        f.c.approved_half_hours.label("half_hours"),
+        compliant_expr(f).label("compliant"),
+        _one_if(f.c.reports_submitted > 0).label("reports"),
+        *(_one_if(f.c.rating == r).label(f"rating_{r}") for r in RATINGS),
+    ).subquery()
+
+
+def _cell_units(year: int, scope: Scope):  # noqa: ANN202
+    """One unit per cell (an agency's members serving in one community), from TallyCell."""
+    c = TallyCell
+    due = or_(c.report_due.is_(None), c.report_due < local_today())
+    community_id = func.nullif(c.community_id, 0)
+    where = scope_filter(scope, Columns(None, None, c.agency_id, c.agency_area_id, community_id))
+    return select(
+        c.agency_id, c.agency_area_id, community_id.label("community_id"),
+        c.headcount,
+        case((c.community_id != 0, c.headcount), else_=0).label("reported_in"),
+        c.half_hours,
+        case((c.ruled.is_(False), None), (due, c.met_all), else_=c.met_service).label("compliant"),
+        c.reports,
+        *(getattr(c, f"rating_{r}") for r in RATINGS),
+    ).where(c.year == year, *where).subquery()
+
+
+def _area_units(year: int, scope: Scope):  # noqa: ANN202
+    """Units to sum for an area: the kept cells of an open kept year, else one per member."""
+    if not year_is_closed(year) and is_kept(year):
+        return _cell_units(year, scope)
+    return _member_units(year, scope)
+
+
+def _one_if(condition):  # noqa: ANN001, ANN202
+    return case((condition, 1), else_=0)
+
+
+def _aggregates(u):  # noqa: ANN001, ANN202
+    return [func.sum(u.c[name]).label(name)
+            for name in ("headcount", "reported_in", "half_hours", "compliant", "reports",
+                         *(f"rating_{r}" for r in RATINGS))]
 
 
 def _row(key: int | None, name: str, kind: str, values) -> GroupRow:  # noqa: ANN001
-    return GroupRow(
-        key=key, name=name, kind=kind,
-        headcount=values.headcount or 0,
-        reported_in=values.reported_in or 0,
-        half_hours=values.half_hours or 0,
-        compliant=values.compliant,
-        reports=values.reports or 0,
-        ratings={r: getattr(values, f"rating_{r}") or 0 for r in RATINGS},
-    )
+    row = GroupRow(key, name, kind)
+    row.add(values)
+    return row
 
 
 def _under(column, area: Area):  # noqa: ANN001, ANN202
@@ -128,35 +176,46 @@ def _under(column, area: Area):  # noqa: ANN001, ANN202
 
 # ---- by employer -------------------------------------------------------------------------
 
+def _child_of(area: Area, path: str) -> int:
+    """The id of ``area``'s child that the area with ``path`` lies in (paths are "/1/2/15/")."""
+    return int(path[len(area.path):].split("/", 1)[0])
+
+
+def _paths(ids: set[int]) -> dict[int, str]:
+    return dict(db.session.execute(select(Area.id, Area.path).where(Area.id.in_(ids))).tuples().all()) if ids else {}
+
+
+def _names(model: type, ids: set[int]) -> dict[int, str]:
+    return dict(db.session.execute(select(model.id, model.name).where(model.id.in_(ids))).tuples().all()) if ids else {}
+
+
 def employer_rows(year: int, area: Area) -> tuple[list[GroupRow], GroupRow]:
-    """Agencies administered at ``area`` itself, then each child area's agencies together."""
-    f = facts(year, Scope("employer_area", area.path)).subquery()
-    agency_area = aliased(Area)
-    child = aliased(Area)
-    own = db.session.execute(
-        select(Agency.id, Agency.name, *_aggregates(f))
-        .join(Agency, Agency.id == f.c.agency_id)
-        .where(f.c.agency_area_id == area.id)
-        .group_by(Agency.id, Agency.name)
-        .order_by(Agency.name)
+    """Agencies administered at ``area`` itself, then each child area's agencies together.
+
+    One query sums by agency; the sums are rolled up to child areas here, by path.
+    """
+    u = _area_units(year, Scope("employer_area", area.path))
+    sums = db.session.execute(
+        select(u.c.agency_id, u.c.agency_area_id, *_aggregates(u)).group_by(u.c.agency_id, u.c.agency_area_id)
     ).all()
-    children = db.session.execute(
-        select(child.id, child.name, *_aggregates(f))
-        .join(agency_area, agency_area.id == f.c.agency_area_id)
-        .join(child, and_(child.parent_id == area.id, agency_area.path.startswith(child.path)))
-        .group_by(child.id, child.name)
-        .order_by(child.id)
-    ).all()
-    total = db.session.execute(
-        select(*_aggregates(f)).join(agency_area, agency_area.id == f.c.agency_area_id)
-        .where(_under(agency_area.path, area))
-    ).one()
-    rows = [_row(r.id, r.name, "agency", r) for r in own] + [_row(r.id, r.name, "area", r) for r in children]
-    return rows, _row(area.id, area.name, "total", total)
+    own_ids = {r.agency_id for r in sums if r.agency_area_id == area.id}
+    agency_names = _names(Agency, own_ids)
+    paths = _paths({r.agency_area_id for r in sums if r.agency_area_id != area.id})
+    child_ids = {_child_of(area, path) for path in paths.values()}
+    child_names = _names(Area, child_ids)
+    own = {i: GroupRow(i, agency_names[i], "agency") for i in own_ids}
+    children = {i: GroupRow(i, child_names[i], "area") for i in child_ids}
+    total = GroupRow(area.id, area.name, "total")
+    for r in sums:
+        row = own[r.agency_id] if r.agency_area_id == area.id else children[_child_of(area, paths[r.agency_area_id])]
+        row.add(r)
+        total.add(r)
+    rows = sorted(own.values(), key=lambda g: g.name) + [children[i] for i in sorted(children)]
+    return rows, total
 
 
 def agency_rows(year: int, agency: Agency) -> tuple[list[GroupRow], GroupRow]:
-    f = facts(year, Scope("agency", id=agency.id)).subquery()
+    f = _member_units(year, Scope("agency", id=agency.id))
     rows = db.session.execute(
         select(Branch.id, Branch.name, *_aggregates(f))
         .join(Branch, Branch.id == f.c.branch_id)
@@ -169,7 +228,7 @@ def agency_rows(year: int, agency: Agency) -> tuple[list[GroupRow], GroupRow]:
 
 
 def branch_total(year: int, branch: Branch) -> GroupRow:
-    f = facts(year, Scope("branch", id=branch.id)).subquery()
+    f = _member_units(year, Scope("branch", id=branch.id))
     total = db.session.execute(select(*_aggregates(f)).where(f.c.branch_id == branch.id)).one()
     return _row(branch.id, branch.name, "total", total)
 
@@ -177,24 +236,23 @@ def branch_total(year: int, branch: Branch) -> GroupRow:
 # ---- by place of service ------------------------------------------------------------------
 
 def service_rows(year: int, area: Area) -> tuple[list[GroupRow], GroupRow]:
-    """Members reported in to communities under ``area``, grouped by the child area they serve in."""
-    f = facts(year, Scope("service_area", area.path)).subquery()
-    community = aliased(Area)
-    child = aliased(Area)
-    rows = []
-    if area.level != "community":
-        rows = db.session.execute(
-            select(child.id, child.name, *_aggregates(f))
-            .join(community, community.id == f.c.community_id)
-            .join(child, and_(child.parent_id == area.id, community.path.startswith(child.path)))
-            .group_by(child.id, child.name)
-            .order_by(child.id)
-        ).all()
-    total = db.session.execute(
-        select(*_aggregates(f)).join(community, community.id == f.c.community_id)
-        .where(_under(community.path, area))
-    ).one()
-    return [_row(r.id, r.name, "area", r) for r in rows], _row(area.id, area.name, "total", total)
+    """Members reported in to communities under ``area``, grouped by the child area they serve in.
+
+    One query sums by community; the sums are rolled up to child areas here, by path.
+    """
+    u = _area_units(year, Scope("service_area", area.path))
+    sums = db.session.execute(select(u.c.community_id, *_aggregates(u)).group_by(u.c.community_id)).all()
+    paths = _paths({r.community_id for r in sums})
+    children: dict[int, GroupRow] = {}
+    total = GroupRow(area.id, area.name, "total")
+    for r in sums:
+        total.add(r)
+        if area.level != "community":
+            child = _child_of(area, paths[r.community_id])
+            children.setdefault(child, GroupRow(child, "", "area")).add(r)
+    for child_id, name in _names(Area, set(children)).items():
+        children[child_id].name = name
+    return [children[i] for i in sorted(children)], total
 
 
 # ---- members ----------------------------------------------------------------------------
@@ -241,19 +299,12 @@ def member_rows(year: int, *, branch: Branch | None = None, agency: Agency | Non
 
 
 def monthly_half_hours(year: int, area: Area) -> list[int]:
-    """Approved half-hours served in communities under ``area``, month by month.
-
-    Filtered by community id and date range so the queue index
-    (community_id, status, service_date) does the work.
-    """
-    month = extract("month", ServiceRecord.service_date)
+    """Approved half-hours served in communities under ``area``, month by month (from CommunityMonth)."""
     communities = select(Area.id).where(Area.level == "community", _under(Area.path, area))
     rows = db.session.execute(
-        select(month, func.sum(ServiceRecord.half_hours))
-        .where(ServiceRecord.community_id.in_(communities),
-               ServiceRecord.status == RecordStatus.approved.value,
-               ServiceRecord.service_date >= date(year, 1, 1), ServiceRecord.service_date <= date(year, 12, 31))
-        .group_by(month)
+        select(CommunityMonth.month, func.sum(CommunityMonth.approved_half_hours))
+        .where(CommunityMonth.community_id.in_(communities), CommunityMonth.year == year)
+        .group_by(CommunityMonth.month)
     ).all()
     by_month = {int(m): int(total or 0) for m, total in rows}
     return [by_month.get(m, 0) for m in range(1, 13)]

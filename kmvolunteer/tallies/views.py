@@ -5,9 +5,11 @@ two exports all render that same Table.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
+import click
 from flask import (
     Blueprint,
     Response,
@@ -30,7 +32,7 @@ from kmvolunteer.core.htmx import render, see_other
 from kmvolunteer.core.time import local_today, utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Agency, Area, Branch
-from kmvolunteer.tallies import services, years
+from kmvolunteer.tallies import rollup, services, years
 from kmvolunteer.tallies.facts import has_rule, year_is_closed
 from kmvolunteer.tallies.models import Year
 from kmvolunteer.tallies.tables import MEMBER_COLUMNS, group_columns, total_label
@@ -280,3 +282,32 @@ def _years_page(year: int, error: str | None = None):  # noqa: ANN202
     return render("tallies/years.html", years=listed, pending=years.pending_records(year, limit=50),
                   pending_total=years.pending_count(year), chosen=year, error=error,
                   status=422 if error else 200)
+
+
+# ---------------------------------------------------------------- operations
+
+@bp.cli.command("refresh")
+@click.option("--year", "chosen", type=int, multiple=True,
+              help="Year to recompute (repeatable); by default this year and every open year in use.")
+def refresh_command(chosen: tuple[int, ...]) -> None:
+    """Recompute the kept member facts and tally cells from the records (after an upgrade, or to repair)."""
+    for year in chosen or rollup.years_in_use():
+        if year_is_closed(year):
+            click.echo(f"{year}: closed, read from its snapshot; skipped.")
+            continue
+        started = time.monotonic()
+        rollup.refresh_year(year)
+        db.session.commit()
+        click.echo(f"{year}: kept tallies recomputed in {time.monotonic() - started:.1f} s.")
+
+
+@bp.cli.command("check")
+def check_command() -> None:
+    """Compare the kept member facts and tally cells of every open kept year with a recount."""
+    wrong = False
+    for year in rollup.open_kept_years():
+        found = rollup.differences(year)
+        click.echo(f"{year}: {found['facts']} member facts and {found['cells']} cells differ.")
+        wrong = wrong or any(found.values())
+    if wrong:
+        raise SystemExit(1)

@@ -12,6 +12,7 @@ from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.service.models import RecordStatus, ServiceRecord
+from kmvolunteer.tallies import rollup
 from kmvolunteer.tallies.facts import FACT_COLUMNS, city_id, live_facts
 from kmvolunteer.tallies.models import TallySnapshot, Year
 
@@ -83,6 +84,7 @@ def reopen_year(year: int, *, reason: str, actor: User) -> Year:
     if result.rowcount != 1:
         raise ServiceError(_("Year %(year)d is not closed.", year=year))
     db.session.execute(delete(TallySnapshot).where(TallySnapshot.year == year))
+    rollup.touch_year(year)
     db.session.refresh(row)
     audit.record("year.reopened", row, scope_path=_city_path(), summary=f"{year}: {reason}"[:255],
                  before={"status": "closed", "serial": old_serial}, after={"status": "open", "reason": reason})

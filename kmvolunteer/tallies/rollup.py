@@ -1,0 +1,210 @@
+"""Keeping the tallies of open years current, so a city tally reads thousands of rows, not millions.
+
+For every kept year (KeptYear) each active member has a MemberFact row, and the members
+of one agency serving in one community are summed in a TallyCell. The services that
+change what a member's figures depend on (entries, report-ins, reports, ratings, the
+roster) call ``touch(member_id)``; just before the transaction commits, each touched
+member's facts are recomputed from the records and the difference is added to the cells
+(cells in key order, so two transactions never wait for each other in a circle). A
+change of the year's rule, or reopening a year, recomputes the whole year
+(``touch_year``). Closed years are frozen and read from their snapshot instead.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Iterable
+
+from sqlalchemy import and_, case, delete, event, func, insert, literal, select, update
+from sqlalchemy.orm import Session
+
+from kmvolunteer.core.db import insert_ignore
+from kmvolunteer.core.time import local_today, utcnow
+from kmvolunteer.extensions import db
+from kmvolunteer.reports.models import Rating
+from kmvolunteer.tallies.facts import RAW_COLUMNS, Scope, live_raw
+from kmvolunteer.tallies.models import KeptYear, MemberFact, TallyCell, Year
+
+TOUCHED_MEMBERS = "tallies.touched_members"
+TOUCHED_YEARS = "tallies.touched_years"
+CHUNK = 500
+SUMS = ("headcount", "half_hours", "reports", "met_service", "met_all",
+        *(f"rating_{r.value}" for r in Rating))
+
+
+def touch(*member_ids: int) -> None:
+    """Recompute these members' facts when the current transaction commits."""
+    db.session.info.setdefault(TOUCHED_MEMBERS, set()).update(member_ids)
+
+
+def touch_year(year: int) -> None:
+    """Recompute (and from now on keep) the whole year when the current transaction commits."""
+    db.session.info.setdefault(TOUCHED_YEARS, set()).add(year)
+
+
+@event.listens_for(Session, "before_commit")
+def _refresh_touched(session: Session) -> None:
+    """Only db.session is ever touched, so ``session`` is the one db.session stands for."""
+    years = session.info.pop(TOUCHED_YEARS, set())
+    members = session.info.pop(TOUCHED_MEMBERS, set())
+    for year in sorted(years):
+        refresh_year(year)
+    if members:
+        refresh_members(members)
+
+
+def open_kept_years() -> list[int]:
+    closed = select(Year.year).where(Year.status == "closed")
+    return list(db.session.scalars(select(KeptYear.year).where(KeptYear.year.not_in(closed)).order_by(KeptYear.year)))
+
+
+def contribution(fact: Any) -> Counter:
+    """What one member's facts add to their cell."""
+    ruled = fact.min_half_hours is not None
+    met_service = ruled and fact.approved_half_hours >= fact.min_half_hours and \
+        fact.approved_entries >= fact.min_activities
+    met_all = met_service and fact.reports_submitted >= (fact.reports_needed or 0)
+    parts = Counter(headcount=1, half_hours=fact.approved_half_hours, reports=int(fact.reports_submitted > 0),
+                    met_service=int(met_service), met_all=int(met_all))
+    if fact.rating:
+        parts[f"rating_{fact.rating}"] = 1
+    return parts
+
+
+def _cell_key(fact: Any) -> tuple[int, int]:
+    return fact.agency_id, fact.community_id or 0
+
+
+def refresh_members(member_ids: Iterable[int]) -> None:
+    """Recompute these members' facts in every open kept year and move the difference into the cells."""
+    session = db.session
+    ids = sorted(set(member_ids))
+    for year in open_kept_years():
+        deltas: dict[tuple[int, int], Counter] = {}
+        shape: dict[tuple[int, int], Any] = {}
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start:start + CHUNK]
+            old = session.execute(
+                select(MemberFact.__table__).where(MemberFact.year == year, MemberFact.member_id.in_(chunk))
+                .order_by(MemberFact.member_id).with_for_update()
+            ).all()
+            new = session.execute(live_raw(year, Scope("members", ids=tuple(chunk)))).all()
+            for fact, sign in [(f, -1) for f in old] + [(f, 1) for f in new]:
+                key = _cell_key(fact)
+                delta = deltas.setdefault(key, Counter())
+                for name, value in contribution(fact).items():
+                    delta[name] += sign * value
+                if sign == 1:
+                    shape[key] = fact
+            _store(year, old, new)
+        for key in sorted(deltas):
+            delta = {name: value for name, value in deltas[key].items() if value}
+            if delta:
+                _add_to_cell(year, key, delta, shape.get(key))
+
+
+def _store(year: int, old: list[Any], new: list[Any]) -> None:
+    """Write the new facts over the old in place: a concurrent refresh of the same member waits
+    on the row lock and then reads these values as its ``old`` (a delete and insert would not)."""
+    existing = {fact.member_id for fact in old}
+    rows = [{"year": year, **row._asdict()} for row in new]
+    changed = [row for row in rows if row["member_id"] in existing]
+    added = [row for row in rows if row["member_id"] not in existing]
+    gone = existing - {row["member_id"] for row in rows}
+    if changed:
+        db.session.execute(update(MemberFact), changed)
+    if added:
+        db.session.execute(insert(MemberFact), added)
+    if gone:
+        db.session.execute(delete(MemberFact).where(MemberFact.year == year, MemberFact.member_id.in_(gone))
+                           .execution_options(synchronize_session=False))
+
+
+def _add_to_cell(year: int, key: tuple[int, int], delta: dict[str, int], fact: Any) -> None:
+    agency_id, community_id = key
+    if fact is not None:
+        insert_ignore(TallyCell, {"year": year, "agency_id": agency_id, "community_id": community_id,
+                                  "agency_area_id": fact.agency_area_id, "ruled": fact.min_half_hours is not None,
+                                  "report_due": fact.report_due, **{name: 0 for name in SUMS}},
+                      ["year", "agency_id", "community_id"])
+    db.session.execute(
+        update(TallyCell)
+        .where(TallyCell.year == year, TallyCell.agency_id == agency_id, TallyCell.community_id == community_id)
+        .values({name: getattr(TallyCell, name) + value for name, value in delta.items()})
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _met_service(f):  # noqa: ANN001, ANN202
+    return and_(f.min_half_hours.is_not(None), f.approved_half_hours >= f.min_half_hours,
+                f.approved_entries >= f.min_activities)
+
+
+def _one_if(condition):  # noqa: ANN001, ANN202
+    return case((condition, 1), else_=0)
+
+
+def cells_from_facts(year: int):  # noqa: ANN201
+    """The cells of ``year`` computed from its MemberFact rows (to fill them, and to check them)."""
+    f = MemberFact
+    met_service = _met_service(f)
+    met_all = and_(met_service, f.reports_submitted >= func.coalesce(f.reports_needed, 0))
+    return (
+        select(f.agency_id, func.coalesce(f.community_id, 0).label("community_id"),
+               func.max(f.agency_area_id).label("agency_area_id"),
+               func.max(_one_if(f.min_half_hours.is_not(None))).label("ruled"),
+               func.max(f.report_due).label("report_due"),
+               func.count().label("headcount"),
+               func.sum(f.approved_half_hours).label("half_hours"),
+               func.sum(_one_if(f.reports_submitted > 0)).label("reports"),
+               func.sum(_one_if(met_service)).label("met_service"),
+               func.sum(_one_if(met_all)).label("met_all"),
+               *(func.sum(_one_if(f.rating == r.value)).label(f"rating_{r.value}") for r in Rating))
+        .where(f.year == year)
+        .group_by(f.agency_id, func.coalesce(f.community_id, 0))
+    )
+
+
+def refresh_year(year: int) -> None:
+    """Recompute every member's facts and every cell of ``year`` from the records, and keep the year."""
+    session = db.session
+    session.execute(delete(TallyCell).where(TallyCell.year == year))
+    session.execute(delete(MemberFact).where(MemberFact.year == year))
+    raw = live_raw(year).subquery()
+    session.execute(insert(MemberFact).from_select(
+        ["year", *RAW_COLUMNS], select(literal(year), *(raw.c[name] for name in RAW_COLUMNS))))
+    cells = cells_from_facts(year).subquery()
+    columns = ["agency_id", "community_id", "agency_area_id", "ruled", "report_due", *SUMS]
+    session.execute(insert(TallyCell).from_select(
+        ["year", *columns], select(literal(year), *(cells.c[name] for name in columns))))
+    kept = session.get(KeptYear, year)
+    if kept is None:
+        session.add(KeptYear(year=year, refreshed_at=utcnow()))
+    else:
+        kept.refreshed_at = utcnow()
+    session.flush()
+
+
+def years_in_use() -> list[int]:
+    """This year and every open year that has a rule or service records: the years worth keeping."""
+    from kmvolunteer.service.models import ServiceRecord
+    from kmvolunteer.tallies.models import YearRule
+
+    years = set(db.session.scalars(select(YearRule.year).distinct()))
+    years |= set(db.session.scalars(select(ServiceRecord.year).distinct()))
+    years.add(local_today().year)
+    closed = set(db.session.scalars(select(Year.year).where(Year.status == "closed")))
+    return sorted(years - closed)
+
+
+def differences(year: int) -> dict[str, int]:
+    """How many member facts and cells of a kept year differ from a recount (0 and 0 when all is well)."""
+    fact_columns = [getattr(MemberFact, name) for name in RAW_COLUMNS]
+    stored_facts = set(db.session.execute(select(*fact_columns).where(MemberFact.year == year)).all())
+    live_facts = {tuple(row) for row in db.session.execute(live_raw(year)).all()}
+    cell_columns = ["agency_id", "community_id", "agency_area_id", "ruled", "report_due", *SUMS]
+    stored_cells = {tuple(row) for row in db.session.execute(
+        select(*(getattr(TallyCell, name) for name in cell_columns))
+        .where(TallyCell.year == year, TallyCell.headcount != 0))}
+    counted = cells_from_facts(year).subquery()
+    counted_cells = {tuple(row) for row in db.session.execute(select(*(counted.c[name] for name in cell_columns)))}
+    return {"facts": len(stored_facts ^ live_facts), "cells": len(stored_cells ^ counted_cells)}
