@@ -14,6 +14,7 @@ from sqlalchemy import Select, false, or_, select
 
 from kmvolunteer.auth.models import Role, RoleGrant, User
 from kmvolunteer.core.audit import AuditEntry
+from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Agency, Area, Branch, Department, Member
 
 AREA_READERS = (Role.org_department, Role.subdistrict_officer, Role.community_secretary)
@@ -154,7 +155,6 @@ def _community_secretary_of(user: User, area: Area | None) -> bool:
 
 def _reportin_secretary_of_member(user: User, member: Member) -> bool:
     """Is the user secretary of the community the member is confirmed as reported in to?"""
-    from kmvolunteer.extensions import db
     from kmvolunteer.reportin.models import ReportIn
 
     ids = [g.area_id for g in user.grants if g.role == Role.community_secretary.value and g.area_id]
@@ -278,8 +278,11 @@ def scoped(stmt: Select, user: User, action: str) -> Select:
         from kmvolunteer.service.models import ServiceRecord
 
         roles = AREA_READERS if action == "service.queue" else (Role.community_secretary,)
-        areas = select(Area.id).where(_path_filter(Area.path, _area_paths(user, roles)))
-        return stmt.where(ServiceRecord.community_id.in_(areas))
+        # The community ids are listed in the statement rather than as a sub-select, so the
+        # planner sees "community_id IN (…)" and walks the (community, status, …) indexes.
+        communities = db.session.scalars(select(Area.id).where(
+            Area.level == "community", _path_filter(Area.path, _area_paths(user, roles)))).all()
+        return stmt.where(ServiceRecord.community_id.in_(communities))
     raise KeyError(f"no scope rule for {action!r}")
 
 
@@ -297,7 +300,6 @@ def get_or_404(model: type, object_id: int, action: str, user: User | None = Non
     from flask import abort
     from flask_login import current_user
 
-    from kmvolunteer.extensions import db
 
     obj = db.session.get(model, object_id)
     if obj is None or not can(user or current_user, action, obj):
