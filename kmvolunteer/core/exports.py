@@ -2,18 +2,23 @@
 
 A table is a list of Columns (a header and how to get the cell from an item); ``rows()``
 turns items into lists of cell values and the writers below only format them. Both
-writers stream: CSV line by line, XLSX through openpyxl's write-only workbook into a
-temporary file that is then sent in chunks, so a city-wide table never sits in memory.
+writers stream: CSV line by line, XLSX row by row into a zip on a temporary file that is
+then sent in chunks, so a city-wide table never sits in memory.
 Text a spreadsheet would run as a formula (= + - @, tab, CR) gets a leading apostrophe.
 """
 from __future__ import annotations
 
 import csv
 import io
+import re
 import tempfile
+import zipfile
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import IO, Any, Callable, Iterable, Iterator, Sequence
 from urllib.parse import quote
+from xml.sax.saxutils import escape
 
 from flask import Response, stream_with_context
 
@@ -65,41 +70,145 @@ def csv_stream(columns: Sequence[Column], items: Iterable[Any]) -> Iterator[byte
 
 
 def xlsx_stream(sheets: Sequence[tuple[str, Sequence[Column], Iterable[Any]]]) -> Iterator[bytes]:
-    """A workbook with one sheet per table: bold frozen header row, widths, number formats."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
+    """A workbook with one sheet per table: bold frozen header row, widths, number formats.
 
-    workbook = Workbook(write_only=True)
-    bold = Font(bold=True)
-    for title, columns, items in sheets:
-        sheet = workbook.create_sheet(title=_sheet_title(title))
-        for index, column in enumerate(columns, start=1):
-            sheet.column_dimensions[get_column_letter(index)].width = column.width
-        sheet.freeze_panes = "A2"
-        header = []
-        for column in columns:
-            cell = WriteOnlyCell(sheet, value=neutralise(str(column.header)))
-            cell.font = bold
-            header.append(cell)
-        sheet.append(header)
-        formats = [c.number_format for c in columns]
-        for row in rows(columns, items):
-            cells = []
-            for value, number_format in zip(row, formats):
-                if number_format and isinstance(value, (int, float)):
-                    cell = WriteOnlyCell(sheet, value=value)
-                    cell.number_format = number_format
-                    cells.append(cell)
-                else:
-                    cells.append(neutralise(value))
-            sheet.append(cells)
+    The sheet XML is written here, row by row, into a zip on a temporary file: openpyxl's
+    write-only mode spends ~15 µs on every cell, which is a minute for a city's 200,000
+    members; this writes the same workbook (read back by openpyxl in the tests) in seconds.
+    """
+    formats = sorted({c.number_format for _title, columns, _items in sheets for c in columns if c.number_format})
+    style_of = {fmt: index for index, fmt in enumerate(formats, start=2)}  # 0: plain, 1: bold header
+    titles = _unique_titles([title for title, _columns, _items in sheets])
     with tempfile.TemporaryFile() as handle:
-        workbook.save(handle)
+        with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as book:
+            for index, (_title, columns, items) in enumerate(sheets, start=1):
+                with book.open(f"xl/worksheets/sheet{index}.xml", "w", force_zip64=True) as sheet:
+                    _write_sheet(sheet, columns, items, style_of)
+            book.writestr("[Content_Types].xml", _content_types(len(sheets)))
+            book.writestr("_rels/.rels", _ROOT_RELS)
+            book.writestr("xl/workbook.xml", _workbook(titles))
+            book.writestr("xl/_rels/workbook.xml.rels", _workbook_rels(len(sheets)))
+            book.writestr("xl/styles.xml", _styles(formats))
         handle.seek(0)
         while chunk := handle.read(CHUNK):
             yield chunk
+
+
+_NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_ROOT_RELS = (_XML + '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+              f'<Relationship Id="rId1" Type="{_REL_NS}/officeDocument" Target="xl/workbook.xml"/></Relationships>')
+
+
+def _column_letters(count: int) -> list[str]:
+    letters = []
+    for number in range(1, count + 1):
+        name = ""
+        while number:
+            number, rest = divmod(number - 1, 26)
+            name = chr(65 + rest) + name
+        letters.append(name)
+    return letters
+
+
+def _text_cell(ref: str, text: str, style: str = "") -> str:
+    text = escape(_NOT_XML.sub("", text))
+    return f'<c r="{ref}"{style} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+
+
+def _cell(ref: str, value: Any, style: str) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, (int, float, Decimal)):
+        return f'<c r="{ref}"{style}><v>{value}</v></c>'
+    if isinstance(value, (date, datetime)):
+        return _text_cell(ref, value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat())
+    return _text_cell(ref, str(neutralise(str(value))))
+
+
+def _write_sheet(sheet: IO[bytes], columns: Sequence[Column], items: Iterable[Any],
+                 style_of: dict[str, int]) -> None:
+    letters = _column_letters(len(columns))
+    styles = [f' s="{style_of[c.number_format]}"' if c.number_format else "" for c in columns]
+    widths = "".join(f'<col min="{i}" max="{i}" width="{c.width}" customWidth="1"/>'
+                     for i, c in enumerate(columns, start=1))
+    header = "".join(_text_cell(f"{letter}1", str(neutralise(str(c.header))), ' s="1"')
+                     for letter, c in zip(letters, columns))
+    sheet.write((
+        f'{_XML}<worksheet {_NS} xmlns:r="{_REL_NS}"><sheetViews><sheetView workbookViewId="0">'
+        '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+        '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
+        f'<sheetFormatPr defaultRowHeight="15"/><cols>{widths}</cols><sheetData><row r="1">{header}</row>'
+    ).encode())
+    batch: list[str] = []
+    for number, values in enumerate(rows(columns, items), start=2):
+        cells = "".join(_cell(f"{letter}{number}", value, style)
+                        for letter, value, style in zip(letters, values, styles))
+        batch.append(f'<row r="{number}">{cells}</row>')
+        if len(batch) >= 1000:
+            sheet.write("".join(batch).encode())
+            batch.clear()
+    sheet.write(("".join(batch) + "</sheetData></worksheet>").encode())
+
+
+def _unique_titles(titles: Sequence[str]) -> list[str]:
+    seen: set[str] = set()
+    result = []
+    for title in titles:
+        name, number = _sheet_title(title), 1
+        while name.lower() in seen:
+            number += 1
+            name = f"{_sheet_title(title)[:28]} {number}"
+        seen.add(name.lower())
+        result.append(name)
+    return result
+
+
+def _content_types(count: int) -> str:
+    sheets = "".join(f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/'
+                     'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' for i in range(1, count + 1))
+    return (_XML + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/styles.xml" ContentType="application/'
+            f'vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>{sheets}</Types>')
+
+
+def _workbook(titles: Sequence[str]) -> str:
+    sheets = "".join(f'<sheet name="{escape(t, {chr(34): "&quot;"})}" sheetId="{i}" r:id="rId{i}"/>'
+                     for i, t in enumerate(titles, start=1))
+    return f'{_XML}<workbook {_NS} xmlns:r="{_REL_NS}"><sheets>{sheets}</sheets></workbook>'
+
+
+def _workbook_rels(count: int) -> str:
+    rels = "".join(f'<Relationship Id="rId{i}" Type="{_REL_NS}/worksheet" Target="worksheets/sheet{i}.xml"/>'
+                   for i in range(1, count + 1))
+    return (_XML + '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'{rels}<Relationship Id="rId{count + 1}" Type="{_REL_NS}/styles" Target="styles.xml"/></Relationships>')
+
+
+def _styles(formats: Sequence[str]) -> str:
+    custom = "".join(f'<numFmt numFmtId="{164 + i}" formatCode="{escape(f, {chr(34): "&quot;"})}"/>'
+                     for i, f in enumerate(formats))
+    number_xfs = "".join(f'<xf numFmtId="{164 + i}" fontId="0" fillId="0" borderId="0" xfId="0" '
+                         'applyNumberFormat="1"/>' for i in range(len(formats)))
+    return (f'{_XML}<styleSheet {_NS}><numFmts count="{len(formats)}">{custom}</numFmts>'
+            '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
+            '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
+            '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+            '<fill><patternFill patternType="gray125"/></fill></fills>'
+            '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+            '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+            f'<cellXfs count="{2 + len(formats)}"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+            '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+            f'{number_xfs}</cellXfs>'
+            '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>')
 
 
 def content_disposition(filename: str) -> str:
