@@ -16,7 +16,7 @@ from kmvolunteer.reports import rules as rulebook
 from kmvolunteer.reports import services
 from kmvolunteer.reports.models import Evaluation, FeedbackSheet, Report
 from kmvolunteer.reports.rules import RuleValues, effective_rule
-from tests.factories import make_member, make_record, make_rule, report_in_at
+from tests.factories import make_member, make_record, make_report_in, make_rule, report_in_at
 
 
 @pytest.fixture(autouse=True)
@@ -442,6 +442,15 @@ def test_year_view_rows_show_only_published_ratings_and_why_a_member_falls_short
     assert row[5] == "Satisfactory" and row[6] == "认真" and row[7] == "Yes" and row[8] == ""
     none_rows = list(services.year_rows(world.branch, 2019, today=TODAY))
     assert none_rows[0][7] == "—" and "No rule" in none_rows[0][8]
+
+
+
+def test_year_view_says_a_pending_report_in_is_waiting_not_missing(world, english):
+    waiting = make_member("周八", "13800000011", world.branch)
+    make_report_in(waiting, world.community, "pending")
+    db.session.commit()
+    row = next(r for r in services.year_rows(world.branch, YEAR, today=TODAY) if r[0] == "周八")
+    assert row[1] == "翠湖社区 (waiting for confirmation)"
 
 
 def test_overdue_for_the_member_the_community_and_the_areas_above(world, reported):

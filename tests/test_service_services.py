@@ -16,7 +16,7 @@ from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.time import local_today
 from kmvolunteer.extensions import db
 from kmvolunteer.service import services
-from kmvolunteer.service.models import Certificate, MemberYearTally, ServiceRecord
+from kmvolunteer.service.models import Certificate, CommunityMonth, MemberYearTally, ServiceRecord
 from kmvolunteer.service.services import DuplicateEntry, EntryData
 from kmvolunteer.tallies.models import Year
 from tests.factories import (
@@ -612,7 +612,7 @@ ACTIONS = st.lists(
 @given(steps=ACTIONS)
 def test_counters_always_equal_a_recount(setup, steps):
     w = setup
-    for table in (MemberYearTally, ServiceRecord):
+    for table in (MemberYearTally, CommunityMonth, ServiceRecord):
         db.session.execute(delete(table))
     db.session.commit()
     who = ["member", "member2"]

@@ -7,6 +7,7 @@ import random
 import re
 from collections import defaultdict
 from datetime import date
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -253,6 +254,9 @@ def test_print_xlsx_and_csv_agree_with_the_page(world, login):
     for name_cell in [r[0] for r in csv_rows[1:]]:
         assert name_cell in page and name_cell in printed
     assert "第 " not in printed  # page numbers come from the print stylesheet, not the HTML
+    assert f'href="{base.replace("&", "&amp;")}"' in printed  # the Back button returns to the page
+    download = b.get(base + "&format=xlsx").headers["Content-Disposition"]
+    assert "filename*=UTF-8''" in download and quote(f"{YEAR}年度统计") in download
     assert re.search(r"ND\d{4}-|\d{4}-A\d+-\d{12}", printed)
 
 

@@ -708,6 +708,10 @@ def year_rows(branch: Branch, year: int, today: date | None = None) -> Iterator[
                 .order_by(ReportIn.submitted_at)):
             if name not in where[member_id]:
                 where[member_id].append(name)
+    waiting = dict(db.session.execute(
+        select(ReportIn.member_id, Area.name).join(Area, ReportIn.community_id == Area.id)
+        .where(ReportIn.member_id.in_(ids), ReportIn.kind == "member", ReportIn.status == "pending")
+    ).tuples().all()) if ids else {}
     reports: dict[int, dict[str, Report]] = defaultdict(dict)
     evaluations: dict[int, list[Evaluation]] = defaultdict(list)
     if ids:
@@ -744,7 +748,10 @@ def year_rows(branch: Branch, year: int, today: date | None = None) -> Iterator[
                 missing.append(_("report not submitted"))
             meets, why = (_("Yes"), "") if not missing else (_("No"), "；".join(missing))
         hours = half // 2 if half % 2 == 0 else half / 2  # a number, so spreadsheets can add it up
-        yield (member.name, "、".join(where.get(member.id, [])) or _("Not reported in"), hours, count,
+        place = "、".join(where.get(member.id, [])) or (
+            _("%(community)s (waiting for confirmation)", community=waiting[member.id]) if member.id in waiting
+            else _("Not reported in"))
+        yield (member.name, place, hours, count,
                _report_status_text(periods, extra), rating or "—", comment, meets, why)
 
 

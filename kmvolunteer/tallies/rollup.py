@@ -14,7 +14,18 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Iterable
 
-from sqlalchemy import and_, case, delete, event, func, insert, literal, select, update
+from sqlalchemy import (
+    and_,
+    case,
+    delete,
+    event,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from kmvolunteer.core.db import insert_ignore
@@ -148,10 +159,12 @@ def cells_from_facts(year: int):  # noqa: ANN201
     f = MemberFact
     met_service = _met_service(f)
     met_all = and_(met_service, f.reports_submitted >= func.coalesce(f.reports_needed, 0))
+    # A literal, not a bound 0: PostgreSQL must see the same expression in SELECT and GROUP BY.
+    community_id = func.coalesce(f.community_id, literal_column("0"))
     return (
-        select(f.agency_id, func.coalesce(f.community_id, 0).label("community_id"),
+        select(f.agency_id, community_id.label("community_id"),
                func.max(f.agency_area_id).label("agency_area_id"),
-               func.max(_one_if(f.min_half_hours.is_not(None))).label("ruled"),
+               (func.max(_one_if(f.min_half_hours.is_not(None))) == 1).label("ruled"),
                func.max(f.report_due).label("report_due"),
                func.count().label("headcount"),
                func.sum(f.approved_half_hours).label("half_hours"),
@@ -160,7 +173,7 @@ def cells_from_facts(year: int):  # noqa: ANN201
                func.sum(_one_if(met_all)).label("met_all"),
                *(func.sum(_one_if(f.rating == r.value)).label(f"rating_{r.value}") for r in Rating))
         .where(f.year == year)
-        .group_by(f.agency_id, func.coalesce(f.community_id, 0))
+        .group_by(f.agency_id, community_id)
     )
 
 

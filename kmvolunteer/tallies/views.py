@@ -12,12 +12,10 @@ from typing import Any, Callable, Iterable
 import click
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     redirect,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -131,20 +129,13 @@ def _respond(*, scope_title: str, year: int, tables: list[Table], crumbs: list[t
     table = next((t for t in tables if t.key == chosen), None)
     if fmt in ("xlsx", "csv", "print") and table is None:
         abort(404)
-    filename = f"tally-{year}-{scope_key}-{table.key if table else ''}"
-    if fmt == "csv":
-        items = list(table.items()) + ([table.total] if table.total else [])
-        return Response(stream_with_context(exports.csv_stream(table.columns, items)),
-                        mimetype="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f"attachment; filename={filename}.csv"})
-    if fmt == "xlsx":
+    if fmt in ("csv", "xlsx"):
         def all_items():  # noqa: ANN202
             yield from table.items()
             if table.total:
                 yield table.total
-        return Response(stream_with_context(exports.xlsx_stream([(table.title, table.columns, all_items())])),
-                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": f"attachment; filename={filename}.xlsx"})
+        stem = _("Tally %(year)d %(scope)s %(table)s", year=year, scope=scope_title, table=table.title)
+        return exports.export_response(fmt, stem, table.columns, all_items(), title=table.title)
     closed = db.session.get(Year, year)
     serial = (f"{closed.serial}-{scope_key}" if closed and closed.status == "closed"
               else f"{year}-{scope_key}-{utcnow():%Y%m%d%H%M}")
@@ -153,7 +144,9 @@ def _respond(*, scope_title: str, year: int, tables: list[Table], crumbs: list[t
                    serial=serial, generated_at=utcnow(), member_limit=PAGE_MEMBER_LIMIT,
                    compliance=request.args.get("compliance", ""), **(extra or {}))
     if fmt == "print":
-        return render("tallies/print.html", table=table, **context)
+        back = url_for(request.endpoint, **request.view_args,
+                       **{key: value for key, value in request.args.items() if key != "format"})
+        return render("tallies/print.html", table=table, back=back, **context)
     return render("tallies/page.html", "tallies/_tables.html", **context)
 
 
