@@ -1,6 +1,7 @@
 """The columns of each tally table: shared by the page, the print view, XLSX and CSV."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from kmvolunteer.core.exports import Column
@@ -39,38 +40,42 @@ def group_columns(first_header: str) -> list[Column]:
     return columns
 
 
-def _shortfall(row: MemberRow) -> str:
-    if row.compliant is None:
-        return str(_l("No rule set"))
-    parts = []
-    if row.hours_short:
-        parts.append(str(_l("%(h)s h short", h=f"{row.hours_short:g}")))
-    if row.activities_short:
-        parts.append(str(_l("%(n)d activities short", n=row.activities_short)))
-    if row.report_missing:
-        parts.append(str(_l("report missing")))
-    return "；".join(parts)
+def member_columns() -> list[Column]:
+    """The member table's columns, with the words of its cells translated once, not once per member."""
+    words = {"no_rule": _("No rule set"), "report": _("report missing"), "yes": _("Yes"), "no": _("No"),
+             "hours": _("%(h)s h short"), "activities": _("%(n)d activities short")}
+    ratings = {key: str(label) for key, label in RATING_LABELS.items()}
 
+    def shortfall(row: MemberRow) -> str:
+        if row.compliant is None:
+            return words["no_rule"]
+        parts = []
+        if row.hours_short:
+            parts.append(words["hours"] % {"h": f"{row.hours_short:g}"})
+        if row.activities_short:
+            parts.append(words["activities"] % {"n": row.activities_short})
+        if row.report_missing:
+            parts.append(words["report"])
+        return "；".join(parts)
 
-def _meets(row: MemberRow) -> str:
-    if row.compliant is None:
-        return "—"
-    return str(_l("Yes")) if row.compliant else str(_l("No"))
+    def meets(row: MemberRow) -> str:
+        if row.compliant is None:
+            return "—"
+        return words["yes"] if row.compliant else words["no"]
 
-
-MEMBER_COLUMNS = [
-    Column(_l("Name"), lambda r: r.name, 10),
-    Column(_l("Agency"), lambda r: r.agency, 24),
-    Column(_l("Branch"), lambda r: r.branch, 18),
-    Column(_l("Reported in to"), lambda r: r.community or "—", 16),
-    Column(_l("Approved hours"), lambda r: r.hours, 10, "0.0"),
-    Column(_l("Activities"), lambda r: r.entries, 8, "0"),
-    Column(_l("Pending entries"), lambda r: r.pending, 8, "0"),
-    Column(_l("Reports submitted"), lambda r: r.reports_submitted, 8, "0"),
-    Column(_l("Community rating"), lambda r: str(RATING_LABELS[r.rating]) if r.rating else "—", 10),
-    Column(_l("Meets the rule"), _meets, 8),
-    Column(_l("What is missing"), _shortfall, 28),
-]
+    return [
+        Column(_("Name"), lambda r: r.name, 10),
+        Column(_("Agency"), lambda r: r.agency, 24),
+        Column(_("Branch"), lambda r: r.branch, 18),
+        Column(_("Reported in to"), lambda r: r.community or "—", 16),
+        Column(_("Approved hours"), lambda r: r.hours, 10, "0.0"),
+        Column(_("Activities"), lambda r: r.entries, 8, "0"),
+        Column(_("Pending entries"), lambda r: r.pending, 8, "0"),
+        Column(_("Reports submitted"), lambda r: r.reports_submitted, 8, "0"),
+        Column(_("Community rating"), lambda r: ratings[r.rating] if r.rating else "—", 10),
+        Column(_("Meets the rule"), meets, 8),
+        Column(_("What is missing"), shortfall, 28),
+    ]
 
 
 def total_label(row: GroupRow) -> GroupRow:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import click
 from flask import (
@@ -33,10 +33,22 @@ from kmvolunteer.org.models import Agency, Area, Branch
 from kmvolunteer.tallies import rollup, services, years
 from kmvolunteer.tallies.facts import has_rule, year_is_closed
 from kmvolunteer.tallies.models import Year
-from kmvolunteer.tallies.tables import MEMBER_COLUMNS, group_columns, total_label
+from kmvolunteer.tallies.tables import group_columns, member_columns, total_label
 
 bp = Blueprint("tallies", __name__, url_prefix="/tallies")
 PAGE_MEMBER_LIMIT = 500
+
+
+@bp.app_template_filter("tally_cell")
+def tally_cell(value: Any, number_format: str | None) -> Any:
+    """A table cell as the page shows it: rates as percentages, hours without trailing zeros."""
+    if value is None:
+        return "—"
+    if number_format == "0.0%":
+        return f"{value * 100:.1f}%"
+    if number_format == "0.0":
+        return f"{value:g}"
+    return value
 
 
 @dataclass
@@ -48,6 +60,26 @@ class Table:
     total: services.GroupRow | None = None
     link: Callable[[Any], str | None] = lambda item: None
     inline: bool = True  # False: too long for a page, offered as downloads only
+
+    def shown_rows(self, limit: int | None = None) -> Iterator[ShownRow]:
+        """The rows as the page and the print view show them, formatted here rather than cell by
+        cell in the template (a community's page has thousands of cells)."""
+        for count, item in enumerate(self.items()):
+            if limit and count >= limit:
+                return
+            cells = [(tally_cell(column.value(item), column.number_format), bool(column.number_format))
+                     for column in self.columns]
+            short = getattr(item, "compliant", None) is False
+            group = f"{item.agency} · {item.branch}" if isinstance(item, services.MemberRow) else None
+            yield ShownRow(self.link(item), cells, short, group)
+
+
+@dataclass
+class ShownRow:
+    link: str | None
+    cells: list[tuple[Any, bool]]  # (text, is a number)
+    short: bool  # falls short of the year's rule
+    group: str | None  # the agency and branch, for lists grouped by branch
 
 
 def _year() -> int:
@@ -96,11 +128,11 @@ def _area_tables(area: Area, year: int) -> list[Table]:
         rows, total = services.employer_rows(year, area)
         tables.append(Table("employer", str(_l("By employer")), group_columns(_l("District or agency")),
                             lambda rows=rows: rows, total_label(total), link))
-        tables.append(Table("members", str(_l("Every member")), MEMBER_COLUMNS,
+        tables.append(Table("members", str(_l("Every member")), member_columns(),
                             lambda: _compliance_filter(services.member_rows(year, employer_area=area)),
                             None, _member_link, inline=False))
     if area.level == "community":
-        tables.append(Table("members", str(_l("Members serving here")), MEMBER_COLUMNS,
+        tables.append(Table("members", str(_l("Members serving here")), member_columns(),
                             lambda: _compliance_filter(services.member_rows(year, service_area=area)),
                             None, _member_link))
     else:
@@ -190,7 +222,7 @@ def shortfall(area_id: int):
         items = lambda: services.member_rows(year, employer_area=place, shortfall_only=True)  # noqa: E731
     else:
         items = lambda: services.member_rows(year, service_area=place, shortfall_only=True)  # noqa: E731
-    table = Table("shortfall", str(_l("Members who fall short")), MEMBER_COLUMNS, items, None, _member_link)
+    table = Table("shortfall", str(_l("Members who fall short")), member_columns(), items, None, _member_link)
     return _respond(scope_title=place.full_name() or place.name, year=year, tables=[table],
                     crumbs=_crumbs(place, year), scope_key=f"S{place.id}", extra={"area": place, "grouped": True})
 
@@ -204,7 +236,7 @@ def agency(agency_id: int):
     tables = [
         Table("branches", str(_l("Branches")), group_columns(_l("Branch")), lambda: rows, total_label(total),
               _area_link(year)),
-        Table("members", str(_l("Member list")), MEMBER_COLUMNS,
+        Table("members", str(_l("Member list")), member_columns(),
               lambda: _compliance_filter(services.member_rows(year, agency=employer)), None, _member_link),
     ]
     return _respond(scope_title=employer.name, year=year, tables=tables,
@@ -217,7 +249,7 @@ def branch(branch_id: int):
     party_branch = get_or_404(Branch, branch_id, "tally.branch")
     year = _year()
     total = services.branch_total(year, party_branch)
-    tables = [Table("members", str(_l("Member list")), MEMBER_COLUMNS,
+    tables = [Table("members", str(_l("Member list")), member_columns(),
                     lambda: _compliance_filter(services.member_rows(year, branch=party_branch)),
                     None, _member_link)]
     crumbs = []
