@@ -253,7 +253,12 @@ def decide(record_id: int, action: str):
 
 
 def _row_context() -> dict:
-    return {"labels": services.STATUS_LABELS, "fmt": services.format_hours,
+    # The words of every row, translated once per page rather than a dozen times per row.
+    row_text = {"date": _("Date"), "member": _("Member"), "service": _("Service"), "late": _("late"),
+                "hours": _("Hours"), "submitted": _("Submitted"), "overdue": _("overdue"), "status": _("Status"),
+                "reason": _("Reason (to return or reject)"), "approve": _("Approve"), "return_": _("Return"),
+                "reject": _("Reject")}
+    return {"labels": services.STATUS_LABELS, "fmt": services.format_hours, "row_text": row_text,
             "cutoff": services.overdue_cutoff(), "can_decide": can(current_user, "service.decide_any")}
 
 
