@@ -425,3 +425,9 @@ def test_a_closed_year_is_not_refreshed_and_reopening_recomputes_it(world):
     assert db.session.scalar(kept_rows) == 1  # untouched while closed
     years.reopen_year(YEAR, reason="补录", actor=world.users["city_org"])
     _kept_and_correct(world)
+
+
+def test_one_menu_item_is_current_on_a_branch_tally(world, login):
+    html = login("branch_secretary").get(f"/tallies/branches/{world.branch.id}").get_data(as_text=True)
+    nav = html[html.index("<nav"):html.index("</nav>")]
+    assert nav.count('aria-current="page"') == 1
