@@ -6,7 +6,7 @@ secretaries approve singly and in bulk, departments read tallies), kill -9 one w
 in the middle; then a second, shorter run during which the whole server is stopped
 with SIGTERM and started again. Afterwards it checks that every entry that got a
 success answer is in the database, that no entry was approved twice, that the
-counters equal a recount, that SQLite's integrity check is ok and that no request
+counters and the kept tallies equal a recount, that SQLite's integrity check is ok and that no request
 failed with a server error or "database is locked". Prints the figures and writes
 bench/loadtest.json; exits non-zero when a check fails.
 """
@@ -148,11 +148,15 @@ with app.app_context():
         AuditEntry.action == "service.approved").group_by(AuditEntry.object_id).having(func.count() > 1)).all()
     stored, counted = services.stored_counters(), services.recount()
     differ = [k for k in stored.keys() | counted.keys() if stored.get(k, (0, 0, 0)) != counted.get(k, (0, 0, 0))]
+    months_differ = services.stored_months() != services.recount_months()
+    from kmvolunteer.tallies import rollup
+    kept_differ = sum(sum(rollup.differences(year).values()) for year in rollup.open_kept_years())
     integrity = "n/a"
     if db.engine.dialect.name == "sqlite":
         integrity = db.session.execute(text("PRAGMA integrity_check")).scalar_one()
     print(json.dumps({"acknowledged": len(markers), "lost": len(markers) - len(found),
-                      "approved_twice": len(twice), "counters_differ": len(differ), "integrity": integrity,
+                      "approved_twice": len(twice), "counters_differ": len(differ) + int(months_differ),
+                      "kept_tallies_differ": kept_differ, "integrity": integrity,
                       "entries_logged_in_db": len(contents)}))
 """
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, input=json.dumps(markers),
@@ -219,7 +223,7 @@ def run_engine(engine: str, seconds: int, port: int) -> dict:
 
 def _print(result: dict) -> None:
     print(f"\n{result['engine']}: {result['throughput_per_s']} requests/s overall")
-    print(f"| action | requests | per s | p50 ms | p95 ms | 5xx | no answer |\n|---|---|---|---|---|---|---|")
+    print("| action | requests | per s | p50 ms | p95 ms | 5xx | no answer |\n|---|---|---|---|---|---|---|")
     for action, row in result["load"].items():
         print(f"| {action} | {row['count']} | {row['per_s']} | {row['p50_ms']} | {row['p95_ms']} | "
               f"{row['server_errors']} | {row['no_answer']} |")
@@ -235,6 +239,8 @@ def _failed(result: dict) -> list[str]:
         problems.append(f"{c['approved_twice']} entries approved twice")
     if c["counters_differ"]:
         problems.append(f"{c['counters_differ']} counters differ from a recount")
+    if c["kept_tallies_differ"]:
+        problems.append(f"{c['kept_tallies_differ']} kept tally facts or cells differ from a recount")
     if c["integrity"] not in ("ok", "n/a"):
         problems.append(f"integrity check: {c['integrity']}")
     if c["database_locked"]:

@@ -48,11 +48,13 @@ def test_xlsx_keeps_text_numbers_and_dates_and_names_every_sheet():
 
     columns = [Column("备注", lambda r: r[0], 20), Column("数", lambda r: r[1], 8, "0.0"),
                Column("日期", lambda r: r[2], 12), Column("是否", lambda r: r[3], 6)]
-    items = [('a<b & "c"\x01', Decimal("2.5"), date(2026, 3, 1), True), ("  两端空格  ", None, None, False)]
+    items = [('a<b & "c"\x01', Decimal("2.5"), date(2026, 3, 1), True), ("  两端空格  ", float("nan"), None, False),
+             ("长" * 40_000, 1, None, None)]
     data = b"".join(xlsx_stream([("同名", columns, items), ("同名", columns, items[:1])]))
     book = load_workbook(io.BytesIO(data))
     assert len(book.sheetnames) == 2 and len(set(book.sheetnames)) == 2
     sheet = book.worksheets[0]
     assert [c.value for c in sheet[2]] == ['a<b & "c"', 2.5, "2026-03-01", True]
     assert [c.value for c in sheet[3]] == ["  两端空格  ", None, None, False]
+    assert len(sheet["A4"].value) == 32_767  # Excel's limit for one cell
     assert sheet.column_dimensions["A"].width == 20 and sheet["A1"].font.b

@@ -16,7 +16,13 @@ from kmvolunteer.reports import rules as rulebook
 from kmvolunteer.reports import services
 from kmvolunteer.reports.models import Evaluation, FeedbackSheet, Report
 from kmvolunteer.reports.rules import RuleValues, effective_rule
-from tests.factories import make_member, make_record, make_report_in, make_rule, report_in_at
+from tests.factories import (
+    make_member,
+    make_record,
+    make_report_in,
+    make_rule,
+    report_in_at,
+)
 
 
 @pytest.fixture(autouse=True)

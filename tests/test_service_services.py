@@ -16,7 +16,12 @@ from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.time import local_today
 from kmvolunteer.extensions import db
 from kmvolunteer.service import services
-from kmvolunteer.service.models import Certificate, CommunityMonth, MemberYearTally, ServiceRecord
+from kmvolunteer.service.models import (
+    Certificate,
+    CommunityMonth,
+    MemberYearTally,
+    ServiceRecord,
+)
 from kmvolunteer.service.services import DuplicateEntry, EntryData
 from kmvolunteer.tallies.models import Year
 from tests.factories import (
@@ -739,3 +744,16 @@ def test_a_double_clicked_form_logs_once(app, setup):
     assert results.count("ok") == 1, results
     assert db.session.scalar(select(func.count(ServiceRecord.id))) == 1
     assert tally(w.members["member"]) == (0, 0, 1)
+
+
+def test_month_hours_change_with_the_commit_and_not_with_a_rollback(setup):
+    w = setup
+    record = log(w)
+    services.approve(record, w.users["community_secretary"])
+    db.session.rollback()  # the approval is abandoned: its hours must not reach the month
+    assert services.stored_months() == {} == services.recount_months()
+    db.session.refresh(record)
+    services.approve(record, w.users["community_secretary"])
+    db.session.commit()
+    assert services.stored_months() == {(w.community.id, YESTERDAY.year, YESTERDAY.month): 4}
+    assert_counters_match()

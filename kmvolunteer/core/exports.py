@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 import tempfile
 import zipfile
@@ -25,6 +26,7 @@ from flask import Response, stream_with_context
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CHUNK = 64 * 1024
+MAX_CELL_TEXT = 32_767  # Excel's limit for one cell
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ def xlsx_stream(sheets: Sequence[tuple[str, Sequence[Column], Iterable[Any]]]) -
     with tempfile.TemporaryFile() as handle:
         with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as book:
             for index, (_title, columns, items) in enumerate(sheets, start=1):
-                with book.open(f"xl/worksheets/sheet{index}.xml", "w", force_zip64=True) as sheet:
+                with book.open(f"xl/worksheets/sheet{index}.xml", "w") as sheet:
                     _write_sheet(sheet, columns, items, style_of)
             book.writestr("[Content_Types].xml", _content_types(len(sheets)))
             book.writestr("_rels/.rels", _ROOT_RELS)
@@ -114,7 +116,7 @@ def _column_letters(count: int) -> list[str]:
 
 
 def _text_cell(ref: str, text: str, style: str = "") -> str:
-    text = escape(_NOT_XML.sub("", text))
+    text = escape(_NOT_XML.sub("", text)[:MAX_CELL_TEXT])
     return f'<c r="{ref}"{style} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
 
 
@@ -124,7 +126,7 @@ def _cell(ref: str, value: Any, style: str) -> str:
     if isinstance(value, bool):
         return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
     if isinstance(value, (int, float, Decimal)):
-        return f'<c r="{ref}"{style}><v>{value}</v></c>'
+        return f'<c r="{ref}"{style}><v>{value}</v></c>' if math.isfinite(value) else ""
     if isinstance(value, (date, datetime)):
         return _text_cell(ref, value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat())
     return _text_cell(ref, str(neutralise(str(value))))

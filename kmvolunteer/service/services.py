@@ -17,8 +17,8 @@ from typing import Any, Iterable, NamedTuple
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, extract, func, or_, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Select, event, extract, func, or_, select, update
+from sqlalchemy.orm import Session, joinedload
 
 from kmvolunteer.auth.models import Role, User
 from kmvolunteer.auth.policy import can, scoped
@@ -207,7 +207,22 @@ def _move(member_id: int, before: Held | None, after: Held | None) -> None:
                     pending_entries=MemberYearTally.pending_entries + pending)
             .execution_options(synchronize_session=False)
         )
-    for (community_id, year, month), hh in sorted(months.items()):
+    pending = db.session.info.setdefault(MONTH_DELTAS, {})
+    for key, hh in months.items():
+        pending[key] = pending.get(key, 0) + hh
+
+
+# A community's month row is shared by everyone serving there that month, so its changes are
+# applied once, just before the commit and in key order: two secretaries approving at once then
+# never hold each other's months.
+MONTH_DELTAS = "service.month_deltas"
+
+
+@event.listens_for(Session, "before_commit")
+def _apply_month_deltas(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    for (community_id, year, month), hh in sorted(session.info.pop(MONTH_DELTAS, {}).items()):
         if hh == 0:
             continue
         insert_ignore(CommunityMonth, {"community_id": community_id, "year": year, "month": month,
@@ -219,6 +234,12 @@ def _move(member_id: int, before: Held | None, after: Held | None) -> None:
             .values(approved_half_hours=CommunityMonth.approved_half_hours + hh)
             .execution_options(synchronize_session=False)
         )
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_month_deltas(session: Session, previous_transaction: Any) -> None:
+    if not previous_transaction.nested:
+        session.info.pop(MONTH_DELTAS, None)
 
 
 def recount() -> dict[tuple[int, int], tuple[int, int, int]]:

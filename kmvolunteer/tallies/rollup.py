@@ -55,12 +55,26 @@ def touch_year(year: int) -> None:
 @event.listens_for(Session, "before_commit")
 def _refresh_touched(session: Session) -> None:
     """Only db.session is ever touched, so ``session`` is the one db.session stands for."""
+    if session.in_nested_transaction():
+        return  # a savepoint is being released; the refresh waits for the real commit
     years = session.info.pop(TOUCHED_YEARS, set())
     members = session.info.pop(TOUCHED_MEMBERS, set())
     for year in sorted(years):
         refresh_year(year)
     if members:
         refresh_members(members)
+
+
+# PostgreSQL: a year being recomputed is locked against the refresh of single members, which
+# would otherwise miss the year (not yet visible as kept) or collide with its deleted rows.
+# SQLite has one writer at a time, so it needs no lock.
+_LOCK_KEY = 0x6B6D7674  # "kmvt"
+
+
+def _lock_kept_tallies(exclusive: bool) -> None:
+    if db.session.get_bind().dialect.name == "postgresql":
+        function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        db.session.execute(select(getattr(func, function)(_LOCK_KEY)))
 
 
 def open_kept_years() -> list[int]:
@@ -89,6 +103,7 @@ def refresh_members(member_ids: Iterable[int]) -> None:
     """Recompute these members' facts in every open kept year and move the difference into the cells."""
     session = db.session
     ids = sorted(set(member_ids))
+    _lock_kept_tallies(exclusive=False)
     for year in open_kept_years():
         deltas: dict[tuple[int, int], Counter] = {}
         shape: dict[tuple[int, int], Any] = {}
@@ -180,6 +195,7 @@ def cells_from_facts(year: int):  # noqa: ANN201
 def refresh_year(year: int) -> None:
     """Recompute every member's facts and every cell of ``year`` from the records, and keep the year."""
     session = db.session
+    _lock_kept_tallies(exclusive=True)
     session.execute(delete(TallyCell).where(TallyCell.year == year))
     session.execute(delete(MemberFact).where(MemberFact.year == year))
     raw = live_raw(year).subquery()

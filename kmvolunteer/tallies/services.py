@@ -144,7 +144,7 @@ def _cell_units(year: int, scope: Scope):  # noqa: ANN202
         case((c.ruled.is_(False), None), (due, c.met_all), else_=c.met_service).label("compliant"),
         c.reports,
         *(getattr(c, f"rating_{r}") for r in RATINGS),
-    ).where(c.year == year, *where).subquery()
+    ).where(c.year == year, c.headcount != 0, *where).subquery()
 
 
 def _area_units(year: int, scope: Scope):  # noqa: ANN202
