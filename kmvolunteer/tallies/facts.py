@@ -8,9 +8,10 @@ never knows the difference.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from kmvolunteer.core.time import local_today
@@ -70,6 +71,21 @@ def live_raw(year: int, scope: Scope | None = None) -> Select:
     """RAW_COLUMNS computed from the records: one row per active member with this year's
     figures and the rule that applies to them (their agency's district's rule, else the
     city's; the rule columns are NULL when no rule is set for the year)."""
+    by_members = scope is not None and scope.kind == "members"
+    return _raw(year, city_id() or 0, scope_filter(scope, _LIVE),
+                [Report.member_id.in_(scope.ids)] if by_members else [])
+
+
+@lru_cache(maxsize=1)
+def members_raw() -> Select:
+    """live_raw for a few members, built once with bound parameters ``year``, ``city_id``,
+    ``member_ids`` and ``report_member_ids`` (the same ids): refreshing one member after each
+    approval should not spend its time building this statement again."""
+    return _raw(bindparam("year"), bindparam("city_id"), [Member.id.in_(bindparam("member_ids", expanding=True))],
+                [Report.member_id.in_(bindparam("report_member_ids", expanding=True))])
+
+
+def _raw(year: Any, city: Any, where: list, report_where: list) -> Select:
     own_rule, city_rule = aliased(YearRule), aliased(YearRule)
     rule = case((own_rule.id.is_not(None), 1), else_=0)
 
@@ -79,7 +95,7 @@ def live_raw(year: int, scope: Scope | None = None) -> Select:
     reports = (
         select(Report.member_id, func.count(Report.id).label("n"))
         .where(Report.kind == "member", Report.year == year, Report.status.in_(("submitted", "acknowledged")),
-               *([Report.member_id.in_(scope.ids)] if scope is not None and scope.kind == "members" else []))
+               *report_where)
         .group_by(Report.member_id)
         .subquery()
     )
@@ -117,8 +133,8 @@ def live_raw(year: int, scope: Scope | None = None) -> Select:
                                     Evaluation.community_id == ReportIn.community_id,
                                     Evaluation.published.is_(True)))
         .outerjoin(own_rule, and_(own_rule.year == year, own_rule.area_id == Agency.area_id))
-        .outerjoin(city_rule, and_(city_rule.year == year, city_rule.area_id == (city_id() or 0)))
-        .where(Member.active.is_(True), *scope_filter(scope, _LIVE))
+        .outerjoin(city_rule, and_(city_rule.year == year, city_rule.area_id == city))
+        .where(Member.active.is_(True), *where)
     )
 
 

@@ -32,7 +32,7 @@ from kmvolunteer.core.db import insert_ignore
 from kmvolunteer.core.time import local_today, utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.reports.models import Rating
-from kmvolunteer.tallies.facts import RAW_COLUMNS, Scope, live_raw
+from kmvolunteer.tallies.facts import RAW_COLUMNS, city_id, live_raw, members_raw
 from kmvolunteer.tallies.models import KeptYear, MemberFact, TallyCell, Year
 
 TOUCHED_MEMBERS = "tallies.touched_members"
@@ -104,6 +104,7 @@ def refresh_members(member_ids: Iterable[int]) -> None:
     session = db.session
     ids = sorted(set(member_ids))
     _lock_kept_tallies(exclusive=False)
+    city = city_id() or 0
     for year in open_kept_years():
         deltas: dict[tuple[int, int], Counter] = {}
         shape: dict[tuple[int, int], Any] = {}
@@ -113,7 +114,8 @@ def refresh_members(member_ids: Iterable[int]) -> None:
                 select(MemberFact.__table__).where(MemberFact.year == year, MemberFact.member_id.in_(chunk))
                 .order_by(MemberFact.member_id).with_for_update()
             ).all()
-            new = session.execute(live_raw(year, Scope("members", ids=tuple(chunk)))).all()
+            new = session.execute(members_raw(), {"year": year, "city_id": city, "member_ids": chunk,
+                                                  "report_member_ids": chunk}).all()
             for fact, sign in [(f, -1) for f in old] + [(f, 1) for f in new]:
                 key = _cell_key(fact)
                 delta = deltas.setdefault(key, Counter())
