@@ -346,6 +346,10 @@ def test_certificate_print_and_public_verification(login, setup, client):
     assert client.get("/verify/KMV-2026-NOTAREALNO").status_code == 404
     assert client.get(f"/verify?serial={serial.lower()}").headers["Location"] == f"/verify/{serial}"
     assert b.post("/service/certificate", {"year": str(YESTERDAY.year - 1)}).status_code == 422
+    assert "verify-outdated" not in html
+    services.revoke(record, w.users["community_secretary"], "重复登记")
+    db.session.commit()
+    assert "verify-outdated" in client.get(f"/verify/{serial}").get_data(as_text=True)
 
 
 def test_home_pages_show_the_service_parts(login, setup):

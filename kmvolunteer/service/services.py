@@ -763,6 +763,14 @@ def issue_certificate(member: Member, year: int, actor: User) -> Certificate:
     return certificate
 
 
+def certificate_outdated(certificate: Certificate) -> bool:
+    """Has the member's approved service in the certificate's year changed since it was issued
+    (an entry revoked, or more approved)? The certificate itself keeps the totals as issued."""
+    tally = db.session.get(MemberYearTally, (certificate.member_id, certificate.year))
+    now = (tally.approved_half_hours, tally.approved_entries) if tally else (0, 0)
+    return now != (certificate.approved_half_hours, certificate.approved_entries)
+
+
 def find_certificate(serial: str) -> Certificate | None:
     serial = (serial or "").strip().upper()
     if not serial or len(serial) > 32:

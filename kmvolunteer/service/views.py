@@ -456,6 +456,7 @@ def verify(serial: str | None):
     found = services.find_certificate(serial)
     response = make_response(render("service/verify.html", cert=found, serial=serial,
                                     masked=mask_name(found.member.name) if found else "",
+                                    outdated=services.certificate_outdated(found) if found else False,
                                     fmt=services.format_hours, status=200 if found else 404))
     response.headers["X-Robots-Tag"] = "noindex"
     return response
