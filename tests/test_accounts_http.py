@@ -147,3 +147,22 @@ def test_audit_log_reads_as_plain_language(login, world):
     assert "user.created" not in html.split('<section class="card" id="audit-table">')[1]
     filtered = b.get("/audit/?action=user.created", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "audit1" in filtered and "登录" not in filtered.split("<tbody>")[1]
+
+
+def test_grant_form_lists_a_few_hundred_branches_and_finds_the_rest_by_name(login, world):
+    from kmvolunteer.org.models import Branch
+
+    many = [Branch(name=f"第{i:03d}党支部", agency=world.agency) for i in range(205)]
+    db.session.add_all(many)
+    db.session.commit()
+    target = world.users["member2"]
+    b = login("district_org")
+    listed = b.get(f"/accounts/{target.id}?role=branch_secretary").get_data(as_text=True)
+    assert listed.count('value="branch:') == 200 and "只列出前 200 个支部" in listed
+    found = b.get(f"/accounts/{target.id}?role=branch_secretary&q=第204", headers={"HX-Request": "true"})
+    html = found.get_data(as_text=True)
+    assert html.count('value="branch:') == 1 and f"branch:{many[204].id}" in html and "只列出" not in html
+    # A branch beyond the first 200 can be granted: the posted choice is checked against all of them.
+    response = b.post(f"/accounts/{target.id}/grants", {"role": "branch_secretary", "scope": f"branch:{many[204].id}"})
+    assert response.status_code == 303
+    assert db.session.scalar(select(RoleGrant.branch_id).where(RoleGrant.user_id == target.id)) == many[204].id

@@ -14,7 +14,7 @@ from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.htmx import render, see_other
 from kmvolunteer.core.text import parse_id
 from kmvolunteer.extensions import db
-from kmvolunteer.org.models import Area, Branch, Department
+from kmvolunteer.org.models import Agency, Area, Branch, Department
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
 
@@ -78,12 +78,19 @@ def new():
     return render("accounts/new.html", form=form, error=error, status=status)
 
 
-def _scope_choices(role: Role) -> list[tuple[str, str]]:
+BRANCHES_SHOWN = 200
+
+
+def _scope_choices(role: Role, search: str = "", limit: int | None = None) -> list[tuple[str, str]]:
+    """Where ``role`` may be granted; branches (thousands city-wide) can be searched by branch or agency name."""
     kind = GRANT_SCOPE[role]
     if kind == "branch":
-        branches = db.session.scalars(scoped(select(Branch), current_user, "branch.list")
-                                      .where(Branch.active.is_(True)).order_by(Branch.agency_id, Branch.id))
-        return [(f"branch:{b.id}", b.full_name()) for b in branches]
+        stmt = (scoped(select(Branch), current_user, "branch.list").where(Branch.active.is_(True))
+                .order_by(Branch.agency_id, Branch.id))
+        if search:
+            stmt = stmt.where(or_(Branch.name.contains(search, autoescape=True),
+                                  Agency.name.contains(search, autoescape=True)))
+        return [(f"branch:{b.id}", b.full_name()) for b in db.session.scalars(stmt.limit(limit))]
     if kind == "department":
         departments = db.session.scalars(scoped(select(Department), current_user, "department.list")
                                          .order_by(Department.name))
@@ -93,11 +100,16 @@ def _scope_choices(role: Role) -> list[tuple[str, str]]:
     return [(f"area:{a.id}", a.full_name() or a.name) for a in areas if can(current_user, "user.create", a)]
 
 
-def _grant_form(user: User, data=None) -> GrantForm:  # noqa: ANN001
+def _grant_form(user: User, data=None, *, for_display: bool = False) -> GrantForm:  # noqa: ANN001
+    """The form; shown, it lists at most BRANCHES_SHOWN branches matching the search, while a
+    posted choice is checked against every place in scope."""
     form = GrantForm(data) if data is not None else GrantForm()
     chosen = form.role.data if form.role.data in {r.value for r in GRANT_SCOPE} else Role.branch_secretary.value
     form.role.data = chosen
-    form.scope.choices = _scope_choices(Role(chosen))
+    if for_display:
+        form.scope.choices = _scope_choices(Role(chosen), (form.q.data or "").strip(), BRANCHES_SHOWN + 1)
+    else:
+        form.scope.choices = _scope_choices(Role(chosen))
     return form
 
 
@@ -105,8 +117,15 @@ def _grant_form(user: User, data=None) -> GrantForm:  # noqa: ANN001
 @login_required
 def show(user_id: int):
     user = get_or_404(User, user_id, "user.manage")
-    form = _grant_form(user, request.args if "role" in request.args else None)
-    return render("accounts/show.html", "accounts/_grant_form.html", user=user, form=form)
+    form = _grant_form(user, request.args if "role" in request.args else None, for_display=True)
+    return _render_grant_form(user, form)
+
+
+def _render_grant_form(user: User, form: GrantForm, error: str | None = None, status: int = 200):  # noqa: ANN202
+    more = len(form.scope.choices) > BRANCHES_SHOWN
+    form.scope.choices = form.scope.choices[:BRANCHES_SHOWN]
+    return render("accounts/show.html", "accounts/_grant_form.html", status=status, user=user,
+                  form=form, error=error, more=more, searchable=GRANT_SCOPE[Role(form.role.data)] == "branch")
 
 
 @bp.route("/<int:user_id>/grants", methods=["POST"])
@@ -133,8 +152,7 @@ def add_grant(user_id: int):
             db.session.commit()
             flash(_("Role granted."), "success")
             return see_other(url_for("accounts.show", user_id=user.id))
-    return render("accounts/show.html", "accounts/_grant_form.html", status=422, user=user, form=form,
-                  error=error)
+    return _render_grant_form(user, form, error, status=422)
 
 
 @bp.route("/<int:user_id>/grants/<int:grant_id>/revoke", methods=["POST"])

@@ -52,6 +52,7 @@ def role_choices() -> list[tuple[str, str]]:
 class GrantForm(FlaskForm):
     role = SelectField(_l("Role"), validators=[DataRequired()])
     scope = SelectField(_l("Where"), validators=[DataRequired(_l("Choose where the role applies."))])
+    q = StringField(_l("Find a branch (branch or agency name)"), validators=[Optional(), Length(max=50)])
 
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)

@@ -5,7 +5,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import js_enabled, log_in, screenshot
 from tests.conftest import PASSWORD
 
 
@@ -62,3 +62,21 @@ def test_branch_secretary_searches_the_roster(page: Page, world):
     page.keyboard.press("Enter")
     expect(page.locator("#roster")).not_to_contain_text("张明")
     expect(page).to_have_url(re.compile(r"q="))
+
+
+def test_district_finds_a_branch_to_grant_by_typing_its_name(page: Page, world):
+    log_in(page, "district_org", PASSWORD)
+    page.goto(f"/accounts/{world.users['member2'].id}?role=branch_secretary")
+    scope = page.locator("select[name=scope]")
+    expect(scope.locator("option")).to_have_count(2)  # 机关党支部 and 离退休干部党支部 of the district's agency
+    if js_enabled(page):  # the list follows the typing, and the box keeps the focus through the swaps
+        page.locator("input[name=q]").press_sequentially("离退休", delay=450)
+        expect(scope.locator("option")).to_have_count(1)
+        expect(page.locator("input[name=q]")).to_have_value("离退休")
+    else:
+        page.fill("input[name=q]", "离退休")
+        page.keyboard.press("Enter")
+        expect(scope.locator("option")).to_have_count(1)
+    expect(scope).to_contain_text("离退休干部党支部")
+    page.get_by_role("button", name=re.compile("分配")).click()
+    expect(page.locator("body")).to_contain_text("角色已分配")
