@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -83,6 +84,7 @@ def _init_extensions(app: Flask) -> None:
     from kmvolunteer.auth.models import User  # models must be imported for Alembic
     from kmvolunteer.core import audit  # noqa: F401
     from kmvolunteer.org import models  # noqa: F401
+    from kmvolunteer.org.models import Agency, Branch, Member
     from kmvolunteer.reportin import models as reportin_models  # noqa: F401
     from kmvolunteer.reports import models as reports_models  # noqa: F401
     from kmvolunteer.service import models as service_models  # noqa: F401
@@ -103,7 +105,11 @@ def _init_extensions(app: Flask) -> None:
         user_id, _, version = session_id.partition(":")
         if not user_id.isdigit():
             return None
-        user = db.session.get(User, int(user_id))
+        # Every page asks for the grants, and a member's pages for their branch, agency and its place:
+        # one query instead of five.
+        user = db.session.get(User, int(user_id), options=[
+            selectinload(User.grants),
+            joinedload(User.member).joinedload(Member.branch).joinedload(Branch.agency).joinedload(Agency.area)])
         if user is None or not user.active or str(user.session_version) != version:
             return None
         return user

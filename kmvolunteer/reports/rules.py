@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from flask import has_request_context, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -40,7 +41,14 @@ def _path_ids(area: Area) -> list[int]:
 
 
 def effective_rule(year: int, area: Area) -> YearRule | None:
-    """The rule for ``area`` in ``year``: its district's if the district set one, else the city's, else None."""
+    """The rule for ``area`` in ``year``: its district's if the district set one, else the city's, else None.
+
+    Within a request a rule found is remembered (a member's home asks three times); rules are
+    changed only by requests that redirect afterwards.
+    """
+    remembered = request.environ.setdefault("kmvolunteer.rules", {}) if has_request_context() else {}
+    if (year, area.id) in remembered:
+        return remembered[(year, area.id)]
     ids = _path_ids(area)
     if not ids:
         return None
@@ -48,6 +56,7 @@ def effective_rule(year: int, area: Area) -> YearRule | None:
         select(YearRule).where(YearRule.year == year, YearRule.area_id.in_(ids)))}
     for area_id in reversed(ids):
         if area_id in rules:
+            remembered[(year, area.id)] = rules[area_id]
             return rules[area_id]
     return None
 
