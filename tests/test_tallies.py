@@ -431,3 +431,25 @@ def test_one_menu_item_is_current_on_a_branch_tally(world, login):
     html = login("branch_secretary").get(f"/tallies/branches/{world.branch.id}").get_data(as_text=True)
     nav = html[html.index("<nav"):html.index("</nav>")]
     assert nav.count('aria-current="page"') == 1
+
+
+def test_a_closed_year_counts_reports_as_due_on_the_day_it_was_closed(world, monkeypatch):
+    from datetime import timedelta
+
+    from kmvolunteer.core.time import local_today
+
+    db.session.add(YearRule(year=YEAR, area_id=world.city.id, min_half_hours=0, min_activities=0,
+                            report_required=True, report_due=local_today() + timedelta(days=30)))
+    db.session.commit()
+    rollup.refresh_year(YEAR)
+    db.session.commit()
+    years.close_year(YEAR, actor=world.users["city_org"])
+    db.session.commit()
+    _rows, total = services.employer_rows(YEAR, world.city)
+    assert total.compliant == total.headcount > 0  # nobody owed a report yet when the year was closed
+    later = local_today() + timedelta(days=60)
+    monkeypatch.setattr("kmvolunteer.tallies.services.local_today", lambda: later)
+    monkeypatch.setattr("kmvolunteer.tallies.facts.local_today", lambda: later)
+    _rows, total = services.employer_rows(YEAR, world.city)
+    assert total.compliant == total.headcount  # still as frozen
+    assert all(row.compliant for row in services.member_rows(YEAR, employer_area=world.city))

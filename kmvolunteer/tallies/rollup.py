@@ -7,11 +7,12 @@ roster) call ``touch(member_id)``; just before the transaction commits, each tou
 member's facts are recomputed from the records and the difference is added to the cells
 (cells in key order, so two transactions never wait for each other in a circle). A
 change of the year's rule, or reopening a year, recomputes the whole year
-(``touch_year``). Closed years are frozen and read from their snapshot instead.
+(``touch_year``). A closed year's cells are frozen with its snapshot (``freeze_year``).
 """
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 from typing import Any, Iterable
 
 from sqlalchemy import (
@@ -33,11 +34,18 @@ from kmvolunteer.core.time import local_today, utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.reports.models import Rating
 from kmvolunteer.tallies.facts import RAW_COLUMNS, city_id, live_raw, members_raw
-from kmvolunteer.tallies.models import KeptYear, MemberFact, TallyCell, Year
+from kmvolunteer.tallies.models import (
+    KeptYear,
+    MemberFact,
+    TallyCell,
+    Year,
+    year_is_closed,
+)
 
 TOUCHED_MEMBERS = "tallies.touched_members"
 TOUCHED_YEARS = "tallies.touched_years"
 CHUNK = 500
+NEVER_DUE = date(9999, 12, 31)
 SUMS = ("headcount", "half_hours", "reports", "met_service", "met_all",
         *(f"rating_{r.value}" for r in Rating))
 
@@ -60,7 +68,8 @@ def _refresh_touched(session: Session) -> None:
     years = session.info.pop(TOUCHED_YEARS, set())
     members = session.info.pop(TOUCHED_MEMBERS, set())
     for year in sorted(years):
-        refresh_year(year)
+        if not year_is_closed(year):  # a closed year's cells stay as frozen with its snapshot
+            refresh_year(year)
     if members:
         refresh_members(members)
 
@@ -75,6 +84,13 @@ def _lock_kept_tallies(exclusive: bool) -> None:
     if db.session.get_bind().dialect.name == "postgresql":
         function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
         db.session.execute(select(getattr(func, function)(_LOCK_KEY)))
+
+
+def freeze_year(year: int) -> None:
+    """The year is being closed: its cells stop changing, and a report not yet due now never will be
+    (as in the snapshot, which counts reports due by the day of closing)."""
+    db.session.execute(update(TallyCell).where(TallyCell.year == year, TallyCell.report_due >= local_today())
+                       .values(report_due=NEVER_DUE).execution_options(synchronize_session=False))
 
 
 def open_kept_years() -> list[int]:

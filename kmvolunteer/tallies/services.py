@@ -26,7 +26,7 @@ from kmvolunteer.tallies.facts import (
     is_kept,
     scope_filter,
 )
-from kmvolunteer.tallies.models import TallyCell, year_is_closed
+from kmvolunteer.tallies.models import TallyCell
 
 RATINGS = [r.value for r in Rating]
 
@@ -148,8 +148,9 @@ def _cell_units(year: int, scope: Scope):  # noqa: ANN202
 
 
 def _area_units(year: int, scope: Scope):  # noqa: ANN202
-    """Units to sum for an area: the kept cells of an open kept year, else one per member."""
-    if not year_is_closed(year) and is_kept(year):
+    """Units to sum for an area: the kept cells of a kept year (frozen with the snapshot once the year
+    is closed), else one per member."""
+    if is_kept(year):
         return _cell_units(year, scope)
     return _member_units(year, scope)
 

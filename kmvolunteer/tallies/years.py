@@ -65,6 +65,7 @@ def close_year(year: int, *, actor: User) -> Year:
     db.session.execute(insert(TallySnapshot).from_select(
         ["year", *FACT_COLUMNS], select(literal(year), *(source.c[name] for name in FACT_COLUMNS))
     ))
+    rollup.freeze_year(year)
     db.session.refresh(row)
     audit.record("year.closed", row, scope_path=_city_path(), summary=f"{year} {serial}",
                  before={"status": "open"}, after={"status": "closed", "serial": serial})
