@@ -162,6 +162,10 @@ def test_grant_form_lists_a_few_hundred_branches_and_finds_the_rest_by_name(logi
     found = b.get(f"/accounts/{target.id}?role=branch_secretary&q=第204", headers={"HX-Request": "true"})
     html = found.get_data(as_text=True)
     assert html.count('value="branch:') == 1 and f"branch:{many[204].id}" in html and "只列出" not in html
+    both = b.get(f"/accounts/{target.id}?role=branch_secretary&q={world.agency.name} 第204").get_data(as_text=True)
+    assert both.count('value="branch:') == 1  # words of the agency's and the branch's name together
+    none = b.get(f"/accounts/{target.id}?role=branch_secretary&q=没有这个支部").get_data(as_text=True)
+    assert "没有支部名称或单位名称含“没有这个支部”的支部" in none
     # A branch beyond the first 200 can be granted: the posted choice is checked against all of them.
     response = b.post(f"/accounts/{target.id}/grants", {"role": "branch_secretary", "scope": f"branch:{many[204].id}"})
     assert response.status_code == 303

@@ -283,8 +283,18 @@ def test_fragment_for_htmx_filters(world, login):
     _seed_small(world)
     b = login("city_org")
     fragment = b.get(f"/tallies/areas/{world.district.id}?year={YEAR}", headers={"HX-Request": "true"})
-    assert fragment.status_code == 200 and "<html" not in fragment.get_data(as_text=True)
-    assert 'id="tally-tables"' in fragment.get_data(as_text=True)
+    html = fragment.get_data(as_text=True)
+    assert fragment.status_code == 200 and "<html" not in html
+    # The whole body follows the year: heading, links and tables.
+    assert 'id="tally-body"' in html and 'id="tally-tables"' in html and f"{YEAR}年度统计" in html
+    assert f"shortfall?year={YEAR}" in html
+
+
+def test_cells_show_hours_without_exponents_and_rates_as_percentages():
+    from kmvolunteer.tallies.views import tally_cell
+
+    assert tally_cell(1626982.0, "0.0") == "1626982" and tally_cell(2687.5, "0.0") == "2687.5"
+    assert tally_cell(0.825, "0.0%") == "82.5%" and tally_cell(None, "0") == "—" and tally_cell(3, "0") == 3
 
 
 def test_shortfall_lists_only_members_who_fall_short(world, login):

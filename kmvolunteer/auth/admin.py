@@ -87,9 +87,9 @@ def _scope_choices(role: Role, search: str = "", limit: int | None = None) -> li
     if kind == "branch":
         stmt = (scoped(select(Branch), current_user, "branch.list").where(Branch.active.is_(True))
                 .order_by(Branch.agency_id, Branch.id))
-        if search:
-            stmt = stmt.where(or_(Branch.name.contains(search, autoescape=True),
-                                  Agency.name.contains(search, autoescape=True)))
+        for term in search.split():  # "民政局 第一" finds 昆明市民政局 机关第一党支部
+            stmt = stmt.where(or_(Branch.name.contains(term, autoescape=True),
+                                  Agency.name.contains(term, autoescape=True)))
         return [(f"branch:{b.id}", b.full_name()) for b in db.session.scalars(stmt.limit(limit))]
     if kind == "department":
         departments = db.session.scalars(scoped(select(Department), current_user, "department.list")

@@ -27,7 +27,7 @@ from kmvolunteer.core import exports
 from kmvolunteer.core.charts import Point, bar_chart, line_chart
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.htmx import render, see_other
-from kmvolunteer.core.time import local_today, utcnow
+from kmvolunteer.core.time import local_today, to_local, utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Agency, Area, Branch
 from kmvolunteer.tallies import rollup, services, years
@@ -47,7 +47,7 @@ def tally_cell(value: Any, number_format: str | None) -> Any:
     if number_format == "0.0%":
         return f"{value * 100:.1f}%"
     if number_format == "0.0":
-        return f"{value:g}"
+        return f"{value:.1f}".removesuffix(".0")
     return value
 
 
@@ -149,6 +149,9 @@ def _charts(area: Area, year: int, tables: list[Table]) -> dict[str, Any]:
         points = [Point(r.name, r.compliance_rate or 0) for r in service.items()]
         charts["compliance"] = bar_chart(points, title=_("Compliance rate by area"), maximum=100)
     months = services.monthly_half_hours(year, area)
+    today = local_today()
+    if year == today.year:  # months still to come are not zero hours
+        months = months[:today.month]
     charts["hours"] = line_chart([Point(f"{m}", hh / 2) for m, hh in enumerate(months, start=1)],
                                  title=_("Approved hours by month"), unit="h")
     return charts
@@ -170,7 +173,7 @@ def _respond(*, scope_title: str, year: int, tables: list[Table], crumbs: list[t
         return exports.export_response(fmt, stem, table.columns, all_items(), title=table.title)
     closed = db.session.get(Year, year)
     serial = (f"{closed.serial}-{scope_key}" if closed and closed.status == "closed"
-              else f"{year}-{scope_key}-{utcnow():%Y%m%d%H%M}")
+              else f"{year}-{scope_key}-{to_local(utcnow()):%Y%m%d%H%M}")
     context = dict(scope_title=scope_title, year=year, tables=tables, crumbs=crumbs, charts=charts or {},
                    years=_year_choices(year), closed=year_is_closed(year), has_rule=has_rule(year),
                    serial=serial, generated_at=utcnow(), member_limit=PAGE_MEMBER_LIMIT,
@@ -179,7 +182,7 @@ def _respond(*, scope_title: str, year: int, tables: list[Table], crumbs: list[t
         back = url_for(request.endpoint, **request.view_args,
                        **{key: value for key, value in request.args.items() if key != "format"})
         return render("tallies/print.html", table=table, back=back, **context)
-    return render("tallies/page.html", "tallies/_tables.html", **context)
+    return render("tallies/page.html", "tallies/_body.html", **context)
 
 
 def _crumbs(area: Area, year: int) -> list[tuple[str, str | None]]:

@@ -67,3 +67,6 @@ def test_area_tally_page_with_charts_on_a_phone(page, world):
     page.wait_for_url(lambda url: f"year={YEAR - 1}" in url)
     page.wait_for_load_state("networkidle")
     assert page.locator("#tally-tables").count() == 1
+    # Heading, links and charts follow the year, not only the tables.
+    assert f"{YEAR - 1}年度统计" in page.locator(".eyebrow").inner_text()
+    assert f"year={YEAR - 1}" in page.get_by_role("link", name="未达标名单").get_attribute("href")
