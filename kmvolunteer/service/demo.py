@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from time import monotonic
 from typing import Callable
 
-from sqlalchemy import case, delete, func, insert, select, text
+from sqlalchemy import delete, func, insert, select, text
 
 from kmvolunteer.auth.models import Role, RoleGrant, User
 from kmvolunteer.core.audit import AuditEntry
@@ -301,15 +301,10 @@ def _reset_sequences() -> None:
 
 def _build_counters() -> None:
     """The per-member-year counters, from the records, in one statement."""
-    approved = ServiceRecord.status == "approved"
     db.session.execute(delete(MemberYearTally))
     db.session.execute(insert(MemberYearTally).from_select(
         ["member_id", "year", "approved_half_hours", "approved_entries", "pending_entries"],
-        select(ServiceRecord.member_id, ServiceRecord.year,
-               func.sum(case((approved, ServiceRecord.half_hours), else_=0)),
-               func.sum(case((approved, 1), else_=0)),
-               func.sum(case((ServiceRecord.status == "submitted", 1), else_=0)))
-        .group_by(ServiceRecord.member_id, ServiceRecord.year)))
+        services.counters_from_records()))
     db.session.execute(delete(CommunityMonth))
     db.session.execute(insert(CommunityMonth).from_select(
         ["community_id", "year", "month", "approved_half_hours"], services.months_from_records()))

@@ -17,7 +17,7 @@ from typing import Any, Iterable, NamedTuple
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, event, extract, func, or_, select, update
+from sqlalchemy import Select, case, event, extract, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from kmvolunteer.auth.models import Role, User
@@ -242,25 +242,21 @@ def _forget_month_deltas(session: Session, previous_transaction: Any) -> None:
         session.info.pop(MONTH_DELTAS, None)
 
 
+def counters_from_records() -> Select:
+    """(member, year, approved half-hours, approved entries, pending entries), the columns of
+    MemberYearTally, from the records."""
+    approved = ServiceRecord.status == S.approved.value
+    return (select(ServiceRecord.member_id, ServiceRecord.year,
+                   func.sum(case((approved, ServiceRecord.half_hours), else_=0)),
+                   func.sum(case((approved, 1), else_=0)),
+                   func.sum(case((ServiceRecord.status == S.submitted.value, 1), else_=0)))
+            .group_by(ServiceRecord.member_id, ServiceRecord.year))
+
+
 def recount() -> dict[tuple[int, int], tuple[int, int, int]]:
     """The counters computed from scratch from the records (for tests and the check command)."""
-    approved = S.approved.value
-    submitted = S.submitted.value
-    rows = db.session.execute(
-        select(ServiceRecord.member_id, ServiceRecord.year,
-               func.sum(func.coalesce(_case_sum(ServiceRecord.status == approved, ServiceRecord.half_hours), 0)),
-               func.sum(_case_sum(ServiceRecord.status == approved, 1)),
-               func.sum(_case_sum(ServiceRecord.status == submitted, 1)))
-        .group_by(ServiceRecord.member_id, ServiceRecord.year)
-    )
-    return {(m, y): (int(hh or 0), int(e or 0), int(p or 0)) for m, y, hh, e, p in rows
-            if (hh or 0) or (e or 0) or (p or 0)}
-
-
-def _case_sum(condition, value):  # noqa: ANN001, ANN202
-    from sqlalchemy import case
-
-    return case((condition, value), else_=0)
+    return {(m, y): (int(hh or 0), int(e or 0), int(p or 0))
+            for m, y, hh, e, p in db.session.execute(counters_from_records()) if hh or e or p}
 
 
 def months_from_records() -> Select:
@@ -866,7 +862,7 @@ def overdue_by_community(user: User) -> list[tuple[Area, int, int]]:
     cutoff = overdue_cutoff()
     rows = db.session.execute(
         scoped(select(ServiceRecord.community_id, func.count(ServiceRecord.id),
-                      func.sum(_case_sum(ServiceRecord.submitted_at < cutoff, 1))), user, "service.queue")
+                      func.sum(case((ServiceRecord.submitted_at < cutoff, 1), else_=0))), user, "service.queue")
         .where(ServiceRecord.status == S.submitted.value)
         .group_by(ServiceRecord.community_id)
     ).all()

@@ -13,7 +13,13 @@ from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.service.models import RecordStatus, ServiceRecord
 from kmvolunteer.tallies import rollup
-from kmvolunteer.tallies.facts import FACT_COLUMNS, city_id, live_facts
+from kmvolunteer.tallies.facts import (
+    FACT_COLUMNS,
+    city_id,
+    is_kept,
+    kept_facts,
+    live_facts,
+)
 from kmvolunteer.tallies.models import TallySnapshot, Year
 
 
@@ -61,7 +67,8 @@ def close_year(year: int, *, actor: User) -> Year:
     )
     if result.rowcount != 1:
         raise ServiceError(_("Year %(year)d is already closed.", year=year))
-    source = live_facts(year).subquery()
+    # A kept year's facts are current already; only a year nobody kept is counted from the records.
+    source = (kept_facts(year) if is_kept(year) else live_facts(year)).subquery()
     db.session.execute(insert(TallySnapshot).from_select(
         ["year", *FACT_COLUMNS], select(literal(year), *(source.c[name] for name in FACT_COLUMNS))
     ))
