@@ -5,14 +5,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from kmvolunteer.core.exports import Column
+from kmvolunteer.reports.services import RATING_LABELS
 from kmvolunteer.tallies.services import RATINGS, GroupRow, MemberRow
-
-RATING_LABELS = {
-    "excellent": _l("Excellent"),
-    "good": _l("Good"),
-    "fair": _l("Fair"),
-    "poor": _l("Poor"),
-}
 
 
 def _pct(value: float | None) -> float | None:
