@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -46,10 +46,11 @@ def create_app(config: object | None = None) -> Flask:
     _init_templates(app)
 
     from kmvolunteer import cli, errors
-    from kmvolunteer.core import security
+    from kmvolunteer.core import security, stamps
 
     errors.init_app(app)
     security.init_app(app)
+    stamps.init_app(app)
     cli.init_app(app)
 
     @app.before_request
@@ -81,8 +82,9 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN00
 
 
 def _init_extensions(app: Flask) -> None:
-    from kmvolunteer.auth.models import User  # models must be imported for Alembic
-    from kmvolunteer.core import audit  # noqa: F401
+    # Every model must be imported for Alembic.
+    from kmvolunteer.auth.models import RoleGrant, User
+    from kmvolunteer.core import audit, stamps  # noqa: F401
     from kmvolunteer.org import models  # noqa: F401
     from kmvolunteer.org.models import Agency, Branch, Member
     from kmvolunteer.reportin import models as reportin_models  # noqa: F401
@@ -105,10 +107,11 @@ def _init_extensions(app: Flask) -> None:
         user_id, _, version = session_id.partition(":")
         if not user_id.isdigit():
             return None
-        # Every page asks for the grants, and a member's pages for their branch, agency and its place:
-        # one query instead of five.
+        # Every page asks for the grants and their places, and a member's pages for their branch,
+        # agency and its place: one query for all.
         user = db.session.get(User, int(user_id), options=[
-            selectinload(User.grants),
+            joinedload(User.grants).options(joinedload(RoleGrant.area), joinedload(RoleGrant.branch),
+                                            joinedload(RoleGrant.department)),
             joinedload(User.member).joinedload(Member.branch).joinedload(Branch.agency).joinedload(Agency.area)])
         if user is None or not user.active or str(user.session_version) != version:
             return None

@@ -54,6 +54,8 @@ class Config:
         # Service records (issue 4): late after this many working days; pending highlighted after N days.
         self.LATE_WORKING_DAYS = int(os.environ.get("LATE_WORKING_DAYS", "10"))
         self.PENDING_WARN_DAYS = int(os.environ.get("PENDING_WARN_DAYS", "7"))
+        # Rendered parts of busy pages kept in each worker process (core/stamps.py).
+        self.FRAGMENT_CACHE_MB = int(os.environ.get("FRAGMENT_CACHE_MB", "32"))
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

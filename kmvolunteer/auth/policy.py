@@ -277,13 +277,25 @@ def scoped(stmt: Select, user: User, action: str) -> Select:
 
         from kmvolunteer.service.models import ServiceRecord
 
-        roles = AREA_READERS if action == "service.queue" else (Role.community_secretary,)
         # The community ids are listed in the statement rather than as a sub-select, so the
         # planner sees "community_id IN (…)" and walks the (community, status, …) indexes.
-        communities = db.session.scalars(select(Area.id).where(
-            Area.level == "community", _path_filter(Area.path, _area_paths(user, roles)))).all()
-        return stmt.where(ServiceRecord.community_id.in_(communities))
+        return stmt.where(ServiceRecord.community_id.in_(scope_community_ids(user, action)))
     raise KeyError(f"no scope rule for {action!r}")
+
+
+def scope_community_ids(user: User, action: str) -> list[int]:
+    """The communities whose service records ``user`` may list (service.queue) or decide (service.decide),
+    looked up once per request."""
+    from flask import g
+
+    roles = AREA_READERS if action == "service.queue" else (Role.community_secretary,)
+    paths = _area_paths(user, roles)
+    known = g.setdefault("scope_communities", {})
+    key = (user.id, action, tuple(paths))
+    if key not in known:
+        known[key] = db.session.scalars(select(Area.id).where(
+            Area.level == "community", _path_filter(Area.path, paths)).order_by(Area.id)).all()
+    return known[key]
 
 
 def org_areas(user: User) -> list[Area]:

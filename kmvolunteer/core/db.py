@@ -3,10 +3,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, insert, select
+from sqlalchemy import and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kmvolunteer.extensions import db
+
+
+def _upserting_insert():  # noqa: ANN202
+    """The INSERT that knows ON CONFLICT, on the engines that have one."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        return None
+    return dialect_insert
 
 
 def insert_ignore(model: type, values: dict[str, Any], keys: list[str]) -> None:
@@ -15,12 +27,8 @@ def insert_ignore(model: type, values: dict[str, Any], keys: list[str]) -> None:
     INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL; elsewhere, insert in a
     savepoint and ignore the duplicate key.
     """
-    dialect = db.session.get_bind().dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    dialect_insert = _upserting_insert()
+    if dialect_insert is not None:
         db.session.execute(dialect_insert(model).values(**values).on_conflict_do_nothing(index_elements=keys))
         return
     match = and_(*(getattr(model, key) == values[key] for key in keys))
@@ -30,3 +38,22 @@ def insert_ignore(model: type, values: dict[str, Any], keys: list[str]) -> None:
                 db.session.execute(insert(model).values(**values))
         except IntegrityError:
             pass  # another transaction created it first
+
+
+def upsert(model: type, rows: list[dict[str, Any]], keys: list[str], columns: list[str]) -> None:
+    """Insert each row, or set its ``columns`` where a row with the same ``keys`` exists.
+
+    Rows are written in the order given, so callers that sort them take row locks in one order.
+    """
+    if not rows:
+        return
+    dialect_insert = _upserting_insert()
+    if dialect_insert is not None:
+        stmt = dialect_insert(model)
+        db.session.execute(stmt.on_conflict_do_update(
+            index_elements=keys, set_={column: getattr(stmt.excluded, column) for column in columns}), rows)
+        return
+    for row in rows:
+        match = and_(*(getattr(model, key) == row[key] for key in keys))
+        if db.session.execute(update(model).where(match).values({c: row[c] for c in columns})).rowcount == 0:
+            db.session.execute(insert(model).values(**row))

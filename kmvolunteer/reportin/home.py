@@ -7,12 +7,21 @@ from sqlalchemy import func, select
 
 from kmvolunteer.auth.models import Role, User
 from kmvolunteer.extensions import db
-from kmvolunteer.home.sections import home_section
+from kmvolunteer.home.sections import home_section, member_stamps
 from kmvolunteer.reportin import services
 from kmvolunteer.reportin.models import Need, NeedStatus
 
 
-@home_section("reportin/_home_member.html")
+def _member_stamps(user: User) -> list[str] | None:
+    """The member's own stamps, and their community's (its open needs are counted here)."""
+    keys = member_stamps(user)
+    if keys is None:
+        return None
+    community_id = services.confirmed_community_id(user.member)
+    return keys + [f"area:{community_id}"] if community_id is not None else keys
+
+
+@home_section("reportin/_home_member.html", stamps=_member_stamps)
 def member_section(user: User) -> dict[str, Any] | None:
     if not user.is_member:
         return None

@@ -51,6 +51,7 @@ class ReportIn(db.Model):
     """
 
     __tablename__ = "report_in"
+    __stamps__ = (("member", "member_id"), ("area", "community_id"))  # see core/stamps.py
     __table_args__ = (
         Index("uq_report_in_member_active", "member_id", unique=True,
               sqlite_where=text("kind = 'member' AND status IN ('pending', 'confirmed')"),
@@ -100,6 +101,7 @@ class Need(db.Model):
     """需求 / 岗位 published by a community; members and branches claim places on it."""
 
     __tablename__ = "need"
+    __stamps__ = (("area", "community_id"),)  # see core/stamps.py
     __table_args__ = (Index("ix_need_community_status", "community_id", "status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -132,6 +134,7 @@ class Claim(db.Model):
     """认领: a member or a branch taking a place on a need."""
 
     __tablename__ = "claim"
+    __stamps__ = (("member", "member_id"),)  # see core/stamps.py
     __table_args__ = (
         Index("uq_claim_member_active", "need_id", "member_id", unique=True,
               sqlite_where=text("status = 'active' AND member_id IS NOT NULL"),

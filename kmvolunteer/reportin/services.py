@@ -16,7 +16,7 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from kmvolunteer.core import audit
+from kmvolunteer.core import audit, stamps
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.time import local_today, to_local, utcnow
 from kmvolunteer.extensions import db
@@ -121,6 +121,11 @@ def active_member_report_in(member: Member) -> ReportIn | None:
     )
 
 
+def confirmed_community_id(member: Member) -> int | None:
+    return db.session.scalar(select(ReportIn.community_id).where(
+        ReportIn.kind == "member", ReportIn.member_id == member.id, ReportIn.status == CONFIRMED))
+
+
 def confirmed_community_of(member: Member) -> Area | None:
     """The community of the member's confirmed report-in, if any."""
     return db.session.scalar(
@@ -165,12 +170,13 @@ def _branch_cobuilds_with(branch_id: int, community_id: int) -> bool:
 
 
 def pending_count(communities: Iterable[Area]) -> int:
-    ids = [c.id for c in communities]
+    ids = sorted(c.id for c in communities)
     if not ids:
         return 0
-    return db.session.scalar(
+    # On every page of a community secretary (the menu badge): kept until a report-in there changes.
+    return stamps.cached("reportin.pending", [f"area:{i}" for i in ids], lambda: db.session.scalar(
         select(func.count(ReportIn.id)).where(ReportIn.community_id.in_(ids), ReportIn.status == PENDING)
-    ) or 0
+    ) or 0)
 
 
 def pending_query(community: Area):  # noqa: ANN201
@@ -306,6 +312,7 @@ def _transition(ri: ReportIn, from_status: str, to_status: str, values: dict, *,
     if result.rowcount != 1:
         db.session.refresh(ri)
         raise ServiceError(refusal)
+    stamps.touch_row(ri)
     db.session.refresh(ri)
     if ri.member_id is not None and CONFIRMED in (from_status, to_status):
         rollup.touch(ri.member_id)
@@ -435,6 +442,7 @@ def set_need_status(need: Need, status: str, *, actor_id: int | None = None) -> 
     if result.rowcount != 1:
         raise ServiceError(_("This need is already closed.") if status == NeedStatus.closed.value
                            else _("This need is already open."))
+    stamps.touch_row(need)
     db.session.refresh(need)
     audit.record("need.closed" if status == NeedStatus.closed.value else "need.reopened", need,
                  scope_path=need.community.path, actor_id=actor_id, summary=need.title,
@@ -498,6 +506,7 @@ def claim_need(need: Need, *, member: Member | None = None, branch: Branch | Non
     )
     if result.rowcount != 1:
         raise ServiceError(_claim_refusal(need))
+    stamps.touch_row(need)
     claim = Claim(need_id=need.id, member=member, branch=branch, status="active", created_at=utcnow())
     db.session.add(claim)
     _flush_unique(_("You have already claimed this need."))
@@ -526,6 +535,8 @@ def withdraw_claim(claim: Claim, *, actor_id: int | None = None) -> None:
     )
     if result.rowcount != 1:
         raise ServiceError(_("This claim is already withdrawn."))
+    stamps.touch_row(claim)
+    stamps.touch_row(need)
     db.session.execute(update(Need).where(Need.id == need.id, Need.claimed > 0)
                        .values(claimed=Need.claimed - 1).execution_options(synchronize_session=False))
     db.session.refresh(claim)
@@ -854,6 +865,7 @@ def remind_members(branch: Branch, members: Iterable[Member], *, actor_id: int |
             continue
         if active_member_report_in(member) is not None:
             continue
+        stamps.touch(f"member:{member.id}")  # the reminder shows on the member's home page
         audit.record(REMINDER_ACTION, member, scope_path=branch.agency.area.path, actor_id=actor_id,
                      summary=_("Reminded %(name)s to report in", name=member.name))
         reminded += 1

@@ -5,11 +5,11 @@ from typing import Any
 
 from kmvolunteer.auth.models import Role, User
 from kmvolunteer.core.time import local_today
-from kmvolunteer.home.sections import home_section
+from kmvolunteer.home.sections import home_section, member_stamps
 from kmvolunteer.reports import services
 
 
-@home_section("reports/_home_member.html")
+@home_section("reports/_home_member.html", stamps=member_stamps)
 def member_section(user: User) -> dict[str, Any] | None:
     if not user.is_member:
         return None

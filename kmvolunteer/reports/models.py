@@ -31,6 +31,7 @@ class Report(db.Model):
     """
 
     __tablename__ = "report"
+    __stamps__ = (("member", "member_id"),)  # see core/stamps.py
     __table_args__ = (
         Index("uq_report_member_period", "member_id", "year", "period", unique=True,
               sqlite_where=text("kind = 'member'"), postgresql_where=text("kind = 'member'")),

@@ -20,7 +20,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from kmvolunteer.core import audit
+from kmvolunteer.core import audit, stamps
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.text import format_hours
 from kmvolunteer.core.time import local_day_start_utc, local_today, utcnow
@@ -271,6 +271,7 @@ def _save_draft(report: Report, body: str, community: Area, actor_id: int | None
         .execution_options(synchronize_session=False))
     if done.rowcount != 1:
         raise _already_submitted(report)
+    stamps.touch_row(report)
     db.session.refresh(report)
     audit.record("report.draft_saved", report, scope_path=community.path, actor_id=actor_id,
                  summary=f"{report.kind} {report.year} {report.period}")
@@ -287,6 +288,7 @@ def _submit(report: Report, body: str, community: Area, summary: dict, actor_id:
         .execution_options(synchronize_session=False))
     if done.rowcount != 1:
         raise _already_submitted(report)
+    stamps.touch_row(report)
     db.session.refresh(report)
     if report.member_id is not None:
         rollup.touch(report.member_id)
@@ -330,6 +332,7 @@ def acknowledge(report: Report, side: str, comment: str, *, actor_id: int | None
         when = report.branch_ack_at if side == "branch" else report.community_ack_at
         raise ServiceError(_("This report was already acknowledged (%(when)s); nothing was changed.",
                              when=format_date(when, "yyyy-MM-dd") if when else ""))
+    stamps.touch_row(report)
     both = [Report.community_ack_at.is_not(None)]
     if report.kind == "member":
         both.append(Report.branch_ack_at.is_not(None))

@@ -6,11 +6,11 @@ from typing import Any
 from kmvolunteer.auth.models import Role, User
 from kmvolunteer.auth.policy import can
 from kmvolunteer.core.time import local_today
-from kmvolunteer.home.sections import home_section
+from kmvolunteer.home.sections import home_section, member_stamps
 from kmvolunteer.service import services
 
 
-@home_section("service/_home_member.html", order=10)
+@home_section("service/_home_member.html", order=10, stamps=member_stamps)
 def member_section(user: User) -> dict[str, Any] | None:
     member = user.member
     if member is None or not member.active:

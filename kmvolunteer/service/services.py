@@ -21,8 +21,8 @@ from sqlalchemy import Select, case, event, extract, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from kmvolunteer.auth.models import Role, User
-from kmvolunteer.auth.policy import can, scoped
-from kmvolunteer.core import audit
+from kmvolunteer.auth.policy import can, scope_community_ids, scoped
+from kmvolunteer.core import audit, stamps
 from kmvolunteer.core.audit import AuditEntry
 from kmvolunteer.core.db import insert_ignore
 from kmvolunteer.core.errors import ServiceError
@@ -111,8 +111,11 @@ def pending_warn_days() -> int:
 
 
 def overdue_cutoff(now: datetime | None = None) -> datetime:
-    """Entries submitted before this moment have waited too long."""
-    return (now or utcnow()) - timedelta(days=pending_warn_days())
+    """Entries submitted before this moment have waited too long.
+
+    To the minute: a queue page kept for reuse (core/stamps.py) varies by this moment.
+    """
+    return ((now or utcnow()) - timedelta(days=pending_warn_days())).replace(second=0, microsecond=0)
 
 
 def is_overdue(record: ServiceRecord, now: datetime | None = None) -> bool:
@@ -513,6 +516,7 @@ def _guarded_update(record: ServiceRecord, expected: str, values: dict[str, Any]
         current = db.session.scalar(select(ServiceRecord.status).where(ServiceRecord.id == record.id))
         raise ServiceError(_("Someone else has just changed this entry: it is now %(state)s. Nothing was changed.",
                              state=STATUS_LABELS.get(current or "", current or "")))
+    stamps.touch_row(record)
 
 
 def _need_reason(reason: str | None) -> str:
@@ -842,13 +846,27 @@ def queue_needs(user: User) -> list[Need]:
                                    .order_by(Need.on_date.desc().nulls_last(), Need.id.desc()).limit(200)))
 
 
+QUEUE_KEPT_COMMUNITIES = 50
+
+
+def queue_stamps(user: User) -> list[str] | None:
+    """The stamps of what the queue shows: the records and needs of the communities in scope, and the
+    names of places and members. None for a scope so wide (a district, the city) that it is not kept."""
+    ids = scope_community_ids(user, "service.queue")
+    if len(ids) > QUEUE_KEPT_COMMUNITIES:
+        return None
+    return [f"area:{community_id}" for community_id in ids] + ["org"]
+
+
 def pending_count(user: User) -> int:
     """Entries waiting for this community secretary."""
     if not can(user, "service.decide_any"):
         return 0
-    stmt = scoped(select(func.count(ServiceRecord.id)), user, "service.decide").where(
-        ServiceRecord.status == S.submitted.value)
-    return db.session.scalar(stmt) or 0
+    ids = scope_community_ids(user, "service.decide")
+    # On every page of a community secretary (the menu badge): kept until an entry there changes.
+    return stamps.cached("service.pending", [f"area:{i}" for i in ids], lambda: db.session.scalar(
+        select(func.count(ServiceRecord.id)).where(ServiceRecord.community_id.in_(ids),
+                                                   ServiceRecord.status == S.submitted.value)) or 0)
 
 
 def overdue_count(user: User, action: str = "service.decide") -> int:
