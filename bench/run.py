@@ -25,7 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 PASSWORD = "demo2026"
-TARGETS_MS = {"member home": 50, "approval queue": 50, "community tally": 150, "district tally": 150,
+TARGETS_MS = {"member home": 50, "approval queue": 50, "member home, built afresh": 50,
+              "approval queue, built afresh": 50, "community tally": 150, "district tally": 150,
               "city tally": 300, "district shortfall": None}
 TARGET_RPS = {"member home": 330, "approval queue": 250}
 
@@ -98,6 +99,9 @@ def server_times(app, fx: dict, repeat: int) -> dict[str, dict[str, float]]:  # 
     cases = [
         ("member home", fx["member"], "/"),
         ("approval queue", "bench_secretary", "/service/queue"),
+        # Nothing kept (core/stamps.py): as the first request after a change to what the page shows.
+        ("member home, built afresh", fx["member"], "/"),
+        ("approval queue, built afresh", "bench_secretary", "/service/queue"),
         ("community tally", "city_org", f"/tallies/areas/{fx['community']}?year={year}"),
         ("district tally", "city_org", f"/tallies/areas/{fx['district']}?year={year}"),
         ("city tally", "city_org", f"/tallies/areas/{fx['city']}?year={year}"),
@@ -109,6 +113,8 @@ def server_times(app, fx: dict, repeat: int) -> dict[str, dict[str, float]]:  # 
         _login(client, username)
         times = []
         for attempt in range(repeat + 2):
+            if name.endswith("built afresh"):
+                app.extensions["kmvolunteer.fragments"].clear()
             started = time.perf_counter()
             response = client.get(url)
             response.get_data()
@@ -119,7 +125,7 @@ def server_times(app, fx: dict, repeat: int) -> dict[str, dict[str, float]]:  # 
         times.sort()
         results[name] = {"p50_ms": round(statistics.median(times), 1),
                          "p95_ms": round(times[max(0, int(len(times) * 0.95) - 1)], 1), "url": url}
-        print(f"  {name:<20} p50 {results[name]['p50_ms']:>7} ms   p95 {results[name]['p95_ms']:>7} ms", flush=True)
+        print(f"  {name:<30} p50 {results[name]['p50_ms']:>7} ms   p95 {results[name]['p95_ms']:>7} ms", flush=True)
     return results
 
 

@@ -6,7 +6,8 @@ secretaries approve singly and in bulk, departments read tallies), kill -9 one w
 in the middle; then a second, shorter run during which the whole server is stopped
 with SIGTERM and started again. Afterwards it checks that every entry that got a
 success answer is in the database, that no entry was approved twice, that the
-counters and the kept tallies equal a recount, that SQLite's integrity check is ok and that no request
+counters and the kept tallies equal a recount, that the members' home pages served after the load equal
+the same pages built afresh, that SQLite's integrity check is ok and that no request
 failed with a server error or "database is locked". Prints the figures and writes
 bench/loadtest.json; exits non-zero when a check fails.
 """
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from collections import defaultdict
 from pathlib import Path
@@ -164,6 +166,47 @@ with app.app_context():
     return json.loads(out.strip().splitlines()[-1])
 
 
+FRESH_PAGES = """
+import hashlib, json, re, sys
+from kmvolunteer import create_app
+app = create_app()
+token = re.compile(r'(csrf_token" type="hidden" value="|csrf_token" value="|"X-CSRFToken": ")[^"]+')
+digests = {}
+for username in json.load(sys.stdin):
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    client.post("/login", data={"username": username, "password": "demo2026", "csrf_token": csrf},
+                follow_redirects=True)  # as the browser does, which also shows the welcome message once
+    html = token.sub(r"\\1", client.get("/").get_data(as_text=True))
+    digests[username] = hashlib.sha256(html.encode()).hexdigest()
+print(json.dumps(digests))
+"""
+
+
+def _stale_home_pages(base: str, env: dict[str, str], usernames: list[str]) -> int:
+    """Members' home pages as the server serves them after the load (kept sections included) that
+    differ from the same pages built afresh in a process with nothing kept."""
+    import hashlib
+    import re
+    from http.cookiejar import CookieJar
+
+    token = re.compile(r'(csrf_token" type="hidden" value="|csrf_token" value="|"X-CSRFToken": ")[^"]+')
+    served = {}
+    for username in usernames:
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+        page = opener.open(f"{base}/login").read().decode()
+        csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        opener.open(f"{base}/login", data=urllib.parse.urlencode(
+            {"username": username, "password": "demo2026", "csrf_token": csrf}).encode())
+        html = token.sub(r"\1", opener.open(f"{base}/").read().decode())
+        served[username] = hashlib.sha256(html.encode()).hexdigest()
+    built = subprocess.run([sys.executable, "-c", FRESH_PAGES], cwd=ROOT, env=env, input=json.dumps(usernames),
+                           capture_output=True, text=True, check=True).stdout
+    fresh_pages = json.loads(built.strip().splitlines()[-1])
+    return sum(1 for username in usernames if served[username] != fresh_pages[username])
+
+
 def _summarise(samples: list, seconds: float) -> dict:
     by_action: dict[str, list] = defaultdict(list)
     for action, elapsed, status in samples:
@@ -199,6 +242,7 @@ def run_engine(engine: str, seconds: int, port: int) -> dict:
     victim = server.workers()[0]
     os.kill(victim, signal.SIGKILL)
     first = json.loads(driver.communicate(timeout=seconds + 120)[0])
+    stale_pages = _stale_home_pages(base, env, plan["members"])
 
     print(f"== {engine}: 15 s more; the whole server is stopped with SIGTERM at 7 s and started again", flush=True)
     driver = _drive(base, plan, 15)
@@ -213,6 +257,7 @@ def run_engine(engine: str, seconds: int, port: int) -> dict:
     checks["database_locked"] = log_text.count("database is locked")
     checks["restart_seconds"] = round(restart_seconds, 2)
     checks["killed_worker"] = victim
+    checks["stale_home_pages"] = stale_pages
     load = _summarise(first["samples"], seconds)
     shutdown = _summarise(second["samples"], 15)
     checks["server_errors"] = sum(r["server_errors"] for r in load.values()) + sum(
@@ -241,6 +286,8 @@ def _failed(result: dict) -> list[str]:
         problems.append(f"{c['counters_differ']} counters differ from a recount")
     if c["kept_tallies_differ"]:
         problems.append(f"{c['kept_tallies_differ']} kept tally facts or cells differ from a recount")
+    if c["stale_home_pages"]:
+        problems.append(f"{c['stale_home_pages']} home pages served differ from the same pages built afresh")
     if c["integrity"] not in ("ok", "n/a"):
         problems.append(f"integrity check: {c['integrity']}")
     if c["database_locked"]:

@@ -5,7 +5,7 @@ in ``__stamps__`` which keys its rows belong to, as (prefix, attribute) pairs â€
 "member_id") gives "member:<member_id>", ("org", None) gives "org". Whenever such a row is
 added, changed or deleted, each of its keys (before and after the change) gets a new random
 version in the same transaction. Changes made with a bulk UPDATE are not seen by the ORM:
-their services call ``touch``.
+their services call ``touch_row``.
 
 ``cached`` keeps a fragment under the versions it was built from. After any change to what it
 shows, the versions differ and the fragment is built again: nothing is ever invalidated, so
@@ -15,7 +15,7 @@ random rather than counted so that a number, once used, is never used again for 
 """
 from __future__ import annotations
 
-import random
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -99,7 +99,7 @@ def _bump(session: Session) -> None:
     keys = session.info.pop(PENDING, None)
     if keys:
         # In key order, so two transactions never wait for each other's stamps crosswise.
-        upsert(Stamp, [{"key": key, "version": random.getrandbits(62)} for key in sorted(keys)],
+        upsert(Stamp, [{"key": key, "version": secrets.randbits(62)} for key in sorted(keys)],
                keys=["key"], columns=["version"])
 
 
