@@ -71,6 +71,21 @@ def test_moving_a_row_moves_the_old_and_the_new_owner(app, setup):
     assert after[old] != before[old] and after[new] != before[new]
 
 
+def test_an_entry_edited_into_another_community_moves_both_communities(app, setup):
+    # edit_entry writes with a guarded bulk UPDATE: the new community comes from the UPDATE's values.
+    w = setup
+    record = log(w)
+    old, new = f"area:{w.community.id}", f"area:{w.community2.id}"
+    before = now_versions(old, new)
+    data = EntryData(service_date=YESTERDAY, content="反诈宣传摊位值守", hours=Decimal("2"),
+                     community_id=w.community2.id)
+    services.edit_entry(record, w.users["member"], data)
+    db.session.commit()
+    after = now_versions(old, new)
+    assert db.session.get(ServiceRecord, record.id).community_id == w.community2.id
+    assert after[old] != before[old] and after[new] != before[new]
+
+
 def test_a_rolled_back_change_moves_nothing(app, setup):
     w = setup
     record = log(w)

@@ -46,9 +46,13 @@ def touch(*keys: str) -> None:
     db.session.info.setdefault(PENDING, set()).update(keys)
 
 
-def touch_row(obj: Any) -> None:
-    """The stamps of a row changed by a bulk UPDATE, which the ORM does not see."""
+def touch_row(obj: Any, values: dict[str, Any] | None = None) -> None:
+    """The stamps of a row changed by a bulk UPDATE, which the ORM does not see: those it belonged
+    to as loaded, and those the UPDATE's ``values`` move it to."""
     touch(*keys_of(obj))
+    for prefix, attribute in getattr(type(obj), "__stamps__", ()):
+        if attribute is not None and (values or {}).get(attribute) is not None:
+            touch(f"{prefix}:{values[attribute]}")
 
 
 def keys_of(obj: Any) -> set[str]:
@@ -189,6 +193,9 @@ def cached(name: str, keys: Sequence[str], build: Callable[[], T], *, vary: tupl
     cache: FragmentCache = current_app.extensions["kmvolunteer.fragments"]
     value = cache.get(key)
     if value is None:
+        # Rows loaded before the versions were read (the user and their places) may be older than
+        # them: load again what the build reads, so nothing older is kept under these versions.
+        session.expire_all()
         value = build()
         cache.put(key, value)
     return value

@@ -312,7 +312,7 @@ def _transition(ri: ReportIn, from_status: str, to_status: str, values: dict, *,
     if result.rowcount != 1:
         db.session.refresh(ri)
         raise ServiceError(refusal)
-    stamps.touch_row(ri)
+    stamps.touch_row(ri, values)
     db.session.refresh(ri)
     if ri.member_id is not None and CONFIRMED in (from_status, to_status):
         rollup.touch(ri.member_id)

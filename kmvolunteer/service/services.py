@@ -516,7 +516,7 @@ def _guarded_update(record: ServiceRecord, expected: str, values: dict[str, Any]
         current = db.session.scalar(select(ServiceRecord.status).where(ServiceRecord.id == record.id))
         raise ServiceError(_("Someone else has just changed this entry: it is now %(state)s. Nothing was changed.",
                              state=STATUS_LABELS.get(current or "", current or "")))
-    stamps.touch_row(record)
+    stamps.touch_row(record, values)
 
 
 def _need_reason(reason: str | None) -> str:
