@@ -166,7 +166,18 @@ def test_grant_form_lists_a_few_hundred_branches_and_finds_the_rest_by_name(logi
     assert both.count('value="branch:') == 1  # words of the agency's and the branch's name together
     none = b.get(f"/accounts/{target.id}?role=branch_secretary&q=没有这个支部").get_data(as_text=True)
     assert "没有支部名称或单位名称含“没有这个支部”的支部" in none
-    # A branch beyond the first 200 can be granted: the posted choice is checked against all of them.
-    response = b.post(f"/accounts/{target.id}/grants", {"role": "branch_secretary", "scope": f"branch:{many[204].id}"})
+    # A branch beyond the first 200 is granted from the list its search found: the search goes with the
+    # choice, which is checked against that list.
+    assert 'type="hidden" name="q" value="第204"' in html
+    chosen = {"role": "branch_secretary", "scope": f"branch:{many[204].id}", "q": "第204"}
+    response = b.post(f"/accounts/{target.id}/grants", chosen)
     assert response.status_code == 303
     assert db.session.scalar(select(RoleGrant.branch_id).where(RoleGrant.user_id == target.id)) == many[204].id
+    # Refused (granted already): the page comes back with the search and its list, not the first 200.
+    refused = b.post(f"/accounts/{target.id}/grants", chosen)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and 'value="第204"' in html and html.count('value="branch:') == 1
+    # Without the search, a branch beyond the first 200 is not among the choices: refused, nothing granted.
+    beyond = b.post(f"/accounts/{target.id}/grants", {"role": "branch_secretary", "scope": f"branch:{many[203].id}"})
+    assert beyond.status_code == 422
+    assert db.session.scalar(select(func.count(RoleGrant.id)).where(RoleGrant.user_id == target.id)) == 1

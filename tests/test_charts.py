@@ -25,3 +25,12 @@ def test_line_chart_has_a_point_per_label_and_handles_zero():
 def test_empty_charts_still_render():
     assert ET.fromstring(str(bar_chart([], title="t"))) is not None
     assert ET.fromstring(str(line_chart([], title="t"))) is not None
+
+
+def test_the_hours_axis_runs_to_a_round_number_in_round_quarters():
+    from kmvolunteer.core.charts import nice_ceiling
+
+    assert [nice_ceiling(v) for v in (0.5, 3, 9.5, 11, 26, 101, 1626982)] == [1, 3.2, 10, 12, 32, 120, 2000000]
+    svg = str(line_chart([Point("1", 812345.5), Point("2", 100)], title="hours"))
+    labels = [t.text for t in ET.fromstring(svg).iter(f"{SVG}text")][:5]
+    assert labels == ["0", "250,000", "500,000", "750,000", "1,000,000"]

@@ -463,3 +463,39 @@ def test_a_closed_year_counts_reports_as_due_on_the_day_it_was_closed(world, mon
     _rows, total = services.employer_rows(YEAR, world.city)
     assert total.compliant == total.headcount  # still as frozen
     assert all(row.compliant for row in services.member_rows(YEAR, employer_area=world.city))
+
+
+def test_a_district_sees_members_of_other_places_serving_here_without_links_it_cannot_open(world, login):
+    from kmvolunteer.core.time import local_today
+    from tests.factories import make_record, service_report_in
+
+    today = local_today()
+    for who in ("member", "other_member"):  # 王刚 works for an agency of 官渡区 and serves in 翠湖社区
+        service_report_in(world.members[who], world.community)
+        make_record(world.members[who], world.community, today)
+    db.session.commit()
+    district = login("district_org")
+    html = district.get(f"/tallies/areas/{world.community.id}?year={today.year}").get_data(as_text=True)
+    mine, theirs = world.members["member"], world.members["other_member"]
+    assert "王刚" in html and f'href="/members/{theirs.id}"' not in html
+    assert f'href="/members/{mine.id}"' in html
+    assert district.get(f"/members/{theirs.id}").status_code == 404
+
+
+def test_printing_a_long_member_list_offers_excel_first(world, login, monkeypatch):
+    from kmvolunteer.tallies import views
+
+    _seed_small(world)
+    monkeypatch.setattr(views, "PRINT_MEMBER_LIMIT", 5)
+    b = login("city_org")
+    url = f"/tallies/areas/{world.city.id}?year={YEAR}&table=members&format=print"
+    notice = b.get(url)
+    html = notice.get_data(as_text=True)
+    assert notice.status_code == 200 and 'id="print-long"' in html and "超过 5 人" in html
+    assert "format=xlsx" in html and "all=1" in html and 'class="print-sheet' not in html
+    printed = b.get(url + "&all=1").get_data(as_text=True)
+    assert 'class="print-sheet' in printed and printed.count("<tr") > 6
+    # A short list prints at once; so do the group tables, whatever their length.
+    monkeypatch.setattr(views, "PRINT_MEMBER_LIMIT", 10_000)
+    assert 'class="print-sheet' in b.get(url).get_data(as_text=True)
+    assert 'class="print-sheet' in b.get(url.replace("table=members", "table=employer")).get_data(as_text=True)

@@ -100,16 +100,14 @@ def _scope_choices(role: Role, search: str = "", limit: int | None = None) -> li
     return [(f"area:{a.id}", a.full_name() or a.name) for a in areas if can(current_user, "user.create", a)]
 
 
-def _grant_form(user: User, data=None, *, for_display: bool = False) -> GrantForm:  # noqa: ANN001
-    """The form; shown, it lists at most BRANCHES_SHOWN branches matching the search, while a
-    posted choice is checked against every place in scope."""
+def _grant_form(user: User, data=None) -> GrantForm:  # noqa: ANN001
+    """The form, listing at most BRANCHES_SHOWN branches that match the search. The search goes
+    with a posted choice too, so the choice is checked against the list it was picked from
+    (not every branch in scope), and the list comes back as it was after a refusal."""
     form = GrantForm(data) if data is not None else GrantForm()
     chosen = form.role.data if form.role.data in {r.value for r in GRANT_SCOPE} else Role.branch_secretary.value
     form.role.data = chosen
-    if for_display:
-        form.scope.choices = _scope_choices(Role(chosen), (form.q.data or "").strip(), BRANCHES_SHOWN + 1)
-    else:
-        form.scope.choices = _scope_choices(Role(chosen))
+    form.scope.choices = _scope_choices(Role(chosen), (form.q.data or "").strip(), BRANCHES_SHOWN + 1)
     return form
 
 
@@ -117,7 +115,7 @@ def _grant_form(user: User, data=None, *, for_display: bool = False) -> GrantFor
 @login_required
 def show(user_id: int):
     user = get_or_404(User, user_id, "user.manage")
-    form = _grant_form(user, request.args if "role" in request.args else None, for_display=True)
+    form = _grant_form(user, request.args if "role" in request.args else None)
     return _render_grant_form(user, form)
 
 

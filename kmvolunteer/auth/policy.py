@@ -37,7 +37,14 @@ def _org_covers(user: User, area: Area | None) -> bool:
 
 
 def _manages_branch(user: User, branch: Branch) -> bool:
-    return branch.id in _branch_ids(user) or _org_covers(user, branch.agency.area)
+    return manages_branch_at(user, branch.id, branch.agency.area.path)
+
+
+def manages_branch_at(user: User, branch_id: int, agency_area_path: str) -> bool:
+    """Does ``user`` manage the branch (as its secretary, or as the organization department over its
+    agency)? For lists of many members, without loading each branch."""
+    return branch_id in _branch_ids(user) or any(
+        agency_area_path.startswith(p) for p in _area_paths(user, (Role.org_department,)))
 
 
 def _city_org(user: User) -> bool:

@@ -27,6 +27,22 @@ def _fmt(value: float) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
+def _axis_label(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest round number at least ``value`` whose quarters are round too, for an axis of
+    0, ¼, ½, ¾ and the whole (1,000 → 250, 500, 750; 3,200 → 800, 1,600, 2,400)."""
+    if value <= 1:
+        return 1
+    power = 10 ** (len(str(int(value))) - 1)
+    for step in (1, 1.2, 1.6, 2, 2.4, 3.2, 4, 6, 8, 10):
+        if step * power >= value:
+            return step * power
+    return 10 * power
+
+
 def bar_chart(points: list[Point], *, title: str, unit: str = "%", maximum: float | None = None) -> Markup:
     """Horizontal bars, one per point (e.g. compliance rate by sub-area)."""
     row, label_w, bar_w, pad = 26, 150, 360, 8
@@ -55,20 +71,20 @@ def bar_chart(points: list[Point], *, title: str, unit: str = "%", maximum: floa
 
 def line_chart(points: list[Point], *, title: str, unit: str = "") -> Markup:
     """A line over evenly spaced labels (e.g. approved hours by month)."""
-    width, height, left, bottom, top_pad, right = 560, 220, 48, 28, 14, 16
+    width, height, left, bottom, top_pad, right = 560, 220, 72, 28, 14, 16
     plot_w, plot_h = width - left - right, height - bottom - top_pad
-    top = max([p.value for p in points] + [1])
+    top = nice_ceiling(max([p.value for p in points] + [1]))
     step = plot_w / max(len(points) - 1, 1)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
         f'role="img" aria-label="{escape(title)}" preserveAspectRatio="xMinYMin meet">',
         f"<title>{escape(title)}</title>",
     ]
-    for fraction in (0, 0.5, 1):
+    for fraction in (0, 0.25, 0.5, 0.75, 1):
         y = top_pad + plot_h * (1 - fraction)
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="{GRID}"/>')
         parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{MUTED}" '
-                     f'font-size="11">{_fmt(top * fraction)}</text>')
+                     f'font-size="12">{_axis_label(top * fraction)}</text>')
     coords = [(left + i * step, top_pad + plot_h * (1 - p.value / top)) for i, p in enumerate(points)]
     if coords:
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
@@ -77,6 +93,6 @@ def line_chart(points: list[Point], *, title: str, unit: str = "") -> Markup:
         parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{LINE}">'
                      f"<title>{escape(point.label)}: {_fmt(point.value)}{escape(unit)}</title></circle>")
         parts.append(f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle" fill="{MUTED}" '
-                     f'font-size="11">{escape(point.label)}</text>')
+                     f'font-size="12">{escape(point.label)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -79,6 +79,8 @@ class MemberRow:
     name: str
     agency: str
     branch: str
+    branch_id: int
+    agency_area_path: str
     community: str | None
     half_hours: int
     entries: int
@@ -271,10 +273,11 @@ def member_rows(year: int, *, branch: Branch | None = None, agency: Agency | Non
     agency_area = aliased(Area)
     stmt = (
         select(f, Member.name, Agency.name.label("agency_name"), Branch.name.label("branch_name"),
-               community.name.label("community_name"))
+               community.name.label("community_name"), agency_area.path.label("agency_area_path"))
         .join(Member, Member.id == f.c.member_id)
         .join(Branch, Branch.id == f.c.branch_id)
         .join(Agency, Agency.id == f.c.agency_id)
+        .join(agency_area, agency_area.id == f.c.agency_area_id)
         .outerjoin(community, community.id == f.c.community_id)
     )
     if branch is not None:
@@ -282,8 +285,7 @@ def member_rows(year: int, *, branch: Branch | None = None, agency: Agency | Non
     if agency is not None:
         stmt = stmt.where(f.c.agency_id == agency.id)
     if employer_area is not None:
-        stmt = stmt.join(agency_area, agency_area.id == f.c.agency_area_id).where(
-            _under(agency_area.path, employer_area))
+        stmt = stmt.where(_under(agency_area.path, employer_area))
     if service_area is not None:
         stmt = stmt.where(_under(community.path, service_area))
     if shortfall_only:
@@ -292,7 +294,7 @@ def member_rows(year: int, *, branch: Branch | None = None, agency: Agency | Non
     for r in db.session.execute(stmt.execution_options(yield_per=2000)):
         yield MemberRow(
             member_id=r.member_id, name=r.name, agency=r.agency_name, branch=r.branch_name,
-            community=r.community_name, half_hours=r.approved_half_hours, entries=r.approved_entries,
+            branch_id=r.branch_id, agency_area_path=r.agency_area_path, community=r.community_name, half_hours=r.approved_half_hours, entries=r.approved_entries,
             pending=r.pending_entries, reports_submitted=r.reports_submitted,
             reports_required=r.reports_required, rating=r.rating, min_half_hours=r.min_half_hours,
             min_activities=r.min_activities,

@@ -17,12 +17,16 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def group_columns(first_header: str) -> list[Column]:
+def group_columns(first_header: str, *, report_in: bool = True) -> list[Column]:
+    """``report_in=False`` for groups by place of service, where everyone counted has reported in there."""
     columns = [
         Column(first_header, lambda r: r.name, 28),
         Column(_l("Members"), lambda r: r.headcount, 9, "0"),
-        Column(_l("Reported in"), lambda r: r.reported_in, 9, "0"),
-        Column(_l("Report-in rate"), lambda r: _pct(r.report_in_rate), 10, "0.0%"),
+    ]
+    if report_in:
+        columns += [Column(_l("Reported in"), lambda r: r.reported_in, 9, "0"),
+                    Column(_l("Report-in rate"), lambda r: _pct(r.report_in_rate), 10, "0.0%")]
+    columns += [
         Column(_l("Hours"), lambda r: r.hours, 10, "0.0"),
         Column(_l("Average hours"), lambda r: _round(r.average_hours), 10, "0.0"),
         Column(_l("Meet the rule"), lambda r: r.compliant, 9, "0"),

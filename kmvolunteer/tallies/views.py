@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any, Callable, Iterable, Iterator
 
 import click
@@ -22,7 +23,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from kmvolunteer.auth.policy import can, get_or_404
+from kmvolunteer.auth.policy import can, get_or_404, manages_branch_at
 from kmvolunteer.core import exports
 from kmvolunteer.core.charts import Point, bar_chart, line_chart
 from kmvolunteer.core.errors import ServiceError
@@ -37,6 +38,8 @@ from kmvolunteer.tallies.tables import group_columns, member_columns, total_labe
 
 bp = Blueprint("tallies", __name__, url_prefix="/tallies")
 PAGE_MEMBER_LIMIT = 500
+# A printed member list longer than this (some 60 A4 pages) is offered as Excel first.
+PRINT_MEMBER_LIMIT = 2000
 
 
 @bp.app_template_filter("tally_cell")
@@ -107,7 +110,11 @@ def _area_link(year: int):  # noqa: ANN202
     return link
 
 
-def _member_link(row: services.MemberRow) -> str:
+def _member_link(row: services.MemberRow) -> str | None:
+    """A member's page, for those who may open it: a district sees members of city agencies serving
+    in its communities, but their records belong to the city."""
+    if not manages_branch_at(current_user, row.branch_id, row.agency_area_path):
+        return None
     return url_for("org.member", member_id=row.member_id)
 
 
@@ -137,7 +144,7 @@ def _area_tables(area: Area, year: int) -> list[Table]:
                             None, _member_link))
     else:
         rows, total = services.service_rows(year, area)
-        tables.append(Table("service", str(_l("By place of service")), group_columns(_l("Area")),
+        tables.append(Table("service", str(_l("By place of service")), group_columns(_l("Area"), report_in=False),
                             lambda rows=rows: rows, total_label(total), link))
     return tables
 
@@ -180,9 +187,18 @@ def _respond(*, scope_title: str, year: int, tables: list[Table], crumbs: list[t
                    compliance=request.args.get("compliance", ""), **(extra or {}))
     if fmt == "print":
         back = url_for(request.endpoint, **request.view_args,
-                       **{key: value for key, value in request.args.items() if key != "format"})
+                       **{key: value for key, value in request.args.items() if key not in ("format", "all")})
+        if (table.key in ("members", "shortfall") and request.args.get("all") != "1"
+                and sum(1 for _row in islice(table.items(), PRINT_MEMBER_LIMIT + 1)) > PRINT_MEMBER_LIMIT):
+            return render("tallies/print_long.html", table=table, back=back, limit=PRINT_MEMBER_LIMIT,
+                          xlsx=_with_args(format="xlsx"), print_all=_with_args(format="print", all="1"), **context)
         return render("tallies/print.html", table=table, back=back, **context)
     return render("tallies/page.html", "tallies/_body.html", **context)
+
+
+def _with_args(**changes: str) -> str:
+    """This page's URL with some query arguments changed."""
+    return url_for(request.endpoint, **request.view_args, **{**request.args.to_dict(), **changes})
 
 
 def _crumbs(area: Area, year: int) -> list[tuple[str, str | None]]:
