@@ -68,4 +68,4 @@ def area_section(user: User) -> dict[str, Any] | None:
              and g.role in (Role.org_department.value, Role.subdistrict_officer.value)]
     if not areas:
         return None
-    return {"rows": [(a, services.area_rate(a), services.area_figures(a)) for a in areas]}
+    return {"rows": [(a, services.area_figures(a)) for a in areas]}

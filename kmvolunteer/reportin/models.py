@@ -59,7 +59,8 @@ class ReportIn(db.Model):
         Index("uq_report_in_branch_active", "branch_id", "community_id", unique=True,
               sqlite_where=text("kind = 'branch' AND status IN ('pending', 'confirmed')"),
               postgresql_where=text("kind = 'branch' AND status IN ('pending', 'confirmed')")),
-        Index("ix_report_in_community_status", "community_id", "status"),
+        # kind too, so counting report-ins by kind and status over many communities reads only the index
+        Index("ix_report_in_community_status_kind", "community_id", "status", "kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

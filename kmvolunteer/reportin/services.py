@@ -14,7 +14,6 @@ from typing import Iterable, Iterator
 from flask_babel import gettext as _
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
 
 from kmvolunteer.core import audit, stamps
 from kmvolunteer.core.errors import ServiceError
@@ -725,14 +724,13 @@ class Rate:
 
 
 def _rate(member_filter) -> Rate:  # noqa: ANN001
-    base = select(func.count(Member.id)).where(Member.active.is_(True), member_filter)
-    ri = aliased(ReportIn)
-
-    def with_status(status: str):  # noqa: ANN202
-        return base.where(exists().where(ri.member_id == Member.id, ri.kind == "member", ri.status == status))
-
-    return Rate(db.session.scalar(base) or 0, db.session.scalar(with_status(CONFIRMED)) or 0,
-                db.session.scalar(with_status(PENDING)) or 0)
+    # One pass over the members: a member has at most one active report-in (a unique index says so).
+    counts = dict(db.session.execute(
+        select(ReportIn.status, func.count(Member.id)).select_from(Member)
+        .outerjoin(ReportIn, and_(ReportIn.member_id == Member.id, ReportIn.kind == "member",
+                                  ReportIn.status.in_(ACTIVE_REPORT_IN)))
+        .where(Member.active.is_(True), member_filter).group_by(ReportIn.status)).all())
+    return Rate(sum(counts.values()), counts.get(CONFIRMED, 0), counts.get(PENDING, 0))
 
 
 def branch_rate(branch: Branch) -> Rate:
@@ -773,15 +771,16 @@ def area_figures(area: Area) -> AreaFigures:
     community_ids = select(Area.id).where(Area.path.startswith(area.path, autoescape=True),
                                           Area.level == "community")
 
-    def count_ri(kind: str, status: str) -> int:
-        return db.session.scalar(select(func.count(ReportIn.id)).where(
-            ReportIn.community_id.in_(community_ids), ReportIn.kind == kind, ReportIn.status == status)) or 0
+    counts = {(kind, status): count for kind, status, count in db.session.execute(
+        select(ReportIn.kind, ReportIn.status, func.count(ReportIn.id))
+        .where(ReportIn.community_id.in_(community_ids), ReportIn.status.in_(ACTIVE_REPORT_IN))
+        .group_by(ReportIn.kind, ReportIn.status))}
 
     return AreaFigures(
         communities=db.session.scalar(select(func.count()).select_from(community_ids.subquery())) or 0,
-        confirmed=count_ri("member", CONFIRMED),
-        pending=count_ri("member", PENDING),
-        branches=count_ri("branch", CONFIRMED),
+        confirmed=counts.get(("member", CONFIRMED), 0),
+        pending=counts.get(("member", PENDING), 0),
+        branches=counts.get(("branch", CONFIRMED), 0),
         open_needs=db.session.scalar(select(func.count(Need.id)).where(
             Need.community_id.in_(community_ids), Need.status == NeedStatus.open.value)) or 0,
         projects=db.session.scalar(select(func.count(Project.id)).where(
