@@ -179,9 +179,13 @@ def test_row_approve_in_place_returns_the_row_and_fires_the_event(login, setup):
     assert html.lstrip().startswith(f'<tr id="record-{record.id}"') and "tag--approved" in html
     assert "records-changed" in response.headers["HX-Trigger"]
     assert status_of(record.id) == "approved"
-    # The badge refreshes itself through its own URL.
+    # The badge and the count above the list refresh themselves through their own URLs.
     badge = b.get("/service/queue/badge", headers=HX).get_data(as_text=True)
     assert 'id="pending-badge"' in badge and "count-badge--empty" in badge
+    summary = b.get("/service/queue/summary?status=submitted", headers=HX).get_data(as_text=True)
+    assert 'id="queue-summary"' in summary and "0 entries" in summary and "<html" not in summary
+    approved = b.get("/service/queue/summary?status=approved", headers=HX).get_data(as_text=True)
+    assert "1 entry" in approved
     # Approving again: a clear message in the row (409), no error page, nothing changed.
     again = b.post(f"/service/records/{record.id}/approve", headers=HX)
     assert again.status_code == 409 and "<html" not in again.get_data(as_text=True)

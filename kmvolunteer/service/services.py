@@ -802,7 +802,7 @@ SORTS = {
 }
 
 
-def queue_query(user: User, filters: Filters) -> Select:
+def _queue_rows(user: User, filters: Filters) -> Select:
     stmt = scoped(select(ServiceRecord), user, "service.queue").join(Member, ServiceRecord.member_id == Member.id)
     if filters.status and filters.status != "all":
         stmt = stmt.where(ServiceRecord.status == filters.status)
@@ -819,8 +819,17 @@ def queue_query(user: User, filters: Filters) -> Select:
         stmt = stmt.where(ServiceRecord.need_id == filters.need_id)
     if filters.community_id:
         stmt = stmt.where(ServiceRecord.community_id == filters.community_id)
-    stmt = stmt.options(joinedload(ServiceRecord.member).joinedload(Member.branch).joinedload(Branch.agency),
-                        joinedload(ServiceRecord.community), joinedload(ServiceRecord.need))
+    return stmt
+
+
+def queue_total(user: User, filters: Filters) -> int:
+    return db.session.scalar(select(func.count()).select_from(_queue_rows(user, filters).subquery())) or 0
+
+
+def queue_query(user: User, filters: Filters) -> Select:
+    stmt = _queue_rows(user, filters).options(
+        joinedload(ServiceRecord.member).joinedload(Member.branch).joinedload(Branch.agency),
+        joinedload(ServiceRecord.community), joinedload(ServiceRecord.need))
     return stmt.order_by(*SORTS.get(filters.sort, SORTS["submitted"]))
 
 

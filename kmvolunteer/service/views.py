@@ -281,7 +281,8 @@ STATUS_CHOICES = [("submitted", "pending"), ("returned", "returned"), ("approved
                   ("rejected", "rejected"), ("withdrawn", "withdrawn"), ("revoked", "revoked"), ("all", "all")]
 
 
-def _filter_form() -> tuple[QueueFilterForm, services.Filters]:
+def _filters() -> tuple[QueueFilterForm, services.Filters]:
+    """The queue's filters from the query; wrong dates or text are left out rather than refused."""
     form = QueueFilterForm(request.args)
     form.status.choices = [(value, services.STATUS_LABELS.get(value, _("all"))) for value, _label in STATUS_CHOICES]
     form.sort.choices = [("submitted", _("Waiting longest")), ("-submitted", _("Newest first")),
@@ -296,8 +297,14 @@ def _filter_form() -> tuple[QueueFilterForm, services.Filters]:
     filters = services.Filters(status=status, date_from=form.date_from.data, date_to=form.date_to.data,
                                member=(form.member.data or "").strip(), branch_id=form.branch.data,
                                need_id=form.need.data, sort=form.sort.data or "submitted")
+    return form, filters
+
+
+def _filter_form() -> tuple[QueueFilterForm, services.Filters]:
+    """The filters, and the branches and needs to choose from."""
+    form, filters = _filters()
     form.branch.choices = [("", _("All branches"))] + [
-        (b.id, b.full_name()) for b in services.queue_branches(current_user, status)]
+        (b.id, b.full_name()) for b in services.queue_branches(current_user, filters.status)]
     form.need.choices = [("", _("All needs and posts"))] + [
         (n.id, n.title + (f" · {n.on_date.isoformat()}" if n.on_date else ""))
         for n in services.queue_needs(current_user)]
@@ -329,6 +336,17 @@ def _queue_body(template: str) -> Markup:
                            pending=services.pending_count(current_user),
                            overdue=services.overdue_count(current_user, "service.queue"),
                            tick_all=request.args.get("tick") == "all", **_row_context()))
+
+
+@bp.route("/service/queue/summary")
+@login_required
+def queue_summary():
+    """The count above the queue, fetched again when an entry is decided in place."""
+    if not can(current_user, "service.queue"):
+        abort(404)
+    _form, filters = _filters()
+    return render("service/_queue_summary.html", total=services.queue_total(current_user, filters),
+                  overdue=services.overdue_count(current_user, "service.queue"))
 
 
 @bp.route("/service/queue/badge")

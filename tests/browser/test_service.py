@@ -57,6 +57,7 @@ def test_member_logs_secretary_approves_member_sees_it(page: Page, new_page, wor
     log_in(secretary, "community_secretary", PASSWORD)
     secretary.goto("/service/queue")
     expect(secretary.locator("#pending-badge")).to_have_text("1")
+    expect(secretary.locator("#queue-summary")).to_contain_text("共1条记录")
     row = secretary.locator("tr.queue-row", has_text="张明")
     expect(row).to_contain_text("反诈宣传摊位值守")
     row.locator(".row-approve").click()
@@ -65,6 +66,7 @@ def test_member_logs_secretary_approves_member_sees_it(page: Page, new_page, wor
         expect(secretary.locator("tr.queue-row .tag--approved")).to_be_visible()
         expect(secretary.locator(".row-message--ok")).to_be_visible()
         expect(secretary.locator("#pending-badge")).to_have_text("")
+        expect(secretary.locator("#queue-summary")).to_contain_text("共0条记录")  # the count follows too
         expect(secretary).to_have_url(re.compile(r"/service/queue$"))
     else:
         expect(secretary.locator(".notice--success")).to_contain_text("张明")
