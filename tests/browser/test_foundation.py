@@ -80,3 +80,21 @@ def test_district_finds_a_branch_to_grant_by_typing_its_name(page: Page, world):
     expect(scope).to_contain_text("离退休干部党支部")
     page.get_by_role("button", name=re.compile("分配")).click()
     expect(page.locator("body")).to_contain_text("角色已分配")
+
+
+def test_the_phone_menu_shows_the_current_item_and_hints_at_more(page: Page, world):
+    """The menu of a city department scrolls sideways on a phone: the current item is brought into
+    view, and the edge fades while more items follow (with JavaScript; without, it still scrolls)."""
+    log_in(page, "city_org", PASSWORD)
+    page.goto("/tallies/")
+    current = page.locator(".site-nav [aria-current]")
+    expect(current).to_have_text("统计")
+    nav = page.locator(".site-nav")
+    assert nav.evaluate("n => n.scrollWidth > n.clientWidth")  # more items than fit on a phone
+    if js_enabled(page):
+        box = current.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360
+        page.goto("/")
+        expect(nav).to_have_class(re.compile(r"site-nav--more"))
+        nav.evaluate("n => { n.scrollLeft = n.scrollWidth; }")
+        expect(nav).not_to_have_class(re.compile(r"site-nav--more"))
