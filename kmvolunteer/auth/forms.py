@@ -52,7 +52,9 @@ def role_choices() -> list[tuple[str, str]]:
 class GrantForm(FlaskForm):
     role = SelectField(_l("Role"), validators=[DataRequired()])
     scope = SelectField(_l("Where"), validators=[DataRequired(_l("Choose where the role applies."))])
-    q = StringField(_l("Find a branch (branch or agency name)"), validators=[Optional(), Length(max=50)])
+    # Its own id: hx-preserve keeps the element of that id across swaps, and the accounts list's search is "q".
+    q = StringField(_l("Find a branch (branch or agency name)"), validators=[Optional(), Length(max=50)],
+                    id="grant-q")
 
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
