@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+from sqlalchemy import select
+
 from kmvolunteer.extensions import db
 from kmvolunteer.service import workdays
 from kmvolunteer.service.models import WorkdayOverride
@@ -53,3 +56,63 @@ def test_late_means_more_than_the_limit_of_working_days(ctx):
     # Over the National Day holiday the same calendar distance is not late.
     assert not workdays.is_late(date(2025, 9, 30), date(2025, 10, 15), 10)
     assert workdays.is_late(date(2025, 9, 30), date(2025, 10, 15), 5)
+
+
+# ------------------------------------------------------------------ local exceptions, as the city sets them
+
+def test_the_city_sets_and_removes_local_exceptions_and_each_is_audited(world, english):
+    from kmvolunteer.core.audit import AuditEntry
+    from kmvolunteer.core.errors import ServiceError
+    from kmvolunteer.service import workdays
+
+    city = world.city.path
+    holiday = date(2026, 7, 13)  # a Monday: a working day in the national calendar
+    workdays.set_override(holiday, False, "  火把节  ", scope_path=city)
+    db.session.commit()
+    assert workdays.is_workday(holiday) is False
+    assert [(o.day, o.is_workday, o.note) for o in workdays.overrides_in_year(2026)] == [(holiday, False, "火把节")]
+    with pytest.raises(ServiceError, match="already a working day"):
+        workdays.set_override(date(2026, 7, 14), True, "", scope_path=city)  # nothing to change
+    with pytest.raises(ServiceError, match="at most 100"):
+        workdays.set_override(date(2026, 7, 15), False, "长" * 101, scope_path=city)
+    db.session.rollback()
+    workdays.set_override(holiday, True, "改回上班", scope_path=city)  # an existing exception can be changed
+    db.session.commit()
+    assert workdays.is_workday(holiday) is True
+    workdays.remove_override(holiday, scope_path=city)
+    db.session.commit()
+    assert workdays.overrides_in_year(2026) == [] and workdays.is_workday(holiday) is True
+    with pytest.raises(ServiceError, match="no local exception"):
+        workdays.remove_override(holiday, scope_path=city)
+    actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+    assert actions == ["workday.set", "workday.set", "workday.removed"]
+
+
+def test_only_the_city_department_opens_the_working_days_page(world, login, english):
+    city = login("city_org")
+    page = city.get("/service/workdays?year=2026")
+    assert page.status_code == 200 and 'id="calendar-known"' in page.get_data(as_text=True)
+    for name in ("district_org", "community_secretary", "member"):
+        b = login(world.users[name].username)
+        assert b.get("/service/workdays").status_code == 404
+        assert b.post("/service/workdays", {"day": "2026-07-13", "kind": "off"}).status_code == 404
+    response = city.post("/service/workdays", {"day": "2026-07-13", "kind": "off", "note": "火把节"})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/service/workdays?year=2026")
+    listed = city.get("/service/workdays?year=2026").get_data(as_text=True)
+    assert "<td class=\"nowrap\">2026-07-13" in listed and "火把节" in listed
+    refused = city.post("/service/workdays", {"day": "2026-07-14", "kind": "work"})
+    assert refused.status_code == 422 and "already a working day" in refused.get_data(as_text=True)
+    assert city.post("/service/workdays", {"day": "", "kind": "off"}).status_code == 422
+    assert city.post("/service/workdays/2026-13-40/remove").status_code == 404
+    assert city.post("/service/workdays/2026-07-13/remove").status_code == 303
+    assert "<td class=\"nowrap\">2026-07-13" not in city.get("/service/workdays?year=2026").get_data(as_text=True)
+    without_token = city.post("/service/workdays", {"day": "2026-07-13", "kind": "off"}, csrf=False)
+    assert without_token.status_code == 400
+
+
+def test_a_year_the_calendar_does_not_know_says_so(world, login, english, monkeypatch):
+    from kmvolunteer.service import workdays
+
+    monkeypatch.setattr(workdays, "calendar_knows", lambda year: False)
+    html = login("city_org").get("/service/workdays?year=2027").get_data(as_text=True)
+    assert 'id="calendar-unknown"' in html and "2027" in html

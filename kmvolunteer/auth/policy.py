@@ -107,6 +107,7 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     or _covered(_area_paths(u, AREA_READERS), p.community) or _org_covers(u, p.branch.agency.area),
     "project.manage": lambda u, p: _community_secretary_of(u, p.community) or p.branch_id in _branch_ids(u),
     "category.manage": lambda u, _=None: _city_org(u),
+    "workday.manage": lambda u, _=None: _city_org(u),
     # --- 双报到: end ---
     # --- 双报告 (reports, feedback sheets, evaluations, year rules): kmvolunteer/reports ---
     "reports.hub": lambda u, _=None: u.is_member or bool(_branch_ids(u))

@@ -88,3 +88,11 @@ class AttendanceForm(FlaskForm):
 
 class CertificateForm(FlaskForm):
     year = SelectField(_l("Year"), coerce=_optional_int, validators=[DataRequired(_l("Choose a year."))])
+
+
+class WorkdayForm(FlaskForm):
+    day = DateField(_l("Date"), validators=[DataRequired(_l("Choose a date."))])
+    kind = SelectField(_l("In Kunming this day is"), choices=[("off", _l("a day off (holiday)")),
+                                                             ("work", _l("a working day (make-up day)"))])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=100)],
+                       description=_l("E.g. the notice that sets it."))

@@ -1,5 +1,8 @@
-"""服务记录 pages: log an entry, the member's page, the approval queue, attendance sheets, certificates."""
+"""服务记录 pages: log an entry, the member's page, the approval queue, attendance sheets, certificates,
+the city's working-day exceptions."""
 from __future__ import annotations
+
+from datetime import date
 
 from flask import (
     Blueprint,
@@ -19,7 +22,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import select
 
-from kmvolunteer.auth.policy import can, get_or_404
+from kmvolunteer.auth.policy import can, get_or_404, org_areas
 from kmvolunteer.core import stamps
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.htmx import render, safe_next, see_other, trigger, wants_fragment
@@ -28,13 +31,14 @@ from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Member
 from kmvolunteer.reportin.models import Need
 from kmvolunteer.service import home as _home  # noqa: F401  (registers the home-page sections)
-from kmvolunteer.service import services
+from kmvolunteer.service import services, workdays
 from kmvolunteer.service.forms import (
     AttendanceForm,
     CertificateForm,
     EntryForm,
     QueueFilterForm,
     ReasonForm,
+    WorkdayForm,
 )
 from kmvolunteer.service.models import Certificate, RecordStatus, ServiceRecord
 
@@ -525,3 +529,60 @@ def check_counters() -> None:
     if wrong or wrong_months:
         raise SystemExit(1)
 
+
+
+# ---------------------------------------------------------------- local working-day exceptions
+
+def _city_path() -> str:
+    if not can(current_user, "workday.manage"):
+        abort(404)
+    return next(a.path for a in org_areas(current_user) if a.level == "city")
+
+
+def _workday_year() -> int:
+    raw = request.args.get("year", "")
+    this_year = local_today().year
+    return int(raw) if raw.isdigit() and this_year - 5 <= int(raw) <= this_year + 2 else this_year
+
+
+@bp.route("/service/workdays", methods=["GET", "POST"])
+@login_required
+def workdays_page():
+    """The city's exceptions to the national calendar, which decide when an entry is logged late."""
+    city_path = _city_path()
+    form = WorkdayForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            workdays.set_override(form.day.data, form.kind.data == "work", form.note.data or "",
+                                  scope_path=city_path)
+        except ServiceError as exc:
+            db.session.rollback()
+            error = exc.message
+        else:
+            db.session.commit()
+            flash(_("Saved: %(day)s.", day=form.day.data.isoformat()), "success")
+            return see_other(url_for("service.workdays_page", year=form.day.data.year))
+    year = form.day.data.year if form.day.data else _workday_year()
+    return render("service/workdays.html", status=422 if request.method == "POST" else 200, form=form,
+                  error=error, year=year, overrides=workdays.overrides_in_year(year),
+                  known=workdays.calendar_knows(year))
+
+
+@bp.route("/service/workdays/<day>/remove", methods=["POST"])
+@login_required
+def workday_remove(day: str):
+    city_path = _city_path()
+    try:
+        chosen = date.fromisoformat(day)
+    except ValueError:
+        abort(404)
+    try:
+        workdays.remove_override(chosen, scope_path=city_path)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(_("%(day)s follows the national calendar again.", day=chosen.isoformat()), "success")
+    return see_other(url_for("service.workdays_page", year=chosen.year))

@@ -10,10 +10,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import chinese_calendar
+from flask_babel import gettext as _
 from sqlalchemy import select
 
+from kmvolunteer.core import audit
+from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.extensions import db
 from kmvolunteer.service.models import WorkdayOverride
+
+NOTE_MAX = 100
 
 
 def official_workday(day: date) -> bool:
@@ -59,3 +64,53 @@ def is_late(service_date: date, recorded_on: date, limit: int) -> bool:
     if (recorded_on - service_date).days <= limit:  # cannot be more than `limit` working days
         return False
     return working_days_after(service_date, recorded_on) > limit
+
+
+def calendar_knows(year: int) -> bool:
+    """Has the installed calendar the State Council's holidays of ``year``?"""
+    try:
+        chinese_calendar.is_workday(date(year, 6, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def overrides_in_year(year: int) -> list[WorkdayOverride]:
+    return list(db.session.scalars(select(WorkdayOverride).where(
+        WorkdayOverride.day >= date(year, 1, 1), WorkdayOverride.day <= date(year, 12, 31))
+        .order_by(WorkdayOverride.day)))
+
+
+def _describe(is_workday: bool) -> str:
+    return _("working day") if is_workday else _("day off")
+
+
+def set_override(day: date, is_workday: bool, note: str, *, scope_path: str,
+                 actor_id: int | None = None) -> WorkdayOverride:
+    """Make ``day`` a working day or a day off in Kunming, whatever the national calendar says."""
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        raise ServiceError(_("The note can be at most %(num)d characters.", num=NOTE_MAX), "note")
+    existing = db.session.get(WorkdayOverride, day)
+    if existing is None and official_workday(day) == is_workday:
+        raise ServiceError(_("%(day)s is already a %(kind)s in the national calendar: nothing to change.",
+                             day=day.isoformat(), kind=_describe(is_workday)), "day")
+    before = {"is_workday": existing.is_workday, "note": existing.note} if existing else None
+    override = existing or WorkdayOverride(day=day)
+    override.is_workday, override.note = is_workday, note
+    db.session.add(override)
+    audit.record("workday.set", None, scope_path=scope_path, before=before,
+                 after={"day": day, "is_workday": is_workday, "note": note},
+                 summary=f"{day.isoformat()} {_describe(is_workday)} {note}".strip(), actor_id=actor_id)
+    return override
+
+
+def remove_override(day: date, *, scope_path: str, actor_id: int | None = None) -> None:
+    """Back to the national calendar for ``day``."""
+    existing = db.session.get(WorkdayOverride, day)
+    if existing is None:
+        raise ServiceError(_("%(day)s has no local exception.", day=day.isoformat()))
+    audit.record("workday.removed", None, scope_path=scope_path,
+                 before={"day": day, "is_workday": existing.is_workday, "note": existing.note},
+                 summary=f"{day.isoformat()} {_describe(existing.is_workday)}", actor_id=actor_id)
+    db.session.delete(existing)
