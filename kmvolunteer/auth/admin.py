@@ -108,6 +108,10 @@ def _grant_form(user: User, data=None) -> GrantForm:  # noqa: ANN001
     chosen = form.role.data if form.role.data in {r.value for r in GRANT_SCOPE} else Role.branch_secretary.value
     form.role.data = chosen
     form.scope.choices = _scope_choices(Role(chosen), (form.q.data or "").strip(), BRANCHES_SHOWN + 1)
+    if form.scope.data is None and chosen == Role.branch_secretary.value and user.member is not None:
+        own = f"branch:{user.member.branch_id}"  # a member is most often made secretary of their own branch
+        if any(value == own for value, _label in form.scope.choices):
+            form.scope.data = own
     return form
 
 

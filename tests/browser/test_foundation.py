@@ -72,6 +72,7 @@ def test_district_finds_a_branch_to_grant_by_typing_its_name(page: Page, world):
     expect(page.locator("input[type=search][name=q]")).to_have_count(1)  # only the branch search
     scope = page.locator("select[name=scope]")
     expect(scope.locator("option")).to_have_count(2)  # 机关党支部 and 离退休干部党支部 of the district's agency
+    expect(scope).to_have_value(f"branch:{world.branch2.id}")  # 李红's own branch comes chosen
     if js_enabled(page):  # the list follows the typing, and the box keeps the focus through the swaps
         page.locator("#grant-q").press_sequentially("离退休", delay=450)
         expect(scope.locator("option")).to_have_count(1)
@@ -83,6 +84,9 @@ def test_district_finds_a_branch_to_grant_by_typing_its_name(page: Page, world):
     expect(scope).to_contain_text("离退休干部党支部")
     page.get_by_role("button", name=re.compile("分配")).click()
     expect(page.locator("body")).to_contain_text("角色已分配")
+    # The page comes back whole: an empty search box over the whole list, never a stale search over it.
+    expect(page.locator("#grant-q")).to_have_value("")
+    expect(scope.locator("option")).to_have_count(2)
 
 
 def test_the_phone_menu_shows_the_current_item_and_hints_at_more(page: Page, world):
