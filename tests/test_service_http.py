@@ -168,6 +168,22 @@ def test_queue_filters_sort_and_fragment(login, setup):
     assert b.get("/service/queue?date_from=not-a-date&status=nonsense&page=-3").status_code == 200
 
 
+def test_the_count_of_long_waiting_entries_follows_the_filters(login, setup):
+    from kmvolunteer.core.time import utcnow
+
+    w = setup
+    old = log(w, content="等了很久", service_date=YESTERDAY - timedelta(days=2))
+    log(w, content="刚登记的")
+    old.submitted_at = utcnow() - timedelta(days=10)
+    db.session.commit()
+    b = login("community_secretary")
+    summary = b.get("/service/queue").get_data(as_text=True)
+    assert "2 entries" in summary and "1 waiting more than 7 days" in summary
+    for query in ("member=李红", "status=approved"):  # nothing found: nothing waiting either
+        html = b.get(f"/service/queue/summary?{query}", headers=HX).get_data(as_text=True)
+        assert "0 entries" in html and "waiting more than" not in html
+
+
 def test_row_approve_in_place_returns_the_row_and_fires_the_event(login, setup):
     w = setup
     record = log(w)

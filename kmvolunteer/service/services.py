@@ -17,7 +17,7 @@ from typing import Any, Iterable, NamedTuple
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, case, event, extract, func, or_, select, update
+from sqlalchemy import Select, and_, case, event, extract, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from kmvolunteer.auth.models import Role, User
@@ -822,8 +822,13 @@ def _queue_rows(user: User, filters: Filters) -> Select:
     return stmt
 
 
-def queue_total(user: User, filters: Filters) -> int:
-    return db.session.scalar(select(func.count()).select_from(_queue_rows(user, filters).subquery())) or 0
+def queue_counts(user: User, filters: Filters) -> tuple[int, int]:
+    """How many entries the filters find, and how many of those have waited too long."""
+    waiting = and_(ServiceRecord.status == S.submitted.value, ServiceRecord.submitted_at < overdue_cutoff())
+    rows = _queue_rows(user, filters).with_only_columns(
+        func.count(ServiceRecord.id), func.coalesce(func.sum(case((waiting, 1), else_=0)), 0))
+    total, overdue = db.session.execute(rows).one()
+    return int(total), int(overdue)
 
 
 def queue_query(user: User, filters: Filters) -> Select:

@@ -335,10 +335,10 @@ def queue():
 
 def _queue_body(template: str) -> Markup:
     form, filters = _filter_form()
-    page = db.paginate(services.queue_query(current_user, filters), per_page=50, error_out=False)
+    page = db.paginate(services.queue_query(current_user, filters), per_page=50, error_out=False, count=False)
+    page.total, overdue = services.queue_counts(current_user, filters)
     return Markup(render_template(template, form=form, page=page, filters=filters,
-                           pending=services.pending_count(current_user),
-                           overdue=services.overdue_count(current_user, "service.queue"),
+                           pending=services.pending_count(current_user), overdue=overdue,
                            tick_all=request.args.get("tick") == "all", **_row_context()))
 
 
@@ -349,8 +349,8 @@ def queue_summary():
     if not can(current_user, "service.queue"):
         abort(404)
     _form, filters = _filters()
-    return render("service/_queue_summary.html", total=services.queue_total(current_user, filters),
-                  overdue=services.overdue_count(current_user, "service.queue"))
+    total, overdue = services.queue_counts(current_user, filters)
+    return render("service/_queue_summary.html", total=total, overdue=overdue)
 
 
 @bp.route("/service/queue/badge")
