@@ -11,7 +11,8 @@ def test_bar_lengths_are_proportional_and_labels_escaped():
     svg = bar_chart([Point("五华区", 50), Point("<b>x</b>", 100)], title="达标率", maximum=100)
     root = ET.fromstring(str(svg))
     bars = [r for r in root.iter(f"{SVG}rect") if r.get("fill") == "#b3261e"]
-    assert [float(b.get("width")) for b in bars] == [180.0, 360.0]
+    assert [float(b.get("width")) for b in bars] == [170.0, 340.0]
+    assert "50.0%" in str(svg)  # rates to one decimal, as in the tables
     assert "<b>" not in str(svg) and "&lt;b&gt;" in str(svg)
     assert "style=" not in str(svg)
 

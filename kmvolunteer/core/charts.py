@@ -45,7 +45,7 @@ def nice_ceiling(value: float) -> float:
 
 def bar_chart(points: list[Point], *, title: str, unit: str = "%", maximum: float | None = None) -> Markup:
     """Horizontal bars, one per point (e.g. compliance rate by sub-area)."""
-    row, label_w, bar_w, pad = 26, 150, 360, 8
+    row, label_w, bar_w, pad = 26, 190, 340, 8
     height = pad * 2 + row * max(len(points), 1) + 20
     width = label_w + bar_w + 70
     top = maximum if maximum is not None else max([p.value for p in points] + [1])
@@ -63,8 +63,9 @@ def bar_chart(points: list[Point], *, title: str, unit: str = "%", maximum: floa
                      f'font-size="13">{escape(point.label[:12])}</text>')
         parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{bar_w}" height="16" fill="{GRID}" opacity="0.5"/>')
         parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{length:.1f}" height="16" fill="{BAR}"/>')
+        shown = f"{point.value:.1f}" if unit == "%" else _fmt(point.value)  # as the tables show rates
         parts.append(f'<text x="{label_w + bar_w + 6}" y="{y + 17}" fill="{INK}" font-size="13">'
-                     f"{_fmt(point.value)}{escape(unit)}</text>")
+                     f"{shown}{escape(unit)}</text>")
     parts.append("</svg>")
     return Markup("".join(parts))
 
