@@ -116,3 +116,19 @@ def test_a_year_the_calendar_does_not_know_says_so(world, login, english, monkey
     monkeypatch.setattr(workdays, "calendar_knows", lambda year: False)
     html = login("city_org").get("/service/workdays?year=2027").get_data(as_text=True)
     assert 'id="calendar-unknown"' in html and "2027" in html
+
+
+def test_the_working_days_page_keeps_to_its_years_and_warns_of_next_year(world, login, english, monkeypatch):
+    from kmvolunteer.core.time import local_today
+    from kmvolunteer.service import workdays
+
+    this_year = local_today().year
+    city = login("city_org")
+    last = city.get(f"/service/workdays?year={this_year + 2}").get_data(as_text=True)
+    assert f"year={this_year + 3}" not in last  # no link to a year the page refuses
+    assert city.get(f"/service/workdays?year={this_year + 3}").status_code == 404
+    assert city.get("/service/workdays?year=abc").status_code == 404
+    monkeypatch.setattr(workdays, "calendar_knows", lambda year: year <= this_year)
+    html = city.get("/service/workdays").get_data(as_text=True)
+    assert 'id="next-unknown"' in html and f"year={this_year + 1}" in html
+    assert 'aria-current="page">Year rules' in html  # the menu shows where the page lives

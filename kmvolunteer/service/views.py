@@ -539,10 +539,18 @@ def _city_path() -> str:
     return next(a.path for a in org_areas(current_user) if a.level == "city")
 
 
+def _workday_years() -> range:
+    this_year = local_today().year
+    return range(this_year - 5, this_year + 3)
+
+
 def _workday_year() -> int:
     raw = request.args.get("year", "")
-    this_year = local_today().year
-    return int(raw) if raw.isdigit() and this_year - 5 <= int(raw) <= this_year + 2 else this_year
+    if not raw:
+        return local_today().year
+    if not raw.isdigit() or int(raw) not in _workday_years():
+        abort(404)
+    return int(raw)
 
 
 @bp.route("/service/workdays", methods=["GET", "POST"])
@@ -565,8 +573,8 @@ def workdays_page():
             return see_other(url_for("service.workdays_page", year=form.day.data.year))
     year = form.day.data.year if form.day.data else _workday_year()
     return render("service/workdays.html", status=422 if request.method == "POST" else 200, form=form,
-                  error=error, year=year, overrides=workdays.overrides_in_year(year),
-                  known=workdays.calendar_knows(year))
+                  error=error, year=year, years=_workday_years(), overrides=workdays.overrides_in_year(year),
+                  known=workdays.calendar_knows(year), next_known=workdays.calendar_knows(year + 1))
 
 
 @bp.route("/service/workdays/<day>/remove", methods=["POST"])
