@@ -181,3 +181,13 @@ def test_grant_form_lists_a_few_hundred_branches_and_finds_the_rest_by_name(logi
     beyond = b.post(f"/accounts/{target.id}/grants", {"role": "branch_secretary", "scope": f"branch:{many[203].id}"})
     assert beyond.status_code == 422
     assert db.session.scalar(select(func.count(RoleGrant.id)).where(RoleGrant.user_id == target.id)) == 1
+
+
+def test_the_account_page_shows_the_whole_login_the_list_masks(login, world):
+    member = world.users["member"]  # logs in with the phone number 13800000001
+    b = login("district_org")
+    listed = b.get("/accounts/?q=张明").get_data(as_text=True)
+    assert "138****0001" in listed and "13800000001" not in listed
+    page = b.get(f"/accounts/{member.id}").get_data(as_text=True)
+    assert '<code id="account-username">13800000001</code>' in page
+    assert login("other_org").get(f"/accounts/{member.id}").status_code == 404
