@@ -20,7 +20,8 @@ PO = ROOT / "kmvolunteer" / "translations" / "zh_Hans_CN" / "LC_MESSAGES" / "mes
 PLACEHOLDER = re.compile(r"%(?:\((\w+)\))?[-#0 +]*(?:\d+|\*)?(?:\.\d+)?([diouxXeEfFgGcrsa%])")
 HAN = re.compile(r"[\u3400-\u9fff]")
 # msgids whose translation may legitimately contain no Chinese character (e.g. a bare "CSV").
-NO_HAN_ALLOWED: set[str] = set()
+# Separators between translated words: their Chinese is full-width punctuation, not characters.
+NO_HAN_ALLOWED: set[str] = {": ", ", ", "; "}
 
 
 def _key(message) -> str:  # noqa: ANN001

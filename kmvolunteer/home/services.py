@@ -52,7 +52,8 @@ def panels_for(user: User) -> list[Panel]:
                                 [("members", total), ("members_without_login", without_login)]))
         elif role in (Role.org_department, Role.subdistrict_officer, Role.community_secretary) and grant.area:
             area = grant.area
-            figures = [("members_in_agencies_here", _members_under(area.path))]
+            # A community seldom hosts an agency: its secretary's panel would only show a confusing 0.
+            figures = [] if area.level == "community" else [("members_in_agencies_here", _members_under(area.path))]
             if area.level in ("city", "district"):
                 figures.insert(0, ("subdistricts", _areas_under(area.path, "subdistrict")))
             if area.level != "community":

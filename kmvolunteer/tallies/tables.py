@@ -1,6 +1,7 @@
 """The columns of each tally table: shared by the page, the print view, XLSX and CSV."""
 from __future__ import annotations
 
+from flask_babel import get_translations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -41,7 +42,8 @@ def group_columns(first_header: str, *, report_in: bool = True) -> list[Column]:
 def member_columns() -> list[Column]:
     """The member table's columns, with the words of its cells translated once, not once per member."""
     words = {"no_rule": _("No rule set"), "report": _("report missing"), "yes": _("Yes"), "no": _("No"),
-             "hours": _("%(h)s h short"), "activities": _("%(n)d activities short")}
+             "hours": _("%(h)s h short"), "separator": _("; ")}
+    translations = get_translations()
     ratings = {key: str(label) for key, label in RATING_LABELS.items()}
 
     def shortfall(row: MemberRow) -> str:
@@ -51,10 +53,11 @@ def member_columns() -> list[Column]:
         if row.hours_short:
             parts.append(words["hours"] % {"h": f"{row.hours_short:g}"})
         if row.activities_short:
-            parts.append(words["activities"] % {"n": row.activities_short})
+            parts.append(translations.ungettext("%(num)d activity short", "%(num)d activities short",
+                                                row.activities_short) % {"num": row.activities_short})
         if row.report_missing:
             parts.append(words["report"])
-        return "；".join(parts)
+        return words["separator"].join(parts)
 
     def meets(row: MemberRow) -> str:
         if row.compliant is None:
