@@ -183,7 +183,9 @@ def cached(name: str, keys: Sequence[str], build: Callable[[], T], *, vary: tupl
 
     ``vary`` holds whatever else it depends on (the user, the language, the day, the query).
     In a transaction with changes of its own, nothing is kept or reused: those changes are
-    not committed, and their stamps have not moved yet.
+    not committed, and their stamps have not moved yet. A build first expires what the session
+    has loaded, so call this before loading the rows the rest of the page shows (a cheap count
+    is better left uncached than built late in a page, where it would make those rows load again).
     """
     session = db.session
     if session.info.get(PENDING) or session.new or session.dirty or session.deleted:

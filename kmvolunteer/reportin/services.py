@@ -169,13 +169,12 @@ def _branch_cobuilds_with(branch_id: int, community_id: int) -> bool:
 
 
 def pending_count(communities: Iterable[Area]) -> int:
-    ids = sorted(c.id for c in communities)
+    ids = [c.id for c in communities]
     if not ids:
         return 0
-    # On every page of a community secretary (the menu badge): kept until a report-in there changes.
-    return stamps.cached("reportin.pending", [f"area:{i}" for i in ids], lambda: db.session.scalar(
+    return db.session.scalar(
         select(func.count(ReportIn.id)).where(ReportIn.community_id.in_(ids), ReportIn.status == PENDING)
-    ) or 0)
+    ) or 0
 
 
 def pending_query(community: Area):  # noqa: ANN201

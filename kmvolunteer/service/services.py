@@ -876,11 +876,9 @@ def pending_count(user: User) -> int:
     """Entries waiting for this community secretary."""
     if not can(user, "service.decide_any"):
         return 0
-    ids = scope_community_ids(user, "service.decide")
-    # On every page of a community secretary (the menu badge): kept until an entry there changes.
-    return stamps.cached("service.pending", [f"area:{i}" for i in ids], lambda: db.session.scalar(
-        select(func.count(ServiceRecord.id)).where(ServiceRecord.community_id.in_(ids),
-                                                   ServiceRecord.status == S.submitted.value)) or 0)
+    return db.session.scalar(select(func.count(ServiceRecord.id)).where(
+        ServiceRecord.community_id.in_(scope_community_ids(user, "service.decide")),
+        ServiceRecord.status == S.submitted.value)) or 0
 
 
 def overdue_count(user: User, action: str = "service.decide") -> int:
