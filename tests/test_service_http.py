@@ -75,6 +75,17 @@ def test_bad_hours_get_422_with_the_message_and_nothing_is_saved(login, setup, h
     assert db.session.scalar(select(func.count(ServiceRecord.id))) == 0
 
 
+def test_every_mistake_of_the_entry_form_shows_at_once(login, setup):
+    w = setup
+    b = login("13800000001")
+    b.get("/service/new")
+    response = b.post("/service/new", {"service_date": YESTERDAY.isoformat(), "hours": "", "content": "",
+                                       "community_id": str(w.community.id)})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Describe the service you gave." in html and "Enter the hours, or the start and end time." in html
+
+
 def test_future_date_and_double_submitted_form(login, setup):
     w = setup
     b = login("13800000001")

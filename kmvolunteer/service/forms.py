@@ -41,6 +41,19 @@ class EntryForm(FlaskForm):
         except ServiceError as exc:
             raise ValidationError(exc.message) from exc
 
+    def validate(self, extra_validators=None) -> bool:  # noqa: ANN001
+        """Also the hours against the times, so every mistake shows at once (on a phone, not one per try)."""
+        from kmvolunteer.service.services import half_hours_from, parse_hours
+
+        valid = super().validate(extra_validators)
+        if not (self.hours.errors or self.start_time.errors or self.end_time.errors):
+            try:
+                half_hours_from(self.start_time.data, self.end_time.data, parse_hours(self.hours.data))
+            except ServiceError as exc:
+                getattr(self, exc.field or "hours").errors.append(exc.message)
+                valid = False
+        return valid
+
 
 class ReasonForm(FlaskForm):
     """A reason for return, reject or revoke. The CSRF token comes with the page's header or the

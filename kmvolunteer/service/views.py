@@ -274,7 +274,8 @@ def _row_context() -> dict:
     row_text = {"date": _("Date"), "member": _("Member"), "service": _("Service"), "late": _("late"),
                 "hours": _("Hours"), "submitted": _("Submitted"), "overdue": _("overdue"), "status": _("Status"),
                 "reason": _("Reason (to return or reject)"), "approve": _("Approve"), "return_": _("Return"),
-                "reject": _("Reject")}
+                "reject": _("Reject"), "done_approve": _("Approved."), "done_return": _("Returned to the member."),
+                "done_reject": _("Rejected.")}
     return {"labels": services.STATUS_LABELS, "fmt": services.format_hours, "row_text": row_text,
             "cutoff": services.overdue_cutoff(), "can_decide": can(current_user, "service.decide_any")}
 

@@ -64,7 +64,7 @@ def test_member_logs_secretary_approves_member_sees_it(page: Page, new_page, wor
     if javascript:
         # Swapped in place: same page, the row shows approved, the badge refreshed itself.
         expect(secretary.locator("tr.queue-row .tag--approved")).to_be_visible()
-        expect(secretary.locator(".row-message--ok")).to_be_visible()
+        expect(secretary.locator(".row-message--ok")).to_have_text("已审核通过。")
         expect(secretary.locator("#pending-badge")).to_have_text("")
         expect(secretary.locator("#queue-summary")).to_contain_text("共0条记录")  # the count follows too
         expect(secretary).to_have_url(re.compile(r"/service/queue$"))
