@@ -499,3 +499,16 @@ def test_printing_a_long_member_list_offers_excel_first(world, login, monkeypatc
     monkeypatch.setattr(views, "PRINT_MEMBER_LIMIT", 10_000)
     assert 'class="print-sheet' in b.get(url).get_data(as_text=True)
     assert 'class="print-sheet' in b.get(url.replace("table=members", "table=employer")).get_data(as_text=True)
+
+
+def test_the_year_list_offers_years_with_something_in_them(world, login):
+    from kmvolunteer.core.time import local_today
+
+    this_year = local_today().year
+    html = login("city_org").get(f"/tallies/areas/{world.city.id}").get_data(as_text=True)
+    offered = {int(y) for y in re.findall(r'<option value="(\d{4})"', html)}
+    assert offered == {this_year, this_year - 1}  # nothing kept or closed yet: not two years back
+    rollup.refresh_year(this_year - 3)
+    db.session.commit()
+    html = login("city_org").get(f"/tallies/areas/{world.city.id}").get_data(as_text=True)
+    assert this_year - 3 in {int(y) for y in re.findall(r'<option value="(\d{4})"', html)}

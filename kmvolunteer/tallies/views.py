@@ -33,7 +33,7 @@ from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Agency, Area, Branch
 from kmvolunteer.tallies import rollup, services, years
 from kmvolunteer.tallies.facts import has_rule, year_is_closed
-from kmvolunteer.tallies.models import Year
+from kmvolunteer.tallies.models import KeptYear, Year
 from kmvolunteer.tallies.tables import group_columns, member_columns, total_label
 
 bp = Blueprint("tallies", __name__, url_prefix="/tallies")
@@ -92,9 +92,11 @@ def _year() -> int:
 
 
 def _year_choices(year: int) -> list[int]:
-    known = set(db.session.scalars(db.select(Year.year)))
+    """This year and last, years closed or kept, and the one asked for — not years with nothing in them,
+    which would be counted from the records at some length only to show zeros."""
+    known = set(db.session.scalars(db.select(Year.year))) | set(db.session.scalars(db.select(KeptYear.year)))
     this_year = local_today().year
-    return sorted(known | {this_year, this_year - 1, this_year - 2, year}, reverse=True)
+    return sorted(known | {this_year, this_year - 1, year}, reverse=True)
 
 
 def _area_link(year: int):  # noqa: ANN202
