@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 
 from openpyxl import load_workbook
@@ -324,3 +325,13 @@ def test_nav_and_home_sections(login, world):
     assert 'href="/report-in"' in member_home and "home-reportin" in member_home
     branch_home = login("branch_secretary").get("/").get_data(as_text=True)
     assert f"/branches/{world.branch.id}/report-ins" in branch_home
+
+
+def test_the_member_home_counts_the_needs_still_open_to_take_up(login, world):
+    make_report_in(world.members["member"], world.community, status="confirmed")
+    make_need(world.community, title="还有名额", headcount=3)
+    full = make_need(world.community, title="已满", headcount=1)
+    full.claimed = 1  # its one place is taken
+    db.session.commit()
+    html = login("13800000001").get("/").get_data(as_text=True)
+    assert re.search(r'<span class="figure">(\d+)</span><span class="figure-label">我所在社区的开放需求', html).group(1) == "1"

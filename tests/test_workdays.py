@@ -67,7 +67,7 @@ def test_the_city_sets_and_removes_local_exceptions_and_each_is_audited(world, e
 
     city = world.city.path
     holiday = date(2026, 7, 13)  # a Monday: a working day in the national calendar
-    workdays.set_override(holiday, False, "  火把节  ", scope_path=city)
+    assert workdays.set_override(holiday, False, "  火把节  ", scope_path=city) is False
     db.session.commit()
     assert workdays.is_workday(holiday) is False
     assert [(o.day, o.is_workday, o.note) for o in workdays.overrides_in_year(2026)] == [(holiday, False, "火把节")]
@@ -76,7 +76,7 @@ def test_the_city_sets_and_removes_local_exceptions_and_each_is_audited(world, e
     with pytest.raises(ServiceError, match="at most 100"):
         workdays.set_override(date(2026, 7, 15), False, "长" * 101, scope_path=city)
     db.session.rollback()
-    workdays.set_override(holiday, True, "改回上班", scope_path=city)  # an existing exception can be changed
+    assert workdays.set_override(holiday, True, "改回上班", scope_path=city) is True  # replaced
     db.session.commit()
     assert workdays.is_workday(holiday) is True
     workdays.remove_override(holiday, scope_path=city)
@@ -100,6 +100,8 @@ def test_only_the_city_department_opens_the_working_days_page(world, login, engl
     assert response.status_code == 303 and response.headers["Location"].endswith("/service/workdays?year=2026")
     listed = city.get("/service/workdays?year=2026").get_data(as_text=True)
     assert "<td class=\"nowrap\">2026-07-13" in listed and "火把节" in listed
+    again = city.post("/service/workdays", {"day": "2026-07-13", "kind": "off", "note": "火把节（补充）"})
+    assert again.status_code == 303 and "replaced by this one" in city.get(again.headers["Location"]).get_data(as_text=True)
     refused = city.post("/service/workdays", {"day": "2026-07-14", "kind": "work"})
     assert refused.status_code == 422 and "already a working day" in refused.get_data(as_text=True)
     assert city.post("/service/workdays", {"day": "", "kind": "off"}).status_code == 422

@@ -29,7 +29,9 @@ def member_section(user: User) -> dict[str, Any] | None:
     community = services.confirmed_community_of(member)
     open_needs = 0
     if community is not None:
-        open_needs = db.session.scalar(select(func.count()).select_from(services.needs_of(community).subquery())) or 0
+        # Open needs with places left: a full one is no longer the member's to take up.
+        claimable = services.needs_of(community).where(Need.claimed < Need.headcount)
+        open_needs = db.session.scalar(select(func.count()).select_from(claimable.subquery())) or 0
     return {"latest": services.latest_member_report_in(member), "community": community,
             "reminder": services.latest_reminder(member), "claims": services.member_claims(member),
             "open_needs": open_needs}

@@ -563,14 +563,16 @@ def workdays_page():
     error = None
     if form.validate_on_submit():
         try:
-            workdays.set_override(form.day.data, form.kind.data == "work", form.note.data or "",
-                                  scope_path=city_path)
+            replaced = workdays.set_override(form.day.data, form.kind.data == "work", form.note.data or "",
+                                             scope_path=city_path)
         except ServiceError as exc:
             db.session.rollback()
             error = exc.message
         else:
             db.session.commit()
-            flash(_("Saved: %(day)s.", day=form.day.data.isoformat()), "success")
+            day = form.day.data.isoformat()
+            flash(_("%(day)s already had an exception: it is replaced by this one.", day=day) if replaced
+                  else _("Saved: %(day)s.", day=day), "success")
             return see_other(url_for("service.workdays_page", year=form.day.data.year))
     year = form.day.data.year if form.day.data else _workday_year()
     return render("service/workdays.html", status=422 if request.method == "POST" else 200, form=form,

@@ -86,8 +86,9 @@ def _describe(is_workday: bool) -> str:
 
 
 def set_override(day: date, is_workday: bool, note: str, *, scope_path: str,
-                 actor_id: int | None = None) -> WorkdayOverride:
-    """Make ``day`` a working day or a day off in Kunming, whatever the national calendar says."""
+                 actor_id: int | None = None) -> bool:
+    """Make ``day`` a working day or a day off in Kunming, whatever the national calendar says.
+    True when it replaced an exception already set for that day."""
     note = (note or "").strip()
     if len(note) > NOTE_MAX:
         raise ServiceError(_("The note can be at most %(num)d characters.", num=NOTE_MAX), "note")
@@ -102,7 +103,7 @@ def set_override(day: date, is_workday: bool, note: str, *, scope_path: str,
     audit.record("workday.set", None, scope_path=scope_path, before=before,
                  after={"day": day, "is_workday": is_workday, "note": note},
                  summary=f"{day.isoformat()} {_describe(is_workday)} {note}".strip(), actor_id=actor_id)
-    return override
+    return existing is not None
 
 
 def remove_override(day: date, *, scope_path: str, actor_id: int | None = None) -> None:
