@@ -52,7 +52,7 @@ def role_choices() -> list[tuple[str, str]]:
 class GrantForm(FlaskForm):
     role = SelectField(_l("Role"), validators=[DataRequired()])
     scope = SelectField(_l("Where"), validators=[DataRequired(_l("Choose where the role applies."))])
-    # Its own id: hx-preserve keeps the element of that id across swaps, and the accounts list's search is "q".
+    # Its own id, not "q" (the accounts list's search box): ids stay unique as pages are swapped in place.
     q = StringField(_l("Find a branch (branch or agency name)"), validators=[Optional(), Length(max=50)],
                     id="grant-q")
 

@@ -120,17 +120,18 @@ def active_member_report_in(member: Member) -> ReportIn | None:
     )
 
 
+def _confirmed_report_in_of(member: Member):  # noqa: ANN202
+    return and_(ReportIn.kind == "member", ReportIn.member_id == member.id, ReportIn.status == CONFIRMED)
+
+
 def confirmed_community_id(member: Member) -> int | None:
-    return db.session.scalar(select(ReportIn.community_id).where(
-        ReportIn.kind == "member", ReportIn.member_id == member.id, ReportIn.status == CONFIRMED))
+    return db.session.scalar(select(ReportIn.community_id).where(_confirmed_report_in_of(member)))
 
 
 def confirmed_community_of(member: Member) -> Area | None:
     """The community of the member's confirmed report-in, if any."""
     return db.session.scalar(
-        select(Area).join(ReportIn, ReportIn.community_id == Area.id)
-        .where(ReportIn.kind == "member", ReportIn.member_id == member.id, ReportIn.status == CONFIRMED)
-    )
+        select(Area).join(ReportIn, ReportIn.community_id == Area.id).where(_confirmed_report_in_of(member)))
 
 
 def member_history(member: Member) -> list[ReportIn]:

@@ -122,6 +122,11 @@ def is_overdue(record: ServiceRecord, now: datetime | None = None) -> bool:
     return record.status == S.submitted.value and record.submitted_at < overdue_cutoff(now)
 
 
+def _waited_too_long():  # noqa: ANN202
+    """is_overdue, in SQL."""
+    return and_(ServiceRecord.status == S.submitted.value, ServiceRecord.submitted_at < overdue_cutoff())
+
+
 def parse_hours(raw: Any) -> Decimal | None:
     """Text from a form → Decimal, or None when empty. Raises ServiceError when not a number."""
     if raw is None:
@@ -824,9 +829,8 @@ def _queue_rows(user: User, filters: Filters) -> Select:
 
 def queue_counts(user: User, filters: Filters) -> tuple[int, int]:
     """How many entries the filters find, and how many of those have waited too long."""
-    waiting = and_(ServiceRecord.status == S.submitted.value, ServiceRecord.submitted_at < overdue_cutoff())
     rows = _queue_rows(user, filters).with_only_columns(
-        func.count(ServiceRecord.id), func.coalesce(func.sum(case((waiting, 1), else_=0)), 0))
+        func.count(ServiceRecord.id), func.coalesce(func.sum(case((_waited_too_long(), 1), else_=0)), 0))
     total, overdue = db.session.execute(rows).one()
     return int(total), int(overdue)
 
@@ -876,23 +880,22 @@ def pending_count(user: User) -> int:
     """Entries waiting for this community secretary."""
     if not can(user, "service.decide_any"):
         return 0
-    return db.session.scalar(select(func.count(ServiceRecord.id)).where(
-        ServiceRecord.community_id.in_(scope_community_ids(user, "service.decide")),
-        ServiceRecord.status == S.submitted.value)) or 0
+    stmt = scoped(select(func.count(ServiceRecord.id)), user, "service.decide").where(
+        ServiceRecord.status == S.submitted.value)
+    return db.session.scalar(stmt) or 0
 
 
-def overdue_count(user: User, action: str = "service.decide") -> int:
-    stmt = scoped(select(func.count(ServiceRecord.id)), user, action).where(
-        ServiceRecord.status == S.submitted.value, ServiceRecord.submitted_at < overdue_cutoff())
+def overdue_count(user: User) -> int:
+    """Entries waiting too long for this community secretary."""
+    stmt = scoped(select(func.count(ServiceRecord.id)), user, "service.decide").where(_waited_too_long())
     return db.session.scalar(stmt) or 0
 
 
 def overdue_by_community(user: User) -> list[tuple[Area, int, int]]:
     """For a subdistrict (or wider) officer: per community, (community, pending, overdue)."""
-    cutoff = overdue_cutoff()
     rows = db.session.execute(
         scoped(select(ServiceRecord.community_id, func.count(ServiceRecord.id),
-                      func.sum(case((ServiceRecord.submitted_at < cutoff, 1), else_=0))), user, "service.queue")
+                      func.sum(case((_waited_too_long(), 1), else_=0))), user, "service.queue")
         .where(ServiceRecord.status == S.submitted.value)
         .group_by(ServiceRecord.community_id)
     ).all()

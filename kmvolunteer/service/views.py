@@ -531,7 +531,6 @@ def check_counters() -> None:
         raise SystemExit(1)
 
 
-
 # ---------------------------------------------------------------- local working-day exceptions
 
 def _city_path() -> str:

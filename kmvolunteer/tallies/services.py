@@ -294,7 +294,8 @@ def member_rows(year: int, *, branch: Branch | None = None, agency: Agency | Non
     for r in db.session.execute(stmt.execution_options(yield_per=2000)):
         yield MemberRow(
             member_id=r.member_id, name=r.name, agency=r.agency_name, branch=r.branch_name,
-            branch_id=r.branch_id, agency_area_path=r.agency_area_path, community=r.community_name, half_hours=r.approved_half_hours, entries=r.approved_entries,
+            branch_id=r.branch_id, agency_area_path=r.agency_area_path, community=r.community_name,
+            half_hours=r.approved_half_hours, entries=r.approved_entries,
             pending=r.pending_entries, reports_submitted=r.reports_submitted,
             reports_required=r.reports_required, rating=r.rating, min_half_hours=r.min_half_hours,
             min_activities=r.min_activities,

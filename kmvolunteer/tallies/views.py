@@ -6,7 +6,7 @@ two exports all render that same Table.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice
 from typing import Any, Callable, Iterable, Iterator
 
@@ -188,19 +188,22 @@ def _respond(*, scope_title: str, year: int, tables: list[Table], crumbs: list[t
                    serial=serial, generated_at=utcnow(), member_limit=PAGE_MEMBER_LIMIT,
                    compliance=request.args.get("compliance", ""), **(extra or {}))
     if fmt == "print":
-        back = url_for(request.endpoint, **request.view_args,
-                       **{key: value for key, value in request.args.items() if key not in ("format", "all")})
-        if (table.key in ("members", "shortfall") and request.args.get("all") != "1"
-                and sum(1 for _row in islice(table.items(), PRINT_MEMBER_LIMIT + 1)) > PRINT_MEMBER_LIMIT):
-            return render("tallies/print_long.html", table=table, back=back, limit=PRINT_MEMBER_LIMIT,
-                          xlsx=_with_args(format="xlsx"), print_all=_with_args(format="print", all="1"), **context)
+        back = _with_args(format=None, all=None)
+        if table.key in ("members", "shortfall") and request.args.get("all") != "1":
+            first = list(islice(table.items(), PRINT_MEMBER_LIMIT + 1))
+            if len(first) > PRINT_MEMBER_LIMIT:
+                return render("tallies/print_long.html", table=table, back=back, limit=PRINT_MEMBER_LIMIT,
+                              xlsx=_with_args(format="xlsx"), print_all=_with_args(format="print", all="1"),
+                              **context)
+            table = replace(table, items=lambda: first)  # the rows just read, not read again
         return render("tallies/print.html", table=table, back=back, **context)
     return render("tallies/page.html", "tallies/_body.html", **context)
 
 
-def _with_args(**changes: str) -> str:
-    """This page's URL with some query arguments changed."""
-    return url_for(request.endpoint, **request.view_args, **{**request.args.to_dict(), **changes})
+def _with_args(**changes: str | None) -> str:
+    """This page's URL with some query arguments changed (None: left out)."""
+    args = {key: value for key, value in {**request.args.to_dict(), **changes}.items() if value is not None}
+    return url_for(request.endpoint, **request.view_args, **args)
 
 
 def _crumbs(area: Area, year: int) -> list[tuple[str, str | None]]:
