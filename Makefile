@@ -5,19 +5,31 @@ BIN := $(VENV)/bin
 INSTANCE := instance
 export FLASK_APP := app
 
-.PHONY: run test install install-dev translations browser messages bench loadtest clean
+.PHONY: run test install install-dev translations browser messages bench loadtest clean lock lint
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.installed: requirements.txt $(BIN)/activate
-	$(BIN)/pip install -q -r requirements.txt
+# The locks pin every package, transitive ones too; requirements*.txt list what we depend on directly.
+$(VENV)/.installed: requirements.lock $(BIN)/activate
+	$(BIN)/pip install -q -r requirements.lock
 	touch $@
 
-$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
-	$(BIN)/pip install -q -r requirements-dev.txt
+$(VENV)/.installed-dev: requirements-dev.lock $(VENV)/.installed
+	$(BIN)/pip install -q -r requirements-dev.lock
 	touch $@
+
+## lock: pin requirements.txt and requirements-dev.txt (and what they need) into the .lock files.
+lock: $(BIN)/activate
+	$(BIN)/pip install -q pip-tools==7.6.2
+	$(BIN)/pip-compile -q --strip-extras --no-header --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements.lock requirements.txt
+	$(BIN)/pip-compile -q --strip-extras --no-header --allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements-dev.lock requirements-dev.txt
+
+## lint: ruff's checks and its formatting, as CI runs them.
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 install: $(VENV)/.installed translations
 install-dev: $(VENV)/.installed-dev translations

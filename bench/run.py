@@ -204,13 +204,17 @@ def throughput(database_url: str, fx: dict, seconds: int) -> dict[str, dict[str,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--database-url", default=f"sqlite:///{BENCH / 'city.db'}")
+    parser.add_argument("--database-url", help="default: bench/city.db, or bench/city-<sizes>.db for other sizes")
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--seconds", type=int, default=10, help="length of each throughput run")
-    parser.add_argument("--sizes", nargs="*", default=[],
-                        help="seed-demo options instead of --scale city, e.g. --members 5000")
+    for size in ("communities", "branches", "members"):
+        parser.add_argument(f"--{size}", type=int, help=f"seed this many {size} instead of the city's size")
     args = parser.parse_args()
-    prepare(args.database_url, args.sizes)
+    sizes = [part for size in ("communities", "branches", "members") if getattr(args, size)
+             for part in (f"--{size}", str(getattr(args, size)))]
+    name = "-".join(["city", *(flag[2] + value for flag, value in zip(sizes[0::2], sizes[1::2], strict=True))])
+    args.database_url = args.database_url or f"sqlite:///{BENCH / name}.db"
+    prepare(args.database_url, sizes)
     from kmvolunteer import create_app
 
     app = create_app()

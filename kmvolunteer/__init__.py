@@ -46,9 +46,10 @@ def create_app(config: object | None = None) -> Flask:
     _init_templates(app)
 
     from kmvolunteer import cli, errors
-    from kmvolunteer.core import security, stamps
+    from kmvolunteer.core import htmx, security, stamps
 
     errors.init_app(app)
+    htmx.init_app(app)
     security.init_app(app)
     stamps.init_app(app)
     cli.init_app(app)

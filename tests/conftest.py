@@ -25,6 +25,21 @@ CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csr
 PASSWORD = "secret-2026"
 
 
+def pytest_configure(config) -> None:  # noqa: ANN001
+    """Compile the translations the suite needs (the .mo files are not committed), so that
+    `pytest` alone works as well as `make test`."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in (Path(__file__).resolve().parent.parent / "kmvolunteer" / "translations").glob("*/LC_MESSAGES/*.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with po.open("rb") as source:
+                catalog = read_po(source)
+            with mo.open("wb") as target:
+                write_mo(target, catalog)
+
+
 def _database_url(tmp_dir: Path) -> str:
     return os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_dir / 'test.db'}"
 

@@ -292,9 +292,12 @@ def test_bulk_with_mixed_communities_processes_only_the_in_scope_ones(login, set
     b = login("community_secretary")
     b.get("/service/queue")
     response = b.post("/service/queue/bulk", {"ids": [str(r.id) for r in mine] + [str(elsewhere.id), str(far.id)],
-                                              "bulk_action": "approve", "next": "/service/queue"})
-    assert response.status_code == 303 and "records-changed" in response.headers["HX-Trigger"]
-    page = b.get("/service/queue").get_data(as_text=True)
+                                              "bulk_action": "approve", "next": "/service/queue"},
+                      headers={"HX-Request": "true", "HX-Boosted": "true"})
+    assert response.status_code == 303
+    landing = b.get(response.headers["Location"], headers={"HX-Request": "true", "HX-Boosted": "true"})
+    assert "records-changed" in landing.headers["HX-Trigger"]
+    page = landing.get_data(as_text=True)
     assert "Approved 2 entries." in page and "Skipped 3 entries:" in page
     assert page.count("not within your community") == 2
     assert f"No. {mine[2].id}" in page

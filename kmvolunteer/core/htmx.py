@@ -5,7 +5,7 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Response, make_response, redirect, render_template, request
+from flask import Flask, Response, make_response, redirect, render_template, request, session
 
 
 def is_htmx() -> bool:
@@ -23,16 +23,37 @@ def render(template: str, fragment: str | None = None, /, *, status: int = 200, 
     return make_response(render_template(chosen, **context), status)
 
 
+PENDING_EVENTS = "hx_events"
+
+
 def trigger(response: Response, *events: str) -> Response:
     """Fire client events (``HX-Trigger``) so badges and counters refresh themselves."""
     if events:
-        response.headers["HX-Trigger"] = json.dumps({name: True for name in events})
+        fired = json.loads(response.headers.get("HX-Trigger") or "{}")
+        fired.update({name: True for name in events})
+        response.headers["HX-Trigger"] = json.dumps(fired)
     return response
 
 
 def see_other(location: str, *events: str) -> Response:
-    """After a successful POST: 303 to the page to show, with events for htmx."""
-    return trigger(redirect(location, 303), *events)
+    """After a successful POST: 303 to the page to show.
+
+    htmx 4 follows a redirect inside ``fetch()``, so it never sees headers on the 303 itself: the
+    events wait in the session and go out with the page the redirect leads to.
+    """
+    if events and is_htmx():
+        session[PENDING_EVENTS] = sorted(set(session.get(PENDING_EVENTS, [])) | set(events))
+    return redirect(location, 303)
+
+
+def init_app(app: Flask) -> None:
+    @app.after_request
+    def _fire_pending_events(response: Response) -> Response:
+        """Events of a redirected htmx POST, on the final response that htmx reads."""
+        if is_htmx() and not 300 <= response.status_code < 400 and PENDING_EVENTS in session:
+            trigger(response, *session.pop(PENDING_EVENTS))
+        response.vary.add("HX-Request")  # one URL, two renderings
+        return response
 
 
 def safe_next(target: str | None, fallback: str) -> str:
