@@ -38,9 +38,10 @@ def index():
     search.validate()
     stmt = scoped(select(User), current_user, "user.list").order_by(User.username)
     if search.q.data:
+        # Lists mask logins that are phone numbers, so digits alone never match a login: by name only.
         q = search.q.data.strip()
-        stmt = stmt.where(or_(User.username.contains(q, autoescape=True),
-                              User.display_name.contains(q, autoescape=True)))
+        by_name = User.display_name.contains(q, autoescape=True)
+        stmt = stmt.where(by_name if q.isdigit() else or_(by_name, User.username.contains(q, autoescape=True)))
     page = db.paginate(stmt, per_page=50, error_out=False)
     return render("accounts/index.html", "accounts/_table.html", page=page, search=search)
 
@@ -143,7 +144,7 @@ def add_grant(user_id: int):
         if target is None:
             abort(404)
         try:
-            grant = services.build_grant(Role(form.role.data), **{kind: target})
+            grant = services.build_grant(Role(form.role.data), user=user, **{kind: target})
             if not can(current_user, "grant.give", grant):
                 abort(404)
             services.add_grant(user, grant, actor=current_user)
@@ -164,7 +165,7 @@ def revoke_grant(user_id: int, grant_id: int):
     grant = db.session.get(RoleGrant, grant_id)
     if grant is None or grant.user_id != user.id or not can(current_user, "grant.give", grant):
         abort(404)
-    services.revoke_grant(grant)
+    services.revoke_grant(grant, actor=current_user)
     db.session.commit()
     flash(_("Role revoked."), "success")
     return see_other(url_for("accounts.show", user_id=user.id))
@@ -190,6 +191,6 @@ def set_active(user_id: int):
 @login_required
 def reset_password(user_id: int):
     user = get_or_404(User, user_id, "user.manage")
-    password = services.reset_password(user)
+    password = services.reset_password(user, actor=current_user)
     db.session.commit()
     return render("accounts/created.html", user=user, password=password, reset=True)
