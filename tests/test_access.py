@@ -108,6 +108,11 @@ def test_nobody_grants_a_role_to_their_own_account(login, world):
     assert can(u["city_org"], "grant.give", peer)
     ordinary = auth_services.build_grant(Role.community_secretary, area=world.community2, user=u["member2"])
     assert can(me, "grant.give", ordinary)
+    # The form offers only what may be granted: no organization-department role at the district's own level.
+    form = b.get(f"/accounts/{u['member2'].id}?role=org_department").get_data(as_text=True)
+    assert f'value="area:{world.district.id}"' not in form
+    form = login("city_org").get(f"/accounts/{u['member2'].id}?role=org_department").get_data(as_text=True)
+    assert f'value="area:{world.district.id}"' in form and f'value="area:{world.city.id}"' not in form
 
 
 # ---------------------------------------------------------------- 2. nobody decides about themselves

@@ -82,8 +82,9 @@ def new():
 BRANCHES_SHOWN = 200
 
 
-def _scope_choices(role: Role, search: str = "", limit: int | None = None) -> list[tuple[str, str]]:
-    """Where ``role`` may be granted; branches (thousands city-wide) can be searched by branch or agency name."""
+def _scope_choices(user: User, role: Role, search: str = "", limit: int | None = None) -> list[tuple[str, str]]:
+    """Where ``role`` may be granted to ``user``; branches (thousands city-wide) can be searched by branch or
+    agency name."""
     kind = GRANT_SCOPE[role]
     if kind == "branch":
         stmt = (scoped(select(Branch), current_user, "branch.list").where(Branch.active.is_(True))
@@ -98,7 +99,8 @@ def _scope_choices(role: Role, search: str = "", limit: int | None = None) -> li
         return [(f"department:{d.id}", d.name) for d in departments]
     areas = db.session.scalars(scoped(select(Area), current_user, "area.list")
                                .where(Area.level.in_(LEVELS_FOR_ROLE[role])).order_by(Area.path))
-    return [(f"area:{a.id}", a.full_name() or a.name) for a in areas if can(current_user, "user.create", a)]
+    return [(f"area:{a.id}", a.full_name() or a.name) for a in areas
+            if can(current_user, "grant.give", RoleGrant(role=role.value, area=a, user_id=user.id))]
 
 
 def _grant_form(user: User, data=None) -> GrantForm:  # noqa: ANN001
@@ -108,7 +110,7 @@ def _grant_form(user: User, data=None) -> GrantForm:  # noqa: ANN001
     form = GrantForm(data) if data is not None else GrantForm()
     chosen = form.role.data if form.role.data in {r.value for r in GRANT_SCOPE} else Role.branch_secretary.value
     form.role.data = chosen
-    form.scope.choices = _scope_choices(Role(chosen), (form.q.data or "").strip(), BRANCHES_SHOWN + 1)
+    form.scope.choices = _scope_choices(user, Role(chosen), (form.q.data or "").strip(), BRANCHES_SHOWN + 1)
     if form.scope.data is None and chosen == Role.branch_secretary.value and user.member is not None:
         own = f"branch:{user.member.branch_id}"  # a member is most often made secretary of their own branch
         if any(value == own for value, _label in form.scope.choices):
