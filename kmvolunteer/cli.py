@@ -69,7 +69,7 @@ def create_admin(username: str, display_name: str, area_name: str) -> None:
         services.validate_new_password(user, password)
         user.password_hash = services.hash_password(password)
         user.must_change_password = False
-        services.add_grant(user, services.build_grant(Role.org_department, area=area), actor=user)
+        services.add_grant(user, services.build_grant(Role.org_department, user=user, area=area), actor=None)
     except ServiceError as exc:
         db.session.rollback()
         raise click.ClickException(exc.message) from exc

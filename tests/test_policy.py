@@ -64,8 +64,9 @@ def test_user_management_needs_an_org_grant_covering_the_home_area(world):
 
 def test_granting_is_limited_to_places_in_scope(world):
     u = world.users
-    inside = RoleGrant(role=Role.community_secretary.value, area=world.community2)
-    outside = RoleGrant(role=Role.community_secretary.value, area=world.other_community)
+    target = u["member2"].id
+    inside = RoleGrant(role=Role.community_secretary.value, area=world.community2, user_id=target)
+    outside = RoleGrant(role=Role.community_secretary.value, area=world.other_community, user_id=target)
     assert can(u["district_org"], "grant.give", inside)
     assert not can(u["district_org"], "grant.give", outside)
     assert can(u["city_org"], "grant.give", outside)

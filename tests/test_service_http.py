@@ -12,7 +12,7 @@ from kmvolunteer.extensions import db
 from kmvolunteer.service import services
 from kmvolunteer.service.models import Certificate, ServiceRecord
 from kmvolunteer.service.services import EntryData
-from tests.factories import service_need, service_report_in
+from tests.factories import make_claim, service_need, service_report_in
 
 YESTERDAY = local_today() - timedelta(days=1)
 HX = {"HX-Request": "true"}
@@ -402,10 +402,16 @@ def test_home_pages_show_the_service_parts(login, setup):
     assert "row--overdue" in queue
 
 
-def test_a_member_without_a_report_in_chooses_from_every_community(login, world):
-    page = login("13800000002").get("/service/new").get_data(as_text=True)
-    assert '<optgroup label="华山街道">' in page and "翠湖社区" in page and "云秀社区" in page
-    assert "selected" not in page.split('id="community_id"')[1].split("</select>")[0]
+def test_a_member_without_a_report_in_is_asked_to_report_in_or_chooses_a_claimed_need(login, world):
+    b = login("13800000002")
+    page = b.get("/service/new").get_data(as_text=True)
+    assert 'id="community_id"' not in page and "/report-in/new" in page
+    need = service_need(world.other_community, title="云秀社区义诊")
+    make_claim(need, world.members["member2"])
+    db.session.commit()
+    page = b.get("/service/new").get_data(as_text=True)
+    choices = page.split('id="community_id"')[1].split("</select>")[0]
+    assert "云秀社区" in choices and "翠湖社区" not in choices and "云秀社区义诊" in page
 
 
 def test_tick_all_on_the_page_without_javascript(login, setup):

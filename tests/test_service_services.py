@@ -75,6 +75,13 @@ def log(world, who: str = "member", **kw):  # noqa: ANN001, ANN003, ANN201
     return record
 
 
+def log_elsewhere(world, who: str = "member2", **kw):  # noqa: ANN001, ANN003, ANN201
+    """An entry at 文化巷社区 (community2), on a need there the member claimed."""
+    need = service_need(world.community2, title="文化巷清洁")
+    make_claim(need, world.members[who])
+    return log(world, who, community_id=world.community2.id, need_id=need.id, **kw)
+
+
 # ---------------------------------------------------------------- logging rules
 
 def test_logging_submits_counts_pending_and_audits(setup):
@@ -92,6 +99,7 @@ def test_logging_submits_counts_pending_and_audits(setup):
 def test_community_defaults_to_the_need_and_must_match_it(setup):
     w = setup
     need = service_need(w.community2, title="文化巷清洁")
+    make_claim(need, w.members["member"])
     db.session.commit()
     record = services.log_entry(w.members["member"], w.users["member"],
                                 entry(need_id=need.id, community_id=None))
@@ -281,7 +289,7 @@ def test_only_the_records_community_secretary_decides(setup):
         with pytest.raises(ServiceError):
             services.approve(record, w.users[who])
         db.session.rollback()
-    elsewhere = log(w, "member2", community_id=w.community2.id)
+    elsewhere = log_elsewhere(w)
     with pytest.raises(ServiceError):
         services.approve(elsewhere, w.users["community_secretary"])
     db.session.rollback()
@@ -421,7 +429,7 @@ def test_bulk_processes_in_scope_entries_and_reports_the_rest(setup):
     service_report_in(w.members["other_member"], w.other_community)
     db.session.commit()
     mine = [log(w, content=f"值守{i}") for i in range(3)]
-    elsewhere = log(w, "member2", community_id=w.community2.id)
+    elsewhere = log_elsewhere(w)
     far = services.log_entry(w.members["other_member"], w.users["other_member"],
                              entry(community_id=w.other_community.id))
     db.session.commit()
@@ -584,7 +592,7 @@ def test_member_entries_put_returned_first_and_histories_follow_each_record(setu
 def test_overdue_entries_by_community(setup, app):
     w = setup
     record = log(w)
-    log(w, "member2", community_id=w.community2.id)
+    log_elsewhere(w)
     db.session.execute(ServiceRecord.__table__.update().where(ServiceRecord.id == record.id).values(
         submitted_at=record.submitted_at - timedelta(days=8)))
     db.session.commit()

@@ -18,7 +18,7 @@ from kmvolunteer.reportin import services as reportin_services
 from kmvolunteer.service import services
 from kmvolunteer.service.models import ServiceRecord
 from kmvolunteer.service.services import EntryData
-from tests.factories import make_need, make_year_rule, service_report_in
+from tests.factories import make_claim, make_need, make_year_rule, service_report_in
 
 YESTERDAY = local_today() - timedelta(days=1)
 TOKEN = re.compile(r'(csrf_token" type="hidden" value="|csrf_token" value="|"X-CSRFToken": ")[^"]+')
@@ -77,8 +77,10 @@ def test_an_entry_edited_into_another_community_moves_both_communities(app, setu
     record = log(w)
     old, new = f"area:{w.community.id}", f"area:{w.community2.id}"
     before = now_versions(old, new)
+    need = make_need(w.community2)  # a member logs service elsewhere only on a need they claimed
+    make_claim(need, w.members["member"])
     data = EntryData(service_date=YESTERDAY, content="反诈宣传摊位值守", hours=Decimal("2"),
-                     community_id=w.community2.id)
+                     community_id=w.community2.id, need_id=need.id)
     services.edit_entry(record, w.users["member"], data)
     db.session.commit()
     after = now_versions(old, new)

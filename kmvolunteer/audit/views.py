@@ -16,6 +16,7 @@ from kmvolunteer.auth.models import User
 from kmvolunteer.auth.policy import can, scoped
 from kmvolunteer.core.audit import AuditEntry
 from kmvolunteer.core.htmx import render
+from kmvolunteer.core.text import is_mobile, mask_mobiles
 from kmvolunteer.core.time import local_day_start_utc
 from kmvolunteer.extensions import db
 
@@ -27,7 +28,7 @@ class AuditSearchForm(FlaskForm):
         csrf = False
 
     q = StringField(_l("Text"), validators=[Optional(), Length(max=100)])
-    actor = StringField(_l("Done by (username)"), validators=[Optional(), Length(max=64)])
+    actor = StringField(_l("Done by"), validators=[Optional(), Length(max=64)])
     action = SelectField(_l("Action"), validators=[Optional()], validate_choice=False)
     date_from = DateField(_l("From"), validators=[Optional()])
     date_to = DateField(_l("To"), validators=[Optional()])
@@ -48,7 +49,11 @@ def index():
                                   AuditEntry.after.contains(form.q.data, autoescape=True),
                                   AuditEntry.before.contains(form.q.data, autoescape=True)))
         if form.actor.data:
-            stmt = stmt.join(User, AuditEntry.actor_id == User.id).where(User.username == form.actor.data.strip().lower())
+            # By name, as the log shows people; by login only when it is not a phone number (shown masked).
+            who = form.actor.data.strip()
+            by_name = User.display_name.contains(who, autoescape=True)
+            stmt = stmt.join(User, AuditEntry.actor_id == User.id).where(
+                by_name if is_mobile(who) else or_(by_name, User.username == who.lower()))
         if form.action.data:
             stmt = stmt.where(AuditEntry.action.startswith(form.action.data.strip(), autoescape=True))
         if form.date_from.data:
@@ -57,4 +62,5 @@ def index():
             stmt = stmt.where(AuditEntry.at < local_day_start_utc(form.date_to.data + timedelta(days=1)))
     page = db.paginate(stmt, per_page=50, error_out=False)
     return render("audit/index.html", "audit/_table.html", page=page, form=form,
-                  action_label=labels.action_label, changes=labels.changes)
+                  action_label=labels.action_label, changes=labels.changes,
+                  mask=mask_mobiles)  # entries written before numbers were masked on the way in

@@ -38,9 +38,10 @@ def index():
     search.validate()
     stmt = scoped(select(User), current_user, "user.list").order_by(User.username)
     if search.q.data:
+        # Lists mask logins that are phone numbers, so digits alone never match a login: by name only.
         q = search.q.data.strip()
-        stmt = stmt.where(or_(User.username.contains(q, autoescape=True),
-                              User.display_name.contains(q, autoescape=True)))
+        by_name = User.display_name.contains(q, autoescape=True)
+        stmt = stmt.where(by_name if q.isdigit() else or_(by_name, User.username.contains(q, autoescape=True)))
     page = db.paginate(stmt, per_page=50, error_out=False)
     return render("accounts/index.html", "accounts/_table.html", page=page, search=search)
 
@@ -81,8 +82,9 @@ def new():
 BRANCHES_SHOWN = 200
 
 
-def _scope_choices(role: Role, search: str = "", limit: int | None = None) -> list[tuple[str, str]]:
-    """Where ``role`` may be granted; branches (thousands city-wide) can be searched by branch or agency name."""
+def _scope_choices(user: User, role: Role, search: str = "", limit: int | None = None) -> list[tuple[str, str]]:
+    """Where ``role`` may be granted to ``user``; branches (thousands city-wide) can be searched by branch or
+    agency name."""
     kind = GRANT_SCOPE[role]
     if kind == "branch":
         stmt = (scoped(select(Branch), current_user, "branch.list").where(Branch.active.is_(True))
@@ -97,7 +99,8 @@ def _scope_choices(role: Role, search: str = "", limit: int | None = None) -> li
         return [(f"department:{d.id}", d.name) for d in departments]
     areas = db.session.scalars(scoped(select(Area), current_user, "area.list")
                                .where(Area.level.in_(LEVELS_FOR_ROLE[role])).order_by(Area.path))
-    return [(f"area:{a.id}", a.full_name() or a.name) for a in areas if can(current_user, "user.create", a)]
+    return [(f"area:{a.id}", a.full_name() or a.name) for a in areas
+            if can(current_user, "grant.give", RoleGrant(role=role.value, area=a, user_id=user.id))]
 
 
 def _grant_form(user: User, data=None) -> GrantForm:  # noqa: ANN001
@@ -107,7 +110,7 @@ def _grant_form(user: User, data=None) -> GrantForm:  # noqa: ANN001
     form = GrantForm(data) if data is not None else GrantForm()
     chosen = form.role.data if form.role.data in {r.value for r in GRANT_SCOPE} else Role.branch_secretary.value
     form.role.data = chosen
-    form.scope.choices = _scope_choices(Role(chosen), (form.q.data or "").strip(), BRANCHES_SHOWN + 1)
+    form.scope.choices = _scope_choices(user, Role(chosen), (form.q.data or "").strip(), BRANCHES_SHOWN + 1)
     if form.scope.data is None and chosen == Role.branch_secretary.value and user.member is not None:
         own = f"branch:{user.member.branch_id}"  # a member is most often made secretary of their own branch
         if any(value == own for value, _label in form.scope.choices):
@@ -143,7 +146,7 @@ def add_grant(user_id: int):
         if target is None:
             abort(404)
         try:
-            grant = services.build_grant(Role(form.role.data), **{kind: target})
+            grant = services.build_grant(Role(form.role.data), user=user, **{kind: target})
             if not can(current_user, "grant.give", grant):
                 abort(404)
             services.add_grant(user, grant, actor=current_user)
@@ -164,7 +167,7 @@ def revoke_grant(user_id: int, grant_id: int):
     grant = db.session.get(RoleGrant, grant_id)
     if grant is None or grant.user_id != user.id or not can(current_user, "grant.give", grant):
         abort(404)
-    services.revoke_grant(grant)
+    services.revoke_grant(grant, actor=current_user)
     db.session.commit()
     flash(_("Role revoked."), "success")
     return see_other(url_for("accounts.show", user_id=user.id))
@@ -190,6 +193,6 @@ def set_active(user_id: int):
 @login_required
 def reset_password(user_id: int):
     user = get_or_404(User, user_id, "user.manage")
-    password = services.reset_password(user)
+    password = services.reset_password(user, actor=current_user)
     db.session.commit()
     return render("accounts/created.html", user=user, password=password, reset=True)

@@ -8,9 +8,9 @@ not revealed.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import Select, and_, false, or_, select
 
 from kmvolunteer.auth.models import Role, RoleGrant, User
 from kmvolunteer.core.audit import AuditEntry
@@ -57,6 +57,45 @@ def _is_self(user: User, member: Member) -> bool:
     return member.user_id is not None and member.user_id == user.id
 
 
+# --- Managing accounts: a reach over everything the account holds --------------------------------
+
+def _strictly_above(paths: list[str], area: Area) -> bool:
+    return any(area.path.startswith(p) and area.path != p for p in paths)
+
+
+def _account_places(target: User) -> list[Area]:
+    """Every place an account acts in: its home, each grant's place, and its branch's if it is a member."""
+    places = [target.home_area] + [g.scope_area() for g in target.grants]
+    if target.member is not None:
+        places.append(target.member.branch.agency.area)
+    return places
+
+
+def _manages_account(user: User, target: User | None) -> bool:
+    """An organization department manages an account (reset, unlock, edit, disable, grant, revoke) only if
+    its reach covers the account's home and every grant it holds, strictly above any organization-department
+    grant the account holds. Nobody manages their own account here."""
+    if target is None or target.id == user.id:
+        return False
+    reach = _area_paths(user, (Role.org_department,))
+    if not all(_covered(reach, area) for area in _account_places(target)):
+        return False
+    return all(_strictly_above(reach, g.area) for g in target.grants
+               if g.role == Role.org_department.value and g.area is not None)
+
+
+def _gives_grant(user: User, grant: RoleGrant) -> bool:
+    """Grant or revoke: the grant's place is in reach (strictly above, for an organization department's
+    own role), and the account is one the user manages — so never the user's own."""
+    target = grant.user if grant.user is not None else (
+        db.session.get(User, grant.user_id) if grant.user_id is not None else None)
+    place = grant.scope_area()
+    reach = _area_paths(user, (Role.org_department,))
+    in_reach = (_strictly_above(reach, place) if grant.role == Role.org_department.value
+                else _covered(reach, place))
+    return in_reach and _manages_account(user, target)
+
+
 RULES: dict[str, Callable[[User, Any], bool]] = {
     "area.view": lambda u, area: _covered(_area_paths(u, AREA_READERS), area),
     "area.agencies": lambda u, area: _org_covers(u, area),
@@ -76,8 +115,8 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     or bool(_area_paths(u, (Role.org_department,))),
     "user.list": lambda u, _=None: bool(_area_paths(u, (Role.org_department,))),
     "user.create": lambda u, area: _org_covers(u, area),
-    "user.manage": lambda u, target: _org_covers(u, target.home_area),
-    "grant.give": lambda u, grant: _org_covers(u, grant.scope_area()),
+    "user.manage": _manages_account,
+    "grant.give": _gives_grant,
     "audit.view": lambda u, _=None: bool(_area_paths(u, (Role.org_department,))),
     # --- 双报到 (report-ins, the three lists, claims): begin ---
     "reportin.self": lambda u, m: m is not None and m.active and _is_self(u, m),
@@ -118,7 +157,12 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "report.ack_community": lambda u, r: r.status != "draft" and _community_secretary_of(u, r.community),
     "branch_report.write": lambda u, branch: branch.id in _branch_ids(u),
     "evaluation.manage": lambda u, community: community.level == "community" and _community_secretary_of(u, community),
+    # Rating one member: ``e`` is an Evaluation or an About(community, member=…).
+    "evaluation.rate": lambda u, e: e.community.level == "community" and _community_secretary_of(u, e.community),
     "feedback.manage": lambda u, community: community.level == "community" and _community_secretary_of(u, community),
+    # Writing and sending a branch's feedback sheet: a FeedbackSheet or an About(community, branch=…).
+    "feedback.write": lambda u, sheet: sheet.community.level == "community"
+    and _community_secretary_of(u, sheet.community),
     "feedback.view": lambda u, sheet: _community_secretary_of(u, sheet.community)
     or (sheet.status == "sent" and (_manages_branch(u, sheet.branch)
                                     or _covered(_area_paths(u, AREA_READERS[:2]), sheet.community))),
@@ -132,6 +176,8 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     # record's community decides them; subdistrict and org_department read their area's queue;
     # a revoke is for the community secretary or an org_department covering the community.
     "service.log": lambda u, m: m is not None and _is_self(u, m) and m.active,
+    # Where the member may log it: ``place`` is (community, need or None).
+    "service.place": lambda u, place: _service_place_open(u, *place),
     "service.view": lambda u, r: _is_self(u, r.member) or r.member.branch_id in _branch_ids(u)
     or _covered(_area_paths(u, AREA_READERS), r.community),
     "service.edit": lambda u, r: _is_self(u, r.member),
@@ -198,6 +244,53 @@ def _report_view(user: User, report: Any) -> bool:
     return _covered(_area_paths(user, AREA_READERS), report.community) or _org_covers(user, report.branch.agency.area)
 
 
+# --- Nobody decides about themselves ------------------------------------------------------------
+
+class About(NamedTuple):
+    """The object of a decision that has no row yet: where it is taken, and about whom."""
+    community: Area
+    member: Member | None = None
+    branch: Branch | None = None
+
+
+class Subject(NamedTuple):
+    """Whom a decision is about: a person, or a branch (its secretaries and members)."""
+    member: Member | None = None
+    branch: Branch | None = None
+
+
+# Every action that decides about a person or a branch, and how to find whom it is about. ``can`` refuses
+# each of them to the person it is about — whatever other grants they hold. A new decision action must be
+# listed here (tests/test_access.py fails otherwise).
+SUBJECTS: dict[str, Callable[[Any], Subject]] = {
+    "reportin.decide": lambda ri: Subject(ri.member, ri.branch),
+    # A branch ending its own co-building is the branch's own act; the community ending a member's is a decision.
+    "reportin.end": lambda ri: Subject(ri.member),
+    "resource.take": lambda r: Subject(branch=r.branch),
+    "service.decide": lambda r: Subject(r.member),
+    "service.revoke": lambda r: Subject(r.member),
+    "report.ack_branch": lambda r: Subject(r.member),
+    "report.ack_community": lambda r: Subject(r.member, r.branch if r.kind == "branch" else None),
+    "evaluation.rate": lambda e: Subject(e.member),
+    "feedback.write": lambda sheet: Subject(branch=sheet.branch),
+}
+DECISIONS = frozenset(SUBJECTS)
+
+
+def _is_subject(user: User, subject: Subject) -> bool:
+    if subject.member is not None and _is_self(user, subject.member):
+        return True
+    branch = subject.branch
+    return branch is not None and (branch.id in _branch_ids(user)
+                                   or (user.member is not None and user.member.branch_id == branch.id))
+
+
+def about_self(user: User, action: str, obj: Any) -> bool:
+    """Is ``obj`` of the decision ``action`` about ``user`` (so ``can`` refuses it)? For the message."""
+    subject = SUBJECTS.get(action)
+    return subject is not None and obj is not None and _is_subject(user, subject(obj))
+
+
 def can(user: User | Any, action: str, obj: Any = None) -> bool:
     """May ``user`` do ``action`` (on ``obj``)? Unknown actions are refused."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.active:
@@ -205,7 +298,40 @@ def can(user: User | Any, action: str, obj: Any = None) -> bool:
     rule = RULES.get(action)
     if rule is None:
         raise KeyError(f"no policy rule for {action!r}")
-    return bool(rule(user, obj))
+    return bool(rule(user, obj)) and not about_self(user, action, obj)
+
+
+# --- Where a member may log service ----------------------------------------------------------------
+
+def _confirmed_community_id(member: Member) -> int | None:
+    from kmvolunteer.reportin.models import ReportIn
+
+    return db.session.scalar(select(ReportIn.community_id).where(
+        ReportIn.kind == "member", ReportIn.status == "confirmed", ReportIn.member_id == member.id)
+        .order_by(ReportIn.id.desc()).limit(1))
+
+
+def _needs_open_to(member: Member):  # noqa: ANN202
+    """Needs a member may log service on: those they claimed, and the open needs of their community."""
+    from kmvolunteer.reportin.models import Claim, Need
+
+    claimed = Need.id.in_(select(Claim.need_id).where(Claim.member_id == member.id, Claim.status == "active"))
+    home = _confirmed_community_id(member)
+    if home is None:
+        return claimed
+    return or_(claimed, and_(Need.status == "open", Need.community_id == home))
+
+
+def _service_place_open(user: User, community: Area | None, need: Any = None) -> bool:
+    from kmvolunteer.reportin.models import Need
+
+    member = user.member
+    if member is None or community is None:
+        return False
+    if need is None:
+        return community.id == _confirmed_community_id(member)
+    return need.community_id == community.id and db.session.scalar(
+        select(Need.id).where(Need.id == need.id, _needs_open_to(member))) is not None
 
 
 def _path_filter(column, paths: list[str]):  # noqa: ANN001
@@ -280,6 +406,22 @@ def scoped(stmt: Select, user: User, action: str) -> Select:
         theirs = Evaluation.published.is_(True) & Evaluation.member_id.in_(
             select(Member.id).where(Member.branch_id.in_(branch_ids)))
         return stmt.where(or_(own, theirs))
+    if action == "member.phone":
+        # Members whose full phone number the user may see (DESIGN §9): themselves, their branches'
+        # members, and members confirmed as reported in to their communities. Searches match phones only here.
+        from kmvolunteer.reportin.models import ReportIn
+
+        allowed = [Member.user_id == user.id]
+        if _branch_ids(user):
+            allowed.append(Member.branch_id.in_(_branch_ids(user)))
+        communities = [g.area_id for g in user.grants if g.role == Role.community_secretary.value and g.area_id]
+        if communities:
+            allowed.append(Member.id.in_(select(ReportIn.member_id).where(
+                ReportIn.kind == "member", ReportIn.status == "confirmed", ReportIn.community_id.in_(communities))))
+        return stmt.where(or_(*allowed))
+    if action == "service.needs":
+        # The needs the member may log service on (their own choices on the entry form).
+        return stmt.where(_needs_open_to(user.member)) if user.member is not None else stmt.where(false())
     # --- 服务记录 service records (issue 4): records whose community lies in the user's areas.
     if action in {"service.queue", "service.decide"}:
 
@@ -289,6 +431,14 @@ def scoped(stmt: Select, user: User, action: str) -> Select:
         # planner sees "community_id IN (…)" and walks the (community, status, …) indexes.
         return stmt.where(ServiceRecord.community_id.in_(scope_community_ids(user, action)))
     raise KeyError(f"no scope rule for {action!r}")
+
+
+def member_search(user: User, q: str):  # noqa: ANN201
+    """A WHERE clause on Member for a search box: the name, or the phone number only of members whose
+    full number ``user`` may see — digits shown masked are never matched."""
+    return or_(Member.name.contains(q, autoescape=True),
+               and_(Member.phone.contains(q, autoescape=True),
+                    Member.id.in_(scoped(select(Member.id), user, "member.phone"))))
 
 
 def scope_community_ids(user: User, action: str) -> list[int]:

@@ -17,6 +17,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from kmvolunteer.auth.models import GRANT_SCOPE, LoginFailure, Role, RoleGrant, User
 from kmvolunteer.core import audit
 from kmvolunteer.core.errors import ServiceError
+from kmvolunteer.core.text import mask_username
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Branch, Department
@@ -129,39 +130,50 @@ def create_user(*, username: str, display_name: str, home_area: Area) -> tuple[U
     )
     db.session.add(user)
     db.session.flush()
-    audit.record("user.created", user, scope_path=home_area.path, summary=name,
-                 after={"username": name, "display_name": user.display_name})
+    audit.record("user.created", user, scope_path=home_area.path, summary=user.display_name,
+                 after={"username": mask_username(name), "display_name": user.display_name})
     return user, password
 
 
-def reset_password(user: User) -> str:
+def _check_manages(actor: User | None, user: User) -> None:
+    """``actor`` None is the operator at the command line."""
+    from kmvolunteer.auth.policy import can
+
+    if actor is not None and not can(actor, "user.manage", user):
+        raise ServiceError(_("This account is not within your reach."))
+
+
+def reset_password(user: User, *, actor: User | None) -> str:
+    _check_manages(actor, user)
     password, user.password_hash = new_initial_password()
     user.must_change_password = True
     user.session_version += 1
     db.session.execute(delete(LoginFailure).where(LoginFailure.username == user.username))
-    audit.record("user.password_reset", user, scope_path=user.home_area.path, summary=user.username)
+    audit.record("user.password_reset", user, scope_path=user.home_area.path, summary=user.display_name)
     return password
 
 
 def set_active(user: User, active: bool, *, actor: User) -> None:
     if user.id == actor.id and not active:
         raise ServiceError(_("You cannot deactivate your own account."))
+    _check_manages(actor, user)
     if user.active == active:
         return
     user.active = active
     user.session_version += 1
     audit.record("user.activated" if active else "user.deactivated", user,
-                 scope_path=user.home_area.path, summary=user.username,
+                 scope_path=user.home_area.path, summary=user.display_name,
                  before={"active": not active}, after={"active": active})
 
 
-def build_grant(role: Role, *, area: Area | None = None, branch: Branch | None = None,
+def build_grant(role: Role, *, user: User, area: Area | None = None, branch: Branch | None = None,
                 department: Department | None = None) -> RoleGrant:
-    """A grant checked for shape (right kind of scope); the caller asks the policy."""
+    """A grant for ``user`` checked for shape (right kind of scope), not yet added: ask the policy
+    (``grant.give``) before adding it."""
     if role not in GRANT_SCOPE:
         raise ServiceError(_("This role cannot be granted."))
     kind = GRANT_SCOPE[role]
-    grant = RoleGrant(role=role.value)
+    grant = RoleGrant(role=role.value, user_id=user.id)
     if kind == "branch":
         if branch is None:
             raise ServiceError(_("Choose the branch for this role."))
@@ -184,7 +196,17 @@ def build_grant(role: Role, *, area: Area | None = None, branch: Branch | None =
     return grant
 
 
-def add_grant(user: User, grant: RoleGrant, *, actor: User) -> RoleGrant:
+def _check_gives(actor: User | None, grant: RoleGrant) -> None:
+    """``actor`` None is the operator at the command line."""
+    from kmvolunteer.auth.policy import can
+
+    if actor is not None and not can(actor, "grant.give", grant):
+        raise ServiceError(_("Nobody can give or take away roles of their own account, or outside their reach."))
+
+
+def add_grant(user: User, grant: RoleGrant, *, actor: User | None) -> RoleGrant:
+    """Add ``grant`` (from build_grant for this user); ``actor`` None is the operator at the command line."""
+    _check_gives(actor, grant)
     for existing in user.grants:
         if (existing.role, existing.area_id, existing.branch_id, existing.department_id) == (
             grant.role, grant.area.id if grant.area else None,
@@ -192,18 +214,19 @@ def add_grant(user: User, grant: RoleGrant, *, actor: User) -> RoleGrant:
             grant.department.id if grant.department else None,
         ):
             raise ServiceError(_("The user already has this role here."))
-    grant.granted_by_id = actor.id
+    grant.granted_by_id = actor.id if actor is not None else None
     user.grants.append(grant)
     db.session.flush()
     audit.record("grant.added", grant, scope_path=grant.scope_area().path,
-                 summary=f"{user.username} {grant.role} {grant.scope_name}",
-                 after={"user": user.username, "role": grant.role, "scope": grant.scope_name})
+                 summary=f"{user.display_name} {grant.role} {grant.scope_name}",
+                 after={"user": user.display_name, "role": grant.role, "scope": grant.scope_name})
     return grant
 
 
-def revoke_grant(grant: RoleGrant) -> None:
+def revoke_grant(grant: RoleGrant, *, actor: User) -> None:
+    _check_gives(actor, grant)
     audit.record("grant.revoked", grant, scope_path=grant.scope_area().path,
-                 summary=f"{grant.user.username} {grant.role} {grant.scope_name}",
-                 before={"user": grant.user.username, "role": grant.role, "scope": grant.scope_name})
+                 summary=f"{grant.user.display_name} {grant.role} {grant.scope_name}",
+                 before={"user": grant.user.display_name, "role": grant.role, "scope": grant.scope_name})
     grant.user.grants.remove(grant)
     db.session.delete(grant)

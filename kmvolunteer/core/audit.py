@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from kmvolunteer.core.text import mask_mobiles
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
 
@@ -52,7 +53,7 @@ def _refuse_change(mapper, connection, target) -> None:  # noqa: ANN001
 def _dump(data: dict[str, Any] | None) -> str | None:
     if data is None:
         return None
-    return json.dumps(data, ensure_ascii=False, default=str, sort_keys=True)
+    return mask_mobiles(json.dumps(data, ensure_ascii=False, default=str, sort_keys=True))
 
 
 def record(
@@ -65,7 +66,10 @@ def record(
     after: dict[str, Any] | None = None,
     actor_id: int | None = None,
 ) -> AuditEntry:
-    """Add an audit entry to the current session; the caller's commit writes both together."""
+    """Add an audit entry to the current session; the caller's commit writes both together.
+
+    Mobile numbers in the summary and the before/after values are stored masked: the log is read by
+    organization departments, who see phone numbers masked (DESIGN §9)."""
     if actor_id is None and has_request_context() and current_user.is_authenticated:
         actor_id = current_user.id
     if obj is not None and getattr(obj, "id", 0) is None:
@@ -76,7 +80,7 @@ def record(
         action=action,
         object_type=type(obj).__name__ if obj is not None else "",
         object_id=getattr(obj, "id", None),
-        summary=summary[:255],
+        summary=mask_mobiles(summary)[:255],
         before=_dump(before),
         after=_dump(after),
         ip=ip,

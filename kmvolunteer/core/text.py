@@ -29,6 +29,14 @@ def mask_phone(phone: str | None) -> str:
     return f"{phone[:3]}****{phone[-4:]}"
 
 
+MOBILE_IN_TEXT_RE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+def mask_mobiles(text: str) -> str:
+    """Every mainland mobile number inside ``text`` masked: 'reset 13812345678' → 'reset 138****5678'."""
+    return MOBILE_IN_TEXT_RE.sub(lambda m: mask_phone(m.group()), text) if text else text
+
+
 def mask_name(name: str) -> str:
     """张*明 / 李* — for public pages."""
     if len(name) <= 1:

@@ -4,6 +4,8 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from kmvolunteer.auth.models import User
+from kmvolunteer.auth.policy import member_search
 from kmvolunteer.core import audit
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.extensions import db
@@ -64,8 +66,9 @@ def branch_member_counts(agency: Agency) -> dict[int, int]:
     return {branch_id: count for branch_id, count in rows}
 
 
-def roster_query(branch: Branch, q: str | None):  # noqa: ANN201
+def roster_query(branch: Branch, q: str | None, viewer: User):  # noqa: ANN201
+    """The branch's active members; ``q`` matches names, and phone numbers only where ``viewer`` sees them."""
     stmt = select(Member).where(Member.branch_id == branch.id, Member.active.is_(True)).order_by(Member.name)
     if q:
-        stmt = stmt.where(Member.name.contains(q, autoescape=True) | Member.phone.contains(q, autoescape=True))
+        stmt = stmt.where(member_search(viewer, q))
     return stmt

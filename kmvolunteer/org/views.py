@@ -49,7 +49,7 @@ def branch(branch_id: int):
     party_branch = get_or_404(Branch, branch_id, "branch.view")
     search = SearchForm(request.args)
     search.validate()
-    page = db.paginate(services.roster_query(party_branch, search.q.data),
+    page = db.paginate(services.roster_query(party_branch, search.q.data, current_user),
                        per_page=50, error_out=False)
     return render("org/branch.html", "org/_roster.html", branch=party_branch, page=page,
                   search=search, form=MemberForm())
@@ -71,7 +71,7 @@ def add_member(branch_id: int):
         else:
             db.session.commit()
             return render("org/accounts_issued.html", issued=[added], branch=party_branch)
-    page = db.paginate(services.roster_query(party_branch, None), per_page=50, error_out=False)
+    page = db.paginate(services.roster_query(party_branch, None, current_user), per_page=50, error_out=False)
     return render("org/branch.html", "org/_member_form.html", status=422, branch=party_branch,
                   page=page, search=SearchForm(), form=form, error=error)
 

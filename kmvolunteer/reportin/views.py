@@ -299,9 +299,13 @@ def confirm_bulk(community_id: int):
         return see_other(url_for("reportin.queue", community_id=community.id))
     chosen = db.session.scalars(select(ReportIn).where(ReportIn.id.in_(ids),
                                                        ReportIn.community_id == community.id)).all()
-    done, skipped = services.confirm_many(chosen, actor_id=_actor())
+    own = [ri for ri in chosen if not can(current_user, "reportin.decide", ri)]  # about the secretary
+    done, skipped = services.confirm_many([ri for ri in chosen if ri not in own], actor_id=_actor())
     db.session.commit()
     flash(_("%(num)d report-ins confirmed.", num=done), "success")
+    if own:
+        flash(_("Not confirmed, as nobody decides about themselves (another secretary must): %(names)s",
+                names="、".join(services.who(ri) for ri in own)), "warning")
     if skipped:
         flash(_("Already decided by someone else, not changed: %(names)s", names="、".join(skipped)), "warning")
     return see_other(url_for("reportin.queue", community_id=community.id), EVENT)

@@ -20,6 +20,8 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
+from kmvolunteer.auth.models import User
+from kmvolunteer.auth.policy import About, can
 from kmvolunteer.core import audit, stamps
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.text import format_hours
@@ -446,6 +448,12 @@ def _eval_data(e: Evaluation) -> dict:
     return {"rating": e.rating, "comment": e.comment, "reason": e.reason, "published": e.published}
 
 
+def _may_rate(community: Area, member: Member, actor_id: int | None) -> bool:
+    """The policy's word on rating ``member`` (nobody rates themselves); no actor is the system (demo data)."""
+    actor = db.session.get(User, actor_id) if actor_id is not None else None
+    return actor is None or can(actor, "evaluation.rate", About(community, member=member))
+
+
 def set_rating(community: Area, member: Member, year: int, rating: str, comment: str = "", reason: str = "", *,
                actor_id: int | None = None, today: date | None = None) -> tuple[Evaluation, bool]:
     """Rate one member; returns (evaluation, changed). ``reason`` is the justification for rating a member
@@ -454,6 +462,8 @@ def set_rating(community: Area, member: Member, year: int, rating: str, comment:
     rating, comment, reason = (rating or "").strip(), (comment or "").strip(), (reason or "").strip()
     if rating not in RATING_ORDER:
         raise ServiceError(_("Choose a rating."), "rating")
+    if not _may_rate(community, member, actor_id):
+        raise ServiceError(_("You cannot rate yourself; another secretary must."), "rating")
     if len(comment) > 500 or len(reason) > 500:
         raise ServiceError(_("Comments and reasons can be at most %(num)d characters.", num=500), "comment")
     if year > today.year:
@@ -517,8 +527,8 @@ def rate_unrated(community: Area, year: int, rating: str = Rating.good.value, *,
     rated, skipped = [], []
     above_fair = RATING_ORDER.get(rating, 0) > RATING_ORDER[Rating.fair.value]
     for row in evaluation_rows(community, year):
-        if row.evaluation is not None:
-            continue
+        if row.evaluation is not None or not _may_rate(community, row.member, actor_id):
+            continue  # the actor's own row is left for another secretary (the page says so)
         if row.no_service and above_fair:
             skipped.append(row.member)
             continue

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from kmvolunteer.auth.models import Role
-from kmvolunteer.auth.policy import can, get_or_404, org_areas, scoped
+from kmvolunteer.auth.policy import About, can, get_or_404, org_areas, scoped
 from kmvolunteer.core import exports
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.htmx import render, see_other, trigger, wants_fragment
@@ -262,6 +262,11 @@ def _community_for(community_id: int, action: str) -> Area:
     return community
 
 
+def _may_rate(community: Area):  # noqa: ANN202
+    """For the rows: may the current user rate this member (nobody rates themselves)?"""
+    return lambda member: can(current_user, "evaluation.rate", About(community, member=member))
+
+
 def _evaluation_page(community: Area, year: int, *, status: int = 200, posted: dict | None = None,
                      errors: dict | None = None, error: str | None = None) -> Response:
     rows = services.evaluation_rows(community, year)
@@ -270,7 +275,7 @@ def _evaluation_page(community: Area, year: int, *, status: int = 200, posted: d
                   posted=posted or {}, errors=errors or {}, error=error, status=status,
                   unrated=sum(1 for r in rows if r.evaluation is None),
                   unpublished=sum(1 for r in rows if r.evaluation is not None and not r.evaluation.published),
-                  bulk_form=BulkRateForm())
+                  bulk_form=BulkRateForm(), may_rate=_may_rate(community))
 
 
 @bp.route("/evaluations/<int:community_id>/<int:year>")
@@ -314,7 +319,7 @@ def rate_one(community_id: int, year: int, member_id: int):
     row = services.evaluation_row(community, member, year)
     response = render("reports/_eval_row.html", "reports/_eval_row.html", status=422 if error else 200, row=row,
                       community=community, year=year, posted={member.id: values} if error else {},
-                      errors={member.id: error} if error else {}, saved=changed)
+                      errors={member.id: error} if error else {}, saved=changed, may_rate=_may_rate(community))
     return trigger(response, "evaluations-changed") if changed else response
 
 
@@ -324,10 +329,14 @@ def rate_all(community_id: int, year: int):
     """Without JavaScript: every row in one form, one save button; all or nothing."""
     community = _community_for(community_id, "evaluation.manage")
     _check_year(year)
-    posted, errors, saved = {}, {}, 0
+    posted, errors, saved, own = {}, {}, 0, []
+    may_rate = _may_rate(community)
     for row in services.evaluation_rows(community, year):
         values = _row_values(row.member.id)
         if f"rating-{row.member.id}" not in request.form:
+            continue
+        if not may_rate(row.member):
+            own.append(row.member.name)
             continue
         posted[row.member.id] = values
         if not values["rating"]:
@@ -348,6 +357,9 @@ def rate_all(community_id: int, year: int):
                                                len(errors)))
     db.session.commit()
     flash(ngettext("%(num)d rating saved.", "%(num)d ratings saved.", saved), "success")
+    if own:
+        flash(_("Not saved, as nobody rates themselves (another secretary must): %(names)s", names="、".join(own)),
+              "warning")
     return see_other(url_for("reports.evaluations", community_id=community.id, year=year), "evaluations-changed")
 
 
@@ -414,7 +426,7 @@ def generate(community_id: int):
         flash(_("Choose a branch and a period."), "error")
         return see_other(url_for("reports.feedback", community_id=community.id, year=year))
     branch = db.session.get(Branch, form.branch_id.data)
-    if branch is None:
+    if branch is None or not can(current_user, "feedback.write", About(community, branch=branch)):
         abort(404)
     try:
         sheet = services.generate_sheet(community, branch, year, form.period.data, actor_id=current_user.id)
@@ -429,7 +441,7 @@ def generate(community_id: int):
 def _sheet_page(sheet: FeedbackSheet, form: SheetForm | None = None, *, status: int = 200,
                 error: str | None = None) -> Response:
     return render("reports/sheet.html", sheet=sheet, form=form or SheetForm(obj=sheet), error=error, status=status,
-                  manage=can(current_user, "feedback.manage", sheet.community), now=utcnow())
+                  manage=can(current_user, "feedback.write", sheet), now=utcnow())
 
 
 @bp.route("/feedback/sheets/<int:sheet_id>", methods=["GET", "POST"])
@@ -438,7 +450,7 @@ def sheet(sheet_id: int):
     found = get_or_404(FeedbackSheet, sheet_id, "feedback.view")
     if request.method == "GET":
         return _sheet_page(found)
-    if not can(current_user, "feedback.manage", found.community):
+    if not can(current_user, "feedback.write", found):
         abort(404)
     form = SheetForm()
     if form.validate_on_submit():

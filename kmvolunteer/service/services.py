@@ -21,7 +21,7 @@ from sqlalchemy import Select, and_, case, event, extract, func, or_, select, up
 from sqlalchemy.orm import Session, joinedload
 
 from kmvolunteer.auth.models import Role, User
-from kmvolunteer.auth.policy import can, scope_community_ids, scoped
+from kmvolunteer.auth.policy import About, about_self, can, member_search, scope_community_ids, scoped
 from kmvolunteer.core import audit, stamps
 from kmvolunteer.core.audit import AuditEntry
 from kmvolunteer.core.db import insert_ignore
@@ -382,7 +382,9 @@ def _check_duplicates_and_day(member_id: int, day: date, *, need_id: int | None,
               date=day.isoformat(), hours=format_hours(day_total)), "hours")
 
 
-def _resolve_place(data: EntryData) -> tuple[Area, Need | None]:
+def _resolve_place(data: EntryData, actor: User, keep: tuple[int, int | None] | None = None) -> tuple[Area, Need | None]:
+    """The community and need of an entry, where the policy lets the member log service (``service.place``);
+    ``keep`` is an edited entry's own place, which stays allowed after the member moved."""
     need = None
     if data.need_id is not None:
         need = db.session.get(Need, data.need_id)
@@ -397,6 +399,11 @@ def _resolve_place(data: EntryData) -> tuple[Area, Need | None]:
     if need is not None and need.community_id != community.id:
         raise ServiceError(_("That need or post belongs to %(community)s; choose that community or another need.",
                              community=need.community.name), "need_id")
+    if keep != (community.id, need.id if need else None) and not can(actor, "service.place", (community, need)):
+        if need is not None:
+            raise ServiceError(_("Choose a need or post from the list."), "need_id")
+        raise ServiceError(_("You can log service only at the community you have reported in to, "
+                             "or on a need you have claimed."), "community_id")
     return community, need
 
 
@@ -435,7 +442,7 @@ def log_entry(member: Member, actor: User, data: EntryData, *, today: date | Non
     _clean_text(data)
     half_hours = half_hours_from(data.start_time, data.end_time, data.hours)
     _check_date(data.service_date, today)
-    community, need = _resolve_place(data)
+    community, need = _resolve_place(data, actor)
     late = workdays.is_late(data.service_date, today, late_limit())
     if late and not data.late_reason:
         raise ServiceError(_("This service was more than %(n)d working days ago, so the entry is late: "
@@ -476,7 +483,7 @@ def edit_entry(record: ServiceRecord, actor: User, data: EntryData, *, today: da
     _check_date(data.service_date, today)
     if year_is_closed(record.year):
         raise ServiceError(_("The year %(year)d is closed; its records can no longer change.", year=record.year))
-    community, need = _resolve_place(data)
+    community, need = _resolve_place(data, actor, keep=(record.community_id, record.need_id))
     recorded_on = to_local(record.created_at).date() if record.created_at else today
     late = workdays.is_late(data.service_date, max(recorded_on, data.service_date), late_limit())
     if late and not data.late_reason:
@@ -536,9 +543,9 @@ def _need_reason(reason: str | None) -> str:
 def _decide(record: ServiceRecord, actor: User, *, expected: str, to: str, action: str,
             reason: str = "", permission: str = "service.decide") -> ServiceRecord:
     if not can(actor, permission, record):
+        if about_self(actor, permission, record):
+            raise ServiceError(_("You cannot decide your own entry; another secretary must."))
         raise ServiceError(_("This entry is not within your scope."))
-    if record.member.user_id == actor.id and action != "service.withdrawn":
-        raise ServiceError(_("You cannot decide your own entry; another secretary must."))
     if year_is_closed(record.year):
         raise ServiceError(_("The year %(year)d is closed; its records can no longer change.", year=record.year))
     if record.status != expected:
@@ -620,7 +627,8 @@ def bulk_decide(ids: Iterable[Any], actor: User, action: str, reason: str | None
     result = BulkResult(action)
     for record_id in wanted:
         record = records.get(record_id)
-        if record is None or not can(actor, "service.view", record) or not can(actor, "service.decide", record):
+        if record is None or not can(actor, "service.view", record) or not (
+                can(actor, "service.decide", record) or about_self(actor, "service.decide", record)):
             result.skipped.append((record_id, None, _("not within your community")))
             continue
         try:
@@ -691,7 +699,7 @@ def record_attendance(need: Need, day: date, actor: User, member_ids: Iterable[A
         if member is None:
             result.skipped.append((member_id, None, _("not on this attendance sheet")))
             continue
-        if member.user_id == actor.id:
+        if not can(actor, "service.decide", About(need.community, member=member)):
             result.skipped.append((member_id, member, _("your own entry needs another secretary")))
             continue
         _lock_member_year(member.id, day.year)
@@ -817,7 +825,7 @@ def _queue_rows(user: User, filters: Filters) -> Select:
         stmt = stmt.where(ServiceRecord.service_date <= filters.date_to)
     if filters.member:
         q = filters.member.strip()
-        stmt = stmt.where(or_(Member.name.contains(q, autoescape=True), Member.phone.contains(q, autoescape=True)))
+        stmt = stmt.where(member_search(user, q))
     if filters.branch_id:
         stmt = stmt.where(Member.branch_id == filters.branch_id)
     if filters.need_id:
@@ -972,33 +980,20 @@ def histories(record_ids: list[int]) -> dict[int, list[AuditEntry]]:
 
 
 def entry_choices(member: Member) -> tuple[list[Area], list[Need]]:
-    """Communities and needs for the member's form: report-in community first, then those of their claims
-    and of their recent entries."""
+    """Where the member may log service (the policy's ``service.place``): the community they are confirmed in,
+    and the needs open to them — those they claimed and the open needs of that community — with their
+    communities. A member not reported in who claimed nothing gets none: they are asked to report in first."""
     communities: list[Area] = []
     home = report_in_community(member)
     if home is not None:
         communities.append(home)
     needs = list(db.session.scalars(
-        select(Need).join(Claim, Claim.need_id == Need.id)
-        .where(Claim.member_id == member.id, Claim.status == "active")
-        .options(joinedload(Need.community)).order_by(Need.on_date.desc().nulls_last(), Need.id.desc())))
-    if home is not None:
-        seen = {n.id for n in needs}
-        needs += [n for n in db.session.scalars(
-            select(Need).where(Need.community_id == home.id, Need.status == "open")
-            .order_by(Need.on_date.desc().nulls_last(), Need.id.desc()).limit(30)) if n.id not in seen]
-    recent = db.session.scalars(
-        select(Area).where(Area.id.in_(select(ServiceRecord.community_id).where(
-            ServiceRecord.member_id == member.id).distinct())))
-    for area in [n.community for n in needs] + list(recent):
+        scoped(select(Need), member.user, "service.needs").options(joinedload(Need.community))
+        .order_by(Need.on_date.desc().nulls_last(), Need.id.desc()).limit(60)))
+    for area in [n.community for n in needs]:
         if area not in communities:
             communities.append(area)
     return communities, needs
-
-
-def all_communities() -> list[Area]:
-    return list(db.session.scalars(select(Area).where(Area.level == "community", Area.active.is_(True))
-                                   .options(joinedload(Area.parent)).order_by(Area.path)))
 
 
 def secretary_needs(user: User) -> list[Need]:

@@ -103,13 +103,8 @@ def _entry_choices(form: EntryForm, member: Member, record: ServiceRecord | None
         communities.insert(0, record.community)
     if record is not None and record.need is not None and record.need not in needs:
         needs.insert(0, record.need)
-    if communities:
-        form.community_id.choices = [(c.id, c.name) for c in communities]
-    else:  # not reported in anywhere yet: every community, grouped by subdistrict
-        grouped: dict[str, list[tuple[int, str]]] = {}
-        for area in services.all_communities():
-            grouped.setdefault(area.parent.name if area.parent else "", []).append((area.id, area.name))
-        form.community_id.choices = grouped
+    # Empty when the member is not reported in and claimed nothing: the form asks them to report in first.
+    form.community_id.choices = [(c.id, c.name) for c in communities]
     form.need_id.choices = [("", _("None"))] + [
         (n.id, f"{n.title}" + (f" · {n.on_date.isoformat()}" if n.on_date else "")) for n in needs]
 
