@@ -56,6 +56,9 @@ class Config:
         self.PENDING_WARN_DAYS = int(os.environ.get("PENDING_WARN_DAYS", "7"))
         # Rendered parts of busy pages kept in each worker process (core/stamps.py).
         self.FRAGMENT_CACHE_MB = int(os.environ.get("FRAGMENT_CACHE_MB", "32"))
+        # Failed logins one client address may make before it waits (see LOGIN_MAX_FAILURES below): raise it
+        # when many new users log in for the first time from behind one office address.
+        self.LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_MAX_FAILURES_PER_ADDRESS", "100"))
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -72,10 +75,9 @@ class Config:
     # Login throttling (auth/throttle.py), counted in the database: the first LOGIN_MAX_FAILURES failed tries
     # for an account name (LOGIN_MAX_FAILURES_PER_ADDRESS from one client address) are free; after that every
     # try waits LOGIN_DELAY_SECONDS, doubling with each further failure up to LOGIN_MAX_DELAY_SECONDS. A counter
-    # with no failure for LOGIN_FORGET_HOURS starts again. An address the account logged in from within
-    # LOGIN_USUAL_ADDRESS_DAYS has a counter of its own, so a stranger's failures do not keep the owner out.
+    # with no failure for LOGIN_FORGET_HOURS starts again. At an address the account logged in from within
+    # LOGIN_USUAL_ADDRESS_DAYS it counts on a counter of its own, so a stranger's failures do not keep the owner out.
     LOGIN_MAX_FAILURES = 5
-    LOGIN_MAX_FAILURES_PER_ADDRESS = 50
     LOGIN_DELAY_SECONDS = 30
     LOGIN_MAX_DELAY_SECONDS = 900
     LOGIN_FORGET_HOURS = 24

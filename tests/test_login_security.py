@@ -180,10 +180,10 @@ def test_the_wait_doubles_up_to_a_cap_and_then_lets_one_try_through(app, world, 
     assert len(verifications) == limit + 8
 
 
-def _login_at(app, address: str, password: str = PASSWORD) -> services.LoginResult:  # noqa: ANN001
+def _login_at(app, address: str, name: str = "city_org") -> services.LoginResult:  # noqa: ANN001
     """A login as from a request at ``address`` (the audit entry keeps the address, as over HTTP)."""
     with app.test_request_context(environ_base={"REMOTE_ADDR": address}):
-        return services.authenticate("city_org", password, address)
+        return services.authenticate(name, PASSWORD, address)
 
 
 def test_the_owner_from_a_usual_address_is_not_locked_out(app, world, clock):
@@ -206,13 +206,17 @@ def test_a_busy_office_behind_one_address_is_not_throttled_by_its_own_logins(app
     _wrong("nobody-1", "10.2.2.2")
     _wrong("nobody-2", "10.2.2.2")
     for name in names:
-        result = services.authenticate(name, PASSWORD, "10.2.2.2")
+        result = _login_at(app, "10.2.2.2", name)
         assert result.user is not None, result.error
     row = db.session.get(LoginThrottle, "addr:10.2.2.2")
     assert row.failures == 2 and row.blocked_until is None
-    # The third failure takes the address to its limit: now it waits.
+    # The third failure takes the address to its limit: a first login from there now waits...
     _wrong("nobody-3", "10.2.2.2")
-    assert services.authenticate("city_org", PASSWORD, "10.2.2.2").wait
+    assert _login_at(app, "10.2.2.2", "other_org").wait
+    # ...but those who logged in from there before count on their own counters, typos included.
+    for name in names:
+        _wrong(name, "10.2.2.2")
+        assert _login_at(app, "10.2.2.2", name).user is not None
 
 
 def test_ipv6_clients_are_counted_by_their_64_block(app, world, monkeypatch):

@@ -1,8 +1,8 @@
 """Login throttling that holds under concurrency, across workers and across hosts.
 
-Each login attempt first *takes a try* on two counters (``LoginThrottle`` rows) before any password is
-checked: its account (the account name; or, from an address the account logged in from lately, the
-account at that address) and its client address. Taking a try is one guarded ``UPDATE … RETURNING``
+Each login attempt first *takes a try* on its counters (``LoginThrottle`` rows) before any password is
+checked: the account name and the client address; or, from an address the account logged in from
+lately, only the account at that address. Taking a try is one guarded ``UPDATE … RETURNING``
 per counter, in one short transaction that holds the rows (on SQLite, the database) until it commits,
 so attempts that arrive together, from any worker or host, are counted one after another.
 
@@ -61,10 +61,15 @@ def address_key(address: str) -> str:
 
 
 def counters(name: str, user_id: int | None, address: str, *, usual: bool) -> list[Counter]:
-    """The counters a login attempt takes a try on, always in this order (account, then address)."""
+    """The counters a login attempt takes a try on, always in this order (account, then address).
+
+    At an address the account used lately, the owner counts on a counter of their own only: neither a
+    stranger's failures elsewhere nor colleagues' typos behind the same office address hold them up.
+    """
     config = current_app.config
-    account = f"user:{user_id}@{address[:64]}" if usual else f"name:{name}"
-    return [Counter(account, config["LOGIN_MAX_FAILURES"]),
+    if usual:
+        return [Counter(f"user:{user_id}@{address[:64]}", config["LOGIN_MAX_FAILURES"])]
+    return [Counter(f"name:{name}", config["LOGIN_MAX_FAILURES"]),
             Counter(address_key(address), config["LOGIN_MAX_FAILURES_PER_ADDRESS"])]
 
 
