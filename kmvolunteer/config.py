@@ -56,6 +56,9 @@ class Config:
         self.PENDING_WARN_DAYS = int(os.environ.get("PENDING_WARN_DAYS", "7"))
         # Rendered parts of busy pages kept in each worker process (core/stamps.py).
         self.FRAGMENT_CACHE_MB = int(os.environ.get("FRAGMENT_CACHE_MB", "32"))
+        # Failed logins one client address may make before it waits (see LOGIN_MAX_FAILURES below): raise it
+        # when many new users log in for the first time from behind one office address.
+        self.LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_MAX_FAILURES_PER_ADDRESS", "100"))
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -69,14 +72,25 @@ class Config:
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     LANGUAGES = {"zh_Hans_CN": "简体中文", "en": "English"}
+    # Login throttling (auth/throttle.py), counted in the database: the first LOGIN_MAX_FAILURES failed tries
+    # for an account name (LOGIN_MAX_FAILURES_PER_ADDRESS from one client address) are free; after that every
+    # try waits LOGIN_DELAY_SECONDS, doubling with each further failure up to LOGIN_MAX_DELAY_SECONDS. A counter
+    # with no failure for LOGIN_FORGET_HOURS starts again. At an address the account logged in from within
+    # LOGIN_USUAL_ADDRESS_DAYS it counts on a counter of its own, so a stranger's failures do not keep the owner out.
     LOGIN_MAX_FAILURES = 5
-    LOGIN_WINDOW_MINUTES = 15
-    PASSWORD_HASH_METHOD = "scrypt"
+    LOGIN_DELAY_SECONDS = 30
+    LOGIN_MAX_DELAY_SECONDS = 900
+    LOGIN_FORGET_HOURS = 24
+    LOGIN_USUAL_ADDRESS_DAYS = 30
+    # A user's own password: werkzeug's current default, scrypt with n=2**15, r=8, p=1 (32 MiB), spelt out so
+    # that a hash made any other way is recognised and made again at the owner's next login.
+    PASSWORD_HASH_METHOD = "scrypt:32768:8:1"
     # Initial passwords are random (about 58 bits) and must be changed at first
     # login, so a cheaper hash is safe for them and lets a 500-row roster import
-    # finish in seconds instead of a minute.
+    # finish in seconds instead of a minute. The password the user then chooses
+    # gets PASSWORD_HASH_METHOD.
     INITIAL_PASSWORD_HASH_METHOD = "pbkdf2:sha256:20000"
-    PASSWORD_MIN_LENGTH = 8
+    PASSWORD_MIN_LENGTH = 10
     PAGE_SIZE = 50
 
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from kmvolunteer.auth.models import LoginFailure, User
+from kmvolunteer.auth.models import LoginFailure, LoginThrottle, User
 from kmvolunteer.core.audit import AuditEntry
 from kmvolunteer.extensions import db
 from tests.conftest import PASSWORD, Browser
@@ -49,29 +49,30 @@ def test_wrong_password_and_unknown_user_get_the_same_message(browser, world):
         strip(unknown).split("<main")[1].split("</form>")[0].count("error")
 
 
-def test_five_failures_lock_the_account_for_the_window(browser, world, app):
+def test_five_failures_make_the_account_wait_then_let_the_owner_in(browser, world, app):
     browser.get("/login")
     for _ in range(5):
-        browser.post("/login", {"username": "city_org", "password": "wrong"})
-    # Even the right password is refused while locked.
-    locked = browser.post("/login", {"username": "city_org", "password": PASSWORD})
-    assert locked.status_code == 422
+        assert browser.post("/login", {"username": "city_org", "password": "wrong"}).status_code == 422
+    # Even the right password waits (HTTP 429), without being checked.
+    waiting = browser.post("/login", {"username": "city_org", "password": PASSWORD})
+    assert waiting.status_code == 429
     assert db.session.scalar(select(func.count(LoginFailure.id))) == 5
-    # The lock is kept in the database, so it holds for every worker: after the window it lifts.
-    for failure in db.session.scalars(select(LoginFailure)):
-        failure.at -= timedelta(minutes=app.config["LOGIN_WINDOW_MINUTES"] + 1)
+    # The counter is kept in the database, so it holds for every worker: after the wait the owner gets in.
+    throttle = db.session.get(LoginThrottle, "name:city_org")
+    throttle.blocked_until -= timedelta(seconds=app.config["LOGIN_DELAY_SECONDS"] + 1)
     db.session.commit()
     ok = browser.post("/login", {"username": "city_org", "password": PASSWORD})
     assert ok.status_code == 303
-    assert db.session.scalar(select(func.count(LoginFailure.id))) == 0
+    assert db.session.scalar(select(func.count(LoginFailure.id))) == 0  # told to the owner, then forgotten
+    db.session.expire_all()
+    assert db.session.get(LoginThrottle, "name:city_org").failures == 0
 
 
-def test_unknown_user_locks_the_same_way(browser, world):
+def test_unknown_user_waits_the_same_way(browser, world):
     browser.get("/login")
-    answers = [browser.post("/login", {"username": "ghost", "password": "x"}).get_data(as_text=True)
-               for _ in range(6)]
-    assert answers[0] != answers[-1]  # the last answers say the name is locked
-    assert "15" in answers[-1]
+    answers = [browser.post("/login", {"username": "ghost", "password": "x"}) for _ in range(6)]
+    assert [a.status_code for a in answers] == [422] * 5 + [429]
+    assert "30" in answers[-1].get_data(as_text=True)
 
 
 def test_login_refuses_post_without_csrf(browser, world):
@@ -115,9 +116,10 @@ def test_change_password(login, world):
     assert page.status_code == 200
     short = b.post("/account/password", {"current": PASSWORD, "new": "abc", "confirm": "abc"})
     assert short.status_code == 422
-    wrong = b.post("/account/password", {"current": "nope", "new": "newpass2026", "confirm": "newpass2026"})
+    wrong = b.post("/account/password", {"current": "nope", "new": "Dianchi-lake-2026", "confirm": "Dianchi-lake-2026"})
     assert wrong.status_code == 422
-    ok = b.post("/account/password", {"current": PASSWORD, "new": "newpass2026", "confirm": "newpass2026"})
+    ok = b.post("/account/password", {"current": PASSWORD, "new": "Dianchi-lake-2026",
+                                      "confirm": "Dianchi-lake-2026"})
     assert ok.status_code == 303
     assert b.get("/").status_code == 200  # this session goes on
     db.session.expire_all()

@@ -130,7 +130,7 @@ class RoleGrant(db.Model):
 
 
 class LoginFailure(db.Model):
-    """A failed login, kept in the database so throttling holds across workers and hosts."""
+    """A failed login, kept until the account's next successful login, whose owner is then told of it."""
 
     __tablename__ = "login_failure"
     __table_args__ = (Index("ix_login_failure_username_at", "username", "at"),)
@@ -139,3 +139,16 @@ class LoginFailure(db.Model):
     username: Mapped[str] = mapped_column(String(64))
     ip: Mapped[str] = mapped_column(String(64), default="")
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoginThrottle(db.Model):
+    """A counter of failed logins (auth/throttle.py): per account name, per account at a usual address,
+    per client address. In the database, so it holds across workers and hosts."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # While set and in the future, every try on this counter is refused without checking a password.
+    blocked_until: Mapped[datetime | None]

@@ -5,31 +5,64 @@ the user can read, and leave committing to the caller.
 """
 from __future__ import annotations
 
+import gzip
+import math
 import secrets
+import string
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from kmvolunteer.auth import throttle
 from kmvolunteer.auth.models import GRANT_SCOPE, LoginFailure, Role, RoleGrant, User
 from kmvolunteer.core import audit
+from kmvolunteer.core.audit import AuditEntry
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.text import mask_username
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Branch, Department
 
-# Compared against when the username is unknown, so both answers take as long.
-_DUMMY_HASH = generate_password_hash("not-a-real-password", method="pbkdf2:sha256:1000")
 # Readable initial passwords: no 0/O, 1/l/I.
 _PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+# The 10,000 most common passwords; where the list comes from is said in its first lines.
+COMMON_PASSWORDS_FILE = Path(__file__).with_name("common-passwords.txt.gz")
 
 
 def hash_password(password: str) -> str:
+    """A user's own password, always with today's full-strength method."""
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+@cache
+def _stand_in_hash(method: str) -> str:
+    """Checked against when the name is unknown, so that answer costs what a known name costs."""
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
+
+
+def _outdated(password_hash: str) -> bool:
+    """Made by another method than today's (an initial password, or an older or cheaper one)."""
+    return password_hash.split("$", 1)[0] != current_app.config["PASSWORD_HASH_METHOD"]
+
+
+def _verify(password_hash: str | None, password: str) -> bool:
+    """Check a password doing at least one full-strength verification, whatever the account or its hash,
+    so that neither an unknown name nor a cheaper hash answers sooner."""
+    full_strength = _stand_in_hash(current_app.config["PASSWORD_HASH_METHOD"])
+    if password_hash is None:
+        check_password_hash(full_strength, password)
+        return False
+    valid = check_password_hash(password_hash, password)
+    if _outdated(password_hash):
+        check_password_hash(full_strength, password)
+    return valid
 
 
 def new_initial_password() -> tuple[str, str]:
@@ -48,62 +81,109 @@ def normalize_username(username: str) -> str:
 class LoginResult:
     user: User | None
     error: str | None = None
+    wait: int | None = None  # seconds: the attempt was refused unchecked (throttled)
+    # Failed attempts since the account's last login, for its owner to be told.
+    failures: int = 0
+    last_failure_ip: str = ""
+    last_failure_at: datetime | None = None
 
 
-def _recent_failures(username: str) -> int:
-    window = timedelta(minutes=current_app.config["LOGIN_WINDOW_MINUTES"])
-    stmt = select(func.count(LoginFailure.id)).where(
-        LoginFailure.username == username, LoginFailure.at >= utcnow() - window
-    )
-    return db.session.scalar(stmt) or 0
+def _usual_address(user: User, address: str) -> bool:
+    """Whether the account logged in from this address lately (its owner's office, home or phone)."""
+    since = utcnow() - timedelta(days=current_app.config["LOGIN_USUAL_ADDRESS_DAYS"])
+    return bool(address) and db.session.scalar(select(AuditEntry.id).where(
+        AuditEntry.object_type == "User", AuditEntry.object_id == user.id, AuditEntry.action == "auth.login",
+        AuditEntry.ip == address, AuditEntry.at >= since).limit(1)) is not None
+
+
+def _throttled_message(wait: int) -> str:
+    if wait < 60:
+        return ngettext("Too many failed login attempts for this account or from your network. "
+                        "Try again in %(num)d second.",
+                        "Too many failed login attempts for this account or from your network. "
+                        "Try again in %(num)d seconds.", wait)
+    return ngettext("Too many failed login attempts for this account or from your network. "
+                    "Try again in %(num)d minute.",
+                    "Too many failed login attempts for this account or from your network. "
+                    "Try again in %(num)d minutes.", math.ceil(wait / 60))
 
 
 def authenticate(username: str, password: str, ip: str = "") -> LoginResult:
-    """Check a login. Unknown users and wrong passwords get the same answer.
+    """Check a login. Unknown names and wrong passwords get the same answer after the same work.
 
-    After LOGIN_MAX_FAILURES failures within LOGIN_WINDOW_MINUTES the account
-    name is locked for the rest of the window, whether or not it exists.
-    Commits its own small transaction so failures count across workers.
+    Throttled in the database (auth/throttle.py) per account name and per client address, before any
+    password is checked; commits its own small transactions so that every worker and host counts alike.
     """
     name = normalize_username(username)
-    minutes = current_app.config["LOGIN_WINDOW_MINUTES"]
-    locked_message = _(
-        "Too many failed attempts. This account is locked for %(minutes)d minutes.", minutes=minutes
-    )
-    if _recent_failures(name) >= current_app.config["LOGIN_MAX_FAILURES"]:
-        return LoginResult(None, locked_message)
     user = db.session.scalar(select(User).where(User.username == name))
-    valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
-    if not valid or user is None or not user.active:
+    # Read before the throttle's commit expires them: reloading only for known names would take time.
+    password_hash, active = (user.password_hash, user.active) if user else (None, False)
+    counters = throttle.counters(name, user.id if user else None, ip,
+                                 usual=user is not None and _usual_address(user, ip))
+    reservation = throttle.take(counters)
+    if reservation.wait is not None:
+        return LoginResult(None, _throttled_message(reservation.wait), wait=reservation.wait)
+    if not _verify(password_hash, password or "") or user is None or not active:
         db.session.add(LoginFailure(username=name, ip=ip[:64]))
         db.session.commit()
-        if _recent_failures(name) >= current_app.config["LOGIN_MAX_FAILURES"]:
-            return LoginResult(None, locked_message)
         return LoginResult(None, _("Wrong username or password."))
-    db.session.execute(delete(LoginFailure).where(LoginFailure.username == name))
+    if _outdated(user.password_hash) and not user.must_change_password:  # a one-time password is replaced soon
+        user.password_hash = hash_password(password)
+    # After the account's row, like a password reset: rows are always locked in the same order.
+    throttle.give_back(reservation)
+    throttle.clear(counters[0].key)
+    result = LoginResult(user)
+    earlier = select(LoginFailure).where(LoginFailure.username == name)
+    result.failures = db.session.scalar(select(func.count()).select_from(earlier.subquery()))
+    if result.failures:
+        last = db.session.scalars(earlier.order_by(LoginFailure.id.desc()).limit(1)).one()
+        result.last_failure_ip, result.last_failure_at = last.ip, last.at
+        db.session.execute(delete(LoginFailure).where(LoginFailure.username == name))
     audit.record("auth.login", user, scope_path=user.home_area.path, actor_id=user.id,
                  summary=user.username)
     db.session.commit()
-    return LoginResult(user)
+    return result
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    with gzip.open(COMMON_PASSWORDS_FILE, "rt", encoding="utf-8") as lines:
+        return frozenset(line.rstrip("\n") for line in lines if line.strip() and not line.startswith("#"))
 
 
 def validate_new_password(user: User, password: str) -> None:
+    """The rules a password a user chooses must meet; the password form explains them in the same words."""
     minimum = current_app.config["PASSWORD_MIN_LENGTH"]
     if len(password) < minimum:
         raise ServiceError(_("The new password must have at least %(n)d characters.", n=minimum))
     if password.isdigit() or password.isalpha():
         raise ServiceError(_("The new password must mix letters and digits."))
-    if password.lower() == user.username.lower():
-        raise ServiceError(_("The new password must not be the username."))
+    lowered = password.lower()
+    if user.username.lower() in lowered:
+        raise ServiceError(_("The new password must not contain your username."))
+    # "Password2026!" is "password" with a year and a sign: as easy to guess as the word itself.
+    core = lowered.strip(string.digits + string.punctuation + string.whitespace)
+    if lowered in common_passwords() or core in common_passwords():
+        raise ServiceError(_("This is one of the most common passwords, the first that anyone would try. "
+                             "Choose another."))
+
+
+def end_sessions(user: User) -> None:
+    """End every session of the account (on every device): the session id carries this number."""
+    user.session_version += 1
 
 
 def change_password(user: User, current: str, new: str) -> None:
     if not check_password_hash(user.password_hash, current or ""):
         raise ServiceError(_("The current password is wrong."))
+    if new == current:
+        if user.must_change_password:
+            raise ServiceError(_("Choose a password of your own, not the one-time password you were given."))
+        raise ServiceError(_("The new password must differ from the current one."))
     validate_new_password(user, new)
     user.password_hash = hash_password(new)
     user.must_change_password = False
-    user.session_version += 1
+    end_sessions(user)
     audit.record("user.password_changed", user, scope_path=user.home_area.path)
 
 
@@ -147,8 +227,8 @@ def reset_password(user: User, *, actor: User | None) -> str:
     _check_manages(actor, user)
     password, user.password_hash = new_initial_password()
     user.must_change_password = True
-    user.session_version += 1
-    db.session.execute(delete(LoginFailure).where(LoginFailure.username == user.username))
+    end_sessions(user)
+    throttle.clear_account(user.username, user.id)  # the owner may log in at once, from anywhere
     audit.record("user.password_reset", user, scope_path=user.home_area.path, summary=user.display_name)
     return password
 
@@ -160,7 +240,7 @@ def set_active(user: User, active: bool, *, actor: User) -> None:
     if user.active == active:
         return
     user.active = active
-    user.session_version += 1
+    end_sessions(user)
     audit.record("user.activated" if active else "user.deactivated", user,
                  scope_path=user.home_area.path, summary=user.display_name,
                  before={"active": not active}, after={"active": active})
@@ -228,5 +308,6 @@ def revoke_grant(grant: RoleGrant, *, actor: User) -> None:
     audit.record("grant.revoked", grant, scope_path=grant.scope_area().path,
                  summary=f"{grant.user.display_name} {grant.role} {grant.scope_name}",
                  before={"user": grant.user.display_name, "role": grant.role, "scope": grant.scope_name})
+    end_sessions(grant.user)
     grant.user.grants.remove(grant)
     db.session.delete(grant)

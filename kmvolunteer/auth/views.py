@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -22,10 +23,16 @@ def login():
     error = None
     if form.validate_on_submit():
         result = services.authenticate(form.username.data, form.password.data, request.remote_addr or "")
+        if result.wait is not None:
+            response = render("auth/login.html", form=form, error=result.error, status=429)
+            response.headers["Retry-After"] = str(result.wait)
+            return response
         if result.user is not None:
             session.clear()
             login_user(result.user)
             session.permanent = True
+            if result.failures:
+                flash(_failures_notice(result), "warning")
             target = safe_next(form.next.data, url_for("home.index"))
             if result.user.must_change_password:
                 flash(_("Please choose your own password before you go on."), "info")
@@ -36,8 +43,22 @@ def login():
     return render("auth/login.html", form=form, error=error, status=status)
 
 
+def _failures_notice(result: services.LoginResult) -> str:
+    return ngettext(
+        "%(num)d failed login attempt since your last login, the last from %(address)s at %(time)s. "
+        "If that was not you, change your password.",
+        "%(num)d failed login attempts since your last login, the last from %(address)s at %(time)s. "
+        "If that was not you, change your password.",
+        result.failures, address=result.last_failure_ip or "?",
+        time=format_datetime(result.last_failure_at, "yyyy-MM-dd HH:mm"))
+
+
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        # A copy of this session's cookie must stop working too: end every session of the account.
+        services.end_sessions(current_user)
+        db.session.commit()
     logout_user()
     session.clear()
     flash(_("You have logged out."), "info")
