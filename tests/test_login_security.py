@@ -93,7 +93,7 @@ def test_production_hashes_are_current_scrypt_and_own_passwords_always_get_them(
     assert Config.INITIAL_PASSWORD_HASH_METHOD != Config.PASSWORD_HASH_METHOD
     monkeypatch.setitem(app.config, "INITIAL_PASSWORD_HASH_METHOD", "pbkdf2:sha256:700")
     user = _user("13800000001")
-    one_time = services.reset_password(user)
+    one_time = services.reset_password(user, actor=None)
     db.session.commit()
     assert user.password_hash.startswith("pbkdf2:sha256:700$")
     services.change_password(user, one_time, "Dianchi-lake-2026")
@@ -232,7 +232,7 @@ def test_a_password_reset_lets_the_owner_in_at_once(app, world, clock):
         _wrong("13800000001", "6.6.6.6")
         clock(1)
     assert services.authenticate("13800000001", PASSWORD, "7.7.7.7").wait
-    one_time = services.reset_password(_user("13800000001"))
+    one_time = services.reset_password(_user("13800000001"), actor=None)
     db.session.commit()
     assert services.authenticate("13800000001", one_time, "7.7.7.7").user is not None
 
@@ -306,7 +306,7 @@ def _end_by_password_change(world) -> None:  # noqa: ANN001
 
 
 def _end_by_reset(world) -> None:  # noqa: ANN001
-    services.reset_password(_user("branch_secretary"))
+    services.reset_password(_user("branch_secretary"), actor=None)
 
 
 def _end_by_disable(world) -> None:  # noqa: ANN001
@@ -314,7 +314,7 @@ def _end_by_disable(world) -> None:  # noqa: ANN001
 
 
 def _end_by_revoked_grant(world) -> None:  # noqa: ANN001
-    services.revoke_grant(_user("branch_secretary").grants[0])
+    services.revoke_grant(_user("branch_secretary").grants[0], actor=_user("city_org"))
 
 
 @pytest.mark.parametrize("end", [_end_by_password_change, _end_by_reset, _end_by_disable, _end_by_revoked_grant])
@@ -365,7 +365,7 @@ def test_a_members_phone_number_cannot_be_part_of_the_password(world, english):
 
 def test_the_one_time_password_cannot_be_kept(world, english):
     user = _user("13800000001")
-    one_time = services.reset_password(user)
+    one_time = services.reset_password(user, actor=None)
     db.session.commit()
     with pytest.raises(ServiceError, match="one-time password"):
         services.change_password(user, one_time, one_time)
