@@ -14,7 +14,6 @@ from sqlalchemy import select
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.extensions import db
 
-
 # Commands that work on a database without the schema (or create it).
 SCHEMA_FREE = {"db", "backup", "check-deploy"}
 
