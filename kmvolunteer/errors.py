@@ -9,10 +9,16 @@ from typing import Any
 from flask import Flask, g, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+)
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from kmvolunteer.core import submissions
 from kmvolunteer.core.htmx import is_htmx, wants_fragment
 from kmvolunteer.extensions import login_manager
 
@@ -118,6 +124,9 @@ def init_app(app: Flask) -> None:
         if isinstance(error, HTTPException):
             return _http(error)
         _rollback()
+        repeat = submissions.answer_repeat()  # a twin request saved the same form first
+        if repeat is not None:
+            return repeat
         if database_unavailable(error):
             log.warning("database unavailable, request id %s, %s %s: %s", getattr(g, "request_id", "-"),
                         request.method, request.path, error)
