@@ -14,6 +14,7 @@ from sqlalchemy.exc import (
     DisconnectionError,
     InterfaceError,
     OperationalError,
+    SQLAlchemyError,
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -99,7 +100,7 @@ def _rollback() -> None:
 
     try:
         db.session.rollback()
-    except Exception:  # the connection may be gone with the database
+    except SQLAlchemyError:  # the connection may be gone with the database
         log.warning("rollback failed, request id %s", getattr(g, "request_id", "-"), exc_info=True)
 
 

@@ -47,11 +47,11 @@ def test_every_post_route_is_sorted_and_every_create_form_carries_a_key(app):
     assert not unsorted, f"new POST routes: add each to CREATES (its form needs submission_key()) or OTHERS: {unsorted}"
     forms = []
     for template in (PROJECT_ROOT / "templates").rglob("*.html"):
-        forms += re.findall(r"<form\b[^>]*method=\"post\".*?</form>", template.read_text(), flags=re.S)
+        forms += re.findall(r"<form\b[^>]*method=\"post\".*?</form>", template.read_text(), flags=re.DOTALL)
     for endpoint in CREATES & posts:
         if endpoint in ACTION_CHOSEN_BY_VIEW:
             mine = re.findall(r"<form\b.*?</form>", (PROJECT_ROOT / "templates" / ACTION_CHOSEN_BY_VIEW[endpoint])
-                              .read_text(), flags=re.S)
+                              .read_text(), flags=re.DOTALL)
         else:
             mine = [f for f in forms if re.search(rf"""<form\b[^>]*url_for\(['"]{re.escape(endpoint)}['"]""", f)]
         assert mine, f"no form posts to {endpoint}"

@@ -42,6 +42,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from kmvolunteer.core.htmx import is_htmx, safe_next, see_other
@@ -120,7 +121,7 @@ def answer_repeat() -> Response | None:
         return None
     try:
         recorded = _recorded(key)
-    except Exception:  # the database may be the reason the commit failed
+    except SQLAlchemyError:  # the database may be the reason the commit failed
         db.session.rollback()
         return None
     return None if recorded is None else _answer(key, recorded)
@@ -152,7 +153,7 @@ def _record_answer(response: Response) -> Response:
                            .values(status=response.status_code, location=location))
         db.session.execute(delete(Submission).where(Submission.created_at < utcnow() - KEEP))
         db.session.commit()
-    except Exception:  # the change itself is saved; a repeat will say so without the link
+    except SQLAlchemyError:  # the change itself is saved; a repeat will say so without the link
         db.session.rollback()
     return response
 

@@ -150,3 +150,34 @@ def test_certificate_prints_on_a4_and_verifies(new_page, world, client):
     expect(visitor.locator("main")).to_contain_text("张*")
     expect(visitor.locator("main")).not_to_contain_text("张明")
     screenshot(visitor, "service-verify-phone")
+
+
+def test_an_entry_form_sent_again_after_a_lost_answer_saves_once(page: Page, world):
+    service_report_in(world.members["member"], world.community)
+    db.session.commit()
+    log_in(page, "13800000001", PASSWORD)
+    page.goto("/service/new")
+    page.fill("#hours", "2")
+    page.fill("#content", "答复丢失后重发")
+    lost = []
+
+    def lose_the_first_answer(route) -> None:  # noqa: ANN001
+        if route.request.method == "POST" and not lost:
+            lost.append(route.fetch(max_redirects=0).status)  # the server saves the entry...
+            route.fulfill(status=204)  # ...but its answer never arrives: the form stays as typed
+        else:
+            route.continue_()
+
+    page.route("**/service/new", lose_the_first_answer)
+    page.click("#entry-submit")
+    for _ in range(50):
+        if lost:
+            break
+        page.wait_for_timeout(100)
+    assert lost == [303]
+    expect(page.locator("#content")).to_have_value("答复丢失后重发")
+    page.click("#entry-submit")  # the member sends it again
+    expect(page).to_have_url(re.compile(r"/service/my$"))
+    expect(page.locator(".flashes")).to_contain_text("第一次提交时已保存")
+    db.session.expire_all()
+    assert db.session.query(ServiceRecord).filter_by(content="答复丢失后重发").count() == 1
