@@ -6,12 +6,14 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
+from kmvolunteer.auth.models import User
 from kmvolunteer.config import PROJECT_ROOT
 from kmvolunteer.core.submissions import Submission
 from kmvolunteer.core.time import local_today, utcnow
 from kmvolunteer.extensions import db
+from kmvolunteer.service import services
 from kmvolunteer.service.models import ServiceRecord
 from tests.conftest import Browser
 from tests.factories import service_report_in
@@ -142,3 +144,21 @@ def test_keys_older_than_a_week_are_forgotten_on_the_next_save(member):
     b.post("/service/new", entry)
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Submission)) == 1
+
+
+def test_a_twin_that_commits_first_makes_the_commit_fail_and_the_answer_a_repeat(member, monkeypatch):
+    b, entry = member
+    log_entry = services.log_entry
+
+    def twin_first(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        # The twin request saves its record and key while this one is still working.
+        with db.engine.begin() as connection:
+            connection.execute(insert(Submission).values(key=entry["submission_key"], user_id=b_user_id,
+                                                         created_at=utcnow(), status=303, location="/service/my"))
+        return log_entry(*args, **kwargs)
+
+    b_user_id = db.session.scalar(select(User.id).where(User.username == "13800000001"))
+    monkeypatch.setattr(services, "log_entry", twin_first)
+    answer = b.post("/service/new", entry)
+    assert answer.status_code == 303 and answer.headers["Location"] == "/service/my"
+    assert _records() == 0  # this request's record went with its failed commit
