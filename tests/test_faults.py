@@ -86,7 +86,7 @@ def test_a_locked_sqlite_file_gives_writers_a_quick_503_while_reads_go_on(sqlite
 
 
 @pytest.fixture
-def unreachable_site(tmp_path):
+def unreachable_site():
     """A site whose PostgreSQL does not answer (nothing listens on port 9)."""
     site = create_app(config.TestConfig("postgresql+psycopg://kmv@127.0.0.1:9/kmv?connect_timeout=2"))
     site.config["BABEL_DEFAULT_LOCALE"] = "en"
