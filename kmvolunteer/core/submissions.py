@@ -19,6 +19,7 @@ import secrets
 import time
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Flask,
@@ -106,8 +107,6 @@ def _answer(key: str, recorded: tuple[int | None, str | None]) -> Response:
 
 def _path_of(url: str) -> str | None:
     """The same-site path of a Referer, for the "back" link (safe_next refuses anything else)."""
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     if parts.netloc and parts.netloc != request.host:
         return None
