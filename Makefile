@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTANCE := instance
+# make run PORT=8080 HOST=0.0.0.0
+PORT ?= 8000
+HOST ?= 127.0.0.1
 export FLASK_APP := app
 
 .PHONY: run test install install-dev translations browser messages bench loadtest clean lock lint
@@ -37,16 +40,17 @@ install-dev: $(VENV)/.installed-dev translations
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile -d kmvolunteer/translations
 
-## run: install, migrate the embedded SQLite database, load the demo city if empty, serve.
+## run: install, back up and migrate the embedded SQLite database, load the demo city if empty, serve.
 run: install
 	mkdir -p $(INSTANCE)
 	$(BIN)/python -c "from kmvolunteer.config import load_secret_key; load_secret_key()"
+	$(BIN)/flask backup --if-migrations-pending
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo --if-empty
 	@echo ""
-	@echo "  kmvolunteer is running at http://127.0.0.1:8000  (demo password: demo2026)"
+	@echo "  kmvolunteer is running at http://$(HOST):$(PORT)  (demo password: demo2026)"
 	@echo ""
-	$(BIN)/gunicorn --bind 127.0.0.1:8000 --workers 2 --threads 4 --access-logfile - app:app
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - app:app
 
 ## browser: Debian's Chromium and CJK fonts for the browser tests (they are mandatory).
 browser:

@@ -41,17 +41,19 @@ def create_app(config: object | None = None) -> Flask:
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
+    _sqlite_busy_timeout(app)
     _init_extensions(app)
     _register_blueprints(app)
     _init_templates(app)
 
     from kmvolunteer import cli, errors
-    from kmvolunteer.core import htmx, security, stamps
+    from kmvolunteer.core import htmx, security, stamps, submissions
 
     errors.init_app(app)
     htmx.init_app(app)
     security.init_app(app)
     stamps.init_app(app)
+    submissions.init_app(app)
     cli.init_app(app)
 
     @app.before_request
@@ -72,20 +74,32 @@ def create_app(config: object | None = None) -> Flask:
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN001
-    """WAL, a busy timeout and foreign keys for every SQLite connection."""
+    """WAL and foreign keys for every SQLite connection (the busy timeout is set in _sqlite_busy_timeout)."""
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
 
+def _sqlite_busy_timeout(app: Flask) -> None:
+    """A writer waits this long for SQLite's write lock, then the request gets a 503 (errors.py).
+
+    Short, so that waiting writers do not hold every worker thread while readers (which WAL never
+    blocks) queue behind them.
+    """
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
+        options["connect_args"] = {**options.get("connect_args", {}),
+                                   "timeout": app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
 def _init_extensions(app: Flask) -> None:
     # Every model must be imported for Alembic.
     from kmvolunteer.auth.models import RoleGrant, User
-    from kmvolunteer.core import audit, stamps  # noqa: F401
+    from kmvolunteer.core import audit, stamps, submissions  # noqa: F401
     from kmvolunteer.org import models  # noqa: F401
     from kmvolunteer.org.models import Agency, Branch, Member
     from kmvolunteer.reportin import models as reportin_models  # noqa: F401

@@ -1,14 +1,21 @@
-"""flask commands: seed-demo, create-admin."""
+"""flask commands: seed-demo, create-admin, backup, check-deploy (and the features' own groups)."""
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
+from typing import Any
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.extensions import db
+
+# Commands that work on a database without the schema (or create it).
+SCHEMA_FREE = {"db", "backup", "check-deploy"}
 
 
 def init_app(app: Flask) -> None:
@@ -16,6 +23,37 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_admin)
     app.cli.add_command(backup)
     app.cli.add_command(check_deploy)
+    _require_schema(app.cli)
+
+
+def _require_schema(command: click.Command) -> None:
+    """Every command but SCHEMA_FREE first checks that the migrations are applied.
+
+    On a fresh checkout `flask seed-demo` would otherwise end in a traceback about a missing table.
+    """
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            if name not in SCHEMA_FREE:
+                _require_schema(sub)
+    elif command.callback is not None and not getattr(command.callback, "checks_schema", False):
+        command.callback = _checking_schema(command.callback)
+
+
+def _checking_schema(callback: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(callback)
+    @with_appcontext
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        from kmvolunteer.core.db import pending_migrations
+
+        pending = pending_migrations()
+        if pending is None:
+            raise click.ClickException("The database has no tables yet: run `flask --app app db upgrade` first.")
+        if pending:
+            raise click.ClickException("The database schema is out of date: run `flask --app app db upgrade` first.")
+        return callback(*args, **kwargs)
+
+    checked.checks_schema = True  # type: ignore[attr-defined]
+    return checked
 
 
 @click.command("seed-demo")
@@ -80,10 +118,17 @@ def create_admin(username: str, display_name: str, area_name: str) -> None:
 @click.command("backup")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Where to write the copy "
               "(default: instance/backups/kmvolunteer-YYYYmmdd-HHMMSS.db).")
-def backup(output: str | None) -> None:
+@click.option("--if-migrations-pending", "only_before_upgrade", is_flag=True,
+              help="Only when `db upgrade` has migrations to apply to an SQLite database with a schema; "
+                   "otherwise do nothing.")
+def backup(output: str | None, only_before_upgrade: bool) -> None:
     """Write a consistent online copy of the SQLite database (safe while the site runs)."""
     from kmvolunteer.core.backup import backup_sqlite
+    from kmvolunteer.core.db import pending_migrations
 
+    if only_before_upgrade and (db.engine.dialect.name != "sqlite" or not pending_migrations()):
+        click.echo("No backup needed: no migrations to apply to an SQLite database.")
+        return
     try:
         path = backup_sqlite(db.engine, output)
     except ValueError as exc:

@@ -1,14 +1,27 @@
 """Error pages people can read, as full pages or as fragments for htmx."""
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from flask import Flask, g, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from kmvolunteer.core.htmx import wants_fragment
+from kmvolunteer.core import submissions
+from kmvolunteer.core.htmx import is_htmx, wants_fragment
+from kmvolunteer.extensions import login_manager
 
 log = logging.getLogger("kmvolunteer.errors")
 
@@ -21,6 +34,38 @@ MESSAGES = {
     429: (_l("Too many requests"), _l("Too many attempts. Wait a few minutes and try again.")),
     500: (_l("Something went wrong"), _l("The site hit an error. Nothing was saved. Please try again.")),
 }
+
+RETRY_AFTER_SECONDS = 5
+# SQLite's words for "busy, read-only or unreachable", as opposed to a bug such as "no such table".
+SQLITE_UNAVAILABLE = ("locked", "busy", "readonly", "unable to open", "disk i/o")
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the database is down, busy or read-only (worth a retry) rather than a bug."""
+    if isinstance(error, (DisconnectionError, PoolTimeout)):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated or isinstance(error, InterfaceError):
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    if type(error.orig).__module__.startswith("sqlite3"):
+        return any(word in str(error.orig).lower() for word in SQLITE_UNAVAILABLE)
+    return True  # psycopg: connection refused or lost, server shutting down, lock or statement timeout
+
+
+def _unavailable():  # noqa: ANN202
+    """503 with Retry-After, rendered without touching the database (not even for the signed-in user).
+
+    htmx requests (boosted ones too) get only a message swapped out of band into base.html's alert region,
+    so a form keeps what was typed; without JavaScript the page says to go back and send it again.
+    """
+    g._login_user = login_manager.anonymous_user()  # templates and the locale must not load the user
+    template = "errors/_unavailable.html" if is_htmx() else "errors/unavailable.html"
+    response = render_template(template, saving=request.method == "POST",
+                               request_id=getattr(g, "request_id", ""))
+    return response, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
 def _render(status: int, detail: str | None = None):  # noqa: ANN202
@@ -35,13 +80,39 @@ def _render(status: int, detail: str | None = None):  # noqa: ANN202
     return render_template(template, **context), status
 
 
+def _needing_no_database(handler: Callable[[Exception], Any]) -> Callable[[Exception], Any]:
+    """An error page shows the signed-in user's menu and language: with the database down, the 503 instead."""
+    @functools.wraps(handler)
+    def handle(error: Exception) -> Any:
+        try:
+            return handler(error)
+        except Exception as failure:
+            if not database_unavailable(failure):
+                raise
+            _rollback()
+            return _unavailable()
+
+    return handle
+
+
+def _rollback() -> None:
+    from kmvolunteer.extensions import db
+
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:  # the connection may be gone with the database
+        log.warning("rollback failed, request id %s", getattr(g, "request_id", "-"), exc_info=True)
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
+    @_needing_no_database
     def _csrf(error: CSRFError):  # noqa: ANN202
         log.info("CSRF refused: %s", error.description)
         return _render(400, str(_l("The form had expired or was sent from elsewhere. Reload the page and try again.")))
 
     @app.errorhandler(HTTPException)
+    @_needing_no_database
     def _http(error: HTTPException):  # noqa: ANN202
         if error.code in MESSAGES:
             custom = error.description if error.description != type(error).description else None
@@ -49,12 +120,18 @@ def init_app(app: Flask) -> None:
         return error
 
     @app.errorhandler(Exception)
+    @_needing_no_database
     def _unexpected(error: Exception):  # noqa: ANN202
         if isinstance(error, HTTPException):
             return _http(error)
+        _rollback()
+        repeat = submissions.answer_repeat()  # a twin request saved the same form first
+        if repeat is not None:
+            return repeat
+        if database_unavailable(error):
+            log.warning("database unavailable, request id %s, %s %s: %s", getattr(g, "request_id", "-"),
+                        request.method, request.path, error)
+            return _unavailable()
         log.exception("unhandled error, request id %s, %s %s", getattr(g, "request_id", "-"),
                       request.method, request.path)
-        from kmvolunteer.extensions import db
-
-        db.session.rollback()
         return _render(InternalServerError.code)

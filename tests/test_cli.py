@@ -57,3 +57,16 @@ def test_create_admin(app, ctx):
     assert result.exit_code == 0, result.output
     user = db.session.scalar(select(User).where(User.username == "root1"))
     assert Role.org_department in user.roles() and not user.must_change_password
+
+
+def test_commands_on_a_database_without_schema_say_to_run_db_upgrade(tmp_path):
+    from kmvolunteer import create_app
+    from kmvolunteer.config import TestConfig
+
+    fresh = create_app(TestConfig(f"sqlite:///{tmp_path / 'fresh.db'}"))
+    runner = fresh.test_cli_runner()
+    for args in (["seed-demo"], ["seed-demo", "--if-empty"], ["tallies", "check"], ["service", "check-counters"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1, (args, result.output)
+        assert "run `flask --app app db upgrade` first" in result.output
+        assert isinstance(result.exception, SystemExit), result.exception  # a message, not a traceback

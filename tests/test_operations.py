@@ -76,3 +76,25 @@ def test_check_deploy_exits_non_zero_when_unsafe(tmp_path):
     ok = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "check-deploy"], cwd=ROOT, env=safe_env,
                         capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stdout + ok.stderr
+
+
+def test_backup_before_upgrade_only_when_migrations_are_pending(tmp_path):
+    from flask_migrate import upgrade
+
+    from kmvolunteer import create_app
+    from kmvolunteer.config import TestConfig
+
+    fresh = create_app(TestConfig(f"sqlite:///{tmp_path / 'site.db'}"))
+    runner = fresh.test_cli_runner()
+    args = ["backup", "--if-migrations-pending", "-o"]
+    with fresh.app_context():
+        assert runner.invoke(args=[*args, str(tmp_path / "empty.db")]).exit_code == 0
+        assert not (tmp_path / "empty.db").exists()  # no schema yet: nothing to keep
+        upgrade(revision="0a6ebb9ad4af")
+        result = runner.invoke(args=[*args, str(tmp_path / "before.db")])
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / "before.db").exists()
+        upgrade()
+        assert runner.invoke(args=[*args, str(tmp_path / "current.db")]).exit_code == 0
+        assert not (tmp_path / "current.db").exists()
+        db.engine.dispose()

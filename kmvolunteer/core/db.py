@@ -57,3 +57,17 @@ def upsert(model: type, rows: list[dict[str, Any]], keys: list[str], columns: li
         match = and_(*(getattr(model, key) == row[key] for key in keys))
         if db.session.execute(update(model).where(match).values({c: row[c] for c in columns})).rowcount == 0:
             db.session.execute(insert(model).values(**row))
+
+
+def pending_migrations() -> bool | None:
+    """Whether migrations/ has revisions the database lacks; None when the database has no schema at all."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from flask import current_app
+
+    script = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
+    with db.engine.connect() as connection:
+        applied = set(MigrationContext.configure(connection).get_current_heads())
+    if not applied:
+        return None
+    return applied != set(script.get_heads())

@@ -6,6 +6,7 @@ installs it), they are never skipped.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -46,10 +47,10 @@ def chromium() -> Browser:
 
 
 def _is_real_console_error(message) -> bool:  # noqa: ANN001
-    """Console errors fail a test, except the browser's note on an intended 4xx answer (e.g. 422)."""
+    """Console errors fail a test, except the browser's note on an intended 4xx or 503 answer (e.g. 422)."""
     if message.type != "error":
         return False
-    return "the server responded with a status of 4" not in message.text
+    return not re.search(r"the server responded with a status of (4\d\d|503)", message.text)
 
 
 def _context(chromium: Browser, live_server: str, javascript: bool, viewport: dict) -> BrowserContext:

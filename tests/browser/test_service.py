@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 import shutil
+import sqlite3
 import subprocess
 from datetime import timedelta
 from decimal import Decimal
 
 from playwright.sync_api import Page, expect
+from sqlalchemy.exc import OperationalError
 
 from kmvolunteer.core.time import local_today
 from kmvolunteer.extensions import db
@@ -150,3 +152,63 @@ def test_certificate_prints_on_a4_and_verifies(new_page, world, client):
     expect(visitor.locator("main")).to_contain_text("张*")
     expect(visitor.locator("main")).not_to_contain_text("张明")
     screenshot(visitor, "service-verify-phone")
+
+
+def test_an_entry_form_sent_again_after_a_lost_answer_saves_once(page: Page, world):
+    service_report_in(world.members["member"], world.community)
+    db.session.commit()
+    log_in(page, "13800000001", PASSWORD)
+    page.goto("/service/new")
+    page.fill("#hours", "2")
+    page.fill("#content", "答复丢失后重发")
+    lost = []
+
+    def lose_the_first_answer(route) -> None:  # noqa: ANN001
+        if route.request.method == "POST" and not lost:
+            lost.append(route.fetch(max_redirects=0).status)  # the server saves the entry...
+            route.fulfill(status=204)  # ...but its answer never arrives: the form stays as typed
+        else:
+            route.continue_()
+
+    page.route("**/service/new", lose_the_first_answer)
+    page.click("#entry-submit")
+    for _ in range(50):
+        if lost:
+            break
+        page.wait_for_timeout(100)
+    assert lost == [303]
+    expect(page.locator("#content")).to_have_value("答复丢失后重发")
+    page.click("#entry-submit")  # the member sends it again
+    expect(page).to_have_url(re.compile(r"/service/my$"))
+    expect(page.locator(".flashes")).to_contain_text("第一次提交时已保存")
+    db.session.expire_all()
+    assert db.session.query(ServiceRecord).filter_by(content="答复丢失后重发").count() == 1
+
+
+def test_a_busy_database_keeps_the_form_for_a_retry(page: Page, world, monkeypatch):
+    service_report_in(world.members["member"], world.community)
+    db.session.commit()
+    log_in(page, "13800000001", PASSWORD)
+    page.goto("/service/new")
+    page.fill("#hours", "2")
+    page.fill("#content", "数据库繁忙时提交")
+
+    def locked(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise OperationalError("INSERT", {}, sqlite3.OperationalError("database is locked"))
+
+    monkeypatch.setattr(services, "log_entry", locked)
+    page.click("#entry-submit")
+    if js_enabled(page):
+        # The message appears above the form; the form keeps what was typed.
+        expect(page.locator("#alerts")).to_contain_text("尚未保存")
+        expect(page).to_have_url(re.compile(r"/service/new$"))
+    else:
+        expect(page.locator("h1")).to_have_text("系统繁忙")
+        expect(page.locator("main")).to_contain_text("返回")
+        page.go_back()
+    expect(page.locator("#content")).to_have_value("数据库繁忙时提交")
+    expect(page.locator("#hours")).to_have_value("2")
+    monkeypatch.undo()
+    page.click("#entry-submit")
+    expect(page).to_have_url(re.compile(r"/service/my$"))
+    assert db.session.query(ServiceRecord).filter_by(content="数据库繁忙时提交").count() == 1
