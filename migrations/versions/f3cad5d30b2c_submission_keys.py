@@ -1,7 +1,7 @@
 """submission keys: a form sent twice creates its record once
 
 Revision ID: f3cad5d30b2c
-Revises: 77ed69c56062
+Revises: 1e57cc1f69ee
 Create Date: 2026-12-02 01:00:50.915010
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f3cad5d30b2c'
-down_revision = '77ed69c56062'
+down_revision = '1e57cc1f69ee'
 branch_labels = None
 depends_on = None
 
