@@ -71,3 +71,15 @@ def test_the_overdue_page_and_the_member_show_the_same_report_due_date(city, app
 def test_the_demo_roster_holds_on_duty_members_only(city):
     names = db.session.scalars(select(Branch.name).join(Member).where(Member.active.is_(True))).all()
     assert names and not [name for name in names if "退休" in name]
+
+
+def test_the_print_sheet_has_a_language_switch_that_comes_back_to_it(city, app):
+    secretary = _as(app, "branch_secretary")
+    branch = db.session.scalar(select(Member).where(Member.name == "刘洋")).branch
+    url = f"/tallies/branches/{branch.id}?year={local_today().year}&table=members&format=print"
+    html = _text(secretary.get(url))
+    assert 'action="/language"' in html and f'name="next" value="{url.replace("&", "&amp;")}"' in html
+    switched = secretary.post("/language", {"locale": "en", "next": url})
+    assert switched.status_code == 303 and switched.headers["Location"].endswith(url)
+    english = _text(secretary.get(url))
+    assert "Prepared by" in english and 'value="zh_Hans_CN"' in english
