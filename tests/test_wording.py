@@ -83,3 +83,8 @@ def test_the_print_sheet_has_a_language_switch_that_comes_back_to_it(city, app):
     assert switched.status_code == 303 and switched.headers["Location"].endswith(url)
     english = _text(secretary.get(url))
     assert "Prepared by" in english and 'value="zh_Hans_CN"' in english
+
+
+def test_a_full_need_says_so_instead_of_none_left(city, app):
+    html = _text(_as(app, "member").get("/report-in"))
+    assert "名额已满" in html and "剩余0个名额" not in html
