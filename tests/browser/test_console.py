@@ -165,3 +165,30 @@ def test_every_page_of_a_demo_account_keeps_the_console_clean(username, app, ctx
     assert len(visited) >= 2 and kinds["boosted-link"], (visited, kinds)
     assert not violations, f"CSP violations: {violations}"
     assert not errors, f"browser errors: {errors}"
+
+
+def test_a_swap_never_writes_a_style_attribute(app, ctx, chromium, live_server):
+    """htmx 4 copies the old element's class and style attributes onto its replacement while the
+    swap settles (for CSS transitions); writing a style attribute is an inline style that the CSP
+    refuses. A style set from script (allowed) must not turn into one when the queue is filtered."""
+    demo.seed(echo=lambda *_: None)
+    context = _context(chromium, live_server, True, DESKTOP)
+    context.add_init_script(RECORD_VIOLATIONS)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if _is_real_console_error(msg) else None)
+    try:
+        page.goto("/login")
+        page.fill("input[name=username]", "cuihu_secretary")
+        page.fill("input[name=password]", demo.DEMO_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(lambda url: "/login" not in url)
+        page.goto("/service/queue")
+        page.evaluate("document.querySelector('#queue [id^=record-]').style.outlineWidth = '1px'")
+        page.locator("form[hx-get]").first.evaluate("form => form.requestSubmit()")
+        _settle(page)
+        page.wait_for_timeout(200)
+        violations = page.evaluate("window.__violations")
+    finally:
+        context.close()
+    assert not violations and not errors, (violations, errors)
