@@ -29,7 +29,9 @@ BUREAUS = [
     "融媒体中心", "政务服务管理局", "信访局", "机关事务管理局", "总工会", "团委", "妇联", "残联",
     "红十字会", "科协", "党校", "纪委监委", "组织部",
 ]
-BRANCH_NAMES = ["机关第一党支部", "机关第二党支部", "机关第三党支部", "机关第四党支部", "离退休干部党支部",
+# Rosters list on-duty members (在职党员) only: retired cadres' branches (离退休干部党支部) do not
+# report in this way, so the demo city has none — their members would be counted as on duty.
+BRANCH_NAMES = ["机关第一党支部", "机关第二党支部", "机关第三党支部", "机关第四党支部", "机关第五党支部",
                 "综合党支部", "业务党支部", "青年党支部"]
 POSTS = ["科员", "副科长", "科长", "主任科员", "四级调研员", "一级科员", "办公室主任", "副局长", "工作人员"]
 

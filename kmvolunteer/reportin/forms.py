@@ -43,6 +43,8 @@ class MemberReportInForm(PlaceForm):
 
 
 class BranchReportInForm(PlaceForm):
+    community = SelectField(_l("Community"), coerce=_int_or_none, validate_choice=False,
+                            validators=[DataRequired(_l("Choose the community the branch will co-build with."))])
     term_start = DateField(_l("Agreement starts"), validators=[DataRequired(_l("Enter the start date."))])
     term_end = DateField(_l("Agreement ends"), validators=[DataRequired(_l("Enter the end date."))])
     contact_name = StringField(_l("Contact person"), validators=[DataRequired(_l("Enter the contact person.")),
@@ -91,7 +93,7 @@ class OutcomeForm(FlaskForm):
 
 
 class CategoryForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter the name of the category.")),
+    name = StringField(_l("Category name"), validators=[DataRequired(_l("Enter the name of the category.")),
                                                Length(max=32)])
 
 

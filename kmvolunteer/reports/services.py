@@ -796,6 +796,7 @@ class CommunityOverdue:
     reports_overdue: int = 0
     unrated: int = 0
     unpublished: int = 0
+    report_dues: set[date] = field(default_factory=set)  # under the rules of the members counted
     evaluation_due: date | None = None
     evaluations_overdue: bool = False
 
@@ -834,11 +835,10 @@ def area_overdue(area: Area, year: int, today: date | None = None) -> list[Commu
         row.members += 1
         rule = book.for_path(agency_path)
         if rule is not None and rule.report_required:
-            for code in rulebook.report_periods(rule):
-                due = rulebook.report_due(rule, code)
-                if due is not None and due < today and (member_id, code) not in submitted:
-                    row.reports_overdue += 1
-                    break
+            dues = [(code, rulebook.report_due(rule, code)) for code in rulebook.report_periods(rule)]
+            row.report_dues.update(due for _, due in dues if due is not None)
+            if any(due is not None and due < today and (member_id, code) not in submitted for code, due in dues):
+                row.reports_overdue += 1
         published = evaluations.get((community_id, member_id))
         if published is None:
             row.unrated += 1

@@ -122,6 +122,11 @@ def is_overdue(record: ServiceRecord, now: datetime | None = None) -> bool:
     return record.status == S.submitted.value and record.submitted_at < overdue_cutoff(now)
 
 
+def days_waited(record: ServiceRecord, now: datetime | None = None) -> int:
+    """Whole days since the entry was sent: what a highlighted entry says instead of a bare 'overdue'."""
+    return ((now or utcnow()) - record.submitted_at).days
+
+
 def _waited_too_long():  # noqa: ANN202
     """is_overdue, in SQL."""
     return and_(ServiceRecord.status == S.submitted.value, ServiceRecord.submitted_at < overdue_cutoff())

@@ -174,7 +174,8 @@ def record(record_id: int):
     entry = get_or_404(ServiceRecord, record_id, "service.view")
     return render("service/record.html", record=entry, history=services.histories([entry.id])[entry.id],
                   labels=services.STATUS_LABELS, actions=services.ACTION_LABELS, fmt=services.format_hours,
-                  reason_form=ReasonForm(prefix=f"r{entry.id}"), overdue=services.is_overdue(entry))
+                  reason_form=ReasonForm(prefix=f"r{entry.id}"), overdue=services.is_overdue(entry),
+                  waited=services.days_waited(entry))
 
 
 @bp.route("/service/records/<int:record_id>/edit", methods=["GET", "POST"])
@@ -267,12 +268,12 @@ def decide(record_id: int, action: str):
 def _row_context() -> dict:
     # The words of every row, translated once per page rather than a dozen times per row.
     row_text = {"date": _("Date"), "member": _("Member"), "service": _("Service"), "late": _("late"),
-                "hours": _("Hours"), "submitted": _("Submitted"), "overdue": _("overdue"), "status": _("Status"),
+                "hours": _("Hours"), "submitted": _("Submitted"), "status": _("Status"),
                 "reason": _("Reason (to return or reject)"), "approve": _("Approve"), "return_": _("Return"),
                 "reject": _("Reject"), "done_approve": _("Approved."), "done_return": _("Returned to the member."),
                 "done_reject": _("Rejected.")}
     return {"labels": services.STATUS_LABELS, "fmt": services.format_hours, "row_text": row_text,
-            "cutoff": services.overdue_cutoff(), "can_decide": can(current_user, "service.decide_any")}
+            "cutoff": services.overdue_cutoff(), "waited": services.days_waited, "can_decide": can(current_user, "service.decide_any")}
 
 
 # ---------------------------------------------------------------- the approval queue

@@ -1,0 +1,103 @@
+"""Every action code the code writes to the audit log has a label, in English and in Chinese.
+
+The codes are collected from the source: the first argument of every ``audit.record(...)`` call, as
+a string, either side of a conditional, a variable (the strings assigned or passed to that name in
+the same module), or an f-string expanded over the values its placeholders can take.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from flask_babel import force_locale
+
+from kmvolunteer.audit.labels import ACTIONS
+from kmvolunteer.reportin.models import ProjectStatus
+
+PACKAGE = Path(__file__).resolve().parents[1] / "kmvolunteer"
+CODE = re.compile(r"^[a-z_]+\.[a-z_]+$")
+# What the placeholders of f-string codes can be: a new placeholder must be added here.
+PLACEHOLDERS = {
+    "to_status": [status.value for status in ProjectStatus if status is not ProjectStatus.open],
+    "side": ["branch", "community"],
+}
+
+
+def _is_audit_record(call: ast.Call) -> bool:
+    func = call.func
+    return isinstance(func, ast.Attribute) and func.attr == "record" and isinstance(func.value, ast.Name) \
+        and func.value.id == "audit"
+
+
+def _strings(node: ast.AST) -> list[str]:
+    """The string constants an expression can give (both sides of a conditional)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        return _strings(node.body) + _strings(node.orelse)
+    return []
+
+
+def _names_given(tree: ast.Module, name: str) -> list[str]:
+    """Strings assigned to ``name`` or passed as ``name=`` anywhere in the module."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            found += _strings(node.value)
+        elif isinstance(node, ast.keyword) and node.arg == name:
+            found += _strings(node.value)
+    return [value for value in found if CODE.match(value)]
+
+
+def _expand(node: ast.JoinedStr, where: str) -> list[str]:
+    codes = [""]
+    for part in node.values:
+        if isinstance(part, ast.Constant):
+            codes = [code + part.value for code in codes]
+        else:
+            name = ast.unparse(part.value)
+            assert name in PLACEHOLDERS, f"{where}: say in PLACEHOLDERS what {{{name}}} can be"
+            codes = [code + value for code in codes for value in PLACEHOLDERS[name]]
+    return codes
+
+
+def written_codes() -> dict[str, str]:
+    """code → where it is written."""
+    codes: dict[str, str] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call) and _is_audit_record(n)):
+            where = f"{path.relative_to(PACKAGE.parent)}:{call.lineno}"
+            first = call.args[0] if call.args else next(k.value for k in call.keywords if k.arg == "action")
+            if isinstance(first, ast.JoinedStr):
+                found = _expand(first, where)
+            elif isinstance(first, ast.Name):
+                found = _names_given(tree, first.id)
+            else:
+                found = _strings(first)
+            assert found, f"{where}: cannot tell which action codes {ast.unparse(first)} can be"
+            for code in found:
+                codes.setdefault(code, where)
+    return codes
+
+
+def test_the_scan_finds_every_kind_of_code():
+    codes = written_codes()
+    assert {"auth.login", "user.deactivated", "service.approved", "project.done", "reportin.reminded",
+            "report.acknowledged_by_community", "service.resubmitted"} <= set(codes)
+
+
+def test_every_audit_action_code_has_a_label_in_both_languages(app):
+    missing = {code: where for code, where in written_codes().items() if code not in ACTIONS}
+    assert not missing, f"audit actions without a label in kmvolunteer/audit/labels.py: {missing}"
+    with app.test_request_context():
+        untranslated = []
+        for code, label in ACTIONS.items():
+            with force_locale("en"):
+                english = str(label)
+            with force_locale("zh_Hans_CN"):
+                chinese = str(label)
+            if chinese == english or not re.search(r"[\u4e00-\u9fff]", chinese):
+                untranslated.append((code, english))
+    assert not untranslated, f"audit labels without a Chinese translation: {untranslated}"
