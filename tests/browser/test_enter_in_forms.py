@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from playwright.sync_api import Page, expect
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from kmvolunteer.auth.models import RoleGrant
 from kmvolunteer.core.time import local_today
 from kmvolunteer.extensions import db
 from kmvolunteer.reportin.models import ReportIn
@@ -19,7 +20,15 @@ from kmvolunteer.tallies import years
 from kmvolunteer.tallies.models import Year
 from tests.browser.conftest import js_enabled, log_in
 from tests.conftest import PASSWORD
-from tests.factories import add_members, make_record, make_report_in, make_rule, report_in_at, service_report_in
+from tests.factories import (
+    add_members,
+    make_record,
+    make_report_in,
+    make_rule,
+    report_in_at,
+    service_need,
+    service_report_in,
+)
 
 
 def _submitted(world, count: int) -> list[int]:
@@ -177,3 +186,37 @@ def test_enter_in_a_feedback_remark_saves_the_draft_only(page: Page, world):
     lines = list(db.session.scalars(select(FeedbackLine).order_by(FeedbackLine.id)))
     assert [line.remark or None for line in lines] == [None] * (len(lines) - 1) + ["表现突出"]
     assert lines[0].sheet.status == "draft"
+
+
+def test_enter_in_the_grant_search_box_grants_nothing(page: Page, world):
+    user = world.users["member2"]
+    log_in(page, "city_org", PASSWORD)
+    page.goto(f"/accounts/{user.id}?role=branch_secretary")
+    before = db.session.scalar(select(func.count(RoleGrant.id)))
+    if js_enabled(page):
+        page.fill("#grant-form input[name=q]", "机关")
+        page.press("#grant-form input[name=q]", "Enter")  # the search runs as one types; Enter only searches again
+        page.wait_for_timeout(800)
+        page.wait_for_load_state("networkidle")
+    else:
+        _enter(page, "#grant-form input[name=q]", "机关", None)
+    expect(page.locator("#grant-choices select")).to_be_visible()
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(RoleGrant.id))) == before
+    assert not db.session.scalars(select(RoleGrant).where(RoleGrant.user_id == user.id)).all()
+
+
+def test_enter_in_the_attendance_sheet_records_the_ticked_only(page: Page, world):
+    service_report_in(world.members["member"], world.community)
+    service_report_in(world.members["member2"], world.community)
+    need = service_need(world.community, on_date=local_today())
+    db.session.commit()
+    log_in(page, "community_secretary", PASSWORD)
+    page.goto(f"/service/attendance?need_id={need.id}&service_date={local_today().isoformat()}")
+    page.fill("#hours", "2")
+    page.check(f"input[name=member_ids][value='{world.members['member2'].id}']")
+    # The sheet has one action: Enter in its text boxes records it, for the ticked members only.
+    _enter(page, "#content", "社区广场反诈宣传", "/service/attendance")
+    db.session.expire_all()
+    rows = [(r.member_id, r.status, r.content) for r in db.session.scalars(select(ServiceRecord))]
+    assert rows == [(world.members["member2"].id, "approved", "社区广场反诈宣传")]
