@@ -14,7 +14,7 @@ from kmvolunteer.core.time import local_today
 from kmvolunteer.extensions import db
 from kmvolunteer.reportin.models import ReportIn
 from kmvolunteer.reports import services
-from kmvolunteer.reports.models import Evaluation, FeedbackLine
+from kmvolunteer.reports.models import Evaluation, FeedbackLine, Report
 from kmvolunteer.service.models import ServiceRecord
 from kmvolunteer.tallies import years
 from kmvolunteer.tallies.models import Year
@@ -220,3 +220,24 @@ def test_enter_in_the_attendance_sheet_records_the_ticked_only(page: Page, world
     db.session.expire_all()
     rows = [(r.member_id, r.status, r.content) for r in db.session.scalars(select(ServiceRecord))]
     assert rows == [(world.members["member2"].id, "approved", "社区广场反诈宣传")]
+
+
+def test_enter_in_an_acknowledgement_comment_is_a_new_line(page: Page, world):
+    year = local_today().year - 1
+    member = world.members["member"]
+    make_rule(world.city, year)
+    report_in_at(world.community, member=member, decided_at=datetime(year, 1, 10))
+    make_record(member, world.community, date(year, 5, 4), 4)
+    report = services.submit_member_report(member, year, "Y", "全年参加社区服务。")
+    db.session.commit()
+    log_in(page, "community_secretary", PASSWORD)
+    page.goto(f"/reports/{report.id}")
+    _enter(page, "#comment-community", "已阅", None)
+    expect(page.locator("#comment-community")).to_have_value("已阅\n")
+    db.session.expire_all()
+    assert db.session.get(Report, report.id).community_ack_at is None
+    page.click("#ack-community-button")
+    expect(page.locator("#ack-community")).to_contain_text("已阅")
+    db.session.expire_all()
+    assert db.session.get(Report, report.id).community_ack_at is not None
+    assert db.session.get(Report, report.id).branch_ack_at is None
