@@ -5,8 +5,10 @@ Content-Security-Policy of 'self' holds.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
+from typing import Any
 
 from markupsafe import Markup
 
@@ -43,7 +45,7 @@ def nice_ceiling(value: float) -> float:
     return 10 * power
 
 
-def for_any_screen(draw, *args, **kwargs) -> Markup:  # noqa: ANN001, ANN002, ANN003
+def for_any_screen(draw: Callable[..., Markup], *args: Any, **kwargs: Any) -> Markup:
     """The chart drawn twice: wide, and narrow enough for a 360 px phone with its words at full size. The
     style sheet shows the one that fits the screen, so a phone neither scrolls it nor shrinks its words."""
     return draw(*args, **kwargs) + draw(*args, narrow=True, **kwargs)

@@ -14,7 +14,13 @@ from kmvolunteer.tallies import rollup
 from kmvolunteer.tallies.models import YearRule
 from tests.browser.conftest import DESKTOP, PHONE, js_enabled, log_in
 from tests.conftest import PASSWORD
-from tests.factories import add_members, make_record, make_report_in, make_rule, report_in_at
+from tests.factories import (
+    add_members,
+    make_record,
+    make_report_in,
+    make_rule,
+    report_in_at,
+)
 
 SHOTS = Path("/tmp/forms-shots")
 LAST_YEAR = local_today().year - 1
@@ -71,7 +77,7 @@ def test_report_in_queue_names_are_clickable_on_a_phone(page: Page, world):
         _shot(page, "reportin-queue-360")
 
 
-def _tallied_district(world) -> None:  # noqa: ANN001
+def _tallied_district(world) -> None:
     """Last year: members serving in two communities, and approved hours in every month."""
     db.session.add(YearRule(year=LAST_YEAR, area_id=world.city.id, min_half_hours=8, min_activities=2))
     for index, member in enumerate(add_members(world.branch, 6, PASSWORD, world.district)):
