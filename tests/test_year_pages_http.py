@@ -44,3 +44,9 @@ def test_last_years_page_links_to_this_year(login, world):
 
 def test_rules_may_be_set_for_next_year(login, world):
     assert login("city_org").get(f"/reports/rules?year={NEXT_YEAR}").status_code == 200
+
+
+def test_a_tally_year_too_long_to_be_a_year_is_not_found(login, world):
+    browser = login("city_org")
+    assert browser.get(f"/tallies/areas/{world.city.id}?year={'9' * 5000}").status_code == 404
+    assert browser.get(f"/tallies/areas/{world.city.id}?year=1999").status_code == 200

@@ -89,11 +89,11 @@ def _year() -> int:
     """?year= (this year by default); a year still to come has no tally and is not found."""
     raw = request.args.get("year", "")
     this_year = local_today().year
-    if not raw.isdigit() or int(raw) < 2000:
+    if not raw.isdigit():
         return this_year
-    if int(raw) > this_year:
+    if len(raw) > 4 or int(raw) > this_year:  # (a string of digits too long to be a year is not one either)
         abort(404)
-    return int(raw)
+    return int(raw) if int(raw) >= 2000 else this_year
 
 
 def _year_choices(year: int) -> list[int]:
