@@ -176,10 +176,10 @@ def _init_templates(app: Flask) -> None:
 
     from kmvolunteer.auth.labels import LEVEL_LABELS, ROLE_LABELS
     from kmvolunteer.auth.policy import can
-    from kmvolunteer.core.text import mask_phone, mask_username
+    from kmvolunteer.core.text import mask_phone, mask_username, scroll_box
 
     app.jinja_env.globals.update(can=can, htmx_script=HTMX_SCRIPT, get_locale=get_locale,
-                                 role_labels=ROLE_LABELS, level_labels=LEVEL_LABELS)
+                                 role_labels=ROLE_LABELS, level_labels=LEVEL_LABELS, scroll_box=scroll_box)
     app.jinja_env.filters["mask_phone"] = mask_phone
     app.jinja_env.filters["mask_username"] = mask_username
     app.jinja_env.filters["datetime"] = lambda value, fmt="yyyy-MM-dd HH:mm": (

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from kmvolunteer.core.charts import Point, bar_chart, line_chart
+from kmvolunteer.core.charts import Point, bar_chart, for_any_screen, line_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -35,3 +35,14 @@ def test_the_hours_axis_runs_to_a_round_number_in_round_quarters():
     svg = str(line_chart([Point("1", 812345.5), Point("2", 100)], title="hours"))
     labels = [t.text for t in ET.fromstring(svg).iter(f"{SVG}text")][:5]
     assert labels == ["0", "250,000", "500,000", "750,000", "1,000,000"]
+
+
+def test_each_chart_comes_wide_and_narrow_enough_for_a_phone():
+    points = [Point(f"{m}", m) for m in range(1, 13)]
+    both = str(for_any_screen(line_chart, points, title="hours"))
+    wide, narrow = (ET.fromstring(svg + "</svg>") for svg in both.split("</svg>")[:2])
+    assert "chart--wide" in wide.get("class") and "chart--narrow" in narrow.get("class")
+    assert int(narrow.get("viewBox").split()[2]) <= 340 < int(wide.get("viewBox").split()[2])
+    assert len(narrow.findall("{http://www.w3.org/2000/svg}circle")) == 12
+    bars = ET.fromstring(str(bar_chart([Point("寻甸回族彝族自治县", 100)], title="t", maximum=100, narrow=True)))
+    assert int(bars.get("viewBox").split()[2]) <= 340

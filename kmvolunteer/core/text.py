@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import gettext
+from markupsafe import Markup
+
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 
 
@@ -67,3 +70,11 @@ def format_hours(half_hours: int | None) -> str:
     """Half-hours as people write hours, exactly: 3 → "1.5", 4 → "2"."""
     whole, half = divmod(half_hours or 0, 2)
     return f"{whole}.5" if half else str(whole)
+
+
+def scroll_box(label: str | None = None) -> Markup:
+    """The attributes of a box that scrolls sideways (a wide table on a phone): keyboard users can
+    focus it and scroll it with the arrow keys (axe: scrollable-region-focusable), and its name says what
+    it holds. ``<div {{ scroll_box() }}>``; pass a label where a page has more than one."""
+    return Markup('class="table-wrap" role="region" tabindex="0" aria-label="{}"').format(
+        label or gettext("Table (scrolls sideways)"))

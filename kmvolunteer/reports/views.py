@@ -48,18 +48,21 @@ def _report_hours(half_hours: int | None) -> str:
 def _labels() -> dict:
     return {"rating_labels": RATING_LABELS, "report_status_labels": STATUS_LABELS,
             "period_labels": rulebook.PERIOD_LABELS, "frequency_labels": rulebook.FREQUENCY_LABELS,
-            "report_period_labels": rulebook.REPORT_PERIOD_LABELS}
+            "report_period_labels": rulebook.REPORT_PERIOD_LABELS, "this_year": local_today().year}
 
 
-def _year_arg() -> int:
+def _year_arg(*, future: bool = False) -> int:
+    """The ?year= of a year-navigated page (this year by default). Only the rules are set ahead; on
+    every other page a year still to come has nothing in it, so it is not found."""
     form = YearForm(request.args)
     if form.year.data is not None and form.validate():
+        _check_year(form.year.data, future=future)
         return form.year.data
     return local_today().year
 
 
-def _check_year(year: int) -> None:
-    if not rulebook.YEAR_MIN <= year <= rulebook.YEAR_MAX:
+def _check_year(year: int, *, future: bool = True) -> None:
+    if not rulebook.YEAR_MIN <= year <= rulebook.YEAR_MAX or (not future and year > local_today().year):
         abort(404)
 
 
@@ -282,7 +285,7 @@ def _evaluation_page(community: Area, year: int, *, status: int = 200, posted: d
 @login_required
 def evaluations(community_id: int, year: int):
     community = _community_for(community_id, "evaluation.manage")
-    _check_year(year)
+    _check_year(year, future=False)
     return _evaluation_page(community, year)
 
 
@@ -491,7 +494,7 @@ def branch_feedback(branch_id: int):
 @login_required
 def year_view(branch_id: int, year: int):
     branch = get_or_404(Branch, branch_id, "branch.year_view")
-    _check_year(year)
+    _check_year(year, future=False)
     return render("reports/year.html", view=services.year_view(branch, year), headers=services.year_headers())
 
 
@@ -499,7 +502,7 @@ def year_view(branch_id: int, year: int):
 @login_required
 def year_print(branch_id: int, year: int):
     branch = get_or_404(Branch, branch_id, "branch.year_view")
-    _check_year(year)
+    _check_year(year, future=False)
     return render("reports/year_print.html", view=services.year_view(branch, year), headers=services.year_headers(),
                   generated_at=utcnow())
 
@@ -508,7 +511,7 @@ def year_print(branch_id: int, year: int):
 @login_required
 def year_xlsx(branch_id: int, year: int):
     branch = get_or_404(Branch, branch_id, "branch.year_view")
-    _check_year(year)
+    _check_year(year, future=False)
     view = services.year_view(branch, year)
     columns = exports.simple_columns(services.year_headers(), [10, 18, 10, 8, 26, 12, 30, 8, 30])
     return exports.export_response("xlsx", f"{branch.agency.name}{branch.name}-{year}", columns, view.rows,
@@ -522,7 +525,7 @@ def year_xlsx(branch_id: int, year: int):
 def rules():
     if not can(current_user, "rule.list"):
         abort(404)
-    year = _year_arg()
+    year = _year_arg(future=True)
     mine = org_areas(current_user)
     city = db.session.scalar(select(Area).where(Area.level == "city").order_by(Area.id))
     districts = []

@@ -65,9 +65,12 @@ def _member_or_404() -> Member:
 
 
 def _year_arg() -> int:
+    """?year= within the last five years (this year otherwise); a year still to come is not found."""
     today = local_today()
     year = request.args.get("year", type=int) or today.year
-    return year if today.year - 5 <= year <= today.year else today.year
+    if year > today.year:
+        abort(404)
+    return year if today.year - 5 <= year else today.year
 
 
 # ---------------------------------------------------------------- the member's page

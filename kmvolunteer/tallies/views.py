@@ -25,7 +25,7 @@ from flask_login import current_user, login_required
 
 from kmvolunteer.auth.policy import can, get_or_404, manages_branch_at
 from kmvolunteer.core import exports
-from kmvolunteer.core.charts import Point, bar_chart, line_chart
+from kmvolunteer.core.charts import Point, bar_chart, for_any_screen, line_chart
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.htmx import render, see_other
 from kmvolunteer.core.time import local_today, to_local, utcnow
@@ -86,9 +86,14 @@ class ShownRow:
 
 
 def _year() -> int:
+    """?year= (this year by default); a year still to come has no tally and is not found."""
     raw = request.args.get("year", "")
     this_year = local_today().year
-    return int(raw) if raw.isdigit() and 2000 <= int(raw) <= this_year + 1 else this_year
+    if not raw.isdigit():
+        return this_year
+    if len(raw) > 4 or int(raw) > this_year:  # (a string of digits too long to be a year is not one either)
+        abort(404)
+    return int(raw) if int(raw) >= 2000 else this_year
 
 
 def _year_choices(year: int) -> list[int]:
@@ -156,13 +161,13 @@ def _charts(area: Area, year: int, tables: list[Table]) -> dict[str, Any]:
     charts: dict[str, Any] = {}
     if service is not None:
         points = [Point(r.name, r.compliance_rate or 0) for r in service.items()]
-        charts["compliance"] = bar_chart(points, title=_("Compliance rate by area"), maximum=100)
+        charts["compliance"] = for_any_screen(bar_chart, points, title=_("Compliance rate by area"), maximum=100)
     months = services.monthly_half_hours(year, area)
     today = local_today()
     if year == today.year:  # months still to come are not zero hours
         months = months[:today.month]
-    charts["hours"] = line_chart([Point(f"{m}", hh / 2) for m, hh in enumerate(months, start=1)],
-                                 title=_("Approved hours by month"), unit="h")
+    charts["hours"] = for_any_screen(line_chart, [Point(f"{m}", hh / 2) for m, hh in enumerate(months, start=1)],
+                                     title=_("Approved hours by month"), unit="h")
     return charts
 
 
