@@ -44,6 +44,8 @@ class Config:
         self.SECRET_KEY = load_secret_key()
         self.SECRET_KEY_FROM_ENV = bool(os.environ.get("SECRET_KEY"))
         self.PUBLIC_URL = os.environ.get("PUBLIC_URL", "")
+        # Where to report a security problem (mailto: or https: URI), served at /.well-known/security.txt.
+        self.SECURITY_CONTACT = os.environ.get("SECURITY_CONTACT", "")
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or default_database_url()
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         # How long a write waits for SQLite's lock before the request answers 503 (issue 13).

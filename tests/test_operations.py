@@ -42,7 +42,7 @@ def test_backup_restores_identical_data(app, ctx, tmp_path):
 SAFE = {
     "DEBUG": False, "TESTING": False, "SECRET_KEY": "x" * 64, "SECRET_KEY_FROM_ENV": True, "WEB_HOSTS": 3,
     "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://kmv@db/kmv", "PUBLIC_URL": "https://kmv.km.gov.cn",
-    "SESSION_COOKIE_SECURE": True, "PROXY_HOPS": 1,
+    "SESSION_COOKIE_SECURE": True, "PROXY_HOPS": 1, "SECURITY_CONTACT": "mailto:security@kmv.km.gov.cn",
 }
 
 
@@ -58,6 +58,7 @@ def test_a_safe_configuration_has_no_problems():
     ({"SESSION_COOKIE_SECURE": False}, "COOKIE_SECURE"),
     ({"PROXY_HOPS": 0}, "PROXY_HOPS"),
     ({"PUBLIC_URL": ""}, "PUBLIC_URL"),
+    ({"SECURITY_CONTACT": ""}, "SECURITY_CONTACT"),
 ])
 def test_each_unsafe_setting_is_named(change, words):
     found = problems({**SAFE, **change})
@@ -72,7 +73,8 @@ def test_check_deploy_exits_non_zero_when_unsafe(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "UNSAFE" in result.stdout and "Debug" in result.stdout
-    safe_env = {**env, "FLASK_DEBUG": "0", "SECRET_KEY": "k" * 40, "PUBLIC_URL": "http://127.0.0.1:8000"}
+    safe_env = {**env, "FLASK_DEBUG": "0", "SECRET_KEY": "k" * 40, "PUBLIC_URL": "http://127.0.0.1:8000",
+                "SECURITY_CONTACT": "mailto:security@example.gov.cn"}
     ok = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "check-deploy"], cwd=ROOT, env=safe_env,
                         capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stdout + ok.stderr
@@ -98,3 +100,16 @@ def test_backup_before_upgrade_only_when_migrations_are_pending(tmp_path):
         assert runner.invoke(args=[*args, str(tmp_path / "current.db")]).exit_code == 0
         assert not (tmp_path / "current.db").exists()
         db.engine.dispose()
+
+
+def test_security_txt_says_where_to_report_a_problem(app, client):
+    assert client.get("/.well-known/security.txt").status_code == 404  # the operator has set no contact
+    app.config.update(SECURITY_CONTACT="mailto:security@kmv.km.gov.cn", PUBLIC_URL="https://kmv.km.gov.cn")
+    try:
+        response = client.get("/.well-known/security.txt")
+    finally:
+        app.config.update(SECURITY_CONTACT="", PUBLIC_URL="")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200 and response.mimetype == "text/plain"
+    assert "Contact: mailto:security@kmv.km.gov.cn\n" in text and "Expires: " in text
+    assert "Canonical: https://kmv.km.gov.cn/.well-known/security.txt" in text

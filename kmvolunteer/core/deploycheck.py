@@ -30,4 +30,7 @@ def problems(config: Mapping[str, Any]) -> list[str]:
     if not public_url:
         found.append("PUBLIC_URL is not set: set the address users open (e.g. https://kmv.km.gov.cn) so "
                      "the cookie and proxy settings can be checked.")
+    if not config.get("SECURITY_CONTACT"):
+        found.append("SECURITY_CONTACT is not set: set where to report a security problem (mailto: or https: "
+                     "address); it is served at /.well-known/security.txt.")
     return found
