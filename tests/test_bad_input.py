@@ -43,7 +43,7 @@ def test_every_paginated_list_survives_any_page_number(world, login):
             assert response.status_code == 200, (url, page, response.status_code)
 
 
-def test_link_building_pages_ignore_unknown_and_reserved_query_arguments(world, login):
+def test_link_building_pages_ignore_unknown_and_reserved_query_arguments(world, login, english):
     """Pager and tally links keep only the page's own filters: ?endpoint=x or ?_method=POST broke url_for."""
     from tests.factories import make_report_in
 
