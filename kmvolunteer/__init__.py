@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 
 from flask import Flask, abort, g, has_request_context, request, session
@@ -19,6 +20,9 @@ from kmvolunteer.core.text import MAX_ID
 from kmvolunteer.extensions import babel, csrf, db, login_manager, migrate
 
 HTMX_SCRIPT = "js/htmx-4.0.1.min.js"
+# C0 control characters and DEL, but tab, line feed and carriage return.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+RESERVED_QUERY_ARGUMENTS = frozenset({"endpoint", "_anchor", "_method", "_scheme", "_external"})
 
 
 class IdConverter(IntegerConverter):
@@ -61,12 +65,22 @@ def create_app(config: object | None = None) -> Flask:
         g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:12]
 
     @app.before_request
-    def _refuse_nul_characters() -> None:
-        """A NUL character is never real input, and PostgreSQL cannot store one: refuse it up front."""
+    def _refuse_control_characters() -> None:
+        """Control characters (but tab and line breaks) are never real input, and PostgreSQL cannot store
+        a NUL: refuse them in query arguments and form fields up front. Uploaded files are not looked at."""
         for values in (request.args, request.form):
             for key, value in values.items(multi=True):
-                if "\x00" in key or "\x00" in value:
-                    abort(400, description=str(_l("The form contained characters that cannot be used.")))
+                if CONTROL_CHARACTERS.search(key) or CONTROL_CHARACTERS.search(value):
+                    abort(400, description=str(_l("The form contained control characters, which cannot be used. "
+                                                  "Remove them (they often come with text pasted from another "
+                                                  "program) and try again.")))
+
+    @app.before_request
+    def _refuse_url_for_parameters() -> None:
+        """No page takes a query argument named like url_for's own parameters; a template that passes the
+        query on to url_for would take ?_method=POST or ?endpoint=x as one and fail."""
+        if RESERVED_QUERY_ARGUMENTS.intersection(request.args):
+            abort(400, description=str(_l("The address contains a parameter this site does not use.")))
 
     logging.basicConfig(level=logging.INFO)
     return app
@@ -176,9 +190,10 @@ def _init_templates(app: Flask) -> None:
 
     from kmvolunteer.auth.labels import LEVEL_LABELS, ROLE_LABELS
     from kmvolunteer.auth.policy import can
+    from kmvolunteer.core.htmx import page_url
     from kmvolunteer.core.text import mask_phone, mask_username, scroll_box
 
-    app.jinja_env.globals.update(can=can, htmx_script=HTMX_SCRIPT, get_locale=get_locale,
+    app.jinja_env.globals.update(can=can, htmx_script=HTMX_SCRIPT, get_locale=get_locale, page_url=page_url,
                                  role_labels=ROLE_LABELS, level_labels=LEVEL_LABELS, scroll_box=scroll_box)
     app.jinja_env.filters["mask_phone"] = mask_phone
     app.jinja_env.filters["mask_username"] = mask_username

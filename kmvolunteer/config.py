@@ -72,6 +72,7 @@ class Config:
     MAX_CONTENT_LENGTH = 5 * 1024 * 1024
     ROSTER_MAX_BYTES = 2 * 1024 * 1024
     ROSTER_MAX_ROWS = 5000
+    ROSTER_XLSX_MAX_UNPACKED = 8 * 1024 * 1024  # all the parts of an XLSX, unpacked
     WTF_CSRF_TIME_LIMIT = None
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"

@@ -206,3 +206,182 @@ def test_nul_characters_are_refused_before_anything_runs(world, login):
     assert response.status_code == 400
     assert user.get("/accounts/?q=%00").status_code == 400
     assert row_count() == before
+
+
+# ---------------------------------------------------------------- hostile query strings and bodies
+
+# Every demo role of the world, anonymous first and the organization departments last: their hostile
+# bodies may disable the accounts or revoke the grants the others log in with.
+HOSTILE_ROLES = [None, "13800000001", "branch_secretary", "community_secretary", "subdistrict_officer",
+                 "department_officer", "district_org", "city_org"]
+# Hostile values by the kind of argument they are sent as (numbers where the code reads a number...),
+# so that they pass the type check of a form field and reach what is behind it.
+HOSTILE_NUMBERS = ["99999999999999999999", "-1", "0", "2147483648", "-99999999999999999999", "1e309"]
+HOSTILE_DATES = ["0001-01-01", "9999-12-31", "2026-02-30", "1999-12-31", "0000-00-00", "-1"]
+HOSTILE_TEXT = ["x" * 10_000, "../../etc/passwd", "<script>alert(1)</script>", "' OR 1=1 --",
+                "😀👍🏽 \u202e\u200fمرحبا\u200e Ελληνικά", ""]
+CONTROL_VALUES = ["\x00", "a\x01b", "\x1b[31m", "\x7f"]
+# Path values at the bounds: ids (0, 1, the largest id) and years.
+ID_BOUNDS = [0, 1, 2**31 - 1]
+YEAR_BOUNDS = [0, 1999, 2101, 2**31 - 1]
+
+
+def _argument_names(app) -> list[str]:  # noqa: ANN001
+    """Every query argument or form field the code reads: the fields of every form, and the names
+    read from request.args / request.form — so a new one is attacked without being listed here."""
+    import pathlib
+
+    from flask_wtf import FlaskForm
+
+    def subclasses(cls):  # noqa: ANN001, ANN202
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    names = {name for form in subclasses(FlaskForm) for name, value in vars(form).items()
+             if hasattr(value, "field_class")}
+    source = "\n".join(p.read_text() for p in pathlib.Path(app.root_path).rglob("*.py"))
+    names |= set(re.findall(r'request\.(?:args|form)\.(?:get|getlist)\(\s*"([\w-]+)"', source))
+    # Names built from an id (rating-<member id>, remark-<line id>): with the ids of the world.
+    for prefix in re.findall(r'request\.form\.get\(\s*f"([\w-]+)\{', source):
+        names |= {f"{prefix}{i}" for i in (1, 2, 3)}
+    names.add("page")  # read by db.paginate
+    names.discard("csrf_token")
+    assert {"year", "q", "date_from", "ids"} <= names
+    return sorted(names)
+
+
+DATE_NAMES = ("day", "term_start", "term_end", "on_date", "report_due", "evaluation_due")
+ROTATIONS = 4  # hostile requests for the first role to reach a route
+
+
+def _kind(name: str) -> str:
+    if "date" in name or name in DATE_NAMES:
+        return "date"
+    if (name.endswith(("_id", "_ids", "ids")) or name in ("page", "year", "branch", "need", "category",
+                                                           "categories", "hours", "min_hours", "min_activities")):
+        return "number"
+    return "text"
+
+
+def _plausible(name: str) -> str:
+    """A value that passes for ``name``, so that the hostile ones next to it reach the code behind."""
+    kind = _kind(name)
+    if kind == "date":
+        return "2026-03-02"
+    if kind == "number":
+        return {"year": "2026", "hours": "2", "min_hours": "10", "min_activities": "4"}.get(name, "1")
+    return {"start_time": "09:00", "end_time": "11:00", "phone": "13911112222"}.get(name, "测试")
+
+
+def _hostile_pairs(names: list[str], turn: int) -> list[tuple[str, str]]:
+    """Half of the names (the other half on the next turn) with a hostile value of their kind, the rest
+    plausible; every fourth name twice (a=1&a=2)."""
+    pools = {"date": HOSTILE_DATES, "number": HOSTILE_NUMBERS, "text": HOSTILE_TEXT}
+    pairs = []
+    for index, name in enumerate(names):
+        pool = pools[_kind(name)]
+        hostile = pool[(turn // 2 + index) % len(pool)] if (index + turn) % 2 == 0 else _plausible(name)
+        pairs.append((name, hostile))
+        if (index + turn) % 4 == 1:
+            pairs.append((name, pool[(turn + index) % len(pool)][:100]))
+    return pairs
+
+
+def _own_url(rule, world) -> str:  # noqa: ANN001
+    """The rule's URL with objects of 五华区, where every demo role but city_org has its place."""
+    return _url(rule, world, wuhua_user=False)
+
+
+def _bound_urls(rule, world) -> list[str]:  # noqa: ANN001
+    """The rule's URL with each id or year at its bounds (one at a time, the others real)."""
+    return [_replace_path_value(rule, world, name, bound) for name in rule.arguments
+            if isinstance(rule._converters.get(name), IntegerConverter)  # noqa: SLF001
+            for bound in (YEAR_BOUNDS if name in NOT_IDS else ID_BOUNDS)]
+
+
+def _replace_path_value(rule, world, name: str, value: int) -> str:  # noqa: ANN001
+    values = {}
+    for argument in rule.arguments:
+        converter = rule._converters.get(argument)  # noqa: SLF001
+        if converter is None:
+            continue
+        if argument == name:
+            values[argument] = value
+        elif argument in NOT_IDS:
+            values[argument] = NOT_IDS[argument]
+        elif isinstance(converter, IntegerConverter):
+            values[argument] = ID_KINDS[argument](world, False)
+        else:
+            items = getattr(converter, "items", None)
+            values[argument] = sorted(items)[0] if items else ("xlsx" if argument == "kind" else "x")
+    return rule.build(values, append_unknown=False)[1]
+
+
+def _client(app, username: str | None):  # noqa: ANN001, ANN202
+    from tests.conftest import PASSWORD, Browser
+
+    browser = Browser(app.test_client())
+    if username is None:
+        browser.get("/login")  # a CSRF token for the anonymous posts
+    else:
+        browser.login(username, PASSWORD)
+    return browser
+
+
+def test_every_route_survives_hostile_query_strings_and_bodies_as_every_role(app, world):
+    """Every route of the URL map, as every demo role: hostile query strings (huge and negative numbers,
+    impossible dates, 10 KB strings, markup, SQL, emoji and RTL marks, repeated and empty arguments),
+    control characters, ids and years at their bounds, and — for every POST route — a hostile body with
+    a valid CSRF token, so it reaches the view. Never a 5xx."""
+    import time
+    from urllib.parse import unquote, urlencode
+
+    started = time.perf_counter()
+    names = _argument_names(app)
+    get_rules = sorted(_routes(app, "GET"), key=lambda r: r.rule)
+    post_rules = sorted((r for r in _routes(app, "POST") if r.endpoint != "auth.logout"), key=lambda r: r.rule)
+    failures, requests = [], 0
+
+    def check(user, method: str, url: str, **kwargs) -> int:  # noqa: ANN001, ANN003
+        nonlocal requests
+        requests += 1
+        response = user.get(url, **kwargs) if method == "GET" else user.post(url, **kwargs)
+        if response.status_code >= 500:
+            failures.append((role, method, re.sub(r"x{100,}", "x…", unquote(url)), response.status_code))
+        return response.status_code
+
+    reached: dict[tuple[str, str], int] = {}  # (method, rule) → roles that reached the view
+
+    def send(user, method: str, rule, turn: int) -> int:  # noqa: ANN001
+        query = urlencode(_hostile_pairs(names, turn))
+        if method == "GET":
+            return check(user, "GET", f"{_own_url(rule, world)}?{query}")
+        body = dict(_hostile_pairs(names, turn + 1), csrf_token=user.token)
+        return check(user, "POST", f"{_own_url(rule, world)}?{query[:2000]}", data=body, csrf=False)
+
+    def attack(user, method: str, rule, turn: int) -> None:  # noqa: ANN001
+        """One hostile request; all the turns for the first role that reaches the view."""
+        if send(user, method, rule, turn) in (302, 400, 404):
+            return
+        reached[(method, rule.rule)] = reached.get((method, rule.rule), 0) + 1
+        if reached[(method, rule.rule)] == 1:
+            for more in range(turn + 1, turn + ROTATIONS):
+                send(user, method, rule, more)
+
+    for role_index, role in enumerate(HOSTILE_ROLES):
+        user = _client(app, role)
+        for rule_index, rule in enumerate(get_rules):
+            attack(user, "GET", rule, rule_index + role_index)
+            if role == "city_org":  # the widest reach: ids and years at their bounds
+                for url in _bound_urls(rule, world):
+                    check(user, "GET", url)
+            if role == "community_secretary":  # refused up front, whatever the route
+                check(user, "GET", f"{_own_url(rule, world)}?{urlencode({'q': CONTROL_VALUES[rule_index % 4]})}")
+        for rule_index, rule in enumerate(post_rules):
+            attack(user, "POST", rule, rule_index + role_index)
+            if role == "branch_secretary":
+                check(user, "POST", _own_url(rule, world), data={"name": "a\x00b", "reason": "\x1b"})
+    assert not failures, failures
+    assert requests > 8 * (len(get_rules) + len(post_rules))
+    print(f"{requests} hostile requests in {time.perf_counter() - started:.1f} s")

@@ -8,13 +8,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
-from wtforms import DateField, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from kmvolunteer.audit import labels
 from kmvolunteer.auth.models import User
 from kmvolunteer.auth.policy import can, scoped
 from kmvolunteer.core.audit import AuditEntry
+from kmvolunteer.core.forms import DateField
 from kmvolunteer.core.htmx import render
 from kmvolunteer.core.text import is_mobile, mask_mobiles
 from kmvolunteer.core.time import local_day_start_utc

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
-from flask import Flask, Response, make_response, redirect, render_template, request, session
+from flask import Flask, Response, make_response, redirect, render_template, request, session, url_for
 
 
 def is_htmx() -> bool:
@@ -66,3 +67,19 @@ def safe_next(target: str | None, fallback: str) -> str:
     if "\\" in target or any(ord(c) < 32 for c in target):
         return fallback
     return target
+
+
+def page_url(keep: Iterable[Any] | None, /, endpoint: str | None = None, **changes: object) -> str:
+    """This page's URL (or ``endpoint``'s, with the same path arguments) keeping only the query
+    arguments named in ``keep`` (names or form fields; None: all but the path's), with ``changes``
+    made (None: left out).
+
+    Links are never built from every query argument: ?endpoint=x, ?_method=POST or ?community_id=abc
+    would reach url_for as its own parameters or the page's path and break it."""
+    view_args = request.view_args or {}
+    names = ([getattr(item, "name", item) for item in keep] if keep is not None
+             else [name for name in request.args if name not in view_args])
+    args = [(name, value) for name in names if name not in changes for value in request.args.getlist(name)]
+    args += [(name, value) for name, value in changes.items() if value is not None]
+    base = url_for(endpoint or request.endpoint, **view_args)
+    return f"{base}?{urlencode(args)}" if args else base

@@ -66,6 +66,18 @@ def parse_id(raw: object) -> int | None:
     return value if 0 < value <= MAX_ID else None
 
 
+MAX_PAGE = 100_000  # 5 million rows into a list of 50: beyond any list we show
+
+
+def parse_page(raw: object) -> int:
+    """A page number from the query string: 1 unless it is a whole number from 1 to MAX_PAGE."""
+    text = str(raw).strip() if raw is not None else ""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_PAGE)):
+        return 1
+    value = int(text)
+    return value if 1 <= value <= MAX_PAGE else 1
+
+
 def format_hours(half_hours: int | None) -> str:
     """Half-hours as people write hours, exactly: 3 → "1.5", 4 → "2"."""
     whole, half = divmod(half_hours or 0, 2)

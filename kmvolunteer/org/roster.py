@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from kmvolunteer.auth.models import User
 from kmvolunteer.auth.services import new_initial_password
@@ -27,6 +29,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "post": ("职务", "岗位", "post"),
 }
 REQUIRED = ("name", "phone", "agency", "branch")
+MAX_COLUMNS = 20  # cells beyond this column are not read
+XLSX_MAX_PARTS = 100  # a workbook of one sheet has about a dozen
+XLSX_MAX_RATIO = 100  # a spreadsheet part packs some 5–20 to one; a bomb a thousand to one
+XLSX_RATIO_FROM = 2**20  # ... but a small part may pack tightly
 TEMPLATE_EXAMPLE = ("张三", "13812345678", "昆明市民政局", "机关第一党支部", "科员")
 
 
@@ -81,21 +87,26 @@ def read_table(filename: str, data: bytes) -> list[list[str]]:
         raise ServiceError(_("The file is too large."))
     lower = (filename or "").lower()
     if lower.endswith(".csv"):
-        return [[_cell(c) for c in row] for row in csv.reader(io.StringIO(_decode_csv(data)))]
+        try:
+            return [[_cell(c) for c in row] for row in csv.reader(io.StringIO(_decode_csv(data)))]
+        except csv.Error as exc:  # a cell over csv.field_size_limit() (128 KiB), or a NUL byte
+            raise ServiceError(_("A cell of the CSV file is too long or contains characters that cannot be "
+                                 "used; nothing was imported.")) from exc
     if lower.endswith(".xlsx"):
         if not data.startswith(b"PK"):
             raise ServiceError(_("The file is not a valid XLSX workbook."))
         from openpyxl import load_workbook  # uses defusedxml when installed
 
         try:
+            _check_unpacked_size(data)
             workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
             sheet = workbook.worksheets[0]
-            limit = current_app.config["ROSTER_MAX_ROWS"] + 1
-            rows = []
-            for index, row in enumerate(sheet.iter_rows(values_only=True)):
-                if index > limit:
-                    break
-                rows.append([_cell(c) for c in row])
+            # The sheet's declared size (A1:XFD1048576) is not believed: rows are read one at a time as
+            # far as they go, at most the row cap (header and one more, to tell there are too many).
+            sheet.reset_dimensions()
+            limit = current_app.config["ROSTER_MAX_ROWS"] + 2
+            rows = [[_cell(c) for c in row]
+                    for row in sheet.iter_rows(max_row=limit, max_col=MAX_COLUMNS, values_only=True)]
             workbook.close()
             return rows
         except ServiceError:
@@ -103,6 +114,34 @@ def read_table(filename: str, data: bytes) -> list[list[str]]:
         except Exception as exc:  # noqa: BLE001 - any parse failure is the file's fault
             raise ServiceError(_("The file is not a valid XLSX workbook.")) from exc
     raise ServiceError(_("Upload a .xlsx or .csv file."))
+
+
+def _check_unpacked_size(data: bytes) -> None:
+    """Refuse a zip bomb before any XML is parsed: too many parts, parts declared or found (by unpacking
+    them, a chunk at a time) to be larger than XLSX_MAX_UNPACKED in all, or packed far more tightly
+    than a spreadsheet is. A part whose declared size lies fails its checksum (BadZipFile)."""
+    limit = current_app.config["ROSTER_XLSX_MAX_UNPACKED"]
+    too_large = ServiceError(_("The workbook unpacks to more than %(mb)d MB; nothing was imported. Remove "
+                               "what is not the list of members, or upload it as CSV.", mb=limit // 2**20))
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        parts = archive.infolist()
+        if len(parts) > XLSX_MAX_PARTS:
+            raise ServiceError(_("The workbook has too many parts to be a list of members; nothing was "
+                                 "imported."))
+        if sum(part.file_size for part in parts) > limit:
+            raise too_large
+        for part in parts:
+            if part.file_size > XLSX_RATIO_FROM and part.file_size > XLSX_MAX_RATIO * part.compress_size:
+                raise ServiceError(_("The workbook is packed unusually tightly, as files made to attack a "
+                                     "site are; nothing was imported. Save it again in Excel, or upload it "
+                                     "as CSV."))
+        unpacked = 0
+        for part in parts:
+            with archive.open(part) as stream:
+                while chunk := stream.read(2**16):
+                    unpacked += len(chunk)
+                    if unpacked > limit:
+                        raise too_large
 
 
 def _header_map(header: list[str]) -> dict[str, int]:
@@ -128,6 +167,8 @@ def check_roster(table: list[list[str]], branches: list[Branch]) -> RosterCheck:
     missing = [COLUMNS[key][0] for key in REQUIRED if key not in columns]
     if missing:
         raise ServiceError(_("The header row lacks the columns: %(cols)s.", cols="、".join(missing)))
+    if len(rows) == 1:
+        raise ServiceError(_("The file has a header row but no members below it."))
     if len(rows) - 1 > current_app.config["ROSTER_MAX_ROWS"]:
         raise ServiceError(_("The file has more than %(n)d rows.", n=current_app.config["ROSTER_MAX_ROWS"]))
 
@@ -198,7 +239,15 @@ def import_roster(check: RosterCheck, *, source: str) -> list[ImportedMember]:
         member = Member(name=row.name, phone=row.phone, post=row.post, branch=row.branch, user=user)
         db.session.add_all([user, member])
         imported.append(ImportedMember(member, row.phone, password))
-    db.session.flush()
+    # Another import may have taken one of these phones since the check. The message is translated
+    # first: after a failed flush, nothing may touch the session (the language is the user's) until
+    # the caller rolls back.
+    taken = _("Some of these members were added by someone else at the same time; nothing was imported. "
+              "Upload the file again to see which.")
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        raise ServiceError(taken) from exc
     rollup.touch(*(item.member.id for item in imported))
     for item in imported:
         audit.record("member.imported", item.member, scope_path=item.member.branch.agency.area.path,

@@ -4,7 +4,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     DecimalField,
     IntegerField,
     SelectField,
@@ -13,6 +12,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from kmvolunteer.core.forms import DateField
 from kmvolunteer.reports.rules import (
     FREQUENCY_LABELS,
     REPORT_PERIOD_LABELS,

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField, TextAreaField, TimeField
+from wtforms import SelectField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from kmvolunteer.core.errors import ServiceError
+from kmvolunteer.core.forms import DateField
 from kmvolunteer.core.text import parse_id
 from kmvolunteer.core.time import local_today
 

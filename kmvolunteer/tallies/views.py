@@ -27,7 +27,7 @@ from kmvolunteer.auth.policy import can, get_or_404, manages_branch_at
 from kmvolunteer.core import exports
 from kmvolunteer.core.charts import Point, bar_chart, for_any_screen, line_chart
 from kmvolunteer.core.errors import ServiceError
-from kmvolunteer.core.htmx import render, see_other
+from kmvolunteer.core.htmx import page_url, render, see_other
 from kmvolunteer.core.time import local_today, to_local, utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Agency, Area, Branch
@@ -38,6 +38,7 @@ from kmvolunteer.tallies.tables import group_columns, member_columns, total_labe
 
 bp = Blueprint("tallies", __name__, url_prefix="/tallies")
 PAGE_MEMBER_LIMIT = 500
+FILTERS = ("year", "table", "compliance")  # the query arguments a tally page's links keep
 # A printed member list longer than this (some 60 A4 pages) is offered as Excel first.
 PRINT_MEMBER_LIMIT = 2000
 
@@ -191,9 +192,9 @@ def _respond(*, scope_title: str, year: int, tables: list[Table], crumbs: list[t
     context = dict(scope_title=scope_title, year=year, tables=tables, crumbs=crumbs, charts=charts or {},
                    years=_year_choices(year), closed=year_is_closed(year), has_rule=has_rule(year),
                    serial=serial, generated_at=utcnow(), member_limit=PAGE_MEMBER_LIMIT,
-                   compliance=request.args.get("compliance", ""), **(extra or {}))
+                   compliance=request.args.get("compliance", ""), filters=FILTERS, **(extra or {}))
     if fmt == "print":
-        back = _with_args(format=None, all=None)
+        back = _with_args()
         if table.key in ("members", "shortfall") and request.args.get("all") != "1":
             first = list(islice(table.items(), PRINT_MEMBER_LIMIT + 1))
             if len(first) > PRINT_MEMBER_LIMIT:
@@ -206,9 +207,8 @@ def _respond(*, scope_title: str, year: int, tables: list[Table], crumbs: list[t
 
 
 def _with_args(**changes: str | None) -> str:
-    """This page's URL with some query arguments changed (None: left out)."""
-    args = {key: value for key, value in {**request.args.to_dict(), **changes}.items() if value is not None}
-    return url_for(request.endpoint, **request.view_args, **args)
+    """This page's URL with its filters and some query arguments changed (None: left out)."""
+    return page_url(FILTERS, **changes)
 
 
 def _crumbs(area: Area, year: int) -> list[tuple[str, str | None]]:
