@@ -5,7 +5,10 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField as _WTFormsDateField
+from wtforms import IntegerField
 from wtforms.validators import StopValidation
+
+from kmvolunteer.core.text import MAX_ID
 
 FIRST_DATE = date(2000, 1, 1)
 LAST_DATE = date(2100, 12, 31)
@@ -21,3 +24,14 @@ class DateField(_WTFormsDateField):
             self.data = None
             raise StopValidation(_l("Enter a date between %(first)s and %(last)s.",
                                      first=FIRST_DATE.isoformat(), last=LAST_DATE.isoformat()))
+
+
+class IdField(IntegerField):
+    """The id of a row, as a hidden field or a choice: a number beyond what the database holds is no id
+    (and must never reach a query, where PostgreSQL would refuse it with an error)."""
+
+    def pre_validate(self, form) -> None:  # noqa: ANN001
+        super().pre_validate(form)
+        if self.data is not None and not 0 < self.data <= MAX_ID:
+            self.data = None
+            raise StopValidation(_l("Choose from the list."))

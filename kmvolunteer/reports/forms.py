@@ -12,7 +12,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from kmvolunteer.core.forms import DateField
+from kmvolunteer.core.forms import DateField, IdField
 from kmvolunteer.reports.rules import (
     FREQUENCY_LABELS,
     REPORT_PERIOD_LABELS,
@@ -57,7 +57,7 @@ class SheetForm(FlaskForm):
 
 
 class GenerateForm(FlaskForm):
-    branch_id = IntegerField(validators=[DataRequired()])
+    branch_id = IdField(validators=[DataRequired()])
     period = StringField(validators=[DataRequired(), Length(max=4)])
 
 
