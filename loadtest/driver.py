@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from http.cookiejar import CookieJar
 
 TOKEN_RE = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
-APPROVE_RE = re.compile(r'formaction="/service/records/(\d+)/approve"')
+APPROVE_RE = re.compile(r'action="/service/records/(\d+)/approve"')
 SELECTED_COMMUNITY_RE = re.compile(
     r'name="community_id"[^>]*>(?:(?!</select>).)*?<option (?:selected value="(\d+)"|value="(\d+)" selected)', re.S)
 CLAIM_RE = re.compile(r'action="/needs/(\d+)/claim"')
