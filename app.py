@@ -1,4 +1,5 @@
 """Entry point for gunicorn (``app:app``) and the ``flask`` CLI."""
+
 from kmvolunteer import create_app
 
 app = create_app()

@@ -1,4 +1,5 @@
 """kmvolunteer: 双报到双服务双报告 for Kunming's on-duty party members."""
+
 from __future__ import annotations
 
 import logging
@@ -28,7 +29,7 @@ RESERVED_QUERY_ARGUMENTS = frozenset({"endpoint", "_anchor", "_method", "_scheme
 class IdConverter(IntegerConverter):
     """<int:…> in URLs: ids only, so /areas/99999999999999999999 is a 404 and not a database overflow."""
 
-    def __init__(self, url_map, **kwargs) -> None:  # noqa: ANN001, ANN003
+    def __init__(self, url_map, **kwargs) -> None:
         kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, **kwargs)
 
@@ -71,9 +72,16 @@ def create_app(config: object | None = None) -> Flask:
         for values in (request.args, request.form):
             for key, value in values.items(multi=True):
                 if CONTROL_CHARACTERS.search(key) or CONTROL_CHARACTERS.search(value):
-                    abort(400, description=str(_l("The form contained control characters, which cannot be used. "
-                                                  "Remove them (they often come with text pasted from another "
-                                                  "program) and try again.")))
+                    abort(
+                        400,
+                        description=str(
+                            _l(
+                                "The form contained control characters, which cannot be used. "
+                                "Remove them (they often come with text pasted from another "
+                                "program) and try again."
+                            )
+                        ),
+                    )
 
     @app.before_request
     def _refuse_url_for_parameters() -> None:
@@ -87,7 +95,7 @@ def create_app(config: object | None = None) -> Flask:
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN001
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     """WAL and foreign keys for every SQLite connection (the busy timeout is set in _sqlite_busy_timeout)."""
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
@@ -105,8 +113,10 @@ def _sqlite_busy_timeout(app: Flask) -> None:
     """
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
-        options["connect_args"] = {**options.get("connect_args", {}),
-                                   "timeout": app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000}
+        options["connect_args"] = {
+            **options.get("connect_args", {}),
+            "timeout": app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000,
+        }
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
@@ -138,10 +148,16 @@ def _init_extensions(app: Flask) -> None:
             return None
         # Every page asks for the grants and their places, and a member's pages for their branch,
         # agency and its place: one query for all.
-        user = db.session.get(User, int(user_id), options=[
-            joinedload(User.grants).options(joinedload(RoleGrant.area), joinedload(RoleGrant.branch),
-                                            joinedload(RoleGrant.department)),
-            joinedload(User.member).joinedload(Member.branch).joinedload(Branch.agency).joinedload(Agency.area)])
+        user = db.session.get(
+            User,
+            int(user_id),
+            options=[
+                joinedload(User.grants).options(
+                    joinedload(RoleGrant.area), joinedload(RoleGrant.branch), joinedload(RoleGrant.department)
+                ),
+                joinedload(User.member).joinedload(Member.branch).joinedload(Branch.agency).joinedload(Agency.area),
+            ],
+        )
         if user is None or not user.active or str(user.session_version) != version:
             return None
         return user
@@ -169,12 +185,11 @@ def _register_blueprints(app: Flask) -> None:
     from kmvolunteer.service.views import bp as service_bp
     from kmvolunteer.tallies.views import bp as tallies_bp
 
-    for blueprint in (home_bp, auth_bp, accounts_bp, org_bp, audit_bp, reportin_bp, service_bp,
-                      reports_bp, tallies_bp):
+    for blueprint in (home_bp, auth_bp, accounts_bp, org_bp, audit_bp, reportin_bp, service_bp, reports_bp, tallies_bp):
         app.register_blueprint(blueprint)
 
 
-def _request_translations():  # noqa: ANN202
+def _request_translations():
     from flask_babel import get_translations
 
     if not has_request_context():
@@ -193,8 +208,15 @@ def _init_templates(app: Flask) -> None:
     from kmvolunteer.core.htmx import page_url
     from kmvolunteer.core.text import mask_phone, mask_username, scroll_box
 
-    app.jinja_env.globals.update(can=can, htmx_script=HTMX_SCRIPT, get_locale=get_locale, page_url=page_url,
-                                 role_labels=ROLE_LABELS, level_labels=LEVEL_LABELS, scroll_box=scroll_box)
+    app.jinja_env.globals.update(
+        can=can,
+        htmx_script=HTMX_SCRIPT,
+        get_locale=get_locale,
+        page_url=page_url,
+        role_labels=ROLE_LABELS,
+        level_labels=LEVEL_LABELS,
+        scroll_box=scroll_box,
+    )
     app.jinja_env.filters["mask_phone"] = mask_phone
     app.jinja_env.filters["mask_username"] = mask_username
     app.jinja_env.filters["datetime"] = lambda value, fmt="yyyy-MM-dd HH:mm": (

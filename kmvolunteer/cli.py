@@ -1,4 +1,5 @@
 """flask commands: seed-demo, create-admin, backup, check-deploy (and the features' own groups)."""
+
 from __future__ import annotations
 
 import functools
@@ -57,15 +58,18 @@ def _checking_schema(callback: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @click.command("seed-demo")
-@click.option("--scale", type=click.Choice(["demo", "city"]), default="demo",
-              help="demo: Kunming's districts with sample places; city: about 500 communities, "
-                   "5,000 branches and 200,000 members.")
+@click.option(
+    "--scale",
+    type=click.Choice(["demo", "city"]),
+    default="demo",
+    help="demo: Kunming's districts with sample places; city: about 500 communities, "
+    "5,000 branches and 200,000 members.",
+)
 @click.option("--communities", type=int, help="Generate this many communities (implies a generated city).")
 @click.option("--branches", type=int, help="Generate this many branches.")
 @click.option("--members", type=int, help="Generate this many members.")
 @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database has data.")
-def seed_demo(scale: str, communities: int | None, branches: int | None, members: int | None,
-              if_empty: bool) -> None:
+def seed_demo(scale: str, communities: int | None, branches: int | None, members: int | None, if_empty: bool) -> None:
     """Fill an EMPTY database with the demo city. Refuses a database that has data."""
     from kmvolunteer.org import demo
 
@@ -83,15 +87,21 @@ def seed_demo(scale: str, communities: int | None, branches: int | None, members
         counts = demo.seed(generated=generated, echo=click.echo)
     except ServiceError as exc:
         raise click.ClickException(exc.message) from exc
-    click.echo(f"Seeded {counts} in {time.monotonic() - started:.1f} s. "
-               f"Demo accounts use the password {demo.DEMO_PASSWORD!r}.")
+    click.echo(
+        f"Seeded {counts} in {time.monotonic() - started:.1f} s. Demo accounts use the password {demo.DEMO_PASSWORD!r}."
+    )
 
 
 @click.command("create-admin")
 @click.option("--username", prompt=True)
 @click.option("--name", "display_name", prompt="Full name")
-@click.option("--area", "area_name", default="昆明市", show_default=True,
-              help="The city or district the account is the organization department of.")
+@click.option(
+    "--area",
+    "area_name",
+    default="昆明市",
+    show_default=True,
+    help="The city or district the account is the organization department of.",
+)
 def create_admin(username: str, display_name: str, area_name: str) -> None:
     """Create an organization-department account (prompts for the password)."""
     from kmvolunteer.auth import services
@@ -116,11 +126,18 @@ def create_admin(username: str, display_name: str, area_name: str) -> None:
 
 
 @click.command("backup")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Where to write the copy "
-              "(default: instance/backups/kmvolunteer-YYYYmmdd-HHMMSS.db).")
-@click.option("--if-migrations-pending", "only_before_upgrade", is_flag=True,
-              help="Only when `db upgrade` has migrations to apply to an SQLite database with a schema; "
-                   "otherwise do nothing.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    help="Where to write the copy (default: instance/backups/kmvolunteer-YYYYmmdd-HHMMSS.db).",
+)
+@click.option(
+    "--if-migrations-pending",
+    "only_before_upgrade",
+    is_flag=True,
+    help="Only when `db upgrade` has migrations to apply to an SQLite database with a schema; otherwise do nothing.",
+)
 def backup(output: str | None, only_before_upgrade: bool) -> None:
     """Write a consistent online copy of the SQLite database (safe while the site runs)."""
     from kmvolunteer.core.backup import backup_sqlite

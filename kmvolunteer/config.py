@@ -1,4 +1,5 @@
 """Settings, read from the environment. The embedded SQLite database is the default."""
+
 from __future__ import annotations
 
 import os

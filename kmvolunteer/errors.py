@@ -1,4 +1,5 @@
 """Error pages people can read, as full pages or as fragments for htmx."""
+
 from __future__ import annotations
 
 import functools
@@ -55,7 +56,7 @@ def database_unavailable(error: BaseException) -> bool:
     return True  # psycopg: connection refused or lost, server shutting down, lock or statement timeout
 
 
-def _unavailable():  # noqa: ANN202
+def _unavailable():
     """503 with Retry-After, rendered without touching the database (not even for the signed-in user).
 
     htmx requests (boosted ones too) get only a message swapped out of band into base.html's alert region,
@@ -63,12 +64,11 @@ def _unavailable():  # noqa: ANN202
     """
     g._login_user = login_manager.anonymous_user()  # templates and the locale must not load the user
     template = "errors/_unavailable.html" if is_htmx() else "errors/unavailable.html"
-    response = render_template(template, saving=request.method == "POST",
-                               request_id=getattr(g, "request_id", ""))
+    response = render_template(template, saving=request.method == "POST", request_id=getattr(g, "request_id", ""))
     return response, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
-def _render(status: int, detail: str | None = None):  # noqa: ANN202
+def _render(status: int, detail: str | None = None):
     title, text = MESSAGES.get(status, MESSAGES[500])
     template = "errors/_error.html" if wants_fragment() else "errors/error.html"
     context = {
@@ -82,6 +82,7 @@ def _render(status: int, detail: str | None = None):  # noqa: ANN202
 
 def _needing_no_database(handler: Callable[[Exception], Any]) -> Callable[[Exception], Any]:
     """An error page shows the signed-in user's menu and language: with the database down, the 503 instead."""
+
     @functools.wraps(handler)
     def handle(error: Exception) -> Any:
         try:
@@ -107,13 +108,13 @@ def _rollback() -> None:
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     @_needing_no_database
-    def _csrf(error: CSRFError):  # noqa: ANN202
+    def _csrf(error: CSRFError):
         log.info("CSRF refused: %s", error.description)
         return _render(400, str(_l("The form had expired or was sent from elsewhere. Reload the page and try again.")))
 
     @app.errorhandler(HTTPException)
     @_needing_no_database
-    def _http(error: HTTPException):  # noqa: ANN202
+    def _http(error: HTTPException):
         if error.code in MESSAGES:
             custom = error.description if error.description != type(error).description else None
             return _render(error.code, custom)
@@ -121,7 +122,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     @_needing_no_database
-    def _unexpected(error: Exception):  # noqa: ANN202
+    def _unexpected(error: Exception):
         if isinstance(error, HTTPException):
             return _http(error)
         _rollback()
@@ -129,9 +130,15 @@ def init_app(app: Flask) -> None:
         if repeat is not None:
             return repeat
         if database_unavailable(error):
-            log.warning("database unavailable, request id %s, %s %s: %s", getattr(g, "request_id", "-"),
-                        request.method, request.path, error)
+            log.warning(
+                "database unavailable, request id %s, %s %s: %s",
+                getattr(g, "request_id", "-"),
+                request.method,
+                request.path,
+                error,
+            )
             return _unavailable()
-        log.exception("unhandled error, request id %s, %s %s", getattr(g, "request_id", "-"),
-                      request.method, request.path)
+        log.exception(
+            "unhandled error, request id %s, %s %s", getattr(g, "request_id", "-"), request.method, request.path
+        )
         return _render(InternalServerError.code)

@@ -1,4 +1,5 @@
 """Flask extensions, created unbound and initialised in create_app()."""
+
 from typing import Any
 
 from flask import has_request_context, request

@@ -4,6 +4,7 @@ Members log service and claim needs, community secretaries approve singly and in
 bulk, departments read tallies. Each user keeps its own cookie jar, reads the CSRF
 token from the page like a browser, and records every answer. Run by loadtest.run.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,13 +24,14 @@ from http.cookiejar import CookieJar
 TOKEN_RE = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 APPROVE_RE = re.compile(r'action="/service/records/(\d+)/approve"')
 SELECTED_COMMUNITY_RE = re.compile(
-    r'name="community_id"[^>]*>(?:(?!</select>).)*?<option (?:selected value="(\d+)"|value="(\d+)" selected)', re.S)
+    r'name="community_id"[^>]*>(?:(?!</select>).)*?<option (?:selected value="(\d+)"|value="(\d+)" selected)', re.S
+)
 CLAIM_RE = re.compile(r'action="/needs/(\d+)/claim"')
 PASSWORD = "demo2026"
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001, ANN201
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
         return None
 
 
@@ -81,10 +83,23 @@ def member_loop(user: User, stop: float, rng: random.Random) -> None:
             chosen = SELECTED_COMMUNITY_RE.search(form)
             marker = f"LT-{uuid.uuid4().hex[:12]}"
             day = date.today() - timedelta(days=rng.randint(0, 8))
-            status, _ = user.request("log service", "/service/new", {
-                "service_date": day.isoformat(), "hours": "0.5", "content": f"负载测试服务 {marker}",
-                "community_id": (chosen.group(1) or chosen.group(2)) if chosen else "", "need_id": "", "place": "社区", "organizer": "", "person_in_charge": "",
-                "late_reason": "", "start_time": "", "end_time": ""})
+            status, _ = user.request(
+                "log service",
+                "/service/new",
+                {
+                    "service_date": day.isoformat(),
+                    "hours": "0.5",
+                    "content": f"负载测试服务 {marker}",
+                    "community_id": (chosen.group(1) or chosen.group(2)) if chosen else "",
+                    "need_id": "",
+                    "place": "社区",
+                    "organizer": "",
+                    "person_in_charge": "",
+                    "late_reason": "",
+                    "start_time": "",
+                    "end_time": "",
+                },
+            )
             if status == 303:
                 with user.tally.lock:
                     user.tally.acknowledged.append(marker)
@@ -105,8 +120,11 @@ def secretary_loop(user: User, stop: float, rng: random.Random) -> None:
         if rng.random() < 0.7:
             user.request("approve one", f"/service/records/{rng.choice(ids)}/approve", {})
         else:
-            user.request("approve bulk", "/service/queue/bulk",
-                         {"ids": rng.sample(ids, min(len(ids), 10)), "bulk_action": "approve", "bulk_reason": ""})
+            user.request(
+                "approve bulk",
+                "/service/queue/bulk",
+                {"ids": rng.sample(ids, min(len(ids), 10)), "bulk_action": "approve", "bulk_reason": ""},
+            )
 
 
 def department_loop(user: User, stop: float, rng: random.Random, areas: list[int]) -> None:

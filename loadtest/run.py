@@ -11,6 +11,7 @@ the same pages built afresh, that SQLite's integrity check is ok and that no req
 failed with a server error or "database is locked". Prints the figures and writes
 bench/loadtest.json; exits non-zero when a check fails.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +53,7 @@ def _fresh_database(engine: str, workdir: Path) -> str:
 
 
 def _prepare(env: dict[str, str]) -> dict:
-    subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
+    subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
     subprocess.run([sys.executable, "-m", "flask", "seed-demo"], cwd=ROOT, env=env, check=True, capture_output=True)
     script = """
 import json
@@ -66,7 +66,8 @@ from kmvolunteer.reportin.models import ReportIn
 app = create_app()
 with app.app_context():
     rows = db.session.execute(select(User.username, ReportIn.community_id).join(Member, Member.user_id == User.id)
-        .join(ReportIn, (ReportIn.member_id == Member.id) & (ReportIn.status == "confirmed") & (ReportIn.kind == "member"))
+        .join(ReportIn, (ReportIn.member_id == Member.id) & (ReportIn.status == "confirmed")
+              & (ReportIn.kind == "member"))
         .where(User.username.like("1%")).order_by(ReportIn.community_id, User.id)).all()
     by_community = {}
     for username, community_id in rows:
@@ -85,8 +86,9 @@ with app.app_context():
     areas = list(db.session.scalars(select(Area.id).where(Area.level.in_(("city", "district", "subdistrict")))))
     print(json.dumps({"members": members, "secretaries": secretaries, "areas": areas[:20]}))
 """
-    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True, capture_output=True,
-                         text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -99,8 +101,25 @@ class Server:
         started = time.monotonic()
         handle = self.log.open("a")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4", "--graceful-timeout", "10",
-             "--bind", f"127.0.0.1:{self.port}", "app:app"], cwd=ROOT, env=self.env, stdout=handle, stderr=handle)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--graceful-timeout",
+                "10",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "app:app",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=handle,
+            stderr=handle,
+        )
         self.wait_ready()
         return time.monotonic() - started
 
@@ -125,11 +144,15 @@ class Server:
 
 
 def _drive(base: str, plan: dict, seconds: int) -> subprocess.Popen:
-    users = ([("member", u) for u in plan["members"]] + [("secretary", u) for u in plan["secretaries"]]
-             + [("department", u) for u in ("city_org", "wuhua_org", "city_org", "wuhua_org", "city_org")])
+    users = (
+        [("member", u) for u in plan["members"]]
+        + [("secretary", u) for u in plan["secretaries"]]
+        + [("department", u) for u in ("city_org", "wuhua_org", "city_org", "wuhua_org", "city_org")]
+    )
     payload = json.dumps({"base": base, "users": users[:50], "seconds": seconds, "areas": plan["areas"]})
-    return subprocess.Popen([sys.executable, "-m", "loadtest.driver", payload], cwd=ROOT, stdout=subprocess.PIPE,
-                            text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "loadtest.driver", payload], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
 
 
 def _verify(env: dict[str, str], markers: list[str], engine: str) -> dict:
@@ -161,8 +184,15 @@ with app.app_context():
                       "kept_tallies_differ": kept_differ, "integrity": integrity,
                       "entries_logged_in_db": len(contents)}))
 """
-    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, input=json.dumps(markers),
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        input=json.dumps(markers),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -197,12 +227,21 @@ def _stale_home_pages(base: str, env: dict[str, str], usernames: list[str]) -> i
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
         page = opener.open(f"{base}/login").read().decode()
         csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-        opener.open(f"{base}/login", data=urllib.parse.urlencode(
-            {"username": username, "password": "demo2026", "csrf_token": csrf}).encode())
+        opener.open(
+            f"{base}/login",
+            data=urllib.parse.urlencode({"username": username, "password": "demo2026", "csrf_token": csrf}).encode(),
+        )
         html = token.sub(r"\1", opener.open(f"{base}/").read().decode())
         served[username] = hashlib.sha256(html.encode()).hexdigest()
-    built = subprocess.run([sys.executable, "-c", FRESH_PAGES], cwd=ROOT, env=env, input=json.dumps(usernames),
-                           capture_output=True, text=True, check=True).stdout
+    built = subprocess.run(
+        [sys.executable, "-c", FRESH_PAGES],
+        cwd=ROOT,
+        env=env,
+        input=json.dumps(usernames),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     fresh_pages = json.loads(built.strip().splitlines()[-1])
     return sum(1 for username in usernames if served[username] != fresh_pages[username])
 
@@ -261,17 +300,25 @@ def run_engine(engine: str, seconds: int, port: int) -> dict:
     load = _summarise(first["samples"], seconds)
     shutdown = _summarise(second["samples"], 15)
     checks["server_errors"] = sum(r["server_errors"] for r in load.values()) + sum(
-        r["server_errors"] for r in shutdown.values())
-    return {"engine": engine, "load": load, "during_restart": shutdown, "checks": checks,
-            "throughput_per_s": round(len(first["samples"]) / seconds, 1)}
+        r["server_errors"] for r in shutdown.values()
+    )
+    return {
+        "engine": engine,
+        "load": load,
+        "during_restart": shutdown,
+        "checks": checks,
+        "throughput_per_s": round(len(first["samples"]) / seconds, 1),
+    }
 
 
 def _print(result: dict) -> None:
     print(f"\n{result['engine']}: {result['throughput_per_s']} requests/s overall")
     print("| action | requests | per s | p50 ms | p95 ms | 5xx | no answer |\n|---|---|---|---|---|---|---|")
     for action, row in result["load"].items():
-        print(f"| {action} | {row['count']} | {row['per_s']} | {row['p50_ms']} | {row['p95_ms']} | "
-              f"{row['server_errors']} | {row['no_answer']} |")
+        print(
+            f"| {action} | {row['count']} | {row['per_s']} | {row['p50_ms']} | {row['p95_ms']} | "
+            f"{row['server_errors']} | {row['no_answer']} |"
+        )
     print("checks:", json.dumps(result["checks"], ensure_ascii=False))
 
 
@@ -308,8 +355,13 @@ def main() -> None:
     for result in results:
         _print(result)
     out = ROOT / "bench" / "loadtest.json"
-    out.write_text(json.dumps({"when": time.strftime("%Y-%m-%d %H:%M:%S"), "seconds": args.seconds,
-                               "results": results}, ensure_ascii=False, indent=2))
+    out.write_text(
+        json.dumps(
+            {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "seconds": args.seconds, "results": results},
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
     print(f"\nWritten to {out}")
     problems = [p for r in results for p in _failed(r)]
     if problems:

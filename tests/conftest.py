@@ -3,6 +3,7 @@
 DATABASE_URL picks the engine: unset → a SQLite file in a temp folder;
 postgresql+psycopg://... → that database (its public schema is rebuilt).
 """
+
 from __future__ import annotations
 
 import os
@@ -25,7 +26,7 @@ CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csr
 PASSWORD = "secret-2026"
 
 
-def pytest_configure(config) -> None:  # noqa: ANN001
+def pytest_configure(config) -> None:
     """Compile the translations the suite needs (the .mo files are not committed), so that
     `pytest` alone works as well as `make test`."""
     from babel.messages.mofile import write_mo
@@ -75,8 +76,9 @@ def _clean_database(request):
             try:
                 with db.engine.begin() as conn:
                     if db.engine.dialect.name == "postgresql":
-                        conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
-                                          + " RESTART IDENTITY CASCADE"))
+                        conn.execute(
+                            text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+                        )
                     else:
                         for table in tables:
                             conn.execute(text(f'DELETE FROM "{table}"'))
@@ -107,8 +109,11 @@ def client(app):
 def row_count() -> int:
     """Rows in every table but the logs: a refused request must leave it unchanged."""
     db.session.expire_all()
-    return sum(db.session.scalar(select(func.count()).select_from(t)) for t in db.metadata.sorted_tables
-               if t.name not in ("audit_entry", "login_failure", "login_throttle"))
+    return sum(
+        db.session.scalar(select(func.count()).select_from(t))
+        for t in db.metadata.sorted_tables
+        if t.name not in ("audit_entry", "login_failure", "login_throttle")
+    )
 
 
 def csrf_from(html: str) -> str:
@@ -124,18 +129,18 @@ class Browser:
     share ``g`` and the database session with the test's context.
     """
 
-    def __init__(self, client) -> None:  # noqa: ANN001
+    def __init__(self, client) -> None:
         self.client = client
         self.token = ""
 
-    def _send(self, method: str, url: str, **kwargs):  # noqa: ANN003, ANN201
+    def _send(self, method: str, url: str, **kwargs):
         with self.client.application.app_context():
             response = self.client.open(url, method=method, **kwargs)
             response.get_data()  # run a streamed body to the end inside this request's contexts
             response.close()
             return response
 
-    def get(self, url: str, **kwargs):  # noqa: ANN003, ANN201
+    def get(self, url: str, **kwargs):
         response = self._send("GET", url, **kwargs)
         if response.content_type.startswith("text/html"):
             match = CSRF_RE.search(response.get_data(as_text=True))
@@ -143,7 +148,7 @@ class Browser:
                 self.token = match.group(1) or match.group(2)
         return response
 
-    def post(self, url: str, data: dict | None = None, csrf: bool = True, **kwargs):  # noqa: ANN003, ANN201
+    def post(self, url: str, data: dict | None = None, csrf: bool = True, **kwargs):
         payload = dict(data or {})
         if csrf:
             if not self.token:
@@ -151,7 +156,7 @@ class Browser:
             payload.setdefault("csrf_token", self.token)
         return self._send("POST", url, data=payload, **kwargs)
 
-    def login(self, username: str, password: str = PASSWORD):  # noqa: ANN201
+    def login(self, username: str, password: str = PASSWORD):
         self.get("/login")
         response = self.post("/login", {"username": username, "password": password})
         assert response.status_code == 303, response.get_data(as_text=True)[:500]

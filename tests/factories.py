@@ -1,4 +1,5 @@
 """A small city for tests: two districts, three communities, two agencies, one user per role."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -19,8 +20,13 @@ def make_area(name: str, level: str, parent: Area | None = None) -> Area:
 
 
 def make_user(username: str, password: str, home_area: Area, *grants: RoleGrant, name: str | None = None) -> User:
-    user = User(username=username, display_name=name or username, home_area=home_area,
-                password_hash=generate_password_hash(password, method="pbkdf2:sha256:1000"), grants=list(grants))
+    user = User(
+        username=username,
+        display_name=name or username,
+        home_area=home_area,
+        password_hash=generate_password_hash(password, method="pbkdf2:sha256:1000"),
+        grants=list(grants),
+    )
     db.session.add(user)
     return user
 
@@ -69,26 +75,53 @@ def build_world(password: str) -> World:
     db.session.add_all([agency, branch, branch2, other_agency, other_branch, department])
     db.session.flush()
 
-    w = World(city, district, other_district, subdistrict, community, community2, other_community,
-              agency, branch, branch2, other_agency, other_branch, department)
+    w = World(
+        city,
+        district,
+        other_district,
+        subdistrict,
+        community,
+        community2,
+        other_community,
+        agency,
+        branch,
+        branch2,
+        other_agency,
+        other_branch,
+        department,
+    )
     u = w.users
     u["city_org"] = make_user("city_org", password, city, RoleGrant(role=Role.org_department.value, area=city))
-    u["district_org"] = make_user("district_org", password, district,
-                                  RoleGrant(role=Role.org_department.value, area=district))
-    u["other_org"] = make_user("other_org", password, other_district,
-                               RoleGrant(role=Role.org_department.value, area=other_district))
-    u["subdistrict_officer"] = make_user("subdistrict_officer", password, district,
-                                         RoleGrant(role=Role.subdistrict_officer.value, area=subdistrict))
-    u["community_secretary"] = make_user("community_secretary", password, district,
-                                         RoleGrant(role=Role.community_secretary.value, area=community))
-    u["other_secretary"] = make_user("other_secretary", password, other_district,
-                                     RoleGrant(role=Role.community_secretary.value, area=other_community))
-    u["branch_secretary"] = make_user("branch_secretary", password, district,
-                                      RoleGrant(role=Role.branch_secretary.value, branch=branch))
-    u["other_branch_secretary"] = make_user("other_branch_secretary", password, other_district,
-                                            RoleGrant(role=Role.branch_secretary.value, branch=other_branch))
-    u["department_officer"] = make_user("department_officer", password, district,
-                                        RoleGrant(role=Role.department_officer.value, department=department))
+    u["district_org"] = make_user(
+        "district_org", password, district, RoleGrant(role=Role.org_department.value, area=district)
+    )
+    u["other_org"] = make_user(
+        "other_org", password, other_district, RoleGrant(role=Role.org_department.value, area=other_district)
+    )
+    u["subdistrict_officer"] = make_user(
+        "subdistrict_officer", password, district, RoleGrant(role=Role.subdistrict_officer.value, area=subdistrict)
+    )
+    u["community_secretary"] = make_user(
+        "community_secretary", password, district, RoleGrant(role=Role.community_secretary.value, area=community)
+    )
+    u["other_secretary"] = make_user(
+        "other_secretary",
+        password,
+        other_district,
+        RoleGrant(role=Role.community_secretary.value, area=other_community),
+    )
+    u["branch_secretary"] = make_user(
+        "branch_secretary", password, district, RoleGrant(role=Role.branch_secretary.value, branch=branch)
+    )
+    u["other_branch_secretary"] = make_user(
+        "other_branch_secretary",
+        password,
+        other_district,
+        RoleGrant(role=Role.branch_secretary.value, branch=other_branch),
+    )
+    u["department_officer"] = make_user(
+        "department_officer", password, district, RoleGrant(role=Role.department_officer.value, department=department)
+    )
     u["member"] = make_user("13800000001", password, district, name="张明")
     u["member2"] = make_user("13800000002", password, district, name="李红")
     u["other_member"] = make_user("13800000003", password, other_district, name="王刚")
@@ -101,13 +134,15 @@ def build_world(password: str) -> World:
 
 # --- 双报到 (report-ins) helpers ---
 
-def make_report_in(member: Member, community: Area, status: str = "pending", **fields) -> "ReportIn":  # noqa: F821
+
+def make_report_in(member: Member, community: Area, status: str = "pending", **fields) -> ReportIn:  # noqa: F821
     """A member report-in in the given state (confirmed ones get a receipt serial)."""
     from kmvolunteer.core.time import utcnow
     from kmvolunteer.reportin.models import ReportIn
 
-    report_in = ReportIn(kind="member", member=member, community=community, status=status,
-                         submitted_at=utcnow(), **fields)
+    report_in = ReportIn(
+        kind="member", member=member, community=community, status=status, submitted_at=utcnow(), **fields
+    )
     db.session.add(report_in)
     db.session.flush()
     if status in ("confirmed", "ended"):
@@ -116,16 +151,25 @@ def make_report_in(member: Member, community: Area, status: str = "pending", **f
     return report_in
 
 
-def make_branch_report_in(branch: Branch, community: Area, status: str = "confirmed") -> "ReportIn":  # noqa: F821
+def make_branch_report_in(branch: Branch, community: Area, status: str = "confirmed") -> ReportIn:  # noqa: F821
     from datetime import date
 
     from kmvolunteer.core.time import utcnow
     from kmvolunteer.reportin.models import ReportIn
 
-    report_in = ReportIn(kind="branch", branch=branch, community=community, status=status,
-                         term_start=date(2026, 1, 1), term_end=date(2027, 12, 31), contact_name="刘洋",
-                         contact_phone="13900000009", branch_commitments="每月一次志愿服务",
-                         community_commitments="提供活动场地", submitted_at=utcnow())
+    report_in = ReportIn(
+        kind="branch",
+        branch=branch,
+        community=community,
+        status=status,
+        term_start=date(2026, 1, 1),
+        term_end=date(2027, 12, 31),
+        contact_name="刘洋",
+        contact_phone="13900000009",
+        branch_commitments="每月一次志愿服务",
+        community_commitments="提供活动场地",
+        submitted_at=utcnow(),
+    )
     db.session.add(report_in)
     db.session.flush()
     if status == "confirmed":
@@ -134,15 +178,27 @@ def make_branch_report_in(branch: Branch, community: Area, status: str = "confir
     return report_in
 
 
-def make_need(community: Area, title: str = "周末垃圾分类宣传", headcount: int = 3, on_date=None,  # noqa: ANN001
-              status: str = "open", **fields) -> "Need":  # noqa: F821
+def make_need(
+    community: Area,
+    title: str = "周末垃圾分类宣传",
+    headcount: int = 3,
+    on_date=None,
+    status: str = "open",
+    **fields,
+) -> Need:  # noqa: F821
     from datetime import timedelta
 
     from kmvolunteer.core.time import local_today
     from kmvolunteer.reportin.models import Need
 
-    need = Need(community=community, title=title, headcount=headcount, status=status,
-                on_date=on_date if on_date is not None else local_today() + timedelta(days=7), **fields)
+    need = Need(
+        community=community,
+        title=title,
+        headcount=headcount,
+        status=status,
+        on_date=on_date if on_date is not None else local_today() + timedelta(days=7),
+        **fields,
+    )
     db.session.add(need)
     db.session.flush()
     return need
@@ -158,42 +214,71 @@ def add_members(branch: Branch, count: int, password: str, home_area: Area, pref
     db.session.flush()
     return members
 
+
 # --- 双报告 (reports) helpers: report-ins, service records and year rules created directly ---
 
-def report_in_at(community: Area, *, member: Member | None = None, branch: Branch | None = None,
-                   status: str = "confirmed", decided_at=None, ended_at=None):  # noqa: ANN001, ANN201
+
+def report_in_at(
+    community: Area,
+    *,
+    member: Member | None = None,
+    branch: Branch | None = None,
+    status: str = "confirmed",
+    decided_at=None,
+    ended_at=None,
+):
     from datetime import datetime
 
     from kmvolunteer.reportin.models import ReportIn
 
-    report_in = ReportIn(kind="member" if member is not None else "branch", member=member, branch=branch,
-                         community=community, status=status,
-                         submitted_at=decided_at or datetime(2020, 1, 1),
-                         decided_at=decided_at or datetime(2020, 1, 1), ended_at=ended_at)
+    report_in = ReportIn(
+        kind="member" if member is not None else "branch",
+        member=member,
+        branch=branch,
+        community=community,
+        status=status,
+        submitted_at=decided_at or datetime(2020, 1, 1),
+        decided_at=decided_at or datetime(2020, 1, 1),
+        ended_at=ended_at,
+    )
     db.session.add(report_in)
     db.session.flush()
     return report_in
 
 
-def make_record(member: Member, community: Area, day, half_hours: int = 4, status: str = "approved",
-                content: str = "政策宣传"):  # noqa: ANN001, ANN201
+def make_record(
+    member: Member, community: Area, day, half_hours: int = 4, status: str = "approved", content: str = "政策宣传"
+):
     from kmvolunteer.service.models import ServiceRecord
 
-    record = ServiceRecord(member=member, community=community, service_date=day, year=day.year,
-                           half_hours=half_hours, content=content, status=status)
+    record = ServiceRecord(
+        member=member,
+        community=community,
+        service_date=day,
+        year=day.year,
+        half_hours=half_hours,
+        content=content,
+        status=status,
+    )
     db.session.add(record)
     db.session.flush()
     return record
 
 
-def make_rule(area: Area, year: int, **values):  # noqa: ANN003, ANN201
+def make_rule(area: Area, year: int, **values):
     from datetime import date
 
     from kmvolunteer.tallies.models import YearRule
 
-    defaults = {"min_half_hours": 40, "min_activities": 4, "report_required": True, "report_period": "year",
-                "report_due": date(year + 1, 1, 15), "evaluation_due": date(year + 1, 1, 31),
-                "feedback_frequency": "quarter"}
+    defaults = {
+        "min_half_hours": 40,
+        "min_activities": 4,
+        "report_required": True,
+        "report_period": "year",
+        "report_due": date(year + 1, 1, 15),
+        "evaluation_due": date(year + 1, 1, 31),
+        "feedback_frequency": "quarter",
+    }
     defaults.update(values)
     rule = YearRule(year=year, area=area, **defaults)
     db.session.add(rule)
@@ -203,7 +288,8 @@ def make_rule(area: Area, year: int, **values):  # noqa: ANN003, ANN201
 
 # --- 服务记录 service records (issue 4): report-ins, needs, claims and year rules made directly ---
 
-def service_report_in(member: Member, community: Area, status: str = "confirmed"):  # noqa: ANN201
+
+def service_report_in(member: Member, community: Area, status: str = "confirmed"):
     from kmvolunteer.reportin.models import ReportIn
 
     row = ReportIn(kind="member", member=member, community=community, status=status)
@@ -212,8 +298,13 @@ def service_report_in(member: Member, community: Area, status: str = "confirmed"
     return row
 
 
-def service_need(community: Area, title: str = "反诈宣传摊位", on_date=None, headcount: int = 10,  # noqa: ANN001, ANN201
-              place: str = "社区广场"):
+def service_need(
+    community: Area,
+    title: str = "反诈宣传摊位",
+    on_date=None,
+    headcount: int = 10,
+    place: str = "社区广场",
+):
     from kmvolunteer.reportin.models import Need
 
     need = Need(community=community, title=title, on_date=on_date, headcount=headcount, place=place)
@@ -222,7 +313,7 @@ def service_need(community: Area, title: str = "反诈宣传摊位", on_date=Non
     return need
 
 
-def make_claim(need, member: Member):  # noqa: ANN001, ANN201
+def make_claim(need, member: Member):
     from kmvolunteer.reportin.models import Claim
 
     claim = Claim(need=need, member=member, status="active")
@@ -232,7 +323,7 @@ def make_claim(need, member: Member):  # noqa: ANN001, ANN201
     return claim
 
 
-def make_year_rule(area: Area, year: int, min_half_hours: int = 40, min_activities: int = 4):  # noqa: ANN201
+def make_year_rule(area: Area, year: int, min_half_hours: int = 40, min_activities: int = 4):
     from kmvolunteer.tallies.models import YearRule
 
     rule = YearRule(area=area, year=year, min_half_hours=min_half_hours, min_activities=min_activities)

@@ -1,5 +1,6 @@
 """Issue 13, access: managing accounts needs reach over all they hold; nobody decides about themselves or
 grants themselves a role; members log service only where they may; phones stay masked in lists and searches."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -22,7 +23,7 @@ from tests.factories import make_claim, make_record, make_report_in, service_nee
 # ---------------------------------------------------------------- 1. managing accounts
 
 
-def _grant(user: User, role: Role, **scope) -> RoleGrant:  # noqa: ANN003
+def _grant(user: User, role: Role, **scope) -> RoleGrant:
     grant = RoleGrant(role=role.value, **scope)
     user.grants.append(grant)
     db.session.commit()
@@ -97,8 +98,9 @@ def test_nobody_grants_a_role_to_their_own_account(login, world):
     db.session.rollback()
     b = login("district_org")
     b.get("/accounts/")
-    response = b.post(f"/accounts/{me.id}/grants", {"role": "community_secretary",
-                                                     "scope": f"area:{world.community2.id}"})
+    response = b.post(
+        f"/accounts/{me.id}/grants", {"role": "community_secretary", "scope": f"area:{world.community2.id}"}
+    )
     assert response.status_code == 404
     assert db.session.scalar(select(func.count(RoleGrant.id)).where(RoleGrant.user_id == me.id)) == 1
     # Nor revokes their own grant, nor makes someone an organization department at their own level.
@@ -117,7 +119,8 @@ def test_nobody_grants_a_role_to_their_own_account(login, world):
 
 # ---------------------------------------------------------------- 2. nobody decides about themselves
 
-def _secretary_member(world):  # noqa: ANN001, ANN202
+
+def _secretary_member(world):
     """张明, a member of the branch, who is also the community's secretary and the branch's secretary."""
     user = world.users["member"]
     user.grants.append(RoleGrant(role=Role.community_secretary.value, area=world.community))
@@ -126,17 +129,24 @@ def _secretary_member(world):  # noqa: ANN001, ANN202
     return user, world.members["member"]
 
 
-def _report(world, member, kind="member"):  # noqa: ANN001, ANN202
+def _report(world, member, kind="member"):
     from kmvolunteer.reports.models import Report
 
-    report = Report(kind=kind, member=member if kind == "member" else None, branch=world.branch,
-                    community=world.community, year=local_today().year, period="Y", status="submitted")
+    report = Report(
+        kind=kind,
+        member=member if kind == "member" else None,
+        branch=world.branch,
+        community=world.community,
+        year=local_today().year,
+        period="Y",
+        status="submitted",
+    )
     db.session.add(report)
     db.session.flush()
     return report
 
 
-def _sheet(world, branch):  # noqa: ANN001, ANN202
+def _sheet(world, branch):
     from kmvolunteer.reports.models import FeedbackSheet
 
     sheet = FeedbackSheet(community=world.community, branch=branch, year=local_today().year, period="Y")
@@ -145,7 +155,7 @@ def _sheet(world, branch):  # noqa: ANN001, ANN202
     return sheet
 
 
-def _resource(world, branch):  # noqa: ANN001, ANN202
+def _resource(world, branch):
     from kmvolunteer.reportin.models import Resource
 
     resource = Resource(branch=branch, community=world.community, title="法律咨询", status="offered")
@@ -157,13 +167,19 @@ def _resource(world, branch):  # noqa: ANN001, ANN202
 # For each decision action: (an object about the given member or their branch, one about someone else).
 DECISION_OBJECTS = {
     "reportin.decide": lambda w, m, other: (make_report_in(m, w.community), make_report_in(other, w.community)),
-    "reportin.end": lambda w, m, other: (make_report_in(m, w.community, "confirmed"),
-                                         make_report_in(other, w.community, "confirmed")),
+    "reportin.end": lambda w, m, other: (
+        make_report_in(m, w.community, "confirmed"),
+        make_report_in(other, w.community, "confirmed"),
+    ),
     "resource.take": lambda w, m, other: (_resource(w, m.branch), _resource(w, other.branch)),
-    "service.decide": lambda w, m, other: (make_record(m, w.community, local_today(), status="submitted"),
-                                           make_record(other, w.community, local_today(), status="submitted")),
-    "service.revoke": lambda w, m, other: (make_record(m, w.community, local_today()),
-                                           make_record(other, w.community, local_today())),
+    "service.decide": lambda w, m, other: (
+        make_record(m, w.community, local_today(), status="submitted"),
+        make_record(other, w.community, local_today(), status="submitted"),
+    ),
+    "service.revoke": lambda w, m, other: (
+        make_record(m, w.community, local_today()),
+        make_record(other, w.community, local_today()),
+    ),
     "report.ack_branch": lambda w, m, other: (_report(w, m), _report(w, other)),
     "report.ack_community": lambda w, m, other: (_report(w, m), _report(w, other)),
     "evaluation.rate": lambda w, m, other: (About(w.community, member=m), About(w.community, member=other)),
@@ -191,8 +207,22 @@ NOT_DECISIONS = {
     "service.decide_any": "whether to show the queue's decision buttons; each record is checked by service.decide",
     "service.attendance": "the organizer's sheet; each attendee's record is checked by service.decide",
 }
-DECISION_WORDS = ("decide", "revoke", "ack", "rate", "take", "end", "approve", "confirm", "evaluat", "judge",
-                  "send", "issue", "publish", "write")
+DECISION_WORDS = (
+    "decide",
+    "revoke",
+    "ack",
+    "rate",
+    "take",
+    "end",
+    "approve",
+    "confirm",
+    "evaluat",
+    "judge",
+    "send",
+    "issue",
+    "publish",
+    "write",
+)
 
 
 def test_every_decision_action_names_whom_it_is_about():
@@ -236,8 +266,10 @@ def test_the_evaluation_page_does_not_rate_oneself(login, world):
     b = login(user.username)
     page = b.get(f"/reports/evaluations/{world.community.id}/{year}").get_data(as_text=True)
     assert f'name="rating-{me.id}"' not in page and f'name="rating-{other.id}"' in page
-    response = b.post(f"/reports/evaluations/{world.community.id}/{year}/save",
-                      {f"rating-{me.id}": "fair", f"rating-{other.id}": "fair"})
+    response = b.post(
+        f"/reports/evaluations/{world.community.id}/{year}/save",
+        {f"rating-{me.id}": "fair", f"rating-{other.id}": "fair"},
+    )
     assert response.status_code == 303
     one = b.post(f"/reports/evaluations/{world.community.id}/{year}/members/{me.id}", {f"rating-{me.id}": "fair"})
     assert one.status_code in (303, 422)
@@ -262,7 +294,8 @@ def test_service_bulk_and_single_decisions_refuse_ones_own_entry_with_the_policy
 
 # ---------------------------------------------------------------- 4. where a member logs service
 
-def _entry(**kw):  # noqa: ANN003, ANN202
+
+def _entry(**kw):
     values = {"service_date": local_today() - timedelta(days=1), "content": "反诈宣传", "hours": Decimal("2")}
     values.update(kw)
     return service_services.EntryData(**values)
@@ -302,13 +335,21 @@ def test_a_member_not_reported_in_is_told_to_report_in(login, world):
     page = b.get("/service/new")
     html = page.get_data(as_text=True)
     assert "请先报到" in html and world.community2.name not in html
-    response = b.post("/service/new", {"service_date": (local_today() - timedelta(days=1)).isoformat(),
-                                       "community_id": world.community2.id, "content": "值守", "hours": "2"})
+    response = b.post(
+        "/service/new",
+        {
+            "service_date": (local_today() - timedelta(days=1)).isoformat(),
+            "community_id": world.community2.id,
+            "content": "值守",
+            "hours": "2",
+        },
+    )
     assert response.status_code == 422
     assert db.session.scalar(select(func.count(ServiceRecord.id))) == 0
 
 
 # ---------------------------------------------------------------- 5. phones masked in searches and logs
+
 
 def test_roster_search_matches_phone_digits_only_for_those_who_see_them(login, world):
     by_org = login("district_org")
@@ -343,8 +384,13 @@ def test_the_audit_log_names_people_and_masks_phones(login, world):
 
     member = login("13800000001")  # logging in writes an entry done by a member, whose login is their phone
     member.get("/")
-    record("test.legacy", world.branch, scope_path=world.community.path, summary="13800000002 旧记录",
-           actor_id=world.users["member"].id)
+    record(
+        "test.legacy",
+        world.branch,
+        scope_path=world.community.path,
+        summary="13800000002 旧记录",
+        actor_id=world.users["member"].id,
+    )
     db.session.commit()
     b = login("district_org")
     target = world.users["member2"]
@@ -353,8 +399,10 @@ def test_the_audit_log_names_people_and_masks_phones(login, world):
     html = b.get("/audit/").get_data(as_text=True)
     assert "13800000001" not in html and "13800000002" not in html
     assert "张明" in html and "138****0002" in html
-    stored = " ".join(f"{e.summary} {e.before} {e.after}" for e in db.session.scalars(
-        select(AuditEntry).where(AuditEntry.action != "test.legacy")))
+    stored = " ".join(
+        f"{e.summary} {e.before} {e.after}"
+        for e in db.session.scalars(select(AuditEntry).where(AuditEntry.action != "test.legacy"))
+    )
     assert "13800000001" not in stored and "13800000002" not in stored
     # The member's login entry no longer holds the number, so the hidden digits find nothing.
     assert "登录" not in b.get("/audit/?q=00000001").get_data(as_text=True).split("<tbody>")[-1]

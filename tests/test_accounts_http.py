@@ -1,4 +1,5 @@
 """An organization department creates accounts, grants and revokes roles, disables users."""
+
 from __future__ import annotations
 
 import re
@@ -39,11 +40,12 @@ def test_accounts_search_fragment_and_full_page(login, world):
 def test_create_account_shows_a_one_time_password_that_works(app, login, world):
     b = login("district_org")
     b.get("/accounts/new")
-    response = b.post("/accounts/new", {"username": "NewSec", "display_name": "周芳",
-                                        "home_area": world.district.id})
+    response = b.post("/accounts/new", {"username": "NewSec", "display_name": "周芳", "home_area": world.district.id})
     assert response.status_code == 200
-    password = re.search(r"<dt>[^<]*</dt><dd><code>[^<]*</code></dd></div>\s*<div><dt>[^<]*</dt><dd><code>([^<]+)</code>",
-                         response.get_data(as_text=True)).group(1)
+    password = re.search(
+        r"<dt>[^<]*</dt><dd><code>[^<]*</code></dd></div>\s*<div><dt>[^<]*</dt><dd><code>([^<]+)</code>",
+        response.get_data(as_text=True),
+    ).group(1)
     user = db.session.scalar(select(User).where(User.username == "newsec"))
     assert user.must_change_password and user.home_area_id == world.district.id
     assert _audits("user.created") == 1
@@ -69,13 +71,15 @@ def test_grant_and_revoke_a_role(login, world):
     assert page.status_code == 200 and "<html" not in page.get_data(as_text=True)
     assert f"area:{world.community2.id}" in page.get_data(as_text=True)
     assert f"area:{world.other_community.id}" not in page.get_data(as_text=True)
-    response = b.post(f"/accounts/{target.id}/grants", {"role": "community_secretary",
-                                                         "scope": f"area:{world.community2.id}"})
+    response = b.post(
+        f"/accounts/{target.id}/grants", {"role": "community_secretary", "scope": f"area:{world.community2.id}"}
+    )
     assert response.status_code == 303
     grant = db.session.scalar(select(RoleGrant).where(RoleGrant.user_id == target.id))
     assert grant.area_id == world.community2.id
-    again = b.post(f"/accounts/{target.id}/grants", {"role": "community_secretary",
-                                                      "scope": f"area:{world.community2.id}"})
+    again = b.post(
+        f"/accounts/{target.id}/grants", {"role": "community_secretary", "scope": f"area:{world.community2.id}"}
+    )
     assert again.status_code == 422
     revoke = b.post(f"/accounts/{target.id}/grants/{grant.id}/revoke")
     assert revoke.status_code == 303
@@ -87,12 +91,14 @@ def test_grant_outside_scope_is_refused(login, world):
     target = world.users["member2"]
     b = login("district_org")
     b.get(f"/accounts/{target.id}")
-    response = b.post(f"/accounts/{target.id}/grants", {"role": "community_secretary",
-                                                         "scope": f"area:{world.other_community.id}"})
+    response = b.post(
+        f"/accounts/{target.id}/grants", {"role": "community_secretary", "scope": f"area:{world.other_community.id}"}
+    )
     assert response.status_code in (404, 422)
     # A role bound to the wrong level of place is refused with a message.
-    wrong_level = b.post(f"/accounts/{target.id}/grants", {"role": "community_secretary",
-                                                            "scope": f"area:{world.subdistrict.id}"})
+    wrong_level = b.post(
+        f"/accounts/{target.id}/grants", {"role": "community_secretary", "scope": f"area:{world.subdistrict.id}"}
+    )
     assert wrong_level.status_code == 422
     assert db.session.scalar(select(func.count(RoleGrant.id)).where(RoleGrant.user_id == target.id)) == 0
 

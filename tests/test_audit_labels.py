@@ -4,6 +4,7 @@ The codes are collected from the source: the first argument of every ``audit.rec
 a string, either side of a conditional, a variable (the strings assigned or passed to that name in
 the same module), or an f-string expanded over the values its placeholders can take.
 """
+
 from __future__ import annotations
 
 import ast
@@ -26,8 +27,12 @@ PLACEHOLDERS = {
 
 def _is_audit_record(call: ast.Call) -> bool:
     func = call.func
-    return isinstance(func, ast.Attribute) and func.attr == "record" and isinstance(func.value, ast.Name) \
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr == "record"
+        and isinstance(func.value, ast.Name)
         and func.value.id == "audit"
+    )
 
 
 def _strings(node: ast.AST) -> list[str]:
@@ -43,9 +48,8 @@ def _names_given(tree: ast.Module, name: str) -> list[str]:
     """Strings assigned to ``name`` or passed as ``name=`` anywhere in the module."""
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
-            found += _strings(node.value)
-        elif isinstance(node, ast.keyword) and node.arg == name:
+        assigned = isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
+        if assigned or isinstance(node, ast.keyword) and node.arg == name:
             found += _strings(node.value)
     return [value for value in found if CODE.match(value)]
 
@@ -84,8 +88,15 @@ def written_codes() -> dict[str, str]:
 
 def test_the_scan_finds_every_kind_of_code():
     codes = written_codes()
-    assert {"auth.login", "user.deactivated", "service.approved", "project.done", "reportin.reminded",
-            "report.acknowledged_by_community", "service.resubmitted"} <= set(codes)
+    assert {
+        "auth.login",
+        "user.deactivated",
+        "service.approved",
+        "project.done",
+        "reportin.reminded",
+        "report.acknowledged_by_community",
+        "service.resubmitted",
+    } <= set(codes)
 
 
 def test_every_audit_action_code_has_a_label_in_both_languages(app):

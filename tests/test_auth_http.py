@@ -1,4 +1,5 @@
 """Login, throttling, logout, passwords, language, CSRF, safe redirects, headers."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -45,8 +46,9 @@ def test_wrong_password_and_unknown_user_get_the_same_message(browser, world):
     message = "用户名或密码错误"
     assert message in wrong.get_data(as_text=True) or "Wrong username or password" in wrong.get_data(as_text=True)
     strip = lambda r: r.get_data(as_text=True).replace("nobody", "").replace("city_org", "")  # noqa: E731
-    assert strip(wrong).split("<main")[1].split("</form>")[0].count("error") == \
-        strip(unknown).split("<main")[1].split("</form>")[0].count("error")
+    assert strip(wrong).split("<main")[1].split("</form>")[0].count("error") == strip(unknown).split("<main")[1].split(
+        "</form>"
+    )[0].count("error")
 
 
 def test_five_failures_make_the_account_wait_then_let_the_owner_in(browser, world, app):
@@ -118,8 +120,7 @@ def test_change_password(login, world):
     assert short.status_code == 422
     wrong = b.post("/account/password", {"current": "nope", "new": "Dianchi-lake-2026", "confirm": "Dianchi-lake-2026"})
     assert wrong.status_code == 422
-    ok = b.post("/account/password", {"current": PASSWORD, "new": "Dianchi-lake-2026",
-                                      "confirm": "Dianchi-lake-2026"})
+    ok = b.post("/account/password", {"current": PASSWORD, "new": "Dianchi-lake-2026", "confirm": "Dianchi-lake-2026"})
     assert ok.status_code == 303
     assert b.get("/").status_code == 200  # this session goes on
     db.session.expire_all()

@@ -1,4 +1,5 @@
 """Bad input gets a clear message and changes nothing — never a 500 (issue 13, item 10)."""
+
 from __future__ import annotations
 
 import io
@@ -19,18 +20,35 @@ from tests.factories import make_user
 HEADER = "姓名,手机号,单位,支部,职务"
 
 
-def _lists(world) -> list[tuple[str, str]]:  # noqa: ANN001
+def _lists(world) -> list[tuple[str, str]]:
     """Every paginated list, with a user who may open it."""
-    return [("city_org", "/accounts/"), ("branch_secretary", f"/branches/{world.branch.id}"),
-            ("community_secretary", f"/communities/{world.community.id}/queue"),
-            ("community_secretary", f"/communities/{world.community.id}/roster"),
-            ("city_org", "/audit/"), ("community_secretary", "/service/queue"),
-            ("branch_secretary", "/reports/inbox")]
+    return [
+        ("city_org", "/accounts/"),
+        ("branch_secretary", f"/branches/{world.branch.id}"),
+        ("community_secretary", f"/communities/{world.community.id}/queue"),
+        ("community_secretary", f"/communities/{world.community.id}/roster"),
+        ("city_org", "/audit/"),
+        ("community_secretary", "/service/queue"),
+        ("branch_secretary", "/reports/inbox"),
+    ]
 
 
-@pytest.mark.parametrize("raw, page", [(None, 1), ("", 1), ("3", 3), ("0", 1), ("-1", 1), ("abc", 1),
-                                       ("1.5", 1), ("99999999999999999999", 1), (str(MAX_PAGE), MAX_PAGE),
-                                       (str(MAX_PAGE + 1), 1), ("٣", 1)])
+@pytest.mark.parametrize(
+    "raw, page",
+    [
+        (None, 1),
+        ("", 1),
+        ("3", 3),
+        ("0", 1),
+        ("-1", 1),
+        ("abc", 1),
+        ("1.5", 1),
+        ("99999999999999999999", 1),
+        (str(MAX_PAGE), MAX_PAGE),
+        (str(MAX_PAGE + 1), 1),
+        ("٣", 1),
+    ],
+)
 def test_page_numbers_are_parsed_bounded_with_1_by_default(raw, page):
     assert parse_page(raw) == page
 
@@ -52,14 +70,25 @@ def test_link_building_pages_ignore_unknown_and_reserved_query_arguments(world, 
     db.session.commit()
     make_report_in(world.members["member"], world.community, "confirmed")
     db.session.commit()
-    pages = _lists(world) + [("city_org", f"/tallies/areas/{world.city.id}"),
-                             ("city_org", f"/tallies/areas/{world.city.id}?format=print"),
-                             ("city_org", f"/tallies/areas/{world.community.id}?table=members"),
-                             ("branch_secretary", f"/tallies/branches/{world.branch.id}"),
-                             ("city_org", f"/tallies/agencies/{world.agency.id}"),
-                             ("city_org", f"/tallies/areas/{world.district.id}/shortfall")]
-    hostile = ["endpoint=x", "_method=POST", "_external=1", "_anchor=x", "_scheme=javascript", "values=1",
-               f"community_id=abc&branch_id=-1&area_id={2**40}", "page=2&page=3", "q=a&q=b"]
+    pages = _lists(world) + [
+        ("city_org", f"/tallies/areas/{world.city.id}"),
+        ("city_org", f"/tallies/areas/{world.city.id}?format=print"),
+        ("city_org", f"/tallies/areas/{world.community.id}?table=members"),
+        ("branch_secretary", f"/tallies/branches/{world.branch.id}"),
+        ("city_org", f"/tallies/agencies/{world.agency.id}"),
+        ("city_org", f"/tallies/areas/{world.district.id}/shortfall"),
+    ]
+    hostile = [
+        "endpoint=x",
+        "_method=POST",
+        "_external=1",
+        "_anchor=x",
+        "_scheme=javascript",
+        "values=1",
+        f"community_id=abc&branch_id=-1&area_id={2**40}",
+        "page=2&page=3",
+        "q=a&q=b",
+    ]
     for username, url in pages:
         user = login(username)
         for query in hostile:
@@ -91,26 +120,34 @@ def test_every_date_field_has_the_sensible_range(app):
 
     from kmvolunteer.core.forms import DateField
 
-    def subclasses(cls):  # noqa: ANN001, ANN202
+    def subclasses(cls):
         for sub in cls.__subclasses__():
             yield sub
             yield from subclasses(sub)
 
     forms = list(subclasses(FlaskForm))
-    dated = [(form, name) for form in forms for name, unbound in vars(form).items()
-             if getattr(unbound, "field_class", None) and issubclass(unbound.field_class, PlainDateField)]
+    dated = [
+        (form, name)
+        for form in forms
+        for name, unbound in vars(form).items()
+        if getattr(unbound, "field_class", None) and issubclass(unbound.field_class, PlainDateField)
+    ]
     assert len(dated) >= 8
-    assert [(form.__name__, name) for form, name in dated
-            if not issubclass(getattr(form, name).field_class, DateField)] == []
-    assert (FIRST_DATE, LAST_DATE) == (date(2000, 1, 1), date(2100, 12, 31))
+    assert [
+        (form.__name__, name) for form, name in dated if not issubclass(getattr(form, name).field_class, DateField)
+    ] == []
+    assert (date(2000, 1, 1), date(2100, 12, 31)) == (FIRST_DATE, LAST_DATE)
 
 
-@pytest.mark.parametrize("username, url", [
-    ("community_secretary", "/service/queue?date_from=0001-01-01&date_to=9999-12-31"),
-    ("community_secretary", "/service/queue/summary?date_from=0001-01-01&date_to=9999-12-31"),
-    ("city_org", "/audit/?date_from=0001-01-01&date_to=9999-12-31"),
-    ("community_secretary", "/communities/{community}/needs/new?on_date=9999-12-31"),
-])
+@pytest.mark.parametrize(
+    "username, url",
+    [
+        ("community_secretary", "/service/queue?date_from=0001-01-01&date_to=9999-12-31"),
+        ("community_secretary", "/service/queue/summary?date_from=0001-01-01&date_to=9999-12-31"),
+        ("city_org", "/audit/?date_from=0001-01-01&date_to=9999-12-31"),
+        ("community_secretary", "/communities/{community}/needs/new?on_date=9999-12-31"),
+    ],
+)
 def test_out_of_range_dates_in_filters_never_reach_the_database(world, login, username, url):
     response = login(username).get(url.format(community=world.community.id))
     assert response.status_code in (200, 422), response.status_code
@@ -125,8 +162,10 @@ def test_out_of_range_dates_in_forms_are_refused_and_change_nothing(world, login
     user.get("/service/new")
     before = row_count()
     for day in ("0001-01-01", "9999-12-31"):
-        response = user.post("/service/new", {"service_date": day, "hours": "2", "content": "宣传",
-                                              "community_id": str(world.community.id)})
+        response = user.post(
+            "/service/new",
+            {"service_date": day, "hours": "2", "content": "宣传", "community_id": str(world.community.id)},
+        )
         assert response.status_code == 422
         assert "between 2000-01-01 and 2100-12-31" in response.get_data(as_text=True)
     assert row_count() == before
@@ -148,18 +187,25 @@ def test_control_characters_in_form_fields_and_query_arguments_are_refused(world
 def test_tabs_newlines_and_file_uploads_are_not_refused(world, login):
     user = login("branch_secretary")
     user.get(f"/branches/{world.branch.id}")
-    response = user.post(f"/branches/{world.branch.id}/members",
-                         {"name": "张三", "phone": "13911112222", "post": "科员\t\r\n"})
+    response = user.post(
+        f"/branches/{world.branch.id}/members", {"name": "张三", "phone": "13911112222", "post": "科员\t\r\n"}
+    )
     assert response.status_code == 200
     data = f"{HEADER}\n赵一,13911110001,五华区民政局,机关党支部,科员\n".encode() + b"\x01"  # binary bytes in a file
     xlsx_like = io.BytesIO(b"PK\x03\x04\x00\x01\x02\x1b" * 10)
-    assert user.post("/roster/import", {"file": (io.BytesIO(data), "r.csv")},
-                     content_type="multipart/form-data").status_code != 400
-    assert user.post("/roster/import", {"file": (xlsx_like, "r.xlsx")},
-                     content_type="multipart/form-data").status_code == 422
+    assert (
+        user.post(
+            "/roster/import", {"file": (io.BytesIO(data), "r.csv")}, content_type="multipart/form-data"
+        ).status_code
+        != 400
+    )
+    assert (
+        user.post("/roster/import", {"file": (xlsx_like, "r.xlsx")}, content_type="multipart/form-data").status_code
+        == 422
+    )
 
 
-def _upload(user, data: bytes, name: str = "r.csv"):  # noqa: ANN001, ANN202
+def _upload(user, data: bytes, name: str = "r.csv"):
     user.get("/roster/import")
     return user.post("/roster/import", {"file": (io.BytesIO(data), name)}, content_type="multipart/form-data")
 

@@ -1,4 +1,5 @@
 """flask seed-demo and create-admin."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -14,8 +15,23 @@ def test_seed_demo_fills_an_empty_database_with_one_account_per_role(app, ctx):
     result = runner.invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
     districts = db.session.scalars(select(Area.name).where(Area.level == "district")).all()
-    for name in ("五华区", "盘龙区", "官渡区", "西山区", "东川区", "呈贡区", "晋宁区", "安宁市", "富民县", "宜良县",
-                 "石林彝族自治县", "嵩明县", "禄劝彝族苗族自治县", "寻甸回族彝族自治县", "滇中新区"):
+    for name in (
+        "五华区",
+        "盘龙区",
+        "官渡区",
+        "西山区",
+        "东川区",
+        "呈贡区",
+        "晋宁区",
+        "安宁市",
+        "富民县",
+        "宜良县",
+        "石林彝族自治县",
+        "嵩明县",
+        "禄劝彝族苗族自治县",
+        "寻甸回族彝族自治县",
+        "滇中新区",
+    ):
         assert name in districts
     roles = set()
     for username, *_ in DEMO_ACCOUNTS:
@@ -34,8 +50,9 @@ def test_seed_demo_fills_an_empty_database_with_one_account_per_role(app, ctx):
 
 
 def test_seed_with_explicit_sizes(app, ctx):
-    result = app.test_cli_runner().invoke(args=["seed-demo", "--communities", "150", "--branches", "60",
-                                                "--members", "500"])
+    result = app.test_cli_runner().invoke(
+        args=["seed-demo", "--communities", "150", "--branches", "60", "--members", "500"]
+    )
     assert result.exit_code == 0, result.output
     assert db.session.scalar(select(func.count(Area.id)).where(Area.level == "community")) >= 150
     # 500 generated members plus the demo member and the demo branch secretary.
@@ -49,11 +66,11 @@ def test_seed_with_explicit_sizes(app, ctx):
 def test_create_admin(app, ctx):
     runner = app.test_cli_runner()
     runner.invoke(args=["seed-demo"])
-    result = runner.invoke(args=["create-admin", "--username", "root1", "--name", "管理员"],
-                           input="weak\nweak\n")
+    result = runner.invoke(args=["create-admin", "--username", "root1", "--name", "管理员"], input="weak\nweak\n")
     assert result.exit_code != 0
-    result = runner.invoke(args=["create-admin", "--username", "root1", "--name", "管理员"],
-                           input="Strong2026pw\nStrong2026pw\n")
+    result = runner.invoke(
+        args=["create-admin", "--username", "root1", "--name", "管理员"], input="Strong2026pw\nStrong2026pw\n"
+    )
     assert result.exit_code == 0, result.output
     user = db.session.scalar(select(User).where(User.username == "root1"))
     assert Role.org_department in user.roles() and not user.must_change_password

@@ -1,4 +1,5 @@
 """Faults: a database that is busy, down or read-only gives a 503 that needs no database (issue 13, item 17)."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -43,14 +44,19 @@ def sqlite_site(tmp_path_factory):
 
 
 def _entry(community_id: int, content: str) -> dict:
-    return {"service_date": (local_today() - timedelta(days=1)).isoformat(), "hours": "1",
-            "content": content, "community_id": str(community_id)}
+    return {
+        "service_date": (local_today() - timedelta(days=1)).isoformat(),
+        "hours": "1",
+        "content": content,
+        "community_id": str(community_id),
+    }
 
 
-def _records(site, content: str) -> int:  # noqa: ANN001
+def _records(site, content: str) -> int:
     with site.app_context():
-        return db.session.scalar(select(func.count()).select_from(ServiceRecord)
-                                 .where(ServiceRecord.content == content))
+        return db.session.scalar(
+            select(func.count()).select_from(ServiceRecord).where(ServiceRecord.content == content)
+        )
 
 
 def test_a_locked_sqlite_file_gives_writers_a_quick_503_while_reads_go_on(sqlite_site):
@@ -93,7 +99,7 @@ def unreachable_site():
     return site
 
 
-def _signed_in(site):  # noqa: ANN001, ANN202
+def _signed_in(site):
     client = site.test_client()
     with client.session_transaction() as session:
         session["_user_id"] = "1:0"  # loading the user needs the database
@@ -120,15 +126,18 @@ class _DBAPIError(Exception):
     pass
 
 
-@pytest.mark.parametrize("error, unavailable", [
-    (OperationalError("INSERT", {}, sqlite3.OperationalError("database is locked")), True),
-    (OperationalError("INSERT", {}, sqlite3.OperationalError("attempt to write a readonly database")), True),
-    (OperationalError("SELECT", {}, sqlite3.OperationalError("no such table: user")), False),
-    (InterfaceError("SELECT", {}, _DBAPIError("connection already closed")), True),
-    (ProgrammingError("SELECT", {}, _DBAPIError("syntax error")), False),
-    (IntegrityError("INSERT", {}, _DBAPIError("duplicate key")), False),
-    (ValueError("database is locked"), False),
-])
+@pytest.mark.parametrize(
+    "error, unavailable",
+    [
+        (OperationalError("INSERT", {}, sqlite3.OperationalError("database is locked")), True),
+        (OperationalError("INSERT", {}, sqlite3.OperationalError("attempt to write a readonly database")), True),
+        (OperationalError("SELECT", {}, sqlite3.OperationalError("no such table: user")), False),
+        (InterfaceError("SELECT", {}, _DBAPIError("connection already closed")), True),
+        (ProgrammingError("SELECT", {}, _DBAPIError("syntax error")), False),
+        (IntegrityError("INSERT", {}, _DBAPIError("duplicate key")), False),
+        (ValueError("database is locked"), False),
+    ],
+)
 def test_which_errors_mean_the_database_is_unavailable(error, unavailable):
     assert database_unavailable(error) is unavailable
 
@@ -136,8 +145,10 @@ def test_which_errors_mean_the_database_is_unavailable(error, unavailable):
 def test_psycopg_connection_errors_mean_unavailable():
     import psycopg
 
-    for dbapi_error in (psycopg.OperationalError("terminating connection due to administrator command"),
-                        psycopg.InterfaceError("the connection is closed")):
+    for dbapi_error in (
+        psycopg.OperationalError("terminating connection due to administrator command"),
+        psycopg.InterfaceError("the connection is closed"),
+    ):
         assert database_unavailable(OperationalError("SELECT", {}, dbapi_error))
 
 

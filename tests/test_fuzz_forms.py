@@ -5,6 +5,7 @@ without anyone listing it. Each is posted random values (long text, control
 characters, emoji, mixed scripts, empty values, huge or negative numbers,
 impossible dates): never a 5xx, and a refusal (4xx) writes nothing.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,10 +25,33 @@ MAX_PAGES = 60
 nasty_text = st.one_of(
     st.text(max_size=40),
     st.text(min_size=300, max_size=3000),
-    st.sampled_from(["", " ", "\x00", "\u202e\u0000\r\n", "😀👍🏽", "Ελληνικά中文العربية", "<script>x</script>",
-                     "=1+2", "-1", "0", "NaN", "inf", "1e309", "99999999999999999999", "-0.5", "0.25",
-                     "2026-02-30", "0000-00-00", "9999-12-31", "13:61", "../../etc/passwd", "' OR 1=1 --"]),
-    st.integers(min_value=-10**12, max_value=10**12).map(str),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "\x00",
+            "\u202e\u0000\r\n",
+            "😀👍🏽",
+            "Ελληνικά中文العربية",
+            "<script>x</script>",
+            "=1+2",
+            "-1",
+            "0",
+            "NaN",
+            "inf",
+            "1e309",
+            "99999999999999999999",
+            "-0.5",
+            "0.25",
+            "2026-02-30",
+            "0000-00-00",
+            "9999-12-31",
+            "13:61",
+            "../../etc/passwd",
+            "' OR 1=1 --",
+        ]
+    ),
+    st.integers(min_value=-(10**12), max_value=10**12).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(str),
     st.dates().map(str),
 )
@@ -40,23 +64,28 @@ class _Forms(HTMLParser):
         self.links: list[str] = []
         self._current: tuple[str, list[str]] | None = None
 
-    def handle_starttag(self, tag, attrs):  # noqa: ANN001
+    def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "a" and a.get("href"):
             self.links.append(a["href"])
         elif tag == "form" and (a.get("method") or "get").lower() == "post":
             self._current = (a.get("action") or "", [])
             self.forms.append(self._current)
-        elif tag in ("input", "select", "textarea") and self._current is not None and a.get("name"):
-            if a.get("type") not in ("submit", "button") and a["name"] != "csrf_token":
-                self._current[1].append(a["name"])
+        elif (
+            tag in ("input", "select", "textarea")
+            and self._current is not None
+            and a.get("name")
+            and a.get("type") not in ("submit", "button")
+            and a["name"] != "csrf_token"
+        ):
+            self._current[1].append(a["name"])
 
-    def handle_endtag(self, tag):  # noqa: ANN001
+    def handle_endtag(self, tag):
         if tag == "form":
             self._current = None
 
 
-def _crawl(browser) -> dict[str, set[str]]:  # noqa: ANN001
+def _crawl(browser) -> dict[str, set[str]]:
     forms: dict[str, set[str]] = {}
     queue, seen = ["/"], set()
     while queue and len(seen) < MAX_PAGES:
@@ -81,7 +110,6 @@ def _crawl(browser) -> dict[str, set[str]]:  # noqa: ANN001
     return forms
 
 
-
 def test_every_form_survives_random_input(world, login):
     fuzzed = 0
     for username in ROLES:
@@ -92,10 +120,14 @@ def test_every_form_survives_random_input(world, login):
             if not fields:
                 continue
 
-            @settings(max_examples=12, deadline=None, database=None,
-                      suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+            @settings(
+                max_examples=12,
+                deadline=None,
+                database=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+            )
             @given(values=st.fixed_dictionaries({name: nasty_text for name in fields}))
-            def post_random(values):  # noqa: ANN001
+            def post_random(values):
                 before = row_count()
                 response = user.post(action, values)
                 assert response.status_code < 500, (action, values, response.status_code)

@@ -4,6 +4,7 @@
 * every route that takes an object id answers 404 to users of another district (an IDOR matrix);
 * stored markup is shown escaped.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,7 +26,7 @@ from tests.conftest import row_count
 NOT_IDS = {"year": 2026}
 
 
-def _side(w, mine: bool) -> dict:  # noqa: ANN001
+def _side(w, mine: bool) -> dict:
     """The objects of the district the user is NOT in."""
     return w.extra["guandu" if mine else "wuhua"]
 
@@ -47,19 +48,27 @@ ID_KINDS = {
     "branch_id": lambda w, mine: (w.branch if not mine else w.other_branch).id,
     "member_id": lambda w, mine: (w.members["member"] if not mine else w.members["other_member"]).id,
     "user_id": lambda w, mine: (w.users["member"] if not mine else w.users["other_member"]).id,
-    "grant_id": lambda w, mine: (w.users["community_secretary"] if not mine else w.users["other_secretary"]).grants[0].id,
+    "grant_id": lambda w, mine: (
+        (w.users["community_secretary"] if not mine else w.users["other_secretary"]).grants[0].id
+    ),
 }
 # Pages every logged-in user may open whatever their district: a community publishes its
 # three lists (needs, resources, projects) for all to see and claim from. Acting on them from
 # outside is refused with a message (not a 404) and must change nothing.
 PUBLISHED = {"reportin.lists", "reportin.need", "reportin.claim"}
-WUHUA_SIDE = ["district_org", "subdistrict_officer", "community_secretary", "branch_secretary",
-              "department_officer", "13800000001"]
+WUHUA_SIDE = [
+    "district_org",
+    "subdistrict_officer",
+    "community_secretary",
+    "branch_secretary",
+    "department_officer",
+    "13800000001",
+]
 GUANDU_SIDE = ["other_org", "other_secretary", "other_branch_secretary", "13800000003"]
 
 
 @pytest.fixture
-def world(world):  # noqa: F811 - the test city plus report-ins, needs, claims, resources, projects
+def world(world):
     from kmvolunteer.reportin.models import Claim, Project, Resource, ServiceCategory
     from kmvolunteer.reports.models import FeedbackSheet, Report
     from kmvolunteer.service.models import ServiceRecord
@@ -78,29 +87,52 @@ def world(world):  # noqa: F811 - the test city plus report-ins, needs, claims, 
         need.claimed = 1
         resource = Resource(branch=branch, community=community, title="法律咨询")
         project = Project(community=community, branch=branch, resource=resource, title="法律咨询进社区")
-        report = Report(kind="member", member=member, branch=branch, community=community, year=2026,
-                        period="Y", status="submitted", body="本年度参加社区服务")
+        report = Report(
+            kind="member",
+            member=member,
+            branch=branch,
+            community=community,
+            year=2026,
+            period="Y",
+            status="submitted",
+            body="本年度参加社区服务",
+        )
         sheet = FeedbackSheet(community=community, branch=branch, year=2026, period="Q1", status="sent")
-        record = ServiceRecord(member=member, community=community, service_date=date(2026, 3, 1), year=2026,
-                               half_hours=4, content="垃圾分类宣传", status="submitted")
+        record = ServiceRecord(
+            member=member,
+            community=community,
+            service_date=date(2026, 3, 1),
+            year=2026,
+            half_hours=4,
+            content="垃圾分类宣传",
+            status="submitted",
+        )
         db.session.add_all([claim, resource, project, report, sheet, record])
         db.session.flush()
-        world.extra[side] = {"report_in": report_in, "need": need, "claim": claim, "resource": resource,
-                             "project": project, "report": report, "sheet": sheet, "record": record}
+        world.extra[side] = {
+            "report_in": report_in,
+            "need": need,
+            "claim": claim,
+            "resource": resource,
+            "project": project,
+            "report": report,
+            "sheet": sheet,
+            "record": record,
+        }
     db.session.commit()
     return world
 
 
-def _routes(app, method: str):  # noqa: ANN001, ANN202
+def _routes(app, method: str):
     for rule in app.url_map.iter_rules():
         if method in rule.methods and rule.endpoint != "static":
             yield rule
 
 
-def _url(rule, world, wuhua_user: bool) -> str:  # noqa: ANN001
+def _url(rule, world, wuhua_user: bool) -> str:
     values = {}
     for name in rule.arguments:
-        converter = rule._converters.get(name)  # noqa: SLF001
+        converter = rule._converters.get(name)
         if converter is None:  # a value the rule's defaults supply (e.g. /verify without a serial)
             continue
         if name in NOT_IDS:
@@ -116,7 +148,7 @@ def _url(rule, world, wuhua_user: bool) -> str:  # noqa: ANN001
 def test_every_id_kind_is_in_the_matrix(app):
     for rule in app.url_map.iter_rules():
         for name in rule.arguments:
-            if isinstance(rule._converters.get(name), IntegerConverter) and name not in NOT_IDS:  # noqa: SLF001
+            if isinstance(rule._converters.get(name), IntegerConverter) and name not in NOT_IDS:
                 assert name in ID_KINDS, f"{rule.rule}: add {name!r} to ID_KINDS in tests/test_hostile.py"
 
 
@@ -142,8 +174,9 @@ def test_object_urls_of_another_district_are_404_for_every_role(app, world, logi
         user = login(username)
         for method in ("GET", "POST"):
             for rule in _routes(app, method):
-                if not any(isinstance(rule._converters.get(a), IntegerConverter) and a not in NOT_IDS
-                           for a in rule.arguments):  # noqa: SLF001
+                if not any(
+                    isinstance(rule._converters.get(a), IntegerConverter) and a not in NOT_IDS for a in rule.arguments
+                ):
                     continue
                 url = _url(rule, world, wuhua_user=(side == "wuhua"))
                 before = row_count()
@@ -154,17 +187,18 @@ def test_object_urls_of_another_district_are_404_for_every_role(app, world, logi
                     assert response.status_code == 404, f"{username} {method} {url} → {response.status_code}"
 
 
-
 def test_missing_ids_are_404(app, world, login):
     user = login("city_org")
     for rule in _routes(app, "GET"):
-        ints = [a for a in rule.arguments if isinstance(rule._converters.get(a), IntegerConverter)  # noqa: SLF001
-                and a not in NOT_IDS]
+        ints = [a for a in rule.arguments if isinstance(rule._converters.get(a), IntegerConverter) and a not in NOT_IDS]
         if ints:
-            values = {a: (999_999 if a in ints else NOT_IDS.get(a, "xlsx")) for a in rule.arguments
-                      if rule._converters.get(a) is not None}  # noqa: SLF001
+            values = {
+                a: (999_999 if a in ints else NOT_IDS.get(a, "xlsx"))
+                for a in rule.arguments
+                if rule._converters.get(a) is not None
+            }
             for a in rule.arguments:
-                items = getattr(rule._converters.get(a), "items", None)  # noqa: SLF001
+                items = getattr(rule._converters.get(a), "items", None)
                 if items:
                     values[a] = sorted(items)[0]
             url = rule.build(values)[1]
@@ -181,9 +215,11 @@ def test_stored_markup_is_escaped(world, login):
     member.name = PAYLOAD
     member.post = PAYLOAD
     db.session.commit()
-    for username, url in [("branch_secretary", f"/branches/{world.branch.id}"),
-                          ("branch_secretary", f"/members/{member.id}"),
-                          ("district_org", f"/branches/{world.branch.id}")]:
+    for username, url in [
+        ("branch_secretary", f"/branches/{world.branch.id}"),
+        ("branch_secretary", f"/members/{member.id}"),
+        ("district_org", f"/branches/{world.branch.id}"),
+    ]:
         html = login(username).get(url).get_data(as_text=True)
         assert "<script>alert(1)" not in html and "<img src=x" not in html
         assert "&lt;script&gt;" in html
@@ -212,34 +248,49 @@ def test_nul_characters_are_refused_before_anything_runs(world, login):
 
 # Every demo role of the world, anonymous first and the organization departments last: their hostile
 # bodies may disable the accounts or revoke the grants the others log in with.
-HOSTILE_ROLES = [None, "13800000001", "branch_secretary", "community_secretary", "subdistrict_officer",
-                 "department_officer", "district_org", "city_org"]
+HOSTILE_ROLES = [
+    None,
+    "13800000001",
+    "branch_secretary",
+    "community_secretary",
+    "subdistrict_officer",
+    "department_officer",
+    "district_org",
+    "city_org",
+]
 # Hostile values by the kind of argument they are sent as (numbers where the code reads a number...),
 # so that they pass the type check of a form field and reach what is behind it.
 HOSTILE_NUMBERS = ["99999999999999999999", "-1", "0", "2147483648", "-99999999999999999999", "1e309"]
 HOSTILE_DATES = ["0001-01-01", "9999-12-31", "2026-02-30", "1999-12-31", "0000-00-00", "-1"]
-HOSTILE_TEXT = ["x" * 10_000, "../../etc/passwd", "<script>alert(1)</script>", "' OR 1=1 --",
-                "😀👍🏽 \u202e\u200fمرحبا\u200e Ελληνικά", ""]
+HOSTILE_TEXT = [
+    "x" * 10_000,
+    "../../etc/passwd",
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    "😀👍🏽 \u202e\u200fمرحبا\u200e Ελληνικά",
+    "",
+]
 CONTROL_VALUES = ["\x00", "a\x01b", "\x1b[31m", "\x7f"]
 # Path values at the bounds: ids (0, 1, the largest id) and years.
 ID_BOUNDS = [0, 1, 2**31 - 1]
 YEAR_BOUNDS = [0, 1999, 2101, 2**31 - 1]
 
 
-def _argument_names(app) -> list[str]:  # noqa: ANN001
+def _argument_names(app) -> list[str]:
     """Every query argument or form field the code reads: the fields of every form, and the names
     read from request.args / request.form — so a new one is attacked without being listed here."""
     import pathlib
 
     from flask_wtf import FlaskForm
 
-    def subclasses(cls):  # noqa: ANN001, ANN202
+    def subclasses(cls):
         for sub in cls.__subclasses__():
             yield sub
             yield from subclasses(sub)
 
-    names = {name for form in subclasses(FlaskForm) for name, value in vars(form).items()
-             if hasattr(value, "field_class")}
+    names = {
+        name for form in subclasses(FlaskForm) for name, value in vars(form).items() if hasattr(value, "field_class")
+    }
     source = "\n".join(p.read_text() for p in pathlib.Path(app.root_path).rglob("*.py"))
     names |= set(re.findall(r'request\.(?:args|form)\.(?:get|getlist)\(\s*"([\w-]+)"', source))
     # Names built from an id (rating-<member id>, remark-<line id>): with the ids of the world.
@@ -258,8 +309,17 @@ ROTATIONS = 4  # hostile requests for the first role to reach a route
 def _kind(name: str) -> str:
     if "date" in name or name in DATE_NAMES:
         return "date"
-    if (name.endswith(("_id", "_ids", "ids")) or name in ("page", "year", "branch", "need", "category",
-                                                           "categories", "hours", "min_hours", "min_activities")):
+    if name.endswith(("_id", "_ids", "ids")) or name in (
+        "page",
+        "year",
+        "branch",
+        "need",
+        "category",
+        "categories",
+        "hours",
+        "min_hours",
+        "min_activities",
+    ):
         return "number"
     return "text"
 
@@ -288,22 +348,25 @@ def _hostile_pairs(names: list[str], turn: int) -> list[tuple[str, str]]:
     return pairs
 
 
-def _own_url(rule, world) -> str:  # noqa: ANN001
+def _own_url(rule, world) -> str:
     """The rule's URL with objects of 五华区, where every demo role but city_org has its place."""
     return _url(rule, world, wuhua_user=False)
 
 
-def _bound_urls(rule, world) -> list[str]:  # noqa: ANN001
+def _bound_urls(rule, world) -> list[str]:
     """The rule's URL with each id or year at its bounds (one at a time, the others real)."""
-    return [_replace_path_value(rule, world, name, bound) for name in rule.arguments
-            if isinstance(rule._converters.get(name), IntegerConverter)  # noqa: SLF001
-            for bound in (YEAR_BOUNDS if name in NOT_IDS else ID_BOUNDS)]
+    return [
+        _replace_path_value(rule, world, name, bound)
+        for name in rule.arguments
+        if isinstance(rule._converters.get(name), IntegerConverter)
+        for bound in (YEAR_BOUNDS if name in NOT_IDS else ID_BOUNDS)
+    ]
 
 
-def _replace_path_value(rule, world, name: str, value: int) -> str:  # noqa: ANN001
+def _replace_path_value(rule, world, name: str, value: int) -> str:
     values = {}
     for argument in rule.arguments:
-        converter = rule._converters.get(argument)  # noqa: SLF001
+        converter = rule._converters.get(argument)
         if converter is None:
             continue
         if argument == name:
@@ -318,7 +381,7 @@ def _replace_path_value(rule, world, name: str, value: int) -> str:  # noqa: ANN
     return rule.build(values, append_unknown=False)[1]
 
 
-def _client(app, username: str | None):  # noqa: ANN001, ANN202
+def _client(app, username: str | None):
     from tests.conftest import PASSWORD, Browser
 
     browser = Browser(app.test_client())
@@ -343,7 +406,7 @@ def test_every_route_survives_hostile_query_strings_and_bodies_as_every_role(app
     post_rules = sorted((r for r in _routes(app, "POST") if r.endpoint != "auth.logout"), key=lambda r: r.rule)
     failures, requests = [], 0
 
-    def check(user, method: str, url: str, **kwargs) -> int:  # noqa: ANN001, ANN003
+    def check(user, method: str, url: str, **kwargs) -> int:
         nonlocal requests
         requests += 1
         response = user.get(url, **kwargs) if method == "GET" else user.post(url, **kwargs)
@@ -353,14 +416,14 @@ def test_every_route_survives_hostile_query_strings_and_bodies_as_every_role(app
 
     reached: dict[tuple[str, str], int] = {}  # (method, rule) → roles that reached the view
 
-    def send(user, method: str, rule, turn: int) -> int:  # noqa: ANN001
+    def send(user, method: str, rule, turn: int) -> int:
         query = urlencode(_hostile_pairs(names, turn))
         if method == "GET":
             return check(user, "GET", f"{_own_url(rule, world)}?{query}")
         body = dict(_hostile_pairs(names, turn + 1), csrf_token=user.token)
         return check(user, "POST", f"{_own_url(rule, world)}?{query[:2000]}", data=body, csrf=False)
 
-    def attack(user, method: str, rule, turn: int) -> None:  # noqa: ANN001
+    def attack(user, method: str, rule, turn: int) -> None:
         """One hostile request; all the turns for the first role that reaches the view."""
         if send(user, method, rule, turn) in (302, 400, 404):
             return

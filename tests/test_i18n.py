@@ -3,6 +3,7 @@
 The strings are extracted afresh from the code (as `make messages` does), so the
 test fails as soon as someone adds a UI string and does not translate it.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,11 +25,11 @@ HAN = re.compile(r"[\u3400-\u9fff]")
 NO_HAN_ALLOWED: set[str] = {": ", ", ", "; "}
 
 
-def _key(message) -> str:  # noqa: ANN001
+def _key(message) -> str:
     return message.id[0] if isinstance(message.id, tuple) else message.id
 
 
-def _strings(message) -> list[str]:  # noqa: ANN001
+def _strings(message) -> list[str]:
     return list(message.string) if isinstance(message.string, tuple) else [message.string]
 
 
@@ -36,37 +37,51 @@ def _placeholders(text: str) -> list[tuple[str, str]]:
     return sorted((m.group(1) or "", m.group(2)) for m in PLACEHOLDER.finditer(text) if m.group(2) != "%")
 
 
-def _read(path: Path, **kwargs):  # noqa: ANN003, ANN202
+def _read(path: Path, **kwargs):
     with path.open("rb") as f:
         return read_po(f, **kwargs)
 
 
 @pytest.fixture(scope="module")
-def extracted(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def extracted(tmp_path_factory: pytest.TempPathFactory):
     """The catalogue template as the code stands now."""
     pot = tmp_path_factory.mktemp("i18n") / "m.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "_l",
-         # Babel skips "_"-prefixed folders by default, which would miss templates/_macros/.
-         "--ignore-dirs", ".*",
-         "-o", str(pot), "."],
-        cwd=ROOT, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            # Babel skips "_"-prefixed folders by default, which would miss templates/_macros/.
+            "--ignore-dirs",
+            ".*",
+            "-o",
+            str(pot),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     return _read(pot)
 
 
 @pytest.fixture(scope="module")
-def catalogue():  # noqa: ANN201
+def catalogue():
     return _read(PO, locale="zh_Hans_CN")
 
 
-def test_extraction_found_the_ui(extracted) -> None:  # noqa: ANN001
+def test_extraction_found_the_ui(extracted) -> None:
     ids = {_key(m) for m in extracted if m.id}
     assert len(ids) > 100
     assert {"Log in", "There is a problem"} <= ids  # a template string and a macro string
 
 
-def test_every_ui_string_has_a_chinese_translation(extracted, catalogue) -> None:  # noqa: ANN001
+def test_every_ui_string_has_a_chinese_translation(extracted, catalogue) -> None:
     missing = []
     for message in extracted:
         if not message.id:
@@ -90,7 +105,7 @@ def test_every_ui_string_has_a_chinese_translation(extracted, catalogue) -> None
     )
 
 
-def test_placeholders_are_kept(catalogue) -> None:  # noqa: ANN001
+def test_placeholders_are_kept(catalogue) -> None:
     wrong = []
     for message in catalogue:
         if not message.id or not any(_strings(message)):
@@ -103,7 +118,7 @@ def test_placeholders_are_kept(catalogue) -> None:  # noqa: ANN001
     assert not wrong, "Placeholders differ between msgid and msgstr:\n  " + "\n  ".join(wrong)
 
 
-def test_catalogue_header_and_checks(catalogue) -> None:  # noqa: ANN001
+def test_catalogue_header_and_checks(catalogue) -> None:
     text = PO.read_text(encoding="utf-8")
     lost = "the .po header lost it (`pybabel update --omit-header` drops the whole header)"
     assert '"Language: zh_Hans_CN\\n"' in text, f"Language: {lost}"

@@ -1,5 +1,6 @@
 """Logins and sessions (issue 13, items 6–9): equal work for unknown names, strong hashes redone on login,
 throttling that holds under concurrency, sessions that end, password rules."""
+
 from __future__ import annotations
 
 import threading
@@ -58,6 +59,7 @@ def _wrong(name: str = "city_org", address: str = "6.6.6.6") -> services.LoginRe
 
 # ---------------------------------------------------------------- 6. same work, strong hashes
 
+
 def test_unknown_name_costs_exactly_one_verification_at_full_strength(world, app, verifications):
     result = _wrong("nobody-here")
     assert result.user is None and result.wait is None
@@ -89,7 +91,7 @@ def test_an_old_hash_is_redone_at_the_next_successful_login(world, app):
 
 def test_production_hashes_are_current_scrypt_and_own_passwords_always_get_them(world, app, monkeypatch):
     werkzeug_default = generate_password_hash("x").split("$", 1)[0]
-    assert Config.PASSWORD_HASH_METHOD == werkzeug_default and werkzeug_default.startswith("scrypt:")
+    assert werkzeug_default == Config.PASSWORD_HASH_METHOD and werkzeug_default.startswith("scrypt:")
     assert Config.INITIAL_PASSWORD_HASH_METHOD != Config.PASSWORD_HASH_METHOD
     monkeypatch.setitem(app.config, "INITIAL_PASSWORD_HASH_METHOD", "pbkdf2:sha256:700")
     user = _user("13800000001")
@@ -120,7 +122,8 @@ def test_unknown_names_take_as_long_as_wrong_passwords_with_the_real_hash(world,
 
 # ---------------------------------------------------------------- 7. throttling
 
-def _race(app, n: int, attempt) -> list[services.LoginResult]:  # noqa: ANN001
+
+def _race(app, n: int, attempt) -> list[services.LoginResult]:
     barrier = threading.Barrier(n, timeout=30)
     results: list[services.LoginResult] = []
     lock = threading.Lock()
@@ -164,8 +167,9 @@ def test_one_client_trying_every_account_is_held_under_concurrency(app, world, v
 
 
 def test_the_wait_doubles_up_to_a_cap_and_then_lets_one_try_through(app, world, clock, verifications):
-    limit, first, cap = (app.config[k] for k in ("LOGIN_MAX_FAILURES", "LOGIN_DELAY_SECONDS",
-                                                  "LOGIN_MAX_DELAY_SECONDS"))
+    limit, first, cap = (
+        app.config[k] for k in ("LOGIN_MAX_FAILURES", "LOGIN_DELAY_SECONDS", "LOGIN_MAX_DELAY_SECONDS")
+    )
     for _ in range(limit):
         assert _wrong().wait is None
     waits = []
@@ -180,7 +184,7 @@ def test_the_wait_doubles_up_to_a_cap_and_then_lets_one_try_through(app, world, 
     assert len(verifications) == limit + 8
 
 
-def _login_at(app, address: str, name: str = "city_org") -> services.LoginResult:  # noqa: ANN001
+def _login_at(app, address: str, name: str = "city_org") -> services.LoginResult:
     """A login as from a request at ``address`` (the audit entry keeps the address, as over HTTP)."""
     with app.test_request_context(environ_base={"REMOTE_ADDR": address}):
         return services.authenticate(name, PASSWORD, address)
@@ -256,12 +260,13 @@ def test_throttled_logins_answer_429_with_a_clear_message(app, world, english):
     html = response.get_data(as_text=True)
     assert "Too many failed login attempts" in html and "30 seconds" in html
     assert 'name="password"' in html  # the form is there to try again
-    boosted = b.post("/login", {"username": "city_org", "password": PASSWORD},
-                     headers={"HX-Request": "true", "HX-Boosted": "true"})
+    boosted = b.post(
+        "/login", {"username": "city_org", "password": PASSWORD}, headers={"HX-Request": "true", "HX-Boosted": "true"}
+    )
     assert boosted.status_code == 429 and "Too many failed login attempts" in boosted.get_data(as_text=True)
 
 
-def _login_page_after(app, name: str = "city_org") -> str:  # noqa: ANN001
+def _login_page_after(app, name: str = "city_org") -> str:
     """Log in over HTTP and return the first page after it (where a flashed notice shows)."""
     b = Browser(app.test_client())
     b.get("/login")
@@ -284,6 +289,7 @@ def test_login_failures_are_kept_out_of_refused_request_counts(app, world):
 
 # ---------------------------------------------------------------- 8. sessions end
 
+
 def _copy_session(app, source: Browser) -> Browser:
     cookie = source.client.get_cookie("session")
     assert cookie is not None
@@ -301,19 +307,19 @@ def test_a_copied_cookie_stops_working_at_logout(app, world, login):
     assert after.status_code == 302 and "/login" in after.headers["Location"]
 
 
-def _end_by_password_change(world) -> None:  # noqa: ANN001
+def _end_by_password_change(world) -> None:
     services.change_password(_user("branch_secretary"), PASSWORD, "Dianchi-lake-2026")
 
 
-def _end_by_reset(world) -> None:  # noqa: ANN001
+def _end_by_reset(world) -> None:
     services.reset_password(_user("branch_secretary"), actor=None)
 
 
-def _end_by_disable(world) -> None:  # noqa: ANN001
+def _end_by_disable(world) -> None:
     services.set_active(_user("branch_secretary"), False, actor=_user("city_org"))
 
 
-def _end_by_revoked_grant(world) -> None:  # noqa: ANN001
+def _end_by_revoked_grant(world) -> None:
     services.revoke_grant(_user("branch_secretary").grants[0], actor=_user("city_org"))
 
 
@@ -329,8 +335,9 @@ def test_other_sessions_end_on_every_account_change(app, world, login, end):
 
 def test_changing_the_password_keeps_this_session_and_ends_the_others(app, world, login):
     here, elsewhere = login("branch_secretary"), login("branch_secretary")
-    response = here.post("/account/password", {"current": PASSWORD, "new": "Dianchi-lake-2026",
-                                               "confirm": "Dianchi-lake-2026"})
+    response = here.post(
+        "/account/password", {"current": PASSWORD, "new": "Dianchi-lake-2026", "confirm": "Dianchi-lake-2026"}
+    )
     assert response.status_code == 303
     assert here.get("/").status_code == 200
     assert elsewhere.get("/").status_code == 302
@@ -338,16 +345,20 @@ def test_changing_the_password_keeps_this_session_and_ends_the_others(app, world
 
 # ---------------------------------------------------------------- 9. password rules
 
-@pytest.mark.parametrize("password, problem", [
-    ("Kunming-26", None),                    # ten characters, letters and digits
-    ("Kunming-2", "at least 10"),
-    ("1q2w3e4r5t", "common"),                # in the list as it is
-    ("Password2026!", "common"),             # a listed password with digits and signs around it
-    ("qwertyuiop12", "common"),
-    ("branch_secretary-9", "username"),
-    ("abcdefghijkl", "letters and digits"),
-    ("12345678901", "letters and digits"),
-])
+
+@pytest.mark.parametrize(
+    "password, problem",
+    [
+        ("Kunming-26", None),  # ten characters, letters and digits
+        ("Kunming-2", "at least 10"),
+        ("1q2w3e4r5t", "common"),  # in the list as it is
+        ("Password2026!", "common"),  # a listed password with digits and signs around it
+        ("qwertyuiop12", "common"),
+        ("branch_secretary-9", "username"),
+        ("abcdefghijkl", "letters and digits"),
+        ("12345678901", "letters and digits"),
+    ],
+)
 def test_new_password_rules(world, english, password, problem):
     user = _user("branch_secretary")
     if problem is None:
@@ -381,4 +392,4 @@ def test_the_form_explains_the_rules_before_the_user_types(world, login, english
     html = login("branch_secretary").get("/account/password").get_data(as_text=True)
     rules = html.index("at least 10 characters")
     assert rules < html.index('name="new"')
-    assert "most common passwords" in html[:html.index('name="new"')]
+    assert "most common passwords" in html[: html.index('name="new"')]

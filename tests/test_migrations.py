@@ -1,4 +1,5 @@
 """The schema is built by the migrations, and the models have no change without one."""
+
 from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata

@@ -1,4 +1,5 @@
 """Backup and restore, and the deployment check."""
+
 from __future__ import annotations
 
 import os
@@ -16,10 +17,11 @@ from kmvolunteer.extensions import db
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _table_counts(engine) -> dict[str, int]:  # noqa: ANN001
+def _table_counts(engine) -> dict[str, int]:
     with engine.connect() as conn:
-        return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
-                for t in db.metadata.sorted_tables}
+        return {
+            t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in db.metadata.sorted_tables
+        }
 
 
 def test_backup_restores_identical_data(app, ctx, tmp_path):
@@ -40,9 +42,16 @@ def test_backup_restores_identical_data(app, ctx, tmp_path):
 
 
 SAFE = {
-    "DEBUG": False, "TESTING": False, "SECRET_KEY": "x" * 64, "SECRET_KEY_FROM_ENV": True, "WEB_HOSTS": 3,
-    "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://kmv@db/kmv", "PUBLIC_URL": "https://kmv.km.gov.cn",
-    "SESSION_COOKIE_SECURE": True, "PROXY_HOPS": 1, "SECURITY_CONTACT": "mailto:security@kmv.km.gov.cn",
+    "DEBUG": False,
+    "TESTING": False,
+    "SECRET_KEY": "x" * 64,
+    "SECRET_KEY_FROM_ENV": True,
+    "WEB_HOSTS": 3,
+    "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://kmv@db/kmv",
+    "PUBLIC_URL": "https://kmv.km.gov.cn",
+    "SESSION_COOKIE_SECURE": True,
+    "PROXY_HOPS": 1,
+    "SECURITY_CONTACT": "mailto:security@kmv.km.gov.cn",
 }
 
 
@@ -50,33 +59,57 @@ def test_a_safe_configuration_has_no_problems():
     assert problems(SAFE) == []
 
 
-@pytest.mark.parametrize("change, words", [
-    ({"DEBUG": True}, "Debug"),
-    ({"SECRET_KEY": "changeme"}, "SECRET_KEY"),
-    ({"SQLALCHEMY_DATABASE_URI": "sqlite:///x.db"}, "SQLite"),
-    ({"SECRET_KEY_FROM_ENV": False}, "same SECRET_KEY"),
-    ({"SESSION_COOKIE_SECURE": False}, "COOKIE_SECURE"),
-    ({"PROXY_HOPS": 0}, "PROXY_HOPS"),
-    ({"PUBLIC_URL": ""}, "PUBLIC_URL"),
-    ({"SECURITY_CONTACT": ""}, "SECURITY_CONTACT"),
-])
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ({"DEBUG": True}, "Debug"),
+        ({"SECRET_KEY": "changeme"}, "SECRET_KEY"),
+        ({"SQLALCHEMY_DATABASE_URI": "sqlite:///x.db"}, "SQLite"),
+        ({"SECRET_KEY_FROM_ENV": False}, "same SECRET_KEY"),
+        ({"SESSION_COOKIE_SECURE": False}, "COOKIE_SECURE"),
+        ({"PROXY_HOPS": 0}, "PROXY_HOPS"),
+        ({"PUBLIC_URL": ""}, "PUBLIC_URL"),
+        ({"SECURITY_CONTACT": ""}, "SECURITY_CONTACT"),
+    ],
+)
 def test_each_unsafe_setting_is_named(change, words):
     found = problems({**SAFE, **change})
     assert len(found) >= 1 and any(words in p for p in found)
 
 
 def test_check_deploy_exits_non_zero_when_unsafe(tmp_path):
-    env = {**os.environ, "KMV_INSTANCE_DIR": str(tmp_path), "FLASK_DEBUG": "1",
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    env = {
+        **os.environ,
+        "KMV_INSTANCE_DIR": str(tmp_path),
+        "FLASK_DEBUG": "1",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+    }
     env.pop("SECRET_KEY", None)
-    result = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "check-deploy"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "check-deploy"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "UNSAFE" in result.stdout and "Debug" in result.stdout
-    safe_env = {**env, "FLASK_DEBUG": "0", "SECRET_KEY": "k" * 40, "PUBLIC_URL": "http://127.0.0.1:8000",
-                "SECURITY_CONTACT": "mailto:security@example.gov.cn"}
-    ok = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "check-deploy"], cwd=ROOT, env=safe_env,
-                        capture_output=True, text=True, timeout=60)
+    safe_env = {
+        **env,
+        "FLASK_DEBUG": "0",
+        "SECRET_KEY": "k" * 40,
+        "PUBLIC_URL": "http://127.0.0.1:8000",
+        "SECURITY_CONTACT": "mailto:security@example.gov.cn",
+    }
+    ok = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "check-deploy"],
+        cwd=ROOT,
+        env=safe_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert ok.returncode == 0, ok.stdout + ok.stderr
 
 

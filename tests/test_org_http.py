@@ -1,4 +1,5 @@
 """Browsing places, agencies, branches and members: scope, 404s, masking, fragments."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -61,8 +62,12 @@ def test_deactivate_member_keeps_the_row_and_disables_the_account(login, world):
     db.session.expire_all()
     row = db.session.get(Member, member.id)
     assert row is not None and not row.active and not row.user.active
-    assert db.session.scalar(select(AuditEntry.action).where(AuditEntry.object_id == member.id,
-                                                             AuditEntry.object_type == "Member")) == "member.deactivated"
+    assert (
+        db.session.scalar(
+            select(AuditEntry.action).where(AuditEntry.object_id == member.id, AuditEntry.object_type == "Member")
+        )
+        == "member.deactivated"
+    )
     assert login("other_branch_secretary").post(f"/members/{member.id}/deactivate").status_code == 404
 
 
@@ -76,9 +81,13 @@ def test_post_without_csrf_changes_nothing(login, world):
 
 def test_home_pages_show_each_role_its_work(login, world):
     expectations = {
-        "city_org": "昆明市", "district_org": "五华区", "subdistrict_officer": "华山街道",
-        "community_secretary": "翠湖社区", "branch_secretary": "机关党支部",
-        "department_officer": "五华区住房和城乡建设局", "13800000001": "五华区民政局 机关党支部",
+        "city_org": "昆明市",
+        "district_org": "五华区",
+        "subdistrict_officer": "华山街道",
+        "community_secretary": "翠湖社区",
+        "branch_secretary": "机关党支部",
+        "department_officer": "五华区住房和城乡建设局",
+        "13800000001": "五华区民政局 机关党支部",
     }
     for username, text in expectations.items():
         response = login(username).get("/")

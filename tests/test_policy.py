@@ -1,4 +1,5 @@
 """Each role × in scope / out of scope, asked of the one policy module."""
+
 from __future__ import annotations
 
 import pytest
@@ -88,7 +89,8 @@ def test_scoped_lists(world):
     u = world.users
     names = lambda stmt: sorted(db.session.scalars(stmt).all())  # noqa: E731
     assert names(scoped(select(Area.name), u["district_org"], "area.list").where(Area.level == "community")) == sorted(
-        ["文化巷社区", "翠湖社区"])
+        ["文化巷社区", "翠湖社区"]
+    )
     assert names(scoped(select(Area.name), u["community_secretary"], "area.list")) == ["翠湖社区"]
     assert names(scoped(select(Member.name), u["branch_secretary"], "member.list")) == ["张明"]
     assert names(scoped(select(Member.name), u["district_org"], "member.list")) == sorted(["李红", "张明"])
@@ -99,8 +101,7 @@ def test_scoped_lists(world):
 
 def test_scoped_audit_entries_follow_the_area(world):
     record("test.here", world.branch, scope_path=world.community.path, actor_id=world.users["city_org"].id)
-    record("test.there", world.other_branch, scope_path=world.other_community.path,
-           actor_id=world.users["city_org"].id)
+    record("test.there", world.other_branch, scope_path=world.other_community.path, actor_id=world.users["city_org"].id)
     db.session.commit()
     actions = db.session.scalars(scoped(select(AuditEntry.action), world.users["district_org"], "audit.list")).all()
     assert actions == ["test.here"]

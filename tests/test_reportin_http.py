@@ -1,4 +1,5 @@
 """双报到 over HTTP: scoping (404), CSRF, fragment vs page, the no-JS flows, bulk confirm, export."""
+
 from __future__ import annotations
 
 import io
@@ -35,9 +36,17 @@ def test_member_reports_in_without_javascript(login, world):
     assert "翠湖社区" in step.get_data(as_text=True)
     cats = services.ensure_default_categories()
     db.session.commit()
-    response = member.post("/report-in/new", {"district": world.district.id, "subdistrict": world.subdistrict.id,
-                                              "community": world.community.id, "skills": "急救",
-                                              "categories": [cats[1].id]}, headers={"HX-Request": "true"})
+    response = member.post(
+        "/report-in/new",
+        {
+            "district": world.district.id,
+            "subdistrict": world.subdistrict.id,
+            "community": world.community.id,
+            "skills": "急救",
+            "categories": [cats[1].id],
+        },
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 303 and response.headers["Location"].endswith("/report-in")
     # htmx 4 follows the 303 inside fetch() and never sees its headers: the event comes with the page.
     assert "HX-Trigger" not in response.headers
@@ -163,7 +172,9 @@ def test_claim_without_and_with_htmx(login, world):
     member = login("13800000001")
     lists = member.get(f"/communities/{world.community.id}/lists").get_data(as_text=True)
     assert "claim-button" in lists
-    response = member.post(f"/needs/{need.id}/claim", {"as": "member", "next": f"/communities/{world.community.id}/lists"})
+    response = member.post(
+        f"/needs/{need.id}/claim", {"as": "member", "next": f"/communities/{world.community.id}/lists"}
+    )
     assert response.status_code == 303 and response.headers["Location"].endswith("/lists")
     db.session.expire_all()
     assert db.session.get(Need, need.id).claimed == 1
@@ -200,9 +211,15 @@ def test_claiming_full_closed_or_past_needs_gives_a_message(login, world):
 def test_branch_cobuild_resource_and_project_flow(login, world):
     branch_secretary = login("branch_secretary")
     branch_secretary.get(f"/branches/{world.branch.id}/cobuild/new")
-    data = {"community": world.community.id, "term_start": "2026-01-01", "term_end": "2027-12-31",
-            "contact_name": "刘洋", "contact_phone": "13900000009", "branch_commitments": "每月服务一次",
-            "community_commitments": "提供场地"}
+    data = {
+        "community": world.community.id,
+        "term_start": "2026-01-01",
+        "term_end": "2027-12-31",
+        "contact_name": "刘洋",
+        "contact_phone": "13900000009",
+        "branch_commitments": "每月服务一次",
+        "community_commitments": "提供场地",
+    }
     assert branch_secretary.post(f"/branches/{world.branch.id}/cobuild/new", data).status_code == 303
     twice = branch_secretary.post(f"/branches/{world.branch.id}/cobuild/new", data)
     assert twice.status_code == 422 and "error-summary" in twice.get_data(as_text=True)
@@ -212,8 +229,13 @@ def test_branch_cobuild_resource_and_project_flow(login, world):
     secretary.get("/")
     assert secretary.post(f"/report-ins/{ri.id}/confirm").status_code == 303
     branch_secretary.get(f"/branches/{world.branch.id}/resources/new")
-    assert branch_secretary.post(f"/branches/{world.branch.id}/resources/new", {
-        "community": world.community.id, "title": "法律咨询", "amount": "每月2次"}).status_code == 303
+    assert (
+        branch_secretary.post(
+            f"/branches/{world.branch.id}/resources/new",
+            {"community": world.community.id, "title": "法律咨询", "amount": "每月2次"},
+        ).status_code
+        == 303
+    )
     lists = secretary.get(f"/communities/{world.community.id}/lists").get_data(as_text=True)
     assert "法律咨询" in lists
     resource_id = db.session.scalar(select(ReportIn.id))  # noqa: F841 - keep session fresh
@@ -252,7 +274,7 @@ def test_branch_page_rate_and_remind(login, world):
 
 
 def test_roster_export_masks_phones_and_neutralises_formulas(login, world):
-    ri = make_report_in(world.members["member"], world.community, "confirmed", skills="=HYPERLINK(\"x\")")
+    ri = make_report_in(world.members["member"], world.community, "confirmed", skills='=HYPERLINK("x")')
     make_report_in(world.members["member2"], world.community, "confirmed", skills="急救")
     db.session.commit()
     secretary = login("community_secretary")
@@ -292,11 +314,14 @@ def test_need_publishing_is_for_the_community_secretary(login, world):
     secretary = login("community_secretary")
     secretary.get(f"/communities/{world.community.id}/needs/new")
     future = (local_today() + timedelta(days=3)).isoformat()
-    bad = secretary.post(f"/communities/{world.community.id}/needs/new",
-                         {"kind": "need", "title": "巡逻", "headcount": "2"})
+    bad = secretary.post(
+        f"/communities/{world.community.id}/needs/new", {"kind": "need", "title": "巡逻", "headcount": "2"}
+    )
     assert bad.status_code == 422 and "error-summary" in bad.get_data(as_text=True)
-    good = secretary.post(f"/communities/{world.community.id}/needs/new",
-                          {"kind": "post", "title": "巡逻", "headcount": "2", "on_date": future})
+    good = secretary.post(
+        f"/communities/{world.community.id}/needs/new",
+        {"kind": "post", "title": "巡逻", "headcount": "2", "on_date": future},
+    )
     assert good.status_code == 303
     assert login("other_secretary").get(f"/communities/{world.community.id}/needs/new").status_code == 404
     need = db.session.scalar(select(Need))
@@ -338,4 +363,7 @@ def test_the_member_home_counts_the_needs_still_open_to_take_up(login, world):
     full.claimed = 1  # its one place is taken
     db.session.commit()
     html = login("13800000001").get("/").get_data(as_text=True)
-    assert re.search(r'<span class="figure">(\d+)</span><span class="figure-label">我所在社区的开放需求', html).group(1) == "1"
+    assert (
+        re.search(r'<span class="figure">(\d+)</span><span class="figure-label">我所在社区的开放需求', html).group(1)
+        == "1"
+    )

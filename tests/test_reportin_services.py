@@ -1,4 +1,5 @@
 """双报到 services without HTTP: the state machine, every rule, capacity under a thread race."""
+
 from __future__ import annotations
 
 import re
@@ -42,11 +43,12 @@ def _audits(action: str) -> int:
     return db.session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == action)) or 0
 
 
-def _count(model) -> int:  # noqa: ANN001
+def _count(model) -> int:
     return db.session.scalar(select(func.count(model.id))) or 0
 
 
 # --------------------------------------------------------------------------- categories
+
 
 def test_default_categories_are_created_once_and_lazily(world):
     assert services.active_categories()[0].name == "政策宣传"  # created lazily on an empty table
@@ -70,6 +72,7 @@ def test_categories_can_be_added_renamed_and_deactivated(world):
 
 
 # --------------------------------------------------------------------------- member report-ins
+
 
 def test_member_reports_in_and_is_confirmed_with_a_serial(world):
     member = world.members["member"]
@@ -180,8 +183,7 @@ def test_a_stale_decision_loses_to_the_first(world):
     """Two secretaries: the second one's confirm (or reject) changes nothing and says why."""
     ri = make_report_in(world.members["member"], world.community)
     db.session.commit()
-    db.session.execute(ReportIn.__table__.update().where(ReportIn.id == ri.id).values(status="rejected",
-                                                                                        reason="x"))
+    db.session.execute(ReportIn.__table__.update().where(ReportIn.id == ri.id).values(status="rejected", reason="x"))
     with pytest.raises(ServiceError, match="already"):
         services.confirm_report_in(ri)
     db.session.rollback()
@@ -198,10 +200,16 @@ def test_bulk_confirm_skips_what_is_already_decided(world):
 
 # --------------------------------------------------------------------------- branch report-ins
 
+
 def _agreement(**overrides) -> dict:
-    values = dict(term_start=date(2026, 1, 1), term_end=date(2027, 12, 31), contact_name="刘洋",
-                  contact_phone="13900000009", branch_commitments="每月开展一次志愿服务",
-                  community_commitments="提供场地")
+    values = dict(
+        term_start=date(2026, 1, 1),
+        term_end=date(2027, 12, 31),
+        contact_name="刘洋",
+        contact_phone="13900000009",
+        branch_commitments="每月开展一次志愿服务",
+        community_commitments="提供场地",
+    )
     values.update(overrides)
     return values
 
@@ -225,8 +233,9 @@ def test_branch_reports_in_and_may_cobuild_with_several_communities(world):
 
 def test_branch_agreement_is_checked(world):
     with pytest.raises(ServiceError, match="end after"):
-        services.report_in_branch(world.branch, world.community,
-                                  **_agreement(term_start=date(2027, 1, 1), term_end=date(2026, 1, 1)))
+        services.report_in_branch(
+            world.branch, world.community, **_agreement(term_start=date(2027, 1, 1), term_end=date(2026, 1, 1))
+        )
     with pytest.raises(ServiceError):
         services.report_in_branch(world.branch, world.community, **_agreement(branch_commitments=" "))
     with pytest.raises(ServiceError, match="community"):
@@ -237,10 +246,20 @@ def test_branch_agreement_is_checked(world):
 
 # --------------------------------------------------------------------------- needs and claims
 
+
 def _need_data(**overrides) -> services.NeedData:
-    values = dict(kind="need", title="垃圾分类宣传", category_id=None, description="", place="翠湖公园",
-                  on_date=local_today() + timedelta(days=3), start_time=None, end_time=None, recurrence="",
-                  headcount=2)
+    values = dict(
+        kind="need",
+        title="垃圾分类宣传",
+        category_id=None,
+        description="",
+        place="翠湖公园",
+        on_date=local_today() + timedelta(days=3),
+        start_time=None,
+        end_time=None,
+        recurrence="",
+        headcount=2,
+    )
     values.update(overrides)
     return services.NeedData(**values)
 
@@ -249,8 +268,13 @@ def test_publish_need_rules(world):
     need = services.publish_need(world.community, _need_data())
     assert need.status == "open" and need.claimed == 0
     services.publish_need(world.community, _need_data(on_date=None, recurrence="每周六 9:00–11:00", kind="post"))
-    for bad in (dict(title=" "), dict(headcount=0), dict(on_date=None),
-                dict(on_date=local_today() - timedelta(days=1)), dict(kind="other")):
+    for bad in (
+        dict(title=" "),
+        dict(headcount=0),
+        dict(on_date=None),
+        dict(on_date=local_today() - timedelta(days=1)),
+        dict(kind="other"),
+    ):
         with pytest.raises(ServiceError):
             services.publish_need(world.community, _need_data(**bad))
     with pytest.raises(ServiceError):
@@ -348,12 +372,14 @@ def test_branch_claim_makes_a_project_and_withdrawing_cancels_it(world):
 
 def test_resource_taken_up_becomes_a_project_that_runs_to_done(world):
     with pytest.raises(ServiceError, match="co-building"):
-        services.offer_resource(world.branch, world.community, title="法律咨询", category_id=None,
-                                description="", amount="每月2次")
+        services.offer_resource(
+            world.branch, world.community, title="法律咨询", category_id=None, description="", amount="每月2次"
+        )
     db.session.rollback()
     make_branch_report_in(world.branch, world.community)
-    resource = services.offer_resource(world.branch, world.community, title="法律咨询", category_id=None,
-                                       description="律师进社区", amount="每月2次")
+    resource = services.offer_resource(
+        world.branch, world.community, title="法律咨询", category_id=None, description="律师进社区", amount="每月2次"
+    )
     db.session.commit()
     project = services.take_up_resource(resource)
     db.session.commit()
@@ -376,6 +402,7 @@ def test_resource_taken_up_becomes_a_project_that_runs_to_done(world):
 
 # --------------------------------------------------------------------------- roster, rates, reminders, policy
 
+
 def test_roster_filters_by_branch_category_and_skill(world):
     cats = services.ensure_default_categories()
     a = make_report_in(world.members["member"], world.community, "confirmed", skills="法律咨询")
@@ -384,15 +411,18 @@ def test_roster_filters_by_branch_category_and_skill(world):
     make_report_in(world.members["other_member"], world.community, "pending")
     db.session.commit()
 
-    def names(**kw) -> list[str]:  # noqa: ANN003
+    def names(**kw) -> list[str]:
         return [ri.member.name for ri in db.session.scalars(services.roster_query(world.community, **kw))]
 
     assert names() == sorted(["张明", "李红"])
     assert names(branch_id=world.branch.id) == ["张明"]
     assert names(category_id=cats[0].id) == ["张明"]
     assert names(skill="急救") == ["李红"]
-    rows = list(services.roster_rows(world.community, services.roster_query(world.community, skill="法律"),
-                                     show_phone=lambda m: False))
+    rows = list(
+        services.roster_rows(
+            world.community, services.roster_query(world.community, skill="法律"), show_phone=lambda m: False
+        )
+    )
     assert rows[0][:2] == ("张明", "138****0001") and rows[0][-1] == a.serial
 
 
@@ -452,7 +482,8 @@ def test_policy_for_report_ins(world):
 
 # --------------------------------------------------------------------------- races
 
-def _race(app, worker, n: int) -> list[str]:  # noqa: ANN001
+
+def _race(app, worker, n: int) -> list[str]:
     barrier = threading.Barrier(n)
     results: list[str] = []
     lock = threading.Lock()
@@ -496,8 +527,9 @@ def test_claim_race_never_overbooks(app, world):
     assert results.count("claimed") == 3, results
     assert all("All places" in r for r in results if r != "claimed"), results
     assert db.session.get(Need, need_id).claimed == 3
-    assert db.session.scalar(select(func.count(Claim.id)).where(Claim.need_id == need_id,
-                                                                Claim.status == "active")) == 3
+    assert (
+        db.session.scalar(select(func.count(Claim.id)).where(Claim.need_id == need_id, Claim.status == "active")) == 3
+    )
 
 
 def test_confirm_race_has_one_winner(app, world):
@@ -516,6 +548,7 @@ def test_confirm_race_has_one_winner(app, world):
 
 # --------------------------------------------------------------------------- demo data
 
+
 def test_generated_demo_city_reports_most_members_in_quickly(app, ctx):
     from kmvolunteer.org import demo
 
@@ -529,9 +562,12 @@ def test_generated_demo_city_reports_most_members_in_quickly(app, ctx):
     demo_member = db.session.scalar(select(Member).join(Member.user).where(Member.user.has(username="member")))
     assert services.confirmed_community_of(demo_member).name == "翠湖社区"
     # The partial unique index holds: one active report-in per member.
-    per_member = db.session.execute(select(ReportIn.member_id, func.count()).where(
-        ReportIn.kind == "member", ReportIn.status.in_(("pending", "confirmed"))).group_by(ReportIn.member_id)
-        .having(func.count() > 1)).all()
+    per_member = db.session.execute(
+        select(ReportIn.member_id, func.count())
+        .where(ReportIn.kind == "member", ReportIn.status.in_(("pending", "confirmed")))
+        .group_by(ReportIn.member_id)
+        .having(func.count() > 1)
+    ).all()
     assert per_member == []
 
 

@@ -1,5 +1,6 @@
 """双报告 over HTTP: scoping (404 outside), published-only ratings for branches, CSRF, fragments vs pages,
 the no-JavaScript bulk form, print view and XLSX."""
+
 from __future__ import annotations
 
 import io
@@ -22,6 +23,7 @@ from tests.factories import make_member, make_record, make_rule, report_in_at
 def _english_messages(english):
     """These tests read the messages, written in English."""
 
+
 YEAR = local_today().year - 1  # last year: started, due dates may lie ahead or behind
 
 
@@ -40,9 +42,10 @@ def city(world):
     return world
 
 
-def submitted_report(world) -> Report:  # noqa: ANN001
-    report = services.submit_member_report(world.members["member"], YEAR, "Y", "我的年度报告",
-                                           today=date(YEAR + 1, 1, 2))
+def submitted_report(world) -> Report:
+    report = services.submit_member_report(
+        world.members["member"], YEAR, "Y", "我的年度报告", today=date(YEAR + 1, 1, 2)
+    )
     db.session.commit()
     return report
 
@@ -50,8 +53,7 @@ def submitted_report(world) -> Report:  # noqa: ANN001
 def test_a_member_report_is_seen_by_both_sides_and_nobody_else(login, city):
     report = submitted_report(city)
     url = f"/reports/{report.id}"
-    for username in ("13800000001", "branch_secretary", "community_secretary", "subdistrict_officer",
-                     "district_org"):
+    for username in ("13800000001", "branch_secretary", "community_secretary", "subdistrict_officer", "district_org"):
         assert login(username).get(url).status_code == 200, username
     for username in ("13800000002", "other_branch_secretary", "other_secretary", "other_org", "department_officer"):
         assert login(username).get(url).status_code == 404, username
@@ -82,8 +84,9 @@ def test_acknowledging_with_htmx_returns_the_fragment_and_an_event(login, city):
     report = submitted_report(city)
     secretary = login("community_secretary")
     secretary.get(f"/reports/{report.id}")
-    response = secretary.post(f"/reports/{report.id}/acknowledge/community", {"comment": "辛苦了"},
-                              headers={"HX-Request": "true"})
+    response = secretary.post(
+        f"/reports/{report.id}/acknowledge/community", {"comment": "辛苦了"}, headers={"HX-Request": "true"}
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in html and 'id="acks"' in html and "辛苦了" in html
     assert "reports-changed" in response.headers["HX-Trigger"]
@@ -96,9 +99,13 @@ def test_posts_without_csrf_are_refused(login, city):
     secretary = login("community_secretary")
     zhang = city.members["member"]
     base = f"/reports/evaluations/{city.community.id}/{YEAR}"
-    for url, data in ((f"/reports/{report.id}/acknowledge/community", {}),
-                      (f"{base}/members/{zhang.id}", {f"rating-{zhang.id}": "good"}),
-                      (f"{base}/bulk", {"rating": "good"}), (f"{base}/publish", {}), (f"{base}/save", {})):
+    for url, data in (
+        (f"/reports/{report.id}/acknowledge/community", {}),
+        (f"{base}/members/{zhang.id}", {f"rating-{zhang.id}": "good"}),
+        (f"{base}/bulk", {"rating": "good"}),
+        (f"{base}/publish", {}),
+        (f"{base}/save", {}),
+    ):
         assert secretary.post(url, data, csrf=False).status_code == 400, url
     member = login("13800000001")
     assert member.post(f"/reports/mine/{YEAR + 1}/Y", {"body": "x", "action": "submit"}, csrf=False).status_code == 400
@@ -116,8 +123,10 @@ def test_the_evaluation_screen_lists_only_the_communitys_members(login, city):
     # Rating a member reported in elsewhere: out of scope here.
     li = city.members["member2"]
     response = login("community_secretary").post(
-        f"/reports/evaluations/{city.community.id}/{YEAR}/members/{li.id}", {f"rating-{li.id}": "good"},
-        headers={"HX-Request": "true"})
+        f"/reports/evaluations/{city.community.id}/{YEAR}/members/{li.id}",
+        {f"rating-{li.id}": "good"},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 404
     assert db.session.scalar(select(func.count(Evaluation.id))) == 0
 
@@ -127,8 +136,11 @@ def test_a_row_saves_in_place_with_htmx(login, city):
     secretary = login("community_secretary")
     url = f"/reports/evaluations/{city.community.id}/{YEAR}/members/{zhang.id}"
     secretary.get(f"/reports/evaluations/{city.community.id}/{YEAR}")
-    response = secretary.post(url, {f"rating-{zhang.id}": "excellent", f"comment-{zhang.id}": "带头",
-                                    "rating-999": "poor"}, headers={"HX-Request": "true"})
+    response = secretary.post(
+        url,
+        {f"rating-{zhang.id}": "excellent", f"comment-{zhang.id}": "带头", "rating-999": "poor"},
+        headers={"HX-Request": "true"},
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and html.lstrip().startswith(f'<tr id="eval-{zhang.id}"')
     assert "evaluations-changed" in response.headers["HX-Trigger"]
@@ -147,8 +159,9 @@ def test_a_refused_row_comes_back_422_with_the_message(login, city):
     assert response.status_code == 422 and "reason" in html and f'id="eval-{idle.id}"' in html
     assert 'value="good" selected' in html  # the attempted value stays for the reason to be added
     assert db.session.scalar(select(func.count(Evaluation.id))) == 0
-    ok = secretary.post(url, {f"rating-{idle.id}": "good", f"reason-{idle.id}": "单位值守"},
-                        headers={"HX-Request": "true"})
+    ok = secretary.post(
+        url, {f"rating-{idle.id}": "good", f"reason-{idle.id}": "单位值守"}, headers={"HX-Request": "true"}
+    )
     assert ok.status_code == 200
 
 
@@ -160,13 +173,21 @@ def test_without_javascript_one_form_saves_all_rows_or_none(login, city):
     secretary = login("community_secretary")
     url = f"/reports/evaluations/{city.community.id}/{YEAR}/save"
     secretary.get(f"/reports/evaluations/{city.community.id}/{YEAR}")
-    bad = secretary.post(url, {f"rating-{zhang.id}": "good", f"rating-{wang.id}": "fair",
-                               f"rating-{idle.id}": "excellent"})
+    bad = secretary.post(
+        url, {f"rating-{zhang.id}": "good", f"rating-{wang.id}": "fair", f"rating-{idle.id}": "excellent"}
+    )
     html = bad.get_data(as_text=True)
     assert bad.status_code == 422 and "<html" in html and "nothing was saved" in html
     assert db.session.scalar(select(func.count(Evaluation.id))) == 0
-    good = secretary.post(url, {f"rating-{zhang.id}": "good", f"rating-{wang.id}": "fair",
-                                f"rating-{idle.id}": "fair", f"comment-{idle.id}": "未参加服务"})
+    good = secretary.post(
+        url,
+        {
+            f"rating-{zhang.id}": "good",
+            f"rating-{wang.id}": "fair",
+            f"rating-{idle.id}": "fair",
+            f"comment-{idle.id}": "未参加服务",
+        },
+    )
     assert good.status_code == 303
     assert db.session.scalar(select(func.count(Evaluation.id))) == 3
 
@@ -242,8 +263,15 @@ def test_rules_pages_are_scoped_and_refuse_loosening(login, city):
     assert district.get(f"/reports/rules/{city.city.id}/{YEAR}").status_code == 404
     assert district.get(f"/reports/rules/{city.other_district.id}/{YEAR}").status_code == 404
     assert login("community_secretary").get("/reports/rules").status_code == 404
-    form = {"min_hours": "19.5", "min_activities": "4", "report_required": "y", "report_period": "year",
-            "report_due": f"{YEAR + 1}-01-15", "evaluation_due": f"{YEAR + 1}-01-31", "feedback_frequency": "quarter"}
+    form = {
+        "min_hours": "19.5",
+        "min_activities": "4",
+        "report_required": "y",
+        "report_period": "year",
+        "report_due": f"{YEAR + 1}-01-15",
+        "evaluation_due": f"{YEAR + 1}-01-31",
+        "feedback_frequency": "quarter",
+    }
     district.get(f"/reports/rules/{city.district.id}/{YEAR}")
     loose = district.post(f"/reports/rules/{city.district.id}/{YEAR}", form)
     assert loose.status_code == 422 and "tighten" in loose.get_data(as_text=True)
@@ -264,8 +292,9 @@ def test_overdue_pages_for_the_areas_above(login, city):
 def test_feedback_sheets_reach_the_branch_only_when_sent(login, city):
     secretary = login("community_secretary")
     secretary.get(f"/reports/feedback/{city.community.id}?year={YEAR}")
-    generated = secretary.post(f"/reports/feedback/{city.community.id}/generate?year={YEAR}",
-                               {"branch_id": city.branch.id, "period": "Q2"})
+    generated = secretary.post(
+        f"/reports/feedback/{city.community.id}/generate?year={YEAR}", {"branch_id": city.branch.id, "period": "Q2"}
+    )
     assert generated.status_code == 303
     sheet = db.session.scalar(select(FeedbackSheet))
     url = f"/reports/feedback/sheets/{sheet.id}"

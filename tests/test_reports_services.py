@@ -1,5 +1,6 @@
 """双报告 services without HTTP: year rules and their inheritance, every report state, acknowledgements,
 branch reports, evaluations, feedback sheets, the year view, overdue lists, races, XLSX export."""
+
 from __future__ import annotations
 
 import threading
@@ -29,13 +30,21 @@ from tests.factories import (
 def _english_messages(english):
     """These tests read the messages, written in English."""
 
+
 YEAR = 2025
 TODAY = date(2026, 2, 10)  # after the year's due dates (Jan 15 / Jan 31)
 
 
-def values(**changes) -> RuleValues:  # noqa: ANN003
-    base = dict(min_half_hours=40, min_activities=4, report_required=True, report_period="year",
-                report_due=date(YEAR + 1, 1, 15), evaluation_due=date(YEAR + 1, 1, 31), feedback_frequency="quarter")
+def values(**changes) -> RuleValues:
+    base = dict(
+        min_half_hours=40,
+        min_activities=4,
+        report_required=True,
+        report_period="year",
+        report_due=date(YEAR + 1, 1, 15),
+        evaluation_due=date(YEAR + 1, 1, 31),
+        feedback_frequency="quarter",
+    )
     base.update(changes)
     return RuleValues(**base)
 
@@ -59,6 +68,7 @@ def reported(world):
 
 # ---------------------------------------------------------------- year rules
 
+
 def test_no_rule_means_none_not_a_guess(world):
     assert effective_rule(YEAR, world.community) is None
     assert effective_rule(YEAR, world.city) is None
@@ -77,11 +87,18 @@ def test_district_rule_overrides_the_city_for_its_area_only(world):
     assert audit_actions().count("year_rule.set") == 2
 
 
-@pytest.mark.parametrize("looser", [
-    {"min_half_hours": 39}, {"min_activities": 3}, {"report_required": False},
-    {"report_due": date(YEAR + 1, 1, 16)}, {"report_due": None}, {"evaluation_due": date(YEAR + 1, 2, 1)},
-    {"feedback_frequency": "half"},
-])
+@pytest.mark.parametrize(
+    "looser",
+    [
+        {"min_half_hours": 39},
+        {"min_activities": 3},
+        {"report_required": False},
+        {"report_due": date(YEAR + 1, 1, 16)},
+        {"report_due": None},
+        {"evaluation_due": date(YEAR + 1, 2, 1)},
+        {"feedback_frequency": "half"},
+    ],
+)
 def test_a_district_may_not_loosen_the_city_rule(world, looser):
     rulebook.set_rule(world.city, YEAR, values())
     db.session.commit()
@@ -93,8 +110,14 @@ def test_a_district_may_not_loosen_the_city_rule(world, looser):
 
 def test_a_district_may_tighten_every_point(world):
     rulebook.set_rule(world.city, YEAR, values(report_required=False))
-    strict = values(min_half_hours=41, min_activities=5, report_required=True, report_period="half",
-                    report_due=date(YEAR + 1, 1, 1), evaluation_due=date(YEAR + 1, 1, 20))
+    strict = values(
+        min_half_hours=41,
+        min_activities=5,
+        report_required=True,
+        report_period="half",
+        report_due=date(YEAR + 1, 1, 1),
+        evaluation_due=date(YEAR + 1, 1, 20),
+    )
     rule = rulebook.set_rule(world.district, YEAR, strict)
     assert rule.report_period == "half" and rule.min_half_hours == 41
 
@@ -144,6 +167,7 @@ def test_periods_and_due_dates():
 
 # ---------------------------------------------------------------- member reports
 
+
 def test_member_report_draft_submitted_acknowledged_by_both_sides(world, reported):
     draft = services.save_member_draft(reported, YEAR, "Y", "初稿", actor_id=1, today=TODAY)
     assert draft.status == "draft" and draft.body == "初稿" and draft.summary == ""
@@ -165,8 +189,13 @@ def test_member_report_draft_submitted_acknowledged_by_both_sides(world, reporte
     services.acknowledge(report, "branch", "")
     db.session.commit()
     assert report.status == "acknowledged" and report.branch_ack_at and report.community_ack_at
-    assert {"report.created", "report.draft_saved", "report.submitted", "report.acknowledged_by_community",
-            "report.acknowledged_by_branch"} <= set(audit_actions())
+    assert {
+        "report.created",
+        "report.draft_saved",
+        "report.submitted",
+        "report.acknowledged_by_community",
+        "report.acknowledged_by_branch",
+    } <= set(audit_actions())
 
 
 def test_submitting_twice_and_editing_after_submit_are_refused(world, reported):
@@ -285,12 +314,14 @@ def test_two_acknowledgements_at_once_one_wins(app, world, reported):
     assert results.count("refused") == 1
     db.session.refresh(report)
     assert report.community_comment in results
-    acks = db.session.scalar(select(func.count(AuditEntry.id)).where(
-        AuditEntry.action == "report.acknowledged_by_community"))
+    acks = db.session.scalar(
+        select(func.count(AuditEntry.id)).where(AuditEntry.action == "report.acknowledged_by_community")
+    )
     assert acks == 1
 
 
 # ---------------------------------------------------------------- branch reports
+
 
 def test_branch_report_to_a_co_building_community(world, reported):
     with pytest.raises(ServiceError, match="does not co-build"):
@@ -311,6 +342,7 @@ def test_branch_report_to_a_co_building_community(world, reported):
 
 
 # ---------------------------------------------------------------- evaluations
+
 
 def test_rating_rules(world, reported):
     community = world.community
@@ -337,8 +369,9 @@ def test_no_service_needs_a_reason_above_fair(world):
     db.session.rollback()
     evaluation, _changed = services.set_rating(world.community, idle, YEAR, "fair", today=TODAY)
     assert evaluation.rating == "fair"
-    evaluation, _changed = services.set_rating(world.community, idle, YEAR, "good", reason="在本单位承担防疫值守",
-                                               today=TODAY)
+    evaluation, _changed = services.set_rating(
+        world.community, idle, YEAR, "good", reason="在本单位承担防疫值守", today=TODAY
+    )
     assert evaluation.rating == "good" and evaluation.reason == "在本单位承担防疫值守"
 
 
@@ -357,8 +390,9 @@ def test_bulk_then_publish_then_change_only_with_a_reason(world, reported):
         services.set_rating(world.community, reported, YEAR, "excellent", today=TODAY)
     assert refused.value.field == "reason"
     db.session.rollback()
-    evaluation, changed = services.set_rating(world.community, reported, YEAR, "excellent", reason="补充年底表现",
-                                              today=TODAY)
+    evaluation, changed = services.set_rating(
+        world.community, reported, YEAR, "excellent", reason="补充年底表现", today=TODAY
+    )
     db.session.commit()
     assert changed and evaluation.rating == "excellent" and evaluation.published
     assert evaluation.change_reason == "补充年底表现"
@@ -397,6 +431,7 @@ def test_two_ratings_of_one_member_at_once_make_one_row(app, world, reported):
 
 # ---------------------------------------------------------------- feedback sheets
 
+
 def test_feedback_sheet_generate_edit_send(world, reported):
     with pytest.raises(ServiceError, match="No rule"):
         services.generate_sheet(world.community, world.branch, YEAR - 1, "Q1", today=TODAY)
@@ -409,8 +444,9 @@ def test_feedback_sheet_generate_edit_send(world, reported):
     db.session.rollback()
     sheet = services.generate_sheet(world.community, world.branch, YEAR, "Q3", today=TODAY)
     db.session.commit()
-    assert sheet.status == "draft" and [(ln.member_id, ln.approved_half_hours, ln.approved_entries)
-                                        for ln in sheet.lines] == [(reported.id, 3, 1)]
+    assert sheet.status == "draft" and [
+        (ln.member_id, ln.approved_half_hours, ln.approved_entries) for ln in sheet.lines
+    ] == [(reported.id, 3, 1)]
     with pytest.raises(ServiceError, match="already exists"):
         services.generate_sheet(world.community, world.branch, YEAR, "Q3", today=TODAY)
     db.session.rollback()
@@ -430,6 +466,7 @@ def test_feedback_sheet_generate_edit_send(world, reported):
 
 # ---------------------------------------------------------------- year view and overdue
 
+
 def test_year_view_rows_show_only_published_ratings_and_why_a_member_falls_short(world, reported):
     services.set_rating(world.community, reported, YEAR, "good", "认真", today=TODAY)
     db.session.commit()
@@ -448,7 +485,6 @@ def test_year_view_rows_show_only_published_ratings_and_why_a_member_falls_short
     assert row[5] == "Satisfactory" and row[6] == "认真" and row[7] == "Yes" and row[8] == ""
     none_rows = list(services.year_rows(world.branch, 2019, today=TODAY))
     assert none_rows[0][7] == "—" and "No rule" in none_rows[0][8]
-
 
 
 def test_year_view_says_a_pending_report_in_is_waiting_not_missing(world, english):
@@ -481,5 +517,3 @@ def test_overdue_for_the_member_the_community_and_the_areas_above(world, reporte
     db.session.commit()
     assert services.community_owes(world.community, TODAY) == []
     assert services.member_overdue(reported, TODAY) == []
-
-

@@ -1,4 +1,5 @@
 """Roster import: the whole file is checked first; a clean file imports in one transaction."""
+
 from __future__ import annotations
 
 import io
@@ -35,13 +36,17 @@ def _counts() -> tuple[int, int]:
     return (db.session.scalar(select(func.count(Member.id))), db.session.scalar(select(func.count(User.id))))
 
 
-def _check(world, data: bytes, name: str = "r.csv"):  # noqa: ANN001, ANN202
+def _check(world, data: bytes, name: str = "r.csv"):
     return roster.check_roster(roster.read_table(name, data), [world.branch, world.branch2])
 
 
 def test_clean_csv_imports_members_with_accounts(world, app):
-    data = _csv([["赵一", "13911110001", "五华区民政局", "机关党支部", "科员"],
-                 ["钱二", "139 1111 0002", "五华区民政局", "离退休干部党支部", ""]])
+    data = _csv(
+        [
+            ["赵一", "13911110001", "五华区民政局", "机关党支部", "科员"],
+            ["钱二", "139 1111 0002", "五华区民政局", "离退休干部党支部", ""],
+        ]
+    )
     check = _check(world, data)
     assert check.clean
     imported = roster.import_roster(check, source="r.csv")
@@ -57,13 +62,16 @@ def test_xlsx_with_numeric_phones_and_gbk_csv_are_read(world):
     assert _check(world, gbk).clean
 
 
-@pytest.mark.parametrize("row, reason", [
-    (["", "13911110005", "五华区民政局", "机关党支部", ""], "name"),
-    (["周五", "1234", "五华区民政局", "机关党支部", ""], "1234"),
-    (["吴六", "13911110006", "五华区民政局", "不存在的支部", ""], "不存在的支部"),
-    (["郑七", "13911110007", "官渡区城市管理局", "机关党支部", ""], "官渡区城市管理局"),  # not theirs
-    (["王八", "13800000001", "五华区民政局", "机关党支部", ""], "13800000001"),  # already a member
-])
+@pytest.mark.parametrize(
+    "row, reason",
+    [
+        (["", "13911110005", "五华区民政局", "机关党支部", ""], "name"),
+        (["周五", "1234", "五华区民政局", "机关党支部", ""], "1234"),
+        (["吴六", "13911110006", "五华区民政局", "不存在的支部", ""], "不存在的支部"),
+        (["郑七", "13911110007", "官渡区城市管理局", "机关党支部", ""], "官渡区城市管理局"),  # not theirs
+        (["王八", "13800000001", "五华区民政局", "机关党支部", ""], "13800000001"),  # already a member
+    ],
+)
 def test_each_kind_of_bad_row_is_reported_with_its_row_number(world, row, reason, app):
     good = ["冯九", "13911110009", "五华区民政局", "机关党支部", ""]
     with app.test_request_context(headers={"Accept-Language": "en"}):
@@ -83,14 +91,17 @@ def test_duplicate_rows_in_one_file(world):
     assert "2" in check.problems[0][1]
 
 
-@pytest.mark.parametrize("name, data, fragment", [
-    ("r.txt", b"x", "xlsx"),
-    ("r.xlsx", b"not a zip", "XLSX"),
-    ("r.xlsx", b"PK\x03\x04broken", "XLSX"),
-    ("r.csv", "姓名,手机号\n张三,13911110011\n".encode(), "单位"),
-    ("r.csv", b"", ""),
-    ("r.csv", b"\xff\xfe\x00bad", ""),
-])
+@pytest.mark.parametrize(
+    "name, data, fragment",
+    [
+        ("r.txt", b"x", "xlsx"),
+        ("r.xlsx", b"not a zip", "XLSX"),
+        ("r.xlsx", b"PK\x03\x04broken", "XLSX"),
+        ("r.csv", "姓名,手机号\n张三,13911110011\n".encode(), "单位"),
+        ("r.csv", b"", ""),
+        ("r.csv", b"\xff\xfe\x00bad", ""),
+    ],
+)
 def test_unreadable_files_are_refused_clearly(world, name, data, fragment):
     with pytest.raises(ServiceError) as excinfo:
         _check(world, data, name)
@@ -105,12 +116,13 @@ def test_file_too_large_is_refused(world, app):
 def test_upload_over_http_lists_problems_and_writes_nothing(login, world):
     b = login("branch_secretary")
     b.get("/roster/import")
-    data = _csv([["赵一", "13911110001", "五华区民政局", "机关党支部", ""],
-                 ["", "139", "五华区民政局", "离退休干部党支部", ""]])  # branch2 is not theirs either
+    data = _csv(
+        [["赵一", "13911110001", "五华区民政局", "机关党支部", ""], ["", "139", "五华区民政局", "离退休干部党支部", ""]]
+    )  # branch2 is not theirs either
     response = b.post("/roster/import", {"file": (io.BytesIO(data), "r.csv")}, content_type="multipart/form-data")
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert "<td class=\"num\">3</td>" in html
+    assert '<td class="num">3</td>' in html
     assert _counts() == (3, 12)
 
 

@@ -3,6 +3,7 @@
 The bomb files are generated here: a sheet declaring A1:XFD1048576, a sharedStrings.xml bomb, a zip
 member whose declared size lies, a deeply compressed member, and too many members.
 """
+
 from __future__ import annotations
 
 import io
@@ -31,40 +32,50 @@ CONTENT_TYPES = (
     'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
     '<Override PartName="/xl/sharedStrings.xml" '
     'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
-    '</Types>')
+    "</Types>"
+)
 ROOT_RELS = (
     '<?xml version="1.0" encoding="UTF-8"?>'
     '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
     '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-    'officeDocument" Target="xl/workbook.xml"/></Relationships>')
+    'officeDocument" Target="xl/workbook.xml"/></Relationships>'
+)
 WORKBOOK = (
     '<?xml version="1.0" encoding="UTF-8"?>'
     '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
     'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-    '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>')
+    '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'
+)
 WORKBOOK_RELS = (
     '<?xml version="1.0" encoding="UTF-8"?>'
     '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
     '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
     'worksheet" Target="worksheets/sheet1.xml"/>'
     '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-    'sharedStrings" Target="sharedStrings.xml"/></Relationships>')
-SHEET_HEAD = ('<?xml version="1.0" encoding="UTF-8"?>'
-              '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-              '<dimension ref="{dimension}"/><sheetData>')
+    'sharedStrings" Target="sharedStrings.xml"/></Relationships>'
+)
+SHEET_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    '<dimension ref="{dimension}"/><sheetData>'
+)
 SHEET_TAIL = "</sheetData></worksheet>"
-EMPTY_STRINGS = ('<?xml version="1.0" encoding="UTF-8"?>'
-                 '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="0" uniqueCount="0"/>')
+EMPTY_STRINGS = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="0" uniqueCount="0"/>'
+)
 
 
 def _row(number: int, cells: list[str]) -> str:
-    inline = "".join(f'<c r="{chr(65 + i)}{number}" t="inlineStr"><is><t>{text}</t></is></c>'
-                     for i, text in enumerate(cells))
+    inline = "".join(
+        f'<c r="{chr(65 + i)}{number}" t="inlineStr"><is><t>{text}</t></is></c>' for i, text in enumerate(cells)
+    )
     return f'<row r="{number}">{inline}</row>'
 
 
-def _workbook(sheet: str | bytes, shared: str | bytes = EMPTY_STRINGS, *, level: int = 6,
-              extra: int = 0, chunks: int = 1) -> bytes:
+def _workbook(
+    sheet: str | bytes, shared: str | bytes = EMPTY_STRINGS, *, level: int = 6, extra: int = 0, chunks: int = 1
+) -> bytes:
     """An XLSX written by hand; ``sheet`` and ``shared`` are written ``chunks`` times over (a bomb
     grows in the compressor, never in this process's memory), ``extra`` adds empty members."""
     buffer = io.BytesIO()
@@ -95,13 +106,13 @@ def _lie_about_size(data: bytes, name: str, declared: int) -> bytes:
     local = raw.find(b"PK\x03\x04")
     while local != -1:
         name_length = struct.unpack_from("<H", raw, local + 26)[0]
-        if bytes(raw[local + 30:local + 30 + name_length]) == encoded:
+        if bytes(raw[local + 30 : local + 30 + name_length]) == encoded:
             struct.pack_into("<I", raw, local + 22, declared)
         local = raw.find(b"PK\x03\x04", local + 4)
     central = raw.find(b"PK\x01\x02")
     while central != -1:
         name_length = struct.unpack_from("<H", raw, central + 28)[0]
-        if bytes(raw[central + 46:central + 46 + name_length]) == encoded:
+        if bytes(raw[central + 46 : central + 46 + name_length]) == encoded:
             struct.pack_into("<I", raw, central + 24, declared)
         central = raw.find(b"PK\x01\x02", central + 4)
     return bytes(raw)
@@ -117,17 +128,26 @@ def dimension_bomb() -> bytes:
 
 def far_row_bomb() -> bytes:
     """A header, then one cell at the last row and column: everything in between is 'empty rows'."""
-    return _workbook(SHEET_HEAD.format(dimension="A1:XFD1048576") + _row(1, HEADER)
-                     + '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>' + SHEET_TAIL)
+    return _workbook(
+        SHEET_HEAD.format(dimension="A1:XFD1048576")
+        + _row(1, HEADER)
+        + '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>'
+        + SHEET_TAIL
+    )
 
 
 def shared_strings_bomb() -> bytes:
     """~60 KB of zip whose sharedStrings.xml unpacks to 24 MB of short strings, over a million of
     them (the bomb seen was 600 KB for 600 MB: made smaller here to be made quickly)."""
-    head = (b'<?xml version="1.0" encoding="UTF-8"?>'
-            b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">')
-    return _workbook(SHEET_HEAD.format(dimension="A1:E2") + GOOD_ROWS + SHEET_TAIL,
-                     (head, b"<si><t>ab</t></si>" * (MB // 18), b"</sst>"), level=9, chunks=24)
+    head = (
+        b'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    )
+    return _workbook(
+        SHEET_HEAD.format(dimension="A1:E2") + GOOD_ROWS + SHEET_TAIL,
+        (head, b"<si><t>ab</t></si>" * (MB // 18), b"</sst>"),
+        level=9,
+        chunks=24,
+    )
 
 
 def deep_member_bomb() -> bytes:
@@ -147,7 +167,7 @@ def many_members_bomb() -> bytes:
     return _workbook(SHEET_HEAD.format(dimension="A1:E2") + GOOD_ROWS + SHEET_TAIL, extra=300)
 
 
-def _measure(call):  # noqa: ANN001, ANN202
+def _measure(call):
     """(result or ServiceError, seconds, peak bytes of Python memory) of call()."""
     tracemalloc.start()
     started = time.perf_counter()
@@ -162,8 +182,12 @@ def _measure(call):  # noqa: ANN001, ANN202
     return result, seconds, peak
 
 
-BOMBS = [(shared_strings_bomb, "unpacks to more than"), (deep_member_bomb, "packed unusually tightly"),
-         (lying_size_bomb, "not a valid XLSX"), (many_members_bomb, "too many parts")]
+BOMBS = [
+    (shared_strings_bomb, "unpacks to more than"),
+    (deep_member_bomb, "packed unusually tightly"),
+    (lying_size_bomb, "not a valid XLSX"),
+    (many_members_bomb, "too many parts"),
+]
 
 
 @pytest.mark.parametrize("bomb, message", BOMBS)
@@ -212,8 +236,9 @@ def test_a_bomb_uploaded_over_http_gets_a_message_and_imports_nothing(world, log
     user = login("branch_secretary")
     user.get("/roster/import")
     before = row_count()
-    response = user.post("/roster/import", {"file": (io.BytesIO(bomb()), "bomb.xlsx")},
-                         content_type="multipart/form-data")
+    response = user.post(
+        "/roster/import", {"file": (io.BytesIO(bomb()), "bomb.xlsx")}, content_type="multipart/form-data"
+    )
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     assert row_count() == before

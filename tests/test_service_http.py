@@ -1,4 +1,5 @@
 """Service records over HTTP: scoping (404s), CSRF, fragments for htmx, bulk, forms, certificate check."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -24,7 +25,6 @@ def _english_messages(english):
 
 
 @pytest.fixture
-
 def setup(world):
     service_report_in(world.members["member"], world.community)
     service_report_in(world.members["member2"], world.community2)
@@ -33,9 +33,13 @@ def setup(world):
     return world
 
 
-def log(world, who: str = "member", community=None, **kw):  # noqa: ANN001, ANN003, ANN201
-    data = {"service_date": YESTERDAY, "content": "反诈宣传摊位值守", "hours": Decimal("2"),
-            "community_id": (community or world.community).id}
+def log(world, who: str = "member", community=None, **kw):
+    data = {
+        "service_date": YESTERDAY,
+        "content": "反诈宣传摊位值守",
+        "hours": Decimal("2"),
+        "community_id": (community or world.community).id,
+    }
     data.update(kw)
     record = services.log_entry(world.members[who], world.users[who], EntryData(**data))
     db.session.commit()
@@ -53,8 +57,15 @@ def test_log_form_defaults_and_submits(login, setup):
     page = b.get("/service/new").get_data(as_text=True)
     assert f'value="{local_today().isoformat()}"' in page  # the date defaults to today
     assert f'<option selected value="{w.community.id}">翠湖社区</option>' in page  # the report-in community
-    response = b.post("/service/new", {"service_date": YESTERDAY.isoformat(), "hours": "1.5",
-                                       "content": "垃圾分类宣传", "community_id": str(w.community.id)})
+    response = b.post(
+        "/service/new",
+        {
+            "service_date": YESTERDAY.isoformat(),
+            "hours": "1.5",
+            "content": "垃圾分类宣传",
+            "community_id": str(w.community.id),
+        },
+    )
     assert response.status_code == 303 and response.headers["Location"].endswith("/service/my")
     record = db.session.scalar(select(ServiceRecord))
     assert record.half_hours == 3 and record.status == "submitted"
@@ -62,14 +73,25 @@ def test_log_form_defaults_and_submits(login, setup):
     assert "垃圾分类宣传" in my_page and 'id="entries-submitted"' in my_page
 
 
-@pytest.mark.parametrize("hours, text", [("abc", "as a number"), ("0", "more than 0"), ("-2", "more than 0"),
-                                         ("0.3", "steps of half"), ("99", "at most 12"), ("", "Enter the hours")])
+@pytest.mark.parametrize(
+    "hours, text",
+    [
+        ("abc", "as a number"),
+        ("0", "more than 0"),
+        ("-2", "more than 0"),
+        ("0.3", "steps of half"),
+        ("99", "at most 12"),
+        ("", "Enter the hours"),
+    ],
+)
 def test_bad_hours_get_422_with_the_message_and_nothing_is_saved(login, setup, hours, text):
     w = setup
     b = login("13800000001")
     b.get("/service/new")
-    response = b.post("/service/new", {"service_date": YESTERDAY.isoformat(), "hours": hours,
-                                       "content": "值守", "community_id": str(w.community.id)})
+    response = b.post(
+        "/service/new",
+        {"service_date": YESTERDAY.isoformat(), "hours": hours, "content": "值守", "community_id": str(w.community.id)},
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and text in html and 'class="error-summary"' in html
     assert db.session.scalar(select(func.count(ServiceRecord.id))) == 0
@@ -79,8 +101,10 @@ def test_every_mistake_of_the_entry_form_shows_at_once(login, setup):
     w = setup
     b = login("13800000001")
     b.get("/service/new")
-    response = b.post("/service/new", {"service_date": YESTERDAY.isoformat(), "hours": "", "content": "",
-                                       "community_id": str(w.community.id)})
+    response = b.post(
+        "/service/new",
+        {"service_date": YESTERDAY.isoformat(), "hours": "", "content": "", "community_id": str(w.community.id)},
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Describe the service you gave." in html and "Enter the hours, or the start and end time." in html
@@ -90,8 +114,12 @@ def test_future_date_and_double_submitted_form(login, setup):
     w = setup
     b = login("13800000001")
     b.get("/service/new")
-    form = {"service_date": (local_today() + timedelta(days=2)).isoformat(), "hours": "2", "content": "值守",
-            "community_id": str(w.community.id)}
+    form = {
+        "service_date": (local_today() + timedelta(days=2)).isoformat(),
+        "hours": "2",
+        "content": "值守",
+        "community_id": str(w.community.id),
+    }
     assert "future" in b.post("/service/new", form).get_data(as_text=True)
     form["service_date"] = YESTERDAY.isoformat()
     assert b.post("/service/new", form).status_code == 303
@@ -106,8 +134,11 @@ def test_htmx_validation_error_is_the_form_fragment(login, setup):
     w = setup
     b = login("13800000001")
     b.get("/service/new")
-    response = b.post("/service/new", {"service_date": YESTERDAY.isoformat(), "hours": "x", "content": "值守",
-                                       "community_id": str(w.community.id)}, headers=HX)
+    response = b.post(
+        "/service/new",
+        {"service_date": YESTERDAY.isoformat(), "hours": "x", "content": "值守", "community_id": str(w.community.id)},
+        headers=HX,
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and "<html" not in html and 'id="entry-form"' in html
 
@@ -239,8 +270,10 @@ def test_without_javascript_a_decision_redirects_back_with_a_message(login, setu
     record = log(w)
     b = login("community_secretary")
     b.get("/service/queue")
-    response = b.post(f"/service/records/{record.id}/reject",
-                      {f"r{record.id}-reason": "不属于志愿服务", "next": "/service/queue?status=all"})
+    response = b.post(
+        f"/service/records/{record.id}/reject",
+        {f"r{record.id}-reason": "不属于志愿服务", "next": "/service/queue?status=all"},
+    )
     assert response.status_code == 303 and response.headers["Location"] == "/service/queue?status=all"
     page = b.get("/service/queue?status=all").get_data(as_text=True)
     assert "notice--success" in page and status_of(record.id) == "rejected"
@@ -272,11 +305,18 @@ def test_post_without_csrf_changes_nothing(login, setup):
     record = log(w)
     b = login("community_secretary")
     assert b.post(f"/service/records/{record.id}/approve", csrf=False).status_code == 400
-    assert b.post("/service/queue/bulk", {"ids": str(record.id), "bulk_action": "approve"},
-                  csrf=False).status_code == 400
+    assert (
+        b.post("/service/queue/bulk", {"ids": str(record.id), "bulk_action": "approve"}, csrf=False).status_code == 400
+    )
     m = login("13800000001")
-    assert m.post("/service/new", {"service_date": YESTERDAY.isoformat(), "hours": "2", "content": "x",
-                                   "community_id": str(w.community.id)}, csrf=False).status_code == 400
+    assert (
+        m.post(
+            "/service/new",
+            {"service_date": YESTERDAY.isoformat(), "hours": "2", "content": "x", "community_id": str(w.community.id)},
+            csrf=False,
+        ).status_code
+        == 400
+    )
     assert m.post(f"/service/records/{record.id}/withdraw", csrf=False).status_code == 400
     assert status_of(record.id) == "submitted"
     assert db.session.scalar(select(func.count(ServiceRecord.id))) == 1
@@ -291,9 +331,15 @@ def test_bulk_with_mixed_communities_processes_only_the_in_scope_ones(login, set
     db.session.commit()
     b = login("community_secretary")
     b.get("/service/queue")
-    response = b.post("/service/queue/bulk", {"ids": [str(r.id) for r in mine] + [str(elsewhere.id), str(far.id)],
-                                              "bulk_action": "approve", "next": "/service/queue"},
-                      headers={"HX-Request": "true", "HX-Boosted": "true"})
+    response = b.post(
+        "/service/queue/bulk",
+        {
+            "ids": [str(r.id) for r in mine] + [str(elsewhere.id), str(far.id)],
+            "bulk_action": "approve",
+            "next": "/service/queue",
+        },
+        headers={"HX-Request": "true", "HX-Boosted": "true"},
+    )
     assert response.status_code == 303
     landing = b.get(response.headers["Location"], headers={"HX-Request": "true", "HX-Boosted": "true"})
     assert "records-changed" in landing.headers["HX-Trigger"]
@@ -310,8 +356,12 @@ def test_bulk_with_mixed_communities_processes_only_the_in_scope_ones(login, set
     assert "Give a reason" in b.get("/service/queue").get_data(as_text=True)
     b.post("/service/queue/bulk", {"ids": str(fresh.id), "bulk_action": "return", "bulk_reason": "请补充"})
     assert status_of(fresh.id) == "returned"
-    assert login("subdistrict_officer").post("/service/queue/bulk", {"ids": str(fresh.id),
-                                                                     "bulk_action": "approve"}).status_code == 404
+    assert (
+        login("subdistrict_officer")
+        .post("/service/queue/bulk", {"ids": str(fresh.id), "bulk_action": "approve"})
+        .status_code
+        == 404
+    )
 
 
 def test_member_edits_a_returned_entry_and_withdraws_another(login, setup):
@@ -322,9 +372,15 @@ def test_member_edits_a_returned_entry_and_withdraws_another(login, setup):
     b = login("13800000001")
     page = b.get(f"/service/records/{record.id}/edit").get_data(as_text=True)
     assert "时长不对" in page and 'value="2"' in page
-    response = b.post(f"/service/records/{record.id}/edit", {
-        "service_date": YESTERDAY.isoformat(), "hours": "1.5", "content": "反诈宣传摊位值守",
-        "community_id": str(w.community.id)})
+    response = b.post(
+        f"/service/records/{record.id}/edit",
+        {
+            "service_date": YESTERDAY.isoformat(),
+            "hours": "1.5",
+            "content": "反诈宣传摊位值守",
+            "community_id": str(w.community.id),
+        },
+    )
     assert response.status_code == 303 and status_of(record.id) == "submitted"
     assert login("13800000002").post(f"/service/records/{record.id}/edit", {}).status_code == 404
     history = b.get("/service/my").get_data(as_text=True)
@@ -342,17 +398,31 @@ def test_attendance_sheet_over_http(login, setup):
     b = login("community_secretary")
     page = b.get(f"/service/attendance?need_id={need.id}").get_data(as_text=True)
     assert "张明" in page and f'value="{YESTERDAY.isoformat()}"' in page
-    response = b.post("/service/attendance", {"need_id": str(need.id), "service_date": YESTERDAY.isoformat(),
-                                              "hours": "2", "member_ids": [str(w.members["member"].id),
-                                                                           str(w.members["other_member"].id)]})
+    response = b.post(
+        "/service/attendance",
+        {
+            "need_id": str(need.id),
+            "service_date": YESTERDAY.isoformat(),
+            "hours": "2",
+            "member_ids": [str(w.members["member"].id), str(w.members["other_member"].id)],
+        },
+    )
     assert response.status_code == 303
     records = db.session.scalars(select(ServiceRecord)).all()
     assert [(r.member_id, r.status, r.recorded_by_organizer) for r in records] == [
-        (w.members["member"].id, "approved", True)]
+        (w.members["member"].id, "approved", True)
+    ]
     page = b.get(response.headers["Location"]).get_data(as_text=True)
     assert "not on this attendance sheet" in page
-    bad = b.post("/service/attendance", {"need_id": str(need.id), "service_date": YESTERDAY.isoformat(),
-                                         "hours": "zero", "member_ids": str(w.members["member"].id)})
+    bad = b.post(
+        "/service/attendance",
+        {
+            "need_id": str(need.id),
+            "service_date": YESTERDAY.isoformat(),
+            "hours": "zero",
+            "member_ids": str(w.members["member"].id),
+        },
+    )
     assert bad.status_code == 422
     assert login("other_secretary").get(f"/service/attendance?need_id={need.id}").status_code == 404
 
@@ -389,8 +459,7 @@ def test_certificate_print_and_public_verification(login, setup, client):
 def test_home_pages_show_the_service_parts(login, setup):
     w = setup
     record = log(w)
-    db.session.execute(ServiceRecord.__table__.update().values(
-        submitted_at=record.submitted_at - timedelta(days=9)))
+    db.session.execute(ServiceRecord.__table__.update().values(submitted_at=record.submitted_at - timedelta(days=9)))
     db.session.commit()
     officer = login("subdistrict_officer").get("/").get_data(as_text=True)
     assert 'id="home-service-overdue"' in officer and "row--overdue" in officer and "翠湖社区" in officer

@@ -1,4 +1,5 @@
 """Service records without HTTP: every rule, every transition, the counters and the races."""
+
 from __future__ import annotations
 
 import threading
@@ -41,13 +42,13 @@ def _english_messages(english):
     """These tests read the services' messages, written in English."""
 
 
-def entry(**kw) -> EntryData:  # noqa: ANN003
+def entry(**kw) -> EntryData:
     values = {"service_date": YESTERDAY, "content": "反诈宣传摊位值守", "hours": Decimal("2")}
     values.update(kw)
     return EntryData(**values)
 
 
-def tally(member) -> tuple[int, int, int]:  # noqa: ANN001
+def tally(member) -> tuple[int, int, int]:
     db.session.expire_all()
     row = db.session.get(MemberYearTally, (member.id, YESTERDAY.year))
     return (row.approved_half_hours, row.approved_entries, row.pending_entries) if row else (0, 0, 0)
@@ -67,7 +68,7 @@ def setup(world):
     return world
 
 
-def log(world, who: str = "member", **kw):  # noqa: ANN001, ANN003, ANN201
+def log(world, who: str = "member", **kw):
     member = world.members[who]
     kw.setdefault("community_id", world.community.id)
     record = services.log_entry(member, world.users[who], entry(**kw))
@@ -75,7 +76,7 @@ def log(world, who: str = "member", **kw):  # noqa: ANN001, ANN003, ANN201
     return record
 
 
-def log_elsewhere(world, who: str = "member2", **kw):  # noqa: ANN001, ANN003, ANN201
+def log_elsewhere(world, who: str = "member2", **kw):
     """An entry at 文化巷社区 (community2), on a need there the member claimed."""
     need = service_need(world.community2, title="文化巷清洁")
     make_claim(need, world.members[who])
@@ -84,14 +85,16 @@ def log_elsewhere(world, who: str = "member2", **kw):  # noqa: ANN001, ANN003, A
 
 # ---------------------------------------------------------------- logging rules
 
+
 def test_logging_submits_counts_pending_and_audits(setup):
     w = setup
     record = log(w)
     assert record.status == "submitted" and record.half_hours == 4 and record.year == YESTERDAY.year
     assert not record.late and record.created_by_id == w.users["member"].id
     assert tally(w.members["member"]) == (0, 0, 1)
-    audit_entry = db.session.scalar(select(AuditEntry).where(AuditEntry.object_type == "ServiceRecord",
-                                                             AuditEntry.object_id == record.id))
+    audit_entry = db.session.scalar(
+        select(AuditEntry).where(AuditEntry.object_type == "ServiceRecord", AuditEntry.object_id == record.id)
+    )
     assert audit_entry.action == "service.logged" and audit_entry.after_data()["hours"] == "2"
     assert audit_entry.scope_path == w.community.path
 
@@ -101,13 +104,11 @@ def test_community_defaults_to_the_need_and_must_match_it(setup):
     need = service_need(w.community2, title="文化巷清洁")
     make_claim(need, w.members["member"])
     db.session.commit()
-    record = services.log_entry(w.members["member"], w.users["member"],
-                                entry(need_id=need.id, community_id=None))
+    record = services.log_entry(w.members["member"], w.users["member"], entry(need_id=need.id, community_id=None))
     assert record.community_id == w.community2.id
     db.session.rollback()
     with pytest.raises(ServiceError) as exc:
-        services.log_entry(w.members["member"], w.users["member"],
-                           entry(need_id=need.id, community_id=w.community.id))
+        services.log_entry(w.members["member"], w.users["member"], entry(need_id=need.id, community_id=w.community.id))
     assert exc.value.field == "need_id"
     db.session.rollback()
     with pytest.raises(ServiceError):  # a subdistrict is not a community
@@ -117,10 +118,17 @@ def test_community_defaults_to_the_need_and_must_match_it(setup):
         services.log_entry(w.members["member"], w.users["member"], entry(community_id=None))
 
 
-@pytest.mark.parametrize("hours, message", [
-    (Decimal("0"), "more than 0"), (Decimal("-1"), "more than 0"), (Decimal("0.3"), "steps of half"),
-    (Decimal("12.5"), "at most 12"), (Decimal("1000000"), "at most 12"), (None, "Enter the hours"),
-])
+@pytest.mark.parametrize(
+    "hours, message",
+    [
+        (Decimal("0"), "more than 0"),
+        (Decimal("-1"), "more than 0"),
+        (Decimal("0.3"), "steps of half"),
+        (Decimal("12.5"), "at most 12"),
+        (Decimal("1000000"), "at most 12"),
+        (None, "Enter the hours"),
+    ],
+)
 def test_bad_hours_are_refused(setup, hours, message):
     w = setup
     with pytest.raises(ServiceError) as exc:
@@ -167,16 +175,19 @@ def test_dates_in_the_future_far_past_or_a_closed_year_are_refused(setup):
     w = setup
     for day in (TODAY + timedelta(days=1), date(TODAY.year - 2, 12, 31)):
         with pytest.raises(ServiceError) as exc:
-            services.log_entry(w.members["member"], w.users["member"], entry(service_date=day,
-                                                                             community_id=w.community.id))
+            services.log_entry(
+                w.members["member"], w.users["member"], entry(service_date=day, community_id=w.community.id)
+            )
         assert exc.value.field == "service_date"
         db.session.rollback()
     db.session.add(Year(year=TODAY.year - 1, status="closed"))
     db.session.commit()
     with pytest.raises(ServiceError) as exc:
-        services.log_entry(w.members["member"], w.users["member"],
-                           entry(service_date=date(TODAY.year - 1, 6, 1), late_reason="补录",
-                                 community_id=w.community.id))
+        services.log_entry(
+            w.members["member"],
+            w.users["member"],
+            entry(service_date=date(TODAY.year - 1, 6, 1), late_reason="补录", community_id=w.community.id),
+        )
     assert "closed" in exc.value.message
 
 
@@ -184,8 +195,9 @@ def test_late_entries_need_a_reason_and_are_marked(setup, app):
     w = setup
     long_ago = TODAY - timedelta(days=30)
     with pytest.raises(ServiceError) as exc:
-        services.log_entry(w.members["member"], w.users["member"], entry(service_date=long_ago,
-                                                                         community_id=w.community.id))
+        services.log_entry(
+            w.members["member"], w.users["member"], entry(service_date=long_ago, community_id=w.community.id)
+        )
     assert exc.value.field == "late_reason"
     db.session.rollback()
     record = log(w, service_date=long_ago, late_reason="外出培训，回来后补录")
@@ -247,6 +259,7 @@ def test_only_the_member_logs_their_own_service(setup):
 
 # ---------------------------------------------------------------- transitions
 
+
 def test_approve_counts_the_hours_once(setup):
     w = setup
     record = log(w)
@@ -258,8 +271,9 @@ def test_approve_counts_the_hours_once(setup):
         services.approve(record, w.users["community_secretary"])
     db.session.rollback()
     assert tally(w.members["member"]) == (4, 1, 0)
-    actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.object_id == record.id,
-                                                                 AuditEntry.object_type == "ServiceRecord")).all()
+    actions = db.session.scalars(
+        select(AuditEntry.action).where(AuditEntry.object_id == record.id, AuditEntry.object_type == "ServiceRecord")
+    ).all()
     assert actions == ["service.logged", "service.approved"]
 
 
@@ -276,10 +290,11 @@ def test_return_and_reject_need_a_reason(setup, decide, status):
     db.session.commit()
     assert record.status == status and record.reason == "请补充服务地点"
     assert tally(w.members["member"]) == (0, 0, 0)
-    last = db.session.scalar(select(AuditEntry).where(AuditEntry.object_id == record.id)
-                             .order_by(AuditEntry.id.desc()))
-    assert last.before_data()["status"] == "submitted" and last.after_data() == {"status": status,
-                                                                                 "reason": "请补充服务地点"}
+    last = db.session.scalar(select(AuditEntry).where(AuditEntry.object_id == record.id).order_by(AuditEntry.id.desc()))
+    assert last.before_data()["status"] == "submitted" and last.after_data() == {
+        "status": status,
+        "reason": "请补充服务地点",
+    }
 
 
 def test_only_the_records_community_secretary_decides(setup):
@@ -315,13 +330,13 @@ def test_returned_entry_is_edited_and_resubmitted(setup):
     services.return_entry(record, w.users["community_secretary"], "时长不对")
     db.session.commit()
     assert tally(w.members["member"]) == (0, 0, 0)
-    services.edit_entry(record, w.users["member"], entry(hours=Decimal("1.5"), community_id=w.community.id,
-                                                         place="社区广场"))
+    services.edit_entry(
+        record, w.users["member"], entry(hours=Decimal("1.5"), community_id=w.community.id, place="社区广场")
+    )
     db.session.commit()
     assert record.status == "submitted" and record.half_hours == 3 and record.reason == ""
     assert tally(w.members["member"]) == (0, 0, 1)
-    step = db.session.scalar(select(AuditEntry).where(AuditEntry.object_id == record.id)
-                             .order_by(AuditEntry.id.desc()))
+    step = db.session.scalar(select(AuditEntry).where(AuditEntry.object_id == record.id).order_by(AuditEntry.id.desc()))
     assert step.action == "service.resubmitted"
     assert step.before_data()["hours"] == "2" and step.after_data()["hours"] == "1.5"
     assert step.after_data()["status"] == "submitted" and step.after_data()["place"] == "社区广场"
@@ -337,8 +352,9 @@ def test_editing_a_submitted_entry_keeps_it_submitted_and_can_move_years(setup):
     db.session.commit()
     assert record.status == "submitted" and record.content == "改为：垃圾分类宣传"
     last_year = date(TODAY.year - 1, 12, 20)
-    services.edit_entry(record, w.users["member"], entry(service_date=last_year, late_reason="补录",
-                                                         community_id=w.community.id))
+    services.edit_entry(
+        record, w.users["member"], entry(service_date=last_year, late_reason="补录", community_id=w.community.id)
+    )
     db.session.commit()
     assert record.year == TODAY.year - 1
     assert services.stored_counters() == services.recount() == {(w.members["member"].id, TODAY.year - 1): (0, 0, 1)}
@@ -413,9 +429,11 @@ def test_nothing_changes_in_a_closed_year(setup):
     record = log(w)
     db.session.add(Year(year=record.year, status="closed"))
     db.session.commit()
-    for action in (lambda: services.approve(record, w.users["community_secretary"]),
-                   lambda: services.withdraw(record, w.users["member"]),
-                   lambda: services.edit_entry(record, w.users["member"], entry(community_id=w.community.id))):
+    for action in (
+        lambda: services.approve(record, w.users["community_secretary"]),
+        lambda: services.withdraw(record, w.users["member"]),
+        lambda: services.edit_entry(record, w.users["member"], entry(community_id=w.community.id)),
+    ):
         with pytest.raises(ServiceError):
             action()
         db.session.rollback()
@@ -424,14 +442,16 @@ def test_nothing_changes_in_a_closed_year(setup):
 
 # ---------------------------------------------------------------- bulk
 
+
 def test_bulk_processes_in_scope_entries_and_reports_the_rest(setup):
     w = setup
     service_report_in(w.members["other_member"], w.other_community)
     db.session.commit()
     mine = [log(w, content=f"值守{i}") for i in range(3)]
     elsewhere = log_elsewhere(w)
-    far = services.log_entry(w.members["other_member"], w.users["other_member"],
-                             entry(community_id=w.other_community.id))
+    far = services.log_entry(
+        w.members["other_member"], w.users["other_member"], entry(community_id=w.other_community.id)
+    )
     db.session.commit()
     services.approve(mine[2], w.users["community_secretary"])
     db.session.commit()
@@ -466,6 +486,7 @@ def test_bulk_return_needs_a_reason_and_bounds(setup):
 
 # ---------------------------------------------------------------- attendance sheet
 
+
 def test_attendance_sheet_records_approved_entries_for_the_ticked(setup):
     w = setup
     service_report_in(w.members["other_member"], w.other_community)
@@ -479,11 +500,9 @@ def test_attendance_sheet_records_approved_entries_for_the_ticked(setup):
     stranger = make_user("stranger", "x", w.district)
     db.session.commit()
     ids = [w.members["member"].id, w.members["member2"].id, w.members["other_member"].id, 424242]
-    result = services.record_attendance(need, YESTERDAY, w.users["community_secretary"], ids,
-                                        hours=Decimal("2.5"))
+    result = services.record_attendance(need, YESTERDAY, w.users["community_secretary"], ids, hours=Decimal("2.5"))
     db.session.commit()
-    assert sorted(r.member_id for r in result.created) == sorted([w.members["member"].id,
-                                                                  w.members["other_member"].id])
+    assert sorted(r.member_id for r in result.created) == sorted([w.members["member"].id, w.members["other_member"].id])
     for record in result.created:
         assert record.status == "approved" and record.recorded_by_organizer and record.half_hours == 5
         assert record.content == "周六环境整治" and record.community_id == w.community.id
@@ -497,8 +516,7 @@ def test_attendance_sheet_records_approved_entries_for_the_ticked(setup):
     steps = db.session.scalars(select(AuditEntry.action).where(AuditEntry.action == "service.recorded")).all()
     assert len(steps) == 2
     # Ticking them again skips everyone: the sheet cannot double-count.
-    again = services.record_attendance(need, YESTERDAY, w.users["community_secretary"], ids[:3],
-                                       hours=Decimal("2.5"))
+    again = services.record_attendance(need, YESTERDAY, w.users["community_secretary"], ids[:3], hours=Decimal("2.5"))
     assert not again.created and len(again.skipped) == 3
 
 
@@ -519,13 +537,15 @@ def test_attendance_sheet_rules(setup):
     with pytest.raises(ServiceError) as exc:
         services.record_attendance(need, TODAY - timedelta(days=40), secretary, member_ids, hours=Decimal("2"))
     assert exc.value.field == "late_reason"
-    result = services.record_attendance(need, TODAY - timedelta(days=40), secretary, member_ids,
-                                        hours=Decimal("2"), late_reason="活动后统一补录")
+    result = services.record_attendance(
+        need, TODAY - timedelta(days=40), secretary, member_ids, hours=Decimal("2"), late_reason="活动后统一补录"
+    )
     db.session.commit()
     assert result.created[0].late
 
 
 # ---------------------------------------------------------------- certificate, rules, pages
+
 
 def test_certificate_totals_serial_and_verification(setup):
     w = setup
@@ -553,10 +573,13 @@ def test_certificate_totals_serial_and_verification(setup):
     assert services.find_certificate(cert.serial.lower()).id == cert.id
     assert services.find_certificate("KMV-2026-AAAAAAAAAA") is None and services.find_certificate("") is None
     assert [e.id for e in services.approved_entries(member, YESTERDAY.year, cert.issued_at)] == sorted(
-        [a.id, b.id], key=lambda i: db.session.get(ServiceRecord, i).service_date)
+        [a.id, b.id], key=lambda i: db.session.get(ServiceRecord, i).service_date
+    )
     assert db.session.scalar(select(func.count(Certificate.id))) == 2
-    assert db.session.scalar(select(AuditEntry.action).where(AuditEntry.object_type == "Certificate")) \
+    assert (
+        db.session.scalar(select(AuditEntry.action).where(AuditEntry.object_type == "Certificate"))
         == "certificate.issued"
+    )
 
 
 def test_the_districts_rule_wins_over_the_citys(setup):
@@ -593,8 +616,11 @@ def test_overdue_entries_by_community(setup, app):
     w = setup
     record = log(w)
     log_elsewhere(w)
-    db.session.execute(ServiceRecord.__table__.update().where(ServiceRecord.id == record.id).values(
-        submitted_at=record.submitted_at - timedelta(days=8)))
+    db.session.execute(
+        ServiceRecord.__table__.update()
+        .where(ServiceRecord.id == record.id)
+        .values(submitted_at=record.submitted_at - timedelta(days=8))
+    )
     db.session.commit()
     rows = services.overdue_by_community(w.users["subdistrict_officer"])
     assert [(a.id, n, o) for a, n, o in rows] == [(w.community.id, 1, 1), (w.community2.id, 1, 0)]
@@ -609,19 +635,35 @@ def test_overdue_entries_by_community(setup, app):
 
 ACTIONS = st.lists(
     st.tuples(
-        st.sampled_from(["log", "log", "log", "approve", "approve", "return", "reject", "withdraw", "revoke",
-                         "edit", "bulk", "attend"]),
+        st.sampled_from(
+            [
+                "log",
+                "log",
+                "log",
+                "approve",
+                "approve",
+                "return",
+                "reject",
+                "withdraw",
+                "revoke",
+                "edit",
+                "bulk",
+                "attend",
+            ]
+        ),
         st.integers(0, 1),  # which member
         st.integers(0, 420),  # days ago (crosses into last year)
         st.integers(1, 26),  # half-hours (25, 26 are too many)
         st.integers(0, 50),  # which record
     ),
-    min_size=1, max_size=25,
+    min_size=1,
+    max_size=25,
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(steps=ACTIONS)
 def test_counters_always_equal_a_recount(setup, steps):
     w = setup
@@ -638,9 +680,17 @@ def test_counters_always_equal_a_recount(setup, steps):
         day = TODAY - timedelta(days=days_ago)
         try:
             if action == "log" or target is None:
-                services.log_entry(w.members[who[m]], w.users[who[m]], entry(
-                    service_date=day, hours=Decimal(half_hours) / 2, content=f"服务{pick}",
-                    community_id=w.community.id if pick % 4 else w.community2.id, late_reason="补录"))
+                services.log_entry(
+                    w.members[who[m]],
+                    w.users[who[m]],
+                    entry(
+                        service_date=day,
+                        hours=Decimal(half_hours) / 2,
+                        content=f"服务{pick}",
+                        community_id=w.community.id if pick % 4 else w.community2.id,
+                        late_reason="补录",
+                    ),
+                )
             elif action == "approve":
                 services.approve(target, secretary)
             elif action in ("return", "reject"):
@@ -650,16 +700,33 @@ def test_counters_always_equal_a_recount(setup, steps):
             elif action == "revoke":
                 services.revoke(target, org if pick % 2 else secretary, "撤销")
             elif action == "edit":
-                services.edit_entry(target, target.member.user, entry(
-                    service_date=day, hours=Decimal(half_hours) / 2, content=f"修改{pick}",
-                    community_id=w.community.id, late_reason="补录"))
+                services.edit_entry(
+                    target,
+                    target.member.user,
+                    entry(
+                        service_date=day,
+                        hours=Decimal(half_hours) / 2,
+                        content=f"修改{pick}",
+                        community_id=w.community.id,
+                        late_reason="补录",
+                    ),
+                )
             elif action == "bulk":
-                services.bulk_decide([r.id for r in records[pick % 3::2]], secretary,
-                                     "approve" if half_hours % 2 else "return", "批量退回")
+                services.bulk_decide(
+                    [r.id for r in records[pick % 3 :: 2]],
+                    secretary,
+                    "approve" if half_hours % 2 else "return",
+                    "批量退回",
+                )
             else:
-                services.record_attendance(need, min(day, YESTERDAY), secretary,
-                                           [w.members[name].id for name in who], hours=Decimal(half_hours) / 2,
-                                           late_reason="补录")
+                services.record_attendance(
+                    need,
+                    min(day, YESTERDAY),
+                    secretary,
+                    [w.members[name].id for name in who],
+                    hours=Decimal(half_hours) / 2,
+                    late_reason="补录",
+                )
         except ServiceError:
             db.session.rollback()
         else:
@@ -669,13 +736,14 @@ def test_counters_always_equal_a_recount(setup, steps):
 
 # ---------------------------------------------------------------- races (SQLite and PostgreSQL alike)
 
-def _race(app, workers):  # noqa: ANN001, ANN202
+
+def _race(app, workers):
     """Run each worker in its own thread, app context and session, all released at once."""
     barrier = threading.Barrier(len(workers))
     results: list[str] = []
     lock = threading.Lock()
 
-    def run(work):  # noqa: ANN001, ANN202
+    def run(work):
         with app.app_context():
             try:
                 prepared = work()
@@ -699,15 +767,16 @@ def _race(app, workers):  # noqa: ANN001, ANN202
     return results
 
 
-def _second_secretary(world) -> int:  # noqa: ANN001
-    user = make_user("secretary2", "x", world.district,
-                     RoleGrant(role=Role.community_secretary.value, area=world.community))
+def _second_secretary(world) -> int:
+    user = make_user(
+        "secretary2", "x", world.district, RoleGrant(role=Role.community_secretary.value, area=world.community)
+    )
     db.session.commit()
     return user.id
 
 
-def _decider(record_id: int, user_id: int, how: str):  # noqa: ANN202
-    def prepare():  # noqa: ANN202
+def _decider(record_id: int, user_id: int, how: str):
+    def prepare():
         record = db.session.get(ServiceRecord, record_id)
         user = db.session.get(User, user_id)
         assert record.status == "submitted" and record.member and record.community  # loaded before the race
@@ -724,14 +793,18 @@ def test_two_secretaries_cannot_both_decide_one_entry(app, setup, second):
     other = _second_secretary(w)
     for attempt in range(3):
         record = log(w, content=f"竞争{attempt}")
-        results = _race(app, [_decider(record.id, w.users["community_secretary"].id, "approve"),
-                              _decider(record.id, other, second)])
+        results = _race(
+            app, [_decider(record.id, w.users["community_secretary"].id, "approve"), _decider(record.id, other, second)]
+        )
         assert sorted(results, key=lambda r: r != "ok")[0] == "ok" and results.count("ok") == 1, results
         loser = next(r for r in results if r != "ok")
         assert "Someone else has just changed this entry" in loser
         db.session.expire_all()
-        decided = db.session.scalars(select(AuditEntry.action).where(
-            AuditEntry.object_id == record.id, AuditEntry.action.in_(("service.approved", "service.rejected")))).all()
+        decided = db.session.scalars(
+            select(AuditEntry.action).where(
+                AuditEntry.object_id == record.id, AuditEntry.action.in_(("service.approved", "service.rejected"))
+            )
+        ).all()
         assert len(decided) == 1
     assert_counters_match()
 
@@ -740,7 +813,7 @@ def test_a_double_clicked_form_logs_once(app, setup):
     w = setup
     member_id, user_id, community_id = w.members["member"].id, w.users["member"].id, w.community.id
 
-    def logger():  # noqa: ANN202
+    def logger():
         from kmvolunteer.org.models import Member
 
         member = db.session.get(Member, member_id)

@@ -1,4 +1,5 @@
 """Stamps and kept fragments (core/stamps.py): a kept page is never older than what it shows."""
+
 from __future__ import annotations
 
 import ast
@@ -29,9 +30,10 @@ def now_versions(*keys: str) -> dict[str, int]:
     return {key: stamps.versions(keys)[key] for key in keys}
 
 
-def log(world, who: str = "member", community=None, day=YESTERDAY) -> ServiceRecord:  # noqa: ANN001
-    data = EntryData(service_date=day, content="反诈宣传摊位值守", hours=Decimal("2"),
-                     community_id=(community or world.community).id)
+def log(world, who: str = "member", community=None, day=YESTERDAY) -> ServiceRecord:
+    data = EntryData(
+        service_date=day, content="反诈宣传摊位值守", hours=Decimal("2"), community_id=(community or world.community).id
+    )
     record = services.log_entry(world.members[who], world.users[who], data)
     db.session.commit()
     return record
@@ -79,8 +81,13 @@ def test_an_entry_edited_into_another_community_moves_both_communities(app, setu
     before = now_versions(old, new)
     need = make_need(w.community2)  # a member logs service elsewhere only on a need they claimed
     make_claim(need, w.members["member"])
-    data = EntryData(service_date=YESTERDAY, content="反诈宣传摊位值守", hours=Decimal("2"),
-                     community_id=w.community2.id, need_id=need.id)
+    data = EntryData(
+        service_date=YESTERDAY,
+        content="反诈宣传摊位值守",
+        hours=Decimal("2"),
+        community_id=w.community2.id,
+        need_id=need.id,
+    )
     services.edit_entry(record, w.users["member"], data)
     db.session.commit()
     after = now_versions(old, new)
@@ -156,8 +163,11 @@ def test_the_cache_drops_the_least_recently_used_beyond_its_size():
 def _stamped_models() -> set[str]:
     from kmvolunteer.extensions import db as database
 
-    return {mapper.class_.__name__ for mapper in database.Model.registry.mappers
-            if getattr(mapper.class_, "__stamps__", None)}
+    return {
+        mapper.class_.__name__
+        for mapper in database.Model.registry.mappers
+        if getattr(mapper.class_, "__stamps__", None)
+    }
 
 
 def test_every_bulk_change_of_a_stamped_model_touches_its_stamps(app):
@@ -173,10 +183,22 @@ def test_every_bulk_change_of_a_stamped_model_touches_its_stamps(app):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for function in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)):
             calls = [n for n in ast.walk(function) if isinstance(n, ast.Call)]
-            bulk = [c for c in calls if isinstance(c.func, ast.Name) and c.func.id in ("update", "delete", "insert")
-                    and c.args and isinstance(c.args[0], ast.Name) and c.args[0].id in stamped]
-            touches = any(isinstance(c.func, ast.Attribute) and c.func.attr in ("touch", "touch_row")
-                          and isinstance(c.func.value, ast.Name) and c.func.value.id == "stamps" for c in calls)
+            bulk = [
+                c
+                for c in calls
+                if isinstance(c.func, ast.Name)
+                and c.func.id in ("update", "delete", "insert")
+                and c.args
+                and isinstance(c.args[0], ast.Name)
+                and c.args[0].id in stamped
+            ]
+            touches = any(
+                isinstance(c.func, ast.Attribute)
+                and c.func.attr in ("touch", "touch_row")
+                and isinstance(c.func.value, ast.Name)
+                and c.func.value.id == "stamps"
+                for c in calls
+            )
             if bulk and not touches:
                 missing.append(f"{path.relative_to(root)}:{function.name}")
     assert missing == []
@@ -189,7 +211,7 @@ def _without_tokens(html: str) -> str:
     return TOKEN.sub(r"\1…", html)
 
 
-def _kept_equals_fresh(app, browser, url: str) -> str:  # noqa: ANN001
+def _kept_equals_fresh(app, browser, url: str) -> str:
     """The page as kept (asked twice: built, then reused) equals the page built afresh."""
     browser.get(url)
     kept = browser.get(url).get_data(as_text=True)
@@ -206,7 +228,8 @@ def test_the_member_home_follows_every_change_it_shows(app, login, setup):
     steps = {
         "an entry logged": lambda: log(w),
         "the entry approved": lambda: services.approve(
-            db.session.scalars(db.select(ServiceRecord)).one(), w.users["community_secretary"]),
+            db.session.scalars(db.select(ServiceRecord)).one(), w.users["community_secretary"]
+        ),
         "a need published in the member's community": lambda: make_need(w.community, title="新的需求"),
         "the year's rule set": lambda: make_year_rule(w.city, local_today().year),
         "the community renamed": lambda: setattr(w.community, "name", "翠湖新社区"),
@@ -266,11 +289,10 @@ def test_each_session_gets_its_own_token_in_a_kept_queue(app, login, setup):
     log(w, day=YESTERDAY - timedelta(days=1))
     first, second = login("community_secretary"), login("community_secretary")
     pages = [browser.get("/service/queue").get_data(as_text=True) for browser in (first, second)]
-    for index, (browser, html) in enumerate(zip((first, second), pages)):
+    for index, (browser, html) in enumerate(zip((first, second), pages, strict=True)):
         token = re.search(r'id="bulk-form">\s*<input type="hidden" name="csrf_token" value="([^"]+)"', html).group(1)
         one_id = re.findall(r'name="ids" value="(\d+)"', html)[index]
-        response = browser.post("/service/queue/bulk", {"csrf_token": token, "ids": [one_id],
-                                                        "bulk_action": "approve"})
+        response = browser.post("/service/queue/bulk", {"csrf_token": token, "ids": [one_id], "bulk_action": "approve"})
         assert response.status_code == 303
     db.session.expire_all()
     assert db.session.scalar(db.select(db.func.count(ServiceRecord.id)).where(ServiceRecord.status == "approved")) == 2

@@ -1,4 +1,5 @@
 """One-time submission keys: a create form sent twice creates one record (issue 13, item 18)."""
+
 from __future__ import annotations
 
 import re
@@ -22,25 +23,67 @@ KEY_RE = re.compile(r'name="submission_key" value="([0-9a-f]{32})"')
 
 # Every POST route of the site, sorted: those that create something carry a key in their form.
 CREATES = {
-    "accounts.add_grant", "accounts.new", "org.add_member", "org.roster_import", "reportin.categories",
-    "reportin.claim", "reportin.new", "reportin.new_cobuild", "reportin.new_need", "reportin.new_resource",
-    "reportin.remind", "reportin.resource_action", "reports.generate", "reports.rule_edit", "reports.sheet",
-    "reports.write", "reports.write_branch", "service.attendance", "service.certificate", "service.new_entry",
+    "accounts.add_grant",
+    "accounts.new",
+    "org.add_member",
+    "org.roster_import",
+    "reportin.categories",
+    "reportin.claim",
+    "reportin.new",
+    "reportin.new_cobuild",
+    "reportin.new_need",
+    "reportin.new_resource",
+    "reportin.remind",
+    "reportin.resource_action",
+    "reports.generate",
+    "reports.rule_edit",
+    "reports.sheet",
+    "reports.write",
+    "reports.write_branch",
+    "service.attendance",
+    "service.certificate",
+    "service.new_entry",
     "service.workdays_page",
 }
 # Decisions, edits, withdrawals and sessions: guarded state changes, or nothing is created.
 OTHERS = {
-    "accounts.reset_password", "accounts.revoke_grant", "accounts.set_active", "auth.change_password",
-    "auth.language", "auth.login", "auth.logout", "org.deactivate_member", "reportin.category",
-    "reportin.confirm", "reportin.confirm_bulk", "reportin.end", "reportin.need_status",
-    "reportin.project_action", "reportin.reject", "reportin.remind_one", "reportin.withdraw",
-    "reportin.withdraw_claim", "reports.acknowledge", "reports.publish", "reports.rate_all", "reports.rate_bulk",
-    "reports.rate_one", "service.bulk", "service.decide", "service.edit_entry", "service.withdraw",
-    "service.workday_remove", "tallies.close", "tallies.reopen",
+    "accounts.reset_password",
+    "accounts.revoke_grant",
+    "accounts.set_active",
+    "auth.change_password",
+    "auth.language",
+    "auth.login",
+    "auth.logout",
+    "org.deactivate_member",
+    "reportin.category",
+    "reportin.confirm",
+    "reportin.confirm_bulk",
+    "reportin.end",
+    "reportin.need_status",
+    "reportin.project_action",
+    "reportin.reject",
+    "reportin.remind_one",
+    "reportin.withdraw",
+    "reportin.withdraw_claim",
+    "reports.acknowledge",
+    "reports.publish",
+    "reports.rate_all",
+    "reports.rate_bulk",
+    "reports.rate_one",
+    "service.bulk",
+    "service.decide",
+    "service.edit_entry",
+    "service.withdraw",
+    "service.workday_remove",
+    "tallies.close",
+    "tallies.reopen",
 }
 # Forms whose action the view passes in.
-ACTION_CHOSEN_BY_VIEW = {"service.new_entry": "service/_entry_form.html", "reports.write": "reports/write.html",
-                         "reports.write_branch": "reports/write.html"}
+ACTION_CHOSEN_BY_VIEW = {
+    "service.new_entry": "service/_entry_form.html",
+    "reports.write": "reports/write.html",
+    "reports.write_branch": "reports/write.html",
+}
 
 
 def test_every_post_route_is_sorted_and_every_create_form_carries_a_key(app):
@@ -52,8 +95,11 @@ def test_every_post_route_is_sorted_and_every_create_form_carries_a_key(app):
         forms += re.findall(r"<form\b[^>]*method=\"post\".*?</form>", template.read_text(), flags=re.DOTALL)
     for endpoint in CREATES & posts:
         if endpoint in ACTION_CHOSEN_BY_VIEW:
-            mine = re.findall(r"<form\b.*?</form>", (PROJECT_ROOT / "templates" / ACTION_CHOSEN_BY_VIEW[endpoint])
-                              .read_text(), flags=re.DOTALL)
+            mine = re.findall(
+                r"<form\b.*?</form>",
+                (PROJECT_ROOT / "templates" / ACTION_CHOSEN_BY_VIEW[endpoint]).read_text(),
+                flags=re.DOTALL,
+            )
         else:
             mine = [f for f in forms if re.search(rf"""<form\b[^>]*url_for\(['"]{re.escape(endpoint)}['"]""", f)]
         assert mine, f"no form posts to {endpoint}"
@@ -69,8 +115,13 @@ def member(login, world):
     page = b.get("/service/new").get_data(as_text=True)
     key = KEY_RE.search(page).group(1)
     assert KEY_RE.search(b.get("/service/new").get_data(as_text=True)).group(1) != key  # fresh each time
-    entry = {"service_date": (local_today() - timedelta(days=1)).isoformat(), "hours": "2",
-             "content": "社区巡逻", "community_id": str(world.community.id), "submission_key": key}
+    entry = {
+        "service_date": (local_today() - timedelta(days=1)).isoformat(),
+        "hours": "2",
+        "content": "社区巡逻",
+        "community_id": str(world.community.id),
+        "submission_key": key,
+    }
     return b, entry
 
 
@@ -88,7 +139,11 @@ def test_the_same_form_sent_twice_creates_one_record_and_answers_the_same(member
     assert _records() == 1
     assert "第一次提交时已保存" in b.get(second.headers["Location"]).get_data(as_text=True)
     # Another rendering of the form (a new key) creates another record.
-    other = dict(entry, content="社区夜间巡逻", submission_key=KEY_RE.search(b.get("/service/new").get_data(as_text=True)).group(1))
+    other = dict(
+        entry,
+        content="社区夜间巡逻",
+        submission_key=KEY_RE.search(b.get("/service/new").get_data(as_text=True)).group(1),
+    )
     assert b.post("/service/new", other).status_code == 303 and _records() == 2
 
 
@@ -150,11 +205,18 @@ def test_a_twin_that_commits_first_makes_the_commit_fail_and_the_answer_a_repeat
     b, entry = member
     log_entry = services.log_entry
 
-    def twin_first(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def twin_first(*args, **kwargs):
         # The twin request saves its record and key while this one is still working.
         with db.engine.begin() as connection:
-            connection.execute(insert(Submission).values(key=entry["submission_key"], user_id=b_user_id,
-                                                         created_at=utcnow(), status=303, location="/service/my"))
+            connection.execute(
+                insert(Submission).values(
+                    key=entry["submission_key"],
+                    user_id=b_user_id,
+                    created_at=utcnow(),
+                    status=303,
+                    location="/service/my",
+                )
+            )
         return log_entry(*args, **kwargs)
 
     b_user_id = db.session.scalar(select(User.id).where(User.username == "13800000001"))

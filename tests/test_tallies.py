@@ -1,4 +1,5 @@
 """Tallies: every level equals a recount from the records; print, XLSX and CSV agree; closing a year."""
+
 from __future__ import annotations
 
 import csv
@@ -37,8 +38,19 @@ RATINGS = ["excellent", "good", "fair", "poor"]
 
 
 def _wipe_facts() -> None:
-    for model in (TallyCell, MemberFact, KeptYear, TallySnapshot, Evaluation, Report, MemberYearTally, ServiceRecord,
-                  ReportIn, YearRule, Year):
+    for model in (
+        TallyCell,
+        MemberFact,
+        KeptYear,
+        TallySnapshot,
+        Evaluation,
+        Report,
+        MemberYearTally,
+        ServiceRecord,
+        ReportIn,
+        YearRule,
+        Year,
+    ):
         db.session.execute(delete(model))
     db.session.execute(delete(Member).where(Member.user_id.is_(None)))
     db.session.commit()
@@ -48,34 +60,78 @@ def _random_city(world, rng: random.Random, members: int) -> None:
     """Random members, report-ins, records (with counters recounted from them), reports, ratings, rules."""
     branches = [world.branch, world.branch2, world.other_branch]
     communities = [world.community, world.community2, world.other_community]
-    db.session.add(YearRule(year=YEAR, area_id=world.city.id, min_half_hours=rng.choice([0, 4, 8]),
-                            min_activities=rng.choice([0, 1, 2]), report_required=rng.random() < 0.5))
+    db.session.add(
+        YearRule(
+            year=YEAR,
+            area_id=world.city.id,
+            min_half_hours=rng.choice([0, 4, 8]),
+            min_activities=rng.choice([0, 1, 2]),
+            report_required=rng.random() < 0.5,
+        )
+    )
     if rng.random() < 0.5:
-        db.session.add(YearRule(year=YEAR, area_id=world.district.id, min_half_hours=10, min_activities=2,
-                                report_required=True, report_period="half"))
+        db.session.add(
+            YearRule(
+                year=YEAR,
+                area_id=world.district.id,
+                min_half_hours=10,
+                min_activities=2,
+                report_required=True,
+                report_period="half",
+            )
+        )
     people = [make_member(f"成员{i}", f"137{i:08d}", rng.choice(branches)) for i in range(members)]
     db.session.flush()
     for person in people:
         community = rng.choice(communities + [None])
         if community is not None:
-            db.session.add(ReportIn(kind="member", member=person, community=community,
-                                    status=rng.choice(["confirmed", "confirmed", "pending"])))
+            db.session.add(
+                ReportIn(
+                    kind="member",
+                    member=person,
+                    community=community,
+                    status=rng.choice(["confirmed", "confirmed", "pending"]),
+                )
+            )
         for _ in range(rng.randint(0, 4)):
-            db.session.add(ServiceRecord(
-                member=person, community=community or world.community, service_date=date(YEAR, rng.randint(1, 12), 1),
-                year=YEAR, half_hours=rng.randint(1, 8), content="服务", status=rng.choice(
-                    ["approved", "approved", "submitted", "returned", "revoked"])))
+            db.session.add(
+                ServiceRecord(
+                    member=person,
+                    community=community or world.community,
+                    service_date=date(YEAR, rng.randint(1, 12), 1),
+                    year=YEAR,
+                    half_hours=rng.randint(1, 8),
+                    content="服务",
+                    status=rng.choice(["approved", "approved", "submitted", "returned", "revoked"]),
+                )
+            )
         for period in rng.sample(["Y", "H1", "H2"], rng.randint(0, 2)):
-            db.session.add(Report(kind="member", member=person, branch=person.branch,
-                                  community=community or world.community, year=YEAR, period=period,
-                                  status=rng.choice(["draft", "submitted", "acknowledged"])))
+            db.session.add(
+                Report(
+                    kind="member",
+                    member=person,
+                    branch=person.branch,
+                    community=community or world.community,
+                    year=YEAR,
+                    period=period,
+                    status=rng.choice(["draft", "submitted", "acknowledged"]),
+                )
+            )
     db.session.flush()
     for person in people:
-        confirmed = db.session.scalar(select(ReportIn).where(ReportIn.member_id == person.id,
-                                                             ReportIn.status == "confirmed"))
+        confirmed = db.session.scalar(
+            select(ReportIn).where(ReportIn.member_id == person.id, ReportIn.status == "confirmed")
+        )
         if confirmed and rng.random() < 0.7:
-            db.session.add(Evaluation(community_id=confirmed.community_id, member=person, year=YEAR,
-                                      rating=rng.choice(RATINGS), published=rng.random() < 0.8))
+            db.session.add(
+                Evaluation(
+                    community_id=confirmed.community_id,
+                    member=person,
+                    year=YEAR,
+                    rating=rng.choice(RATINGS),
+                    published=rng.random() < 0.8,
+                )
+            )
     _recount_counters()
     db.session.commit()
 
@@ -91,47 +147,80 @@ def _recount_counters() -> None:
         elif record.status == "submitted":
             entry[2] += 1
     for (member_id, year), (hh, n, pending) in totals.items():
-        db.session.add(MemberYearTally(member_id=member_id, year=year, approved_half_hours=hh,
-                                       approved_entries=n, pending_entries=pending))
+        db.session.add(
+            MemberYearTally(
+                member_id=member_id, year=year, approved_half_hours=hh, approved_entries=n, pending_entries=pending
+            )
+        )
 
 
 def _recount_member(member: Member) -> dict:
     """What the tallies should say of one member, from the raw records."""
-    approved = [r for r in db.session.scalars(select(ServiceRecord).where(
-        ServiceRecord.member_id == member.id, ServiceRecord.year == YEAR, ServiceRecord.status == "approved"))]
-    confirmed = db.session.scalar(select(ReportIn).where(ReportIn.member_id == member.id,
-                                                         ReportIn.status == "confirmed"))
-    reports = db.session.scalar(select(func.count(Report.id)).where(
-        Report.member_id == member.id, Report.year == YEAR, Report.status.in_(("submitted", "acknowledged"))))
+    approved = [
+        r
+        for r in db.session.scalars(
+            select(ServiceRecord).where(
+                ServiceRecord.member_id == member.id, ServiceRecord.year == YEAR, ServiceRecord.status == "approved"
+            )
+        )
+    ]
+    confirmed = db.session.scalar(
+        select(ReportIn).where(ReportIn.member_id == member.id, ReportIn.status == "confirmed")
+    )
+    reports = db.session.scalar(
+        select(func.count(Report.id)).where(
+            Report.member_id == member.id, Report.year == YEAR, Report.status.in_(("submitted", "acknowledged"))
+        )
+    )
     rating = None
     if confirmed:
-        rating = db.session.scalar(select(Evaluation.rating).where(
-            Evaluation.member_id == member.id, Evaluation.community_id == confirmed.community_id,
-            Evaluation.published.is_(True)))
+        rating = db.session.scalar(
+            select(Evaluation.rating).where(
+                Evaluation.member_id == member.id,
+                Evaluation.community_id == confirmed.community_id,
+                Evaluation.published.is_(True),
+            )
+        )
     agency_area = member.branch.agency.area
-    rule = db.session.scalar(select(YearRule).where(YearRule.year == YEAR, YearRule.area_id == agency_area.id)) \
-        or db.session.scalar(select(YearRule).where(YearRule.year == YEAR, YearRule.area.has(level="city")))
+    rule = db.session.scalar(
+        select(YearRule).where(YearRule.year == YEAR, YearRule.area_id == agency_area.id)
+    ) or db.session.scalar(select(YearRule).where(YearRule.year == YEAR, YearRule.area.has(level="city")))
     required = (2 if rule.report_period == "half" else 1) if rule and rule.report_required else 0
     hh, n = sum(r.half_hours for r in approved), len(approved)
     return {
         "community": confirmed.community if confirmed else None,
         "agency_area": agency_area,
-        "hh": hh, "n": n, "reports": reports, "rating": rating,
-        "compliant": None if rule is None else int(hh >= rule.min_half_hours and n >= rule.min_activities
-                                                   and reports >= required),
+        "hh": hh,
+        "n": n,
+        "reports": reports,
+        "rating": rating,
+        "compliant": None
+        if rule is None
+        else int(hh >= rule.min_half_hours and n >= rule.min_activities and reports >= required),
     }
 
 
 def _expected(members: list[Member], facts: dict) -> tuple:
     chosen = [facts[m.id] for m in members]
-    return (len(chosen), sum(1 for f in chosen if f["community"]), sum(f["hh"] for f in chosen),
-            sum(f["compliant"] or 0 for f in chosen), sum(1 for f in chosen if f["reports"]),
-            tuple(sum(1 for f in chosen if f["rating"] == r) for r in RATINGS))
+    return (
+        len(chosen),
+        sum(1 for f in chosen if f["community"]),
+        sum(f["hh"] for f in chosen),
+        sum(f["compliant"] or 0 for f in chosen),
+        sum(1 for f in chosen if f["reports"]),
+        tuple(sum(1 for f in chosen if f["rating"] == r) for r in RATINGS),
+    )
 
 
 def _got(row: services.GroupRow) -> tuple:
-    return (row.headcount, row.reported_in, row.half_hours, row.compliant or 0, row.reports,
-            tuple(row.ratings[r] for r in RATINGS))
+    return (
+        row.headcount,
+        row.reported_in,
+        row.half_hours,
+        row.compliant or 0,
+        row.reports,
+        tuple(row.ratings[r] for r in RATINGS),
+    )
 
 
 def _check_every_level(world) -> None:
@@ -152,7 +241,9 @@ def _check_every_level(world) -> None:
     # By place of service, every level down to the community.
     for area in db.session.scalars(select(Area)):
         rows, total = services.service_rows(YEAR, area)
-        serving = [m for m in members if facts[m.id]["community"] and facts[m.id]["community"].path.startswith(area.path)]
+        serving = [
+            m for m in members if facts[m.id]["community"] and facts[m.id]["community"].path.startswith(area.path)
+        ]
         assert _got(total) == _expected(serving, facts), area.name
         for row in rows:
             child = db.session.get(Area, row.key)
@@ -166,12 +257,21 @@ def _check_every_level(world) -> None:
             assert _got(row) == _expected([m for m in members if m.branch_id == row.key], facts)
     for row in services.member_rows(YEAR, employer_area=world.city):
         f = facts[row.member_id]
-        assert (row.half_hours, row.entries, row.reports_submitted, row.rating) == (f["hh"], f["n"], f["reports"], f["rating"])
+        assert (row.half_hours, row.entries, row.reports_submitted, row.rating) == (
+            f["hh"],
+            f["n"],
+            f["reports"],
+            f["rating"],
+        )
         assert row.compliant == (None if f["compliant"] is None else bool(f["compliant"]))
 
 
-@settings(max_examples=12, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=12,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(seed=st.integers(min_value=0, max_value=10**6), size=st.integers(min_value=0, max_value=25))
 def test_tallies_equal_a_recount_at_every_level(world, seed, size):
     _wipe_facts()
@@ -183,7 +283,8 @@ def test_tallies_equal_a_recount_at_every_level(world, seed, size):
     _check_every_level(world)
     # A closed year's tallies come from the snapshot and still equal the recount.
     years.close_year(YEAR, actor=world.users["city_org"]) if not db.session.scalar(
-        select(func.count(ServiceRecord.id)).where(ServiceRecord.status == "submitted")) else None
+        select(func.count(ServiceRecord.id)).where(ServiceRecord.status == "submitted")
+    ) else None
     db.session.commit()
     _check_every_level(world)
 
@@ -200,8 +301,15 @@ def test_no_rule_means_compliance_unknown(world):
 def test_closing_is_refused_while_entries_wait_then_locks_and_reopens_with_reason(world):
     member = world.members["member"]
     db.session.add(YearRule(year=YEAR, area_id=world.city.id, min_half_hours=2, min_activities=1))
-    record = ServiceRecord(member=member, community=world.community, service_date=date(YEAR, 3, 1), year=YEAR,
-                           half_hours=4, content="巡逻", status="submitted")
+    record = ServiceRecord(
+        member=member,
+        community=world.community,
+        service_date=date(YEAR, 3, 1),
+        year=YEAR,
+        half_hours=4,
+        content="巡逻",
+        status="submitted",
+    )
     db.session.add(record)
     db.session.commit()
     with pytest.raises(ServiceError):
@@ -233,6 +341,7 @@ def test_closing_is_refused_while_entries_wait_then_locks_and_reopens_with_reaso
 
 # ---- HTTP --------------------------------------------------------------------------------
 
+
 def _seed_small(world) -> None:
     _random_city(world, random.Random(7), 30)
 
@@ -248,7 +357,7 @@ def test_print_xlsx_and_csv_agree_with_the_page(world, login):
     csv_rows = list(csv.reader(io.StringIO(b.get(base + "&format=csv").data.decode("utf-8-sig"))))
     assert xlsx_rows[0] == csv_rows[0]
     assert len(xlsx_rows) == len(csv_rows)
-    for x_row, c_row in zip(xlsx_rows[1:], csv_rows[1:]):
+    for x_row, c_row in zip(xlsx_rows[1:], csv_rows[1:], strict=True):
         assert [str(v) for v in x_row][0] == c_row[0]
         assert [float(v) if isinstance(v, (int, float)) else v for v in x_row[1:3]] == [float(c) for c in c_row[1:3]]
     for name_cell in [r[0] for r in csv_rows[1:]]:
@@ -328,8 +437,14 @@ def test_a_report_not_yet_due_is_not_a_shortfall(world):
     from kmvolunteer.core.time import local_today
 
     member = world.members["member"]
-    rule = YearRule(year=YEAR, area_id=world.city.id, min_half_hours=0, min_activities=0, report_required=True,
-                    report_due=local_today() + timedelta(days=30))
+    rule = YearRule(
+        year=YEAR,
+        area_id=world.city.id,
+        min_half_hours=0,
+        min_activities=0,
+        report_required=True,
+        report_due=local_today() + timedelta(days=30),
+    )
     db.session.add(rule)
     db.session.commit()
     row = next(r for r in services.member_rows(YEAR, branch=world.branch) if r.member_id == member.id)
@@ -341,6 +456,7 @@ def test_a_report_not_yet_due_is_not_a_shortfall(world):
 
 
 # ---- kept tallies: facts and cells follow every change ---------------------------------------
+
 
 def _kept_and_correct(world) -> None:
     db.session.commit()
@@ -383,9 +499,14 @@ def test_kept_tallies_follow_every_kind_of_change(world):
     _kept_and_correct(world)
 
     # A report submitted, a published rating changed, ratings published.
-    reporter = db.session.scalar(select(Member).join(ReportIn, ReportIn.member_id == Member.id)
-                                 .where(ReportIn.status == "confirmed", ~Member.id.in_(
-                                     select(Report.member_id).where(Report.year == YEAR, Report.period == "Y"))))
+    reporter = db.session.scalar(
+        select(Member)
+        .join(ReportIn, ReportIn.member_id == Member.id)
+        .where(
+            ReportIn.status == "confirmed",
+            ~Member.id.in_(select(Report.member_id).where(Report.year == YEAR, Report.period == "Y")),
+        )
+    )
     rule = db.session.scalar(select(YearRule).where(YearRule.area_id == world.city.id))
     rule.report_required, rule.report_period = True, "year"
     rollup.touch_year(YEAR)
@@ -395,8 +516,9 @@ def test_kept_tallies_follow_every_kind_of_change(world):
     published = db.session.scalar(select(Evaluation).where(Evaluation.published.is_(True)))
     if published is not None:
         new_rating = "poor" if published.rating != "poor" else "fair"
-        report_services.set_rating(published.community, published.member, YEAR, new_rating, reason="复核后调整",
-                                   today=date(YEAR, 12, 1))
+        report_services.set_rating(
+            published.community, published.member, YEAR, new_rating, reason="复核后调整", today=date(YEAR, 12, 1)
+        )
         _kept_and_correct(world)
     unpublished = db.session.scalars(select(Evaluation)).first()
     unpublished.published = False  # set up: a rating not yet published (the facts are stale until publishing)
@@ -411,8 +533,15 @@ def test_kept_tallies_follow_every_kind_of_change(world):
     _kept_and_correct(world)
 
     # The rule: a district tightens it (the whole year is recomputed).
-    values = rulebook.RuleValues(min_half_hours=20, min_activities=3, report_required=True, report_period="half",
-                                 report_due=None, evaluation_due=None, feedback_frequency="quarter")
+    values = rulebook.RuleValues(
+        min_half_hours=20,
+        min_activities=3,
+        report_required=True,
+        report_period="half",
+        report_due=None,
+        evaluation_due=None,
+        feedback_frequency="quarter",
+    )
     rulebook.set_rule(world.other_district, YEAR, values)
     _kept_and_correct(world)
 
@@ -439,7 +568,7 @@ def test_a_closed_year_is_not_refreshed_and_reopening_recomputes_it(world):
 
 def test_one_menu_item_is_current_on_a_branch_tally(world, login):
     html = login("branch_secretary").get(f"/tallies/branches/{world.branch.id}").get_data(as_text=True)
-    nav = html[html.index("<nav"):html.index("</nav>")]
+    nav = html[html.index("<nav") : html.index("</nav>")]
     assert nav.count('aria-current="page"') == 1
 
 
@@ -448,8 +577,16 @@ def test_a_closed_year_counts_reports_as_due_on_the_day_it_was_closed(world, mon
 
     from kmvolunteer.core.time import local_today
 
-    db.session.add(YearRule(year=YEAR, area_id=world.city.id, min_half_hours=0, min_activities=0,
-                            report_required=True, report_due=local_today() + timedelta(days=30)))
+    db.session.add(
+        YearRule(
+            year=YEAR,
+            area_id=world.city.id,
+            min_half_hours=0,
+            min_activities=0,
+            report_required=True,
+            report_due=local_today() + timedelta(days=30),
+        )
+    )
     db.session.commit()
     rollup.refresh_year(YEAR)
     db.session.commit()

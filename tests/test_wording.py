@@ -1,4 +1,5 @@
 """Words as a Kunming civil servant reads them, on the demo city."""
+
 from __future__ import annotations
 
 import re
@@ -18,13 +19,13 @@ def city(app, ctx):
     demo.seed(echo=lambda *_: None)
 
 
-def _as(app, username: str) -> Browser:  # noqa: ANN001
+def _as(app, username: str) -> Browser:
     browser = Browser(app.test_client())
     browser.login(username, demo.DEMO_PASSWORD)
     return browser
 
 
-def _text(response) -> str:  # noqa: ANN001
+def _text(response) -> str:
     assert response.status_code == 200, response.status_code
     return response.get_data(as_text=True)
 

@@ -1,4 +1,5 @@
 """Working days: China's official calendar with 调休, local overrides, and Monday–Friday beyond the package."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -60,6 +61,7 @@ def test_late_means_more_than_the_limit_of_working_days(ctx):
 
 # ------------------------------------------------------------------ local exceptions, as the city sets them
 
+
 def test_the_city_sets_and_removes_local_exceptions_and_each_is_audited(world, english):
     from kmvolunteer.core.audit import AuditEntry
     from kmvolunteer.core.errors import ServiceError
@@ -99,15 +101,17 @@ def test_only_the_city_department_opens_the_working_days_page(world, login, engl
     response = city.post("/service/workdays", {"day": "2026-07-13", "kind": "off", "note": "火把节"})
     assert response.status_code == 303 and response.headers["Location"].endswith("/service/workdays?year=2026")
     listed = city.get("/service/workdays?year=2026").get_data(as_text=True)
-    assert "<td class=\"nowrap\">2026-07-13" in listed and "火把节" in listed
+    assert '<td class="nowrap">2026-07-13' in listed and "火把节" in listed
     again = city.post("/service/workdays", {"day": "2026-07-13", "kind": "off", "note": "火把节（补充）"})
-    assert again.status_code == 303 and "replaced by this one" in city.get(again.headers["Location"]).get_data(as_text=True)
+    assert again.status_code == 303 and "replaced by this one" in city.get(again.headers["Location"]).get_data(
+        as_text=True
+    )
     refused = city.post("/service/workdays", {"day": "2026-07-14", "kind": "work"})
     assert refused.status_code == 422 and "already a working day" in refused.get_data(as_text=True)
     assert city.post("/service/workdays", {"day": "", "kind": "off"}).status_code == 422
     assert city.post("/service/workdays/2026-13-40/remove").status_code == 404
     assert city.post("/service/workdays/2026-07-13/remove").status_code == 303
-    assert "<td class=\"nowrap\">2026-07-13" not in city.get("/service/workdays?year=2026").get_data(as_text=True)
+    assert '<td class="nowrap">2026-07-13' not in city.get("/service/workdays?year=2026").get_data(as_text=True)
     without_token = city.post("/service/workdays", {"day": "2026-07-13", "kind": "off"}, csrf=False)
     assert without_token.status_code == 400
 

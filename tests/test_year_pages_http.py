@@ -1,5 +1,6 @@
 """Year-navigated pages: a year still to come is not found, and no page links past this year (the rules,
 which are set ahead, excepted)."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,24 +11,32 @@ THIS_YEAR = local_today().year
 NEXT_YEAR = THIS_YEAR + 1
 
 
-@pytest.mark.parametrize(("username", "path"), [
-    ("branch_secretary", "/reports/branches/{branch}/year/{year}"),
-    ("branch_secretary", "/reports/branches/{branch}/year/{year}/print"),
-    ("branch_secretary", "/reports/branches/{branch}/year/{year}.xlsx"),
-    ("branch_secretary", "/reports/branches/{branch}/reports?year={year}"),
-    ("branch_secretary", "/reports/branches/{branch}/feedback?year={year}"),
-    ("community_secretary", "/reports/evaluations/{community}/{year}"),
-    ("community_secretary", "/reports/feedback/{community}?year={year}"),
-    ("district_org", "/reports/overdue/{district}?year={year}"),
-    ("13800000001", "/reports/mine?year={year}"),
-    ("city_org", "/tallies/areas/{city}?year={year}"),
-    ("district_org", "/tallies/areas/{district}?year={year}"),
-    ("branch_secretary", "/tallies/branches/{branch}?year={year}"),
-    ("13800000001", "/service/my?year={year}"),
-])
+@pytest.mark.parametrize(
+    ("username", "path"),
+    [
+        ("branch_secretary", "/reports/branches/{branch}/year/{year}"),
+        ("branch_secretary", "/reports/branches/{branch}/year/{year}/print"),
+        ("branch_secretary", "/reports/branches/{branch}/year/{year}.xlsx"),
+        ("branch_secretary", "/reports/branches/{branch}/reports?year={year}"),
+        ("branch_secretary", "/reports/branches/{branch}/feedback?year={year}"),
+        ("community_secretary", "/reports/evaluations/{community}/{year}"),
+        ("community_secretary", "/reports/feedback/{community}?year={year}"),
+        ("district_org", "/reports/overdue/{district}?year={year}"),
+        ("13800000001", "/reports/mine?year={year}"),
+        ("city_org", "/tallies/areas/{city}?year={year}"),
+        ("district_org", "/tallies/areas/{district}?year={year}"),
+        ("branch_secretary", "/tallies/branches/{branch}?year={year}"),
+        ("13800000001", "/service/my?year={year}"),
+    ],
+)
 def test_a_year_to_come_is_not_found_and_this_year_has_no_next_link(login, world, username, path):
     browser = login(username)
-    ids = {"city": world.city.id, "branch": world.branch.id, "community": world.community.id, "district": world.district.id}
+    ids = {
+        "city": world.city.id,
+        "branch": world.branch.id,
+        "community": world.community.id,
+        "district": world.district.id,
+    }
     assert browser.get(path.format(year=NEXT_YEAR, **ids)).status_code == 404
     page = browser.get(path.format(year=THIS_YEAR, **ids))
     assert page.status_code == 200
@@ -37,9 +46,12 @@ def test_a_year_to_come_is_not_found_and_this_year_has_no_next_link(login, world
 
 
 def test_last_years_page_links_to_this_year(login, world):
-    html = login("branch_secretary").get(
-        f"/reports/branches/{world.branch.id}/year/{THIS_YEAR - 1}").get_data(as_text=True)
-    assert f"/reports/branches/{world.branch.id}/year/{THIS_YEAR}\"" in html
+    html = (
+        login("branch_secretary")
+        .get(f"/reports/branches/{world.branch.id}/year/{THIS_YEAR - 1}")
+        .get_data(as_text=True)
+    )
+    assert f'/reports/branches/{world.branch.id}/year/{THIS_YEAR}"' in html
 
 
 def test_rules_may_be_set_for_next_year(login, world):

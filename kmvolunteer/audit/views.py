@@ -46,15 +46,20 @@ def index():
     stmt = scoped(select(AuditEntry), current_user, "audit.list").order_by(AuditEntry.id.desc())
     if valid:
         if form.q.data:
-            stmt = stmt.where(or_(AuditEntry.summary.contains(form.q.data, autoescape=True),
-                                  AuditEntry.after.contains(form.q.data, autoescape=True),
-                                  AuditEntry.before.contains(form.q.data, autoescape=True)))
+            stmt = stmt.where(
+                or_(
+                    AuditEntry.summary.contains(form.q.data, autoescape=True),
+                    AuditEntry.after.contains(form.q.data, autoescape=True),
+                    AuditEntry.before.contains(form.q.data, autoescape=True),
+                )
+            )
         if form.actor.data:
             # By name, as the log shows people; by login only when it is not a phone number (shown masked).
             who = form.actor.data.strip()
             by_name = User.display_name.contains(who, autoescape=True)
             stmt = stmt.join(User, AuditEntry.actor_id == User.id).where(
-                by_name if is_mobile(who) else or_(by_name, User.username == who.lower()))
+                by_name if is_mobile(who) else or_(by_name, User.username == who.lower())
+            )
         if form.action.data:
             stmt = stmt.where(AuditEntry.action.startswith(form.action.data.strip(), autoescape=True))
         if form.date_from.data:
@@ -62,6 +67,12 @@ def index():
         if form.date_to.data:
             stmt = stmt.where(AuditEntry.at < local_day_start_utc(form.date_to.data + timedelta(days=1)))
     page = db.paginate(stmt, per_page=50, error_out=False)
-    return render("audit/index.html", "audit/_table.html", page=page, form=form,
-                  action_label=labels.action_label, changes=labels.changes,
-                  mask=mask_mobiles)  # entries written before numbers were masked on the way in
+    return render(
+        "audit/index.html",
+        "audit/_table.html",
+        page=page,
+        form=form,
+        action_label=labels.action_label,
+        changes=labels.changes,
+        mask=mask_mobiles,
+    )  # entries written before numbers were masked on the way in

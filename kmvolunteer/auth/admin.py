@@ -1,4 +1,5 @@
 """Accounts: an organization department creates users, grants and revokes roles, deactivates."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, request, url_for
@@ -67,8 +68,9 @@ def new():
         if home is None or not can(current_user, "user.create", home):
             abort(404)
         try:
-            user, password = services.create_user(username=form.username.data,
-                                                  display_name=form.display_name.data, home_area=home)
+            user, password = services.create_user(
+                username=form.username.data, display_name=form.display_name.data, home_area=home
+            )
         except ServiceError as exc:
             db.session.rollback()
             error = exc.message
@@ -87,23 +89,32 @@ def _scope_choices(user: User, role: Role, search: str = "", limit: int | None =
     agency name."""
     kind = GRANT_SCOPE[role]
     if kind == "branch":
-        stmt = (scoped(select(Branch), current_user, "branch.list").where(Branch.active.is_(True))
-                .order_by(Branch.agency_id, Branch.id))
+        stmt = (
+            scoped(select(Branch), current_user, "branch.list")
+            .where(Branch.active.is_(True))
+            .order_by(Branch.agency_id, Branch.id)
+        )
         for term in search.split():  # "民政局 第一" finds 昆明市民政局 机关第一党支部
-            stmt = stmt.where(or_(Branch.name.contains(term, autoescape=True),
-                                  Agency.name.contains(term, autoescape=True)))
+            stmt = stmt.where(
+                or_(Branch.name.contains(term, autoescape=True), Agency.name.contains(term, autoescape=True))
+            )
         return [(f"branch:{b.id}", b.full_name()) for b in db.session.scalars(stmt.limit(limit))]
     if kind == "department":
-        departments = db.session.scalars(scoped(select(Department), current_user, "department.list")
-                                         .order_by(Department.name))
+        departments = db.session.scalars(
+            scoped(select(Department), current_user, "department.list").order_by(Department.name)
+        )
         return [(f"department:{d.id}", d.name) for d in departments]
-    areas = db.session.scalars(scoped(select(Area), current_user, "area.list")
-                               .where(Area.level.in_(LEVELS_FOR_ROLE[role])).order_by(Area.path))
-    return [(f"area:{a.id}", a.full_name() or a.name) for a in areas
-            if can(current_user, "grant.give", RoleGrant(role=role.value, area=a, user_id=user.id))]
+    areas = db.session.scalars(
+        scoped(select(Area), current_user, "area.list").where(Area.level.in_(LEVELS_FOR_ROLE[role])).order_by(Area.path)
+    )
+    return [
+        (f"area:{a.id}", a.full_name() or a.name)
+        for a in areas
+        if can(current_user, "grant.give", RoleGrant(role=role.value, area=a, user_id=user.id))
+    ]
 
 
-def _grant_form(user: User, data=None) -> GrantForm:  # noqa: ANN001
+def _grant_form(user: User, data=None) -> GrantForm:
     """The form, listing at most BRANCHES_SHOWN branches that match the search. The search goes
     with a posted choice too, so the choice is checked against the list it was picked from
     (not every branch in scope), and the list comes back as it was after a refusal."""
@@ -126,11 +137,19 @@ def show(user_id: int):
     return _render_grant_form(user, form)
 
 
-def _render_grant_form(user: User, form: GrantForm, error: str | None = None, status: int = 200):  # noqa: ANN202
+def _render_grant_form(user: User, form: GrantForm, error: str | None = None, status: int = 200):
     more = len(form.scope.choices) > BRANCHES_SHOWN
     form.scope.choices = form.scope.choices[:BRANCHES_SHOWN]
-    return render("accounts/show.html", "accounts/_grant_form.html", status=status, user=user,
-                  form=form, error=error, more=more, searchable=GRANT_SCOPE[Role(form.role.data)] == "branch")
+    return render(
+        "accounts/show.html",
+        "accounts/_grant_form.html",
+        status=status,
+        user=user,
+        form=form,
+        error=error,
+        more=more,
+        searchable=GRANT_SCOPE[Role(form.role.data)] == "branch",
+    )
 
 
 @bp.route("/<int:user_id>/grants", methods=["POST"])

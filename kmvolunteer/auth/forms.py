@@ -19,8 +19,10 @@ class ChangePasswordForm(FlaskForm):
     new = PasswordField(_l("New password"), validators=[DataRequired(_l("Enter a new password.")), Length(max=200)])
     confirm = PasswordField(
         _l("New password again"),
-        validators=[DataRequired(_l("Enter the new password again.")),
-                    EqualTo("new", _l("The two new passwords differ."))],
+        validators=[
+            DataRequired(_l("Enter the new password again.")),
+            EqualTo("new", _l("The two new passwords differ.")),
+        ],
     )
 
 
@@ -37,8 +39,11 @@ class UserSearchForm(FlaskForm):
 
 
 class NewUserForm(FlaskForm):
-    username = StringField(_l("Username"), validators=[DataRequired(_l("Enter a username.")), Length(max=64)],
-                           description=_l("Letters, digits, dots or a mobile number."))
+    username = StringField(
+        _l("Username"),
+        validators=[DataRequired(_l("Enter a username.")), Length(max=64)],
+        description=_l("Letters, digits, dots or a mobile number."),
+    )
     display_name = StringField(_l("Full name"), validators=[DataRequired(_l("Enter the full name.")), Length(max=50)])
     home_area = SelectField(_l("Administered by"), coerce=int)
 
@@ -53,9 +58,8 @@ class GrantForm(FlaskForm):
     role = SelectField(_l("Role"), validators=[DataRequired()])
     scope = SelectField(_l("Where"), validators=[DataRequired(_l("Choose where the role applies."))])
     # Its own id, not "q" (the accounts list's search box): ids stay unique as pages are swapped in place.
-    q = StringField(_l("Find a branch (branch or agency name)"), validators=[Optional(), Length(max=50)],
-                    id="grant-q")
+    q = StringField(_l("Find a branch (branch or agency name)"), validators=[Optional(), Length(max=50)], id="grant-q")
 
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.role.choices = role_choices()

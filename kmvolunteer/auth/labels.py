@@ -1,4 +1,5 @@
 """Human names of roles, for menus and tables."""
+
 from flask_babel import lazy_gettext as _l
 
 from kmvolunteer.auth.models import Role

@@ -51,8 +51,10 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     home_area: Mapped[Area] = relationship()
-    grants: Mapped[list["RoleGrant"]] = relationship(
-        back_populates="user", order_by="RoleGrant.id", cascade="all, delete-orphan",
+    grants: Mapped[list[RoleGrant]] = relationship(
+        back_populates="user",
+        order_by="RoleGrant.id",
+        cascade="all, delete-orphan",
         foreign_keys="RoleGrant.user_id",
     )
     member: Mapped[Member | None] = relationship(back_populates="user")
@@ -75,7 +77,7 @@ class User(UserMixin, db.Model):
             found.add(Role.member)
         return found
 
-    def grants_for(self, role: Role) -> list["RoleGrant"]:
+    def grants_for(self, role: Role) -> list[RoleGrant]:
         return [g for g in self.grants if g.role == role.value]
 
 

@@ -6,9 +6,11 @@ the place tree: a grant on a district covers its subdistricts and communities.
 Views turn a refusal on an object URL into 404, so ids outside one's scope are
 not revealed.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, and_, false, or_, select
 
@@ -44,13 +46,15 @@ def manages_branch_at(user: User, branch_id: int, agency_area_path: str) -> bool
     """Does ``user`` manage the branch (as its secretary, or as the organization department over its
     agency)? For lists of many members, without loading each branch."""
     return branch_id in _branch_ids(user) or any(
-        agency_area_path.startswith(p) for p in _area_paths(user, (Role.org_department,)))
+        agency_area_path.startswith(p) for p in _area_paths(user, (Role.org_department,))
+    )
 
 
 def _city_org(user: User) -> bool:
     """The city's organization department: it alone edits city-wide lists and closes years."""
-    return any(g.role == Role.org_department.value and g.area is not None and g.area.level == "city"
-               for g in user.grants)
+    return any(
+        g.role == Role.org_department.value and g.area is not None and g.area.level == "city" for g in user.grants
+    )
 
 
 def _is_self(user: User, member: Member) -> bool:
@@ -58,6 +62,7 @@ def _is_self(user: User, member: Member) -> bool:
 
 
 # --- Managing accounts: a reach over everything the account holds --------------------------------
+
 
 def _strictly_above(paths: list[str], area: Area) -> bool:
     return any(area.path.startswith(p) and area.path != p for p in paths)
@@ -80,39 +85,42 @@ def _manages_account(user: User, target: User | None) -> bool:
     reach = _area_paths(user, (Role.org_department,))
     if not all(_covered(reach, area) for area in _account_places(target)):
         return False
-    return all(_strictly_above(reach, g.area) for g in target.grants
-               if g.role == Role.org_department.value and g.area is not None)
+    return all(
+        _strictly_above(reach, g.area)
+        for g in target.grants
+        if g.role == Role.org_department.value and g.area is not None
+    )
 
 
 def _gives_grant(user: User, grant: RoleGrant) -> bool:
     """Grant or revoke: the grant's place is in reach (strictly above, for an organization department's
     own role), and the account is one the user manages — so never the user's own."""
-    target = grant.user if grant.user is not None else (
-        db.session.get(User, grant.user_id) if grant.user_id is not None else None)
+    target = (
+        grant.user
+        if grant.user is not None
+        else (db.session.get(User, grant.user_id) if grant.user_id is not None else None)
+    )
     place = grant.scope_area()
     reach = _area_paths(user, (Role.org_department,))
-    in_reach = (_strictly_above(reach, place) if grant.role == Role.org_department.value
-                else _covered(reach, place))
+    in_reach = _strictly_above(reach, place) if grant.role == Role.org_department.value else _covered(reach, place)
     return in_reach and _manages_account(user, target)
 
 
 RULES: dict[str, Callable[[User, Any], bool]] = {
     "area.view": lambda u, area: _covered(_area_paths(u, AREA_READERS), area),
     "area.agencies": lambda u, area: _org_covers(u, area),
-    "agency.view": lambda u, agency: _org_covers(u, agency.area)
-    or any(b.id in _branch_ids(u) for b in agency.branches),
+    "agency.view": lambda u, agency: (
+        _org_covers(u, agency.area) or any(b.id in _branch_ids(u) for b in agency.branches)
+    ),
     "branch.view": _manages_branch,
     "branch.manage": _manages_branch,
     "member.view": lambda u, m: _is_self(u, m) or _manages_branch(u, m.branch),
     "member.edit": lambda u, m: _manages_branch(u, m.branch),
     # The full phone number: the person, their branch secretary and the secretary
     # of their confirmed report-in community. Everyone else sees it masked.
-    "member.phone": lambda u, m: _is_self(u, m) or m.branch_id in _branch_ids(u)
-    or _reportin_secretary_of_member(u, m),
-    "department.view": lambda u, d: _org_covers(u, d.area)
-    or any(g.department_id == d.id for g in u.grants),
-    "roster.import": lambda u, _=None: bool(_branch_ids(u))
-    or bool(_area_paths(u, (Role.org_department,))),
+    "member.phone": lambda u, m: _is_self(u, m) or m.branch_id in _branch_ids(u) or _reportin_secretary_of_member(u, m),
+    "department.view": lambda u, d: _org_covers(u, d.area) or any(g.department_id == d.id for g in u.grants),
+    "roster.import": lambda u, _=None: bool(_branch_ids(u)) or bool(_area_paths(u, (Role.org_department,))),
     "user.list": lambda u, _=None: bool(_area_paths(u, (Role.org_department,))),
     "user.create": lambda u, area: _org_covers(u, area),
     "user.manage": _manages_account,
@@ -122,35 +130,46 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "reportin.self": lambda u, m: m is not None and m.active and _is_self(u, m),
     "reportin.view": lambda u, ri: _reportin_view(u, ri),
     "reportin.decide": lambda u, ri: _community_secretary_of(u, ri.community),
-    "reportin.withdraw": lambda u, ri: (ri.kind == "member" and ri.member is not None and _is_self(u, ri.member))
-    or (ri.kind == "branch" and ri.branch_id in _branch_ids(u)),
-    "reportin.end": lambda u, ri: _community_secretary_of(u, ri.community)
-    or (ri.kind == "branch" and ri.branch_id in _branch_ids(u)),
-    "community.manage": lambda u, area: area is not None and area.level == "community"
-    and _community_secretary_of(u, area),
+    "reportin.withdraw": lambda u, ri: (
+        (ri.kind == "member" and ri.member is not None and _is_self(u, ri.member))
+        or (ri.kind == "branch" and ri.branch_id in _branch_ids(u))
+    ),
+    "reportin.end": lambda u, ri: (
+        _community_secretary_of(u, ri.community) or (ri.kind == "branch" and ri.branch_id in _branch_ids(u))
+    ),
+    "community.manage": lambda u, area: (
+        area is not None and area.level == "community" and _community_secretary_of(u, area)
+    ),
     "community.lists": lambda u, area: area is not None and area.level == "community" and area.active,
     "area.reportin_figures": lambda u, area: _covered(
-        _area_paths(u, (Role.org_department, Role.subdistrict_officer)), area),
+        _area_paths(u, (Role.org_department, Role.subdistrict_officer)), area
+    ),
     "branch.reportin": _manages_branch,
     "branch.cobuild": lambda u, b: b.active and b.id in _branch_ids(u),
     "branch.remind": lambda u, b: b.id in _branch_ids(u),
     "need.manage": lambda u, need: _community_secretary_of(u, need.community),
     "need.claim": lambda u, _=None: u.is_member,
-    "claim.withdraw": lambda u, c: (c.member is not None and _is_self(u, c.member))
-    or (c.branch_id is not None and c.branch_id in _branch_ids(u)),
-    "resource.view": lambda u, r: r.branch_id in _branch_ids(u)
-    or _covered(_area_paths(u, AREA_READERS), r.community) or _org_covers(u, r.branch.agency.area),
+    "claim.withdraw": lambda u, c: (
+        (c.member is not None and _is_self(u, c.member)) or (c.branch_id is not None and c.branch_id in _branch_ids(u))
+    ),
+    "resource.view": lambda u, r: (
+        r.branch_id in _branch_ids(u)
+        or _covered(_area_paths(u, AREA_READERS), r.community)
+        or _org_covers(u, r.branch.agency.area)
+    ),
     "resource.take": lambda u, r: _community_secretary_of(u, r.community),
     "resource.withdraw": lambda u, r: r.branch_id in _branch_ids(u),
-    "project.view": lambda u, p: p.branch_id in _branch_ids(u)
-    or _covered(_area_paths(u, AREA_READERS), p.community) or _org_covers(u, p.branch.agency.area),
+    "project.view": lambda u, p: (
+        p.branch_id in _branch_ids(u)
+        or _covered(_area_paths(u, AREA_READERS), p.community)
+        or _org_covers(u, p.branch.agency.area)
+    ),
     "project.manage": lambda u, p: _community_secretary_of(u, p.community) or p.branch_id in _branch_ids(u),
     "category.manage": lambda u, _=None: _city_org(u),
     "workday.manage": lambda u, _=None: _city_org(u),
     # --- 双报到: end ---
     # --- 双报告 (reports, feedback sheets, evaluations, year rules): kmvolunteer/reports ---
-    "reports.hub": lambda u, _=None: u.is_member or bool(_branch_ids(u))
-    or bool(_area_paths(u, AREA_READERS)),
+    "reports.hub": lambda u, _=None: u.is_member or bool(_branch_ids(u)) or bool(_area_paths(u, AREA_READERS)),
     "report.write": lambda u, member: _is_self(u, member) and member.active,
     "report.view": lambda u, r: _report_view(u, r),
     "report.ack_branch": lambda u, r: r.kind == "member" and r.status != "draft" and r.branch_id in _branch_ids(u),
@@ -161,11 +180,16 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "evaluation.rate": lambda u, e: e.community.level == "community" and _community_secretary_of(u, e.community),
     "feedback.manage": lambda u, community: community.level == "community" and _community_secretary_of(u, community),
     # Writing and sending a branch's feedback sheet: a FeedbackSheet or an About(community, branch=…).
-    "feedback.write": lambda u, sheet: sheet.community.level == "community"
-    and _community_secretary_of(u, sheet.community),
-    "feedback.view": lambda u, sheet: _community_secretary_of(u, sheet.community)
-    or (sheet.status == "sent" and (_manages_branch(u, sheet.branch)
-                                    or _covered(_area_paths(u, AREA_READERS[:2]), sheet.community))),
+    "feedback.write": lambda u, sheet: (
+        sheet.community.level == "community" and _community_secretary_of(u, sheet.community)
+    ),
+    "feedback.view": lambda u, sheet: (
+        _community_secretary_of(u, sheet.community)
+        or (
+            sheet.status == "sent"
+            and (_manages_branch(u, sheet.branch) or _covered(_area_paths(u, AREA_READERS[:2]), sheet.community))
+        )
+    ),
     "branch.year_view": _manages_branch,
     "rule.list": lambda u, _=None: bool(_area_paths(u, (Role.org_department,))),
     "rule.edit": lambda u, area: area.level in ("city", "district") and _org_covers(u, area),
@@ -178,17 +202,24 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "service.log": lambda u, m: m is not None and _is_self(u, m) and m.active,
     # Where the member may log it: ``place`` is (community, need or None).
     "service.place": lambda u, place: _service_place_open(u, *place),
-    "service.view": lambda u, r: _is_self(u, r.member) or r.member.branch_id in _branch_ids(u)
-    or _covered(_area_paths(u, AREA_READERS), r.community),
+    "service.view": lambda u, r: (
+        _is_self(u, r.member)
+        or r.member.branch_id in _branch_ids(u)
+        or _covered(_area_paths(u, AREA_READERS), r.community)
+    ),
     "service.edit": lambda u, r: _is_self(u, r.member),
     "service.withdraw": lambda u, r: _is_self(u, r.member),
     "service.decide": lambda u, r: _covered(_area_paths(u, (Role.community_secretary,)), r.community),
-    "service.revoke": lambda u, r: _covered(_area_paths(u, (Role.community_secretary, Role.org_department)),
-                                            r.community),
+    "service.revoke": lambda u, r: _covered(
+        _area_paths(u, (Role.community_secretary, Role.org_department)), r.community
+    ),
     "service.queue": lambda u, _=None: bool(_area_paths(u, AREA_READERS)),
     "service.decide_any": lambda u, _=None: bool(_area_paths(u, (Role.community_secretary,))),
-    "service.attendance": lambda u, need=None: bool(_area_paths(u, (Role.community_secretary,))) if need is None
-    else _covered(_area_paths(u, (Role.community_secretary,)), need.community),
+    "service.attendance": lambda u, need=None: (
+        bool(_area_paths(u, (Role.community_secretary,)))
+        if need is None
+        else _covered(_area_paths(u, (Role.community_secretary,)), need.community)
+    ),
     "service.member": lambda u, m: _is_self(u, m) or _manages_branch(u, m.branch),
     "certificate.issue": lambda u, m: _is_self(u, m) and m.active,
     "certificate.view": lambda u, c: _is_self(u, c.member) or _manages_branch(u, c.member.branch),
@@ -214,9 +245,19 @@ def _reportin_secretary_of_member(user: User, member: Member) -> bool:
     ids = [g.area_id for g in user.grants if g.role == Role.community_secretary.value and g.area_id]
     if not ids:
         return False
-    return db.session.scalar(select(ReportIn.id).where(
-        ReportIn.member_id == member.id, ReportIn.kind == "member", ReportIn.status == "confirmed",
-        ReportIn.community_id.in_(ids)).limit(1)) is not None
+    return (
+        db.session.scalar(
+            select(ReportIn.id)
+            .where(
+                ReportIn.member_id == member.id,
+                ReportIn.kind == "member",
+                ReportIn.status == "confirmed",
+                ReportIn.community_id.in_(ids),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _reportin_view(user: User, ri: Any) -> bool:
@@ -228,6 +269,8 @@ def _reportin_view(user: User, ri: Any) -> bool:
     if ri.kind == "branch" and ri.branch is not None and _manages_branch(user, ri.branch):
         return True
     return _covered(_area_paths(user, AREA_READERS), ri.community)
+
+
 # --- 双报到 (report-ins) helpers: end ---
 
 
@@ -246,8 +289,10 @@ def _report_view(user: User, report: Any) -> bool:
 
 # --- Nobody decides about themselves ------------------------------------------------------------
 
+
 class About(NamedTuple):
     """The object of a decision that has no row yet: where it is taken, and about whom."""
+
     community: Area
     member: Member | None = None
     branch: Branch | None = None
@@ -255,6 +300,7 @@ class About(NamedTuple):
 
 class Subject(NamedTuple):
     """Whom a decision is about: a person, or a branch (its secretaries and members)."""
+
     member: Member | None = None
     branch: Branch | None = None
 
@@ -281,8 +327,9 @@ def _is_subject(user: User, subject: Subject) -> bool:
     if subject.member is not None and _is_self(user, subject.member):
         return True
     branch = subject.branch
-    return branch is not None and (branch.id in _branch_ids(user)
-                                   or (user.member is not None and user.member.branch_id == branch.id))
+    return branch is not None and (
+        branch.id in _branch_ids(user) or (user.member is not None and user.member.branch_id == branch.id)
+    )
 
 
 def about_self(user: User, action: str, obj: Any) -> bool:
@@ -303,15 +350,19 @@ def can(user: User | Any, action: str, obj: Any = None) -> bool:
 
 # --- Where a member may log service ----------------------------------------------------------------
 
+
 def _confirmed_community_id(member: Member) -> int | None:
     from kmvolunteer.reportin.models import ReportIn
 
-    return db.session.scalar(select(ReportIn.community_id).where(
-        ReportIn.kind == "member", ReportIn.status == "confirmed", ReportIn.member_id == member.id)
-        .order_by(ReportIn.id.desc()).limit(1))
+    return db.session.scalar(
+        select(ReportIn.community_id)
+        .where(ReportIn.kind == "member", ReportIn.status == "confirmed", ReportIn.member_id == member.id)
+        .order_by(ReportIn.id.desc())
+        .limit(1)
+    )
 
 
-def _needs_open_to(member: Member):  # noqa: ANN202
+def _needs_open_to(member: Member):
     """Needs a member may log service on: those they claimed, and the open needs of their community."""
     from kmvolunteer.reportin.models import Claim, Need
 
@@ -330,11 +381,13 @@ def _service_place_open(user: User, community: Area | None, need: Any = None) ->
         return False
     if need is None:
         return community.id == _confirmed_community_id(member)
-    return need.community_id == community.id and db.session.scalar(
-        select(Need.id).where(Need.id == need.id, _needs_open_to(member))) is not None
+    return (
+        need.community_id == community.id
+        and db.session.scalar(select(Need.id).where(Need.id == need.id, _needs_open_to(member))) is not None
+    )
 
 
-def _path_filter(column, paths: list[str]):  # noqa: ANN001
+def _path_filter(column, paths: list[str]):
     if not paths:
         return false()
     return or_(*(column.startswith(p, autoescape=True) for p in paths))
@@ -398,13 +451,25 @@ def scoped(stmt: Select, user: User, action: str) -> Select:
         from kmvolunteer.reports.models import Evaluation
 
         secretaries = _area_paths(user, (Role.community_secretary,))
-        own = (Evaluation.community_id.in_(select(Area.id).where(_path_filter(Area.path, secretaries)))
-               if secretaries else false())
-        branch_ids = select(Branch.id).join(Agency, Branch.agency_id == Agency.id).join(
-            Area, Agency.area_id == Area.id).where(or_(_path_filter(Area.path, org_paths),
-                                                       Branch.id.in_(_branch_ids(user)) if _branch_ids(user) else false()))
+        own = (
+            Evaluation.community_id.in_(select(Area.id).where(_path_filter(Area.path, secretaries)))
+            if secretaries
+            else false()
+        )
+        branch_ids = (
+            select(Branch.id)
+            .join(Agency, Branch.agency_id == Agency.id)
+            .join(Area, Agency.area_id == Area.id)
+            .where(
+                or_(
+                    _path_filter(Area.path, org_paths),
+                    Branch.id.in_(_branch_ids(user)) if _branch_ids(user) else false(),
+                )
+            )
+        )
         theirs = Evaluation.published.is_(True) & Evaluation.member_id.in_(
-            select(Member.id).where(Member.branch_id.in_(branch_ids)))
+            select(Member.id).where(Member.branch_id.in_(branch_ids))
+        )
         return stmt.where(or_(own, theirs))
     if action == "member.phone":
         # Members whose full phone number the user may see (DESIGN §9): themselves, their branches'
@@ -416,15 +481,21 @@ def scoped(stmt: Select, user: User, action: str) -> Select:
             allowed.append(Member.branch_id.in_(_branch_ids(user)))
         communities = [g.area_id for g in user.grants if g.role == Role.community_secretary.value and g.area_id]
         if communities:
-            allowed.append(Member.id.in_(select(ReportIn.member_id).where(
-                ReportIn.kind == "member", ReportIn.status == "confirmed", ReportIn.community_id.in_(communities))))
+            allowed.append(
+                Member.id.in_(
+                    select(ReportIn.member_id).where(
+                        ReportIn.kind == "member",
+                        ReportIn.status == "confirmed",
+                        ReportIn.community_id.in_(communities),
+                    )
+                )
+            )
         return stmt.where(or_(*allowed))
     if action == "service.needs":
         # The needs the member may log service on (their own choices on the entry form).
         return stmt.where(_needs_open_to(user.member)) if user.member is not None else stmt.where(false())
     # --- 服务记录 service records (issue 4): records whose community lies in the user's areas.
     if action in {"service.queue", "service.decide"}:
-
         from kmvolunteer.service.models import ServiceRecord
 
         # The community ids are listed in the statement rather than as a sub-select, so the
@@ -433,12 +504,13 @@ def scoped(stmt: Select, user: User, action: str) -> Select:
     raise KeyError(f"no scope rule for {action!r}")
 
 
-def member_search(user: User, q: str):  # noqa: ANN201
+def member_search(user: User, q: str):
     """A WHERE clause on Member for a search box: the name, or the phone number only of members whose
     full number ``user`` may see — digits shown masked are never matched."""
-    return or_(Member.name.contains(q, autoescape=True),
-               and_(Member.phone.contains(q, autoescape=True),
-                    Member.id.in_(scoped(select(Member.id), user, "member.phone"))))
+    return or_(
+        Member.name.contains(q, autoescape=True),
+        and_(Member.phone.contains(q, autoescape=True), Member.id.in_(scoped(select(Member.id), user, "member.phone"))),
+    )
 
 
 def scope_community_ids(user: User, action: str) -> list[int]:
@@ -451,8 +523,9 @@ def scope_community_ids(user: User, action: str) -> list[int]:
     known = g.setdefault("scope_communities", {})
     key = (user.id, action, tuple(paths))
     if key not in known:
-        known[key] = db.session.scalars(select(Area.id).where(
-            Area.level == "community", _path_filter(Area.path, paths)).order_by(Area.id)).all()
+        known[key] = db.session.scalars(
+            select(Area.id).where(Area.level == "community", _path_filter(Area.path, paths)).order_by(Area.id)
+        ).all()
     return known[key]
 
 
@@ -469,7 +542,6 @@ def get_or_404(model: type, object_id: int, action: str, user: User | None = Non
     """Load an object the current user may ``action``; anything else is 404."""
     from flask import abort
     from flask_login import current_user
-
 
     obj = db.session.get(model, object_id)
     if obj is None or not can(user or current_user, action, obj):

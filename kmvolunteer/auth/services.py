@@ -3,6 +3,7 @@
 Services never touch ``request``; they raise ``ServiceError`` with a message
 the user can read, and leave committing to the caller.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -68,9 +69,7 @@ def _verify(password_hash: str | None, password: str) -> bool:
 def new_initial_password() -> tuple[str, str]:
     """A readable one-time password and its hash."""
     password = "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(10))
-    return password, generate_password_hash(
-        password, method=current_app.config["INITIAL_PASSWORD_HASH_METHOD"]
-    )
+    return password, generate_password_hash(password, method=current_app.config["INITIAL_PASSWORD_HASH_METHOD"])
 
 
 def normalize_username(username: str) -> str:
@@ -91,21 +90,35 @@ class LoginResult:
 def _usual_address(user: User, address: str) -> bool:
     """Whether the account logged in from this address lately (its owner's office, home or phone)."""
     since = utcnow() - timedelta(days=current_app.config["LOGIN_USUAL_ADDRESS_DAYS"])
-    return bool(address) and db.session.scalar(select(AuditEntry.id).where(
-        AuditEntry.object_type == "User", AuditEntry.object_id == user.id, AuditEntry.action == "auth.login",
-        AuditEntry.ip == address, AuditEntry.at >= since).limit(1)) is not None
+    return (
+        bool(address)
+        and db.session.scalar(
+            select(AuditEntry.id)
+            .where(
+                AuditEntry.object_type == "User",
+                AuditEntry.object_id == user.id,
+                AuditEntry.action == "auth.login",
+                AuditEntry.ip == address,
+                AuditEntry.at >= since,
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _throttled_message(wait: int) -> str:
     if wait < 60:
-        return ngettext("Too many failed login attempts for this account or from your network. "
-                        "Try again in %(num)d second.",
-                        "Too many failed login attempts for this account or from your network. "
-                        "Try again in %(num)d seconds.", wait)
-    return ngettext("Too many failed login attempts for this account or from your network. "
-                    "Try again in %(num)d minute.",
-                    "Too many failed login attempts for this account or from your network. "
-                    "Try again in %(num)d minutes.", math.ceil(wait / 60))
+        return ngettext(
+            "Too many failed login attempts for this account or from your network. Try again in %(num)d second.",
+            "Too many failed login attempts for this account or from your network. Try again in %(num)d seconds.",
+            wait,
+        )
+    return ngettext(
+        "Too many failed login attempts for this account or from your network. Try again in %(num)d minute.",
+        "Too many failed login attempts for this account or from your network. Try again in %(num)d minutes.",
+        math.ceil(wait / 60),
+    )
 
 
 def authenticate(username: str, password: str, ip: str = "") -> LoginResult:
@@ -118,8 +131,9 @@ def authenticate(username: str, password: str, ip: str = "") -> LoginResult:
     user = db.session.scalar(select(User).where(User.username == name))
     # Read before the throttle's commit expires them: reloading only for known names would take time.
     password_hash, active = (user.password_hash, user.active) if user else (None, False)
-    counters = throttle.counters(name, user.id if user else None, ip,
-                                 usual=user is not None and _usual_address(user, ip))
+    counters = throttle.counters(
+        name, user.id if user else None, ip, usual=user is not None and _usual_address(user, ip)
+    )
     reservation = throttle.take(counters)
     if reservation.wait is not None:
         return LoginResult(None, _throttled_message(reservation.wait), wait=reservation.wait)
@@ -139,8 +153,7 @@ def authenticate(username: str, password: str, ip: str = "") -> LoginResult:
         last = db.session.scalars(earlier.order_by(LoginFailure.id.desc()).limit(1)).one()
         result.last_failure_ip, result.last_failure_at = last.ip, last.at
         db.session.execute(delete(LoginFailure).where(LoginFailure.username == name))
-    audit.record("auth.login", user, scope_path=user.home_area.path, actor_id=user.id,
-                 summary=user.username)
+    audit.record("auth.login", user, scope_path=user.home_area.path, actor_id=user.id, summary=user.username)
     db.session.commit()
     return result
 
@@ -164,8 +177,9 @@ def validate_new_password(user: User, password: str) -> None:
     # "Password2026!" is "password" with a year and a sign: as easy to guess as the word itself.
     core = lowered.strip(string.digits + string.punctuation + string.whitespace)
     if lowered in common_passwords() or core in common_passwords():
-        raise ServiceError(_("This is one of the most common passwords, the first that anyone would try. "
-                             "Choose another."))
+        raise ServiceError(
+            _("This is one of the most common passwords, the first that anyone would try. Choose another.")
+        )
 
 
 def end_sessions(user: User) -> None:
@@ -210,8 +224,13 @@ def create_user(*, username: str, display_name: str, home_area: Area) -> tuple[U
     )
     db.session.add(user)
     db.session.flush()
-    audit.record("user.created", user, scope_path=home_area.path, summary=user.display_name,
-                 after={"username": mask_username(name), "display_name": user.display_name})
+    audit.record(
+        "user.created",
+        user,
+        scope_path=home_area.path,
+        summary=user.display_name,
+        after={"username": mask_username(name), "display_name": user.display_name},
+    )
     return user, password
 
 
@@ -241,13 +260,24 @@ def set_active(user: User, active: bool, *, actor: User) -> None:
         return
     user.active = active
     end_sessions(user)
-    audit.record("user.activated" if active else "user.deactivated", user,
-                 scope_path=user.home_area.path, summary=user.display_name,
-                 before={"active": not active}, after={"active": active})
+    audit.record(
+        "user.activated" if active else "user.deactivated",
+        user,
+        scope_path=user.home_area.path,
+        summary=user.display_name,
+        before={"active": not active},
+        after={"active": active},
+    )
 
 
-def build_grant(role: Role, *, user: User, area: Area | None = None, branch: Branch | None = None,
-                department: Department | None = None) -> RoleGrant:
+def build_grant(
+    role: Role,
+    *,
+    user: User,
+    area: Area | None = None,
+    branch: Branch | None = None,
+    department: Department | None = None,
+) -> RoleGrant:
     """A grant for ``user`` checked for shape (right kind of scope), not yet added: ask the policy
     (``grant.give``) before adding it."""
     if role not in GRANT_SCOPE:
@@ -289,7 +319,8 @@ def add_grant(user: User, grant: RoleGrant, *, actor: User | None) -> RoleGrant:
     _check_gives(actor, grant)
     for existing in user.grants:
         if (existing.role, existing.area_id, existing.branch_id, existing.department_id) == (
-            grant.role, grant.area.id if grant.area else None,
+            grant.role,
+            grant.area.id if grant.area else None,
             grant.branch.id if grant.branch else None,
             grant.department.id if grant.department else None,
         ):
@@ -297,17 +328,25 @@ def add_grant(user: User, grant: RoleGrant, *, actor: User | None) -> RoleGrant:
     grant.granted_by_id = actor.id if actor is not None else None
     user.grants.append(grant)
     db.session.flush()
-    audit.record("grant.added", grant, scope_path=grant.scope_area().path,
-                 summary=f"{user.display_name} {grant.role} {grant.scope_name}",
-                 after={"user": user.display_name, "role": grant.role, "scope": grant.scope_name})
+    audit.record(
+        "grant.added",
+        grant,
+        scope_path=grant.scope_area().path,
+        summary=f"{user.display_name} {grant.role} {grant.scope_name}",
+        after={"user": user.display_name, "role": grant.role, "scope": grant.scope_name},
+    )
     return grant
 
 
 def revoke_grant(grant: RoleGrant, *, actor: User) -> None:
     _check_gives(actor, grant)
-    audit.record("grant.revoked", grant, scope_path=grant.scope_area().path,
-                 summary=f"{grant.user.display_name} {grant.role} {grant.scope_name}",
-                 before={"user": grant.user.display_name, "role": grant.role, "scope": grant.scope_name})
+    audit.record(
+        "grant.revoked",
+        grant,
+        scope_path=grant.scope_area().path,
+        summary=f"{grant.user.display_name} {grant.role} {grant.scope_name}",
+        before={"user": grant.user.display_name, "role": grant.role, "scope": grant.scope_name},
+    )
     end_sessions(grant.user)
     grant.user.grants.remove(grant)
     db.session.delete(grant)

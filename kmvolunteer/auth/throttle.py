@@ -18,6 +18,7 @@ or MongoDB, none of which is the database every host already shares, and it coun
 window rather than failures with a growing delay that a correct password clears. Logins are few, so
 one small row write per attempt costs nothing worth a second store.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -69,8 +70,10 @@ def counters(name: str, user_id: int | None, address: str, *, usual: bool) -> li
     config = current_app.config
     if usual:
         return [Counter(f"user:{user_id}@{address[:64]}", config["LOGIN_MAX_FAILURES"])]
-    return [Counter(f"name:{name}", config["LOGIN_MAX_FAILURES"]),
-            Counter(address_key(address), config["LOGIN_MAX_FAILURES_PER_ADDRESS"])]
+    return [
+        Counter(f"name:{name}", config["LOGIN_MAX_FAILURES"]),
+        Counter(address_key(address), config["LOGIN_MAX_FAILURES_PER_ADDRESS"]),
+    ]
 
 
 def _delay(tries_over: int) -> timedelta:
@@ -88,10 +91,13 @@ def take(taken: list[Counter]) -> Reservation:
         insert_ignore(LoginThrottle, {"key": counter.key, "failures": 0, "last_at": now}, ["key"])
         failures = db.session.execute(
             update(LoginThrottle)
-            .where(LoginThrottle.key == counter.key,
-                   or_(LoginThrottle.blocked_until.is_(None), LoginThrottle.blocked_until <= now))
-            .values(failures=case((LoginThrottle.last_at < forgotten, 1), else_=LoginThrottle.failures + 1),
-                    last_at=now)
+            .where(
+                LoginThrottle.key == counter.key,
+                or_(LoginThrottle.blocked_until.is_(None), LoginThrottle.blocked_until <= now),
+            )
+            .values(
+                failures=case((LoginThrottle.last_at < forgotten, 1), else_=LoginThrottle.failures + 1), last_at=now
+            )
             .returning(LoginThrottle.failures)
             .execution_options(synchronize_session=False)
         ).scalar_one_or_none()
@@ -103,8 +109,12 @@ def take(taken: list[Counter]) -> Reservation:
         lease = None
         if failures >= counter.free:
             lease = now + _delay(failures - counter.free)
-            db.session.execute(update(LoginThrottle).where(LoginThrottle.key == counter.key)
-                               .values(blocked_until=lease).execution_options(synchronize_session=False))
+            db.session.execute(
+                update(LoginThrottle)
+                .where(LoginThrottle.key == counter.key)
+                .values(blocked_until=lease)
+                .execution_options(synchronize_session=False)
+            )
         leases[counter.key] = lease
     db.session.commit()
     return Reservation(leases=leases)
@@ -115,22 +125,34 @@ def give_back(reservation: Reservation) -> None:
     for key, lease in reservation.leases.items():
         values = {"failures": case((LoginThrottle.failures > 0, LoginThrottle.failures - 1), else_=0)}
         if lease is not None:
-            values["blocked_until"] = case((LoginThrottle.blocked_until == lease, None),
-                                           else_=LoginThrottle.blocked_until)
-        db.session.execute(update(LoginThrottle).where(LoginThrottle.key == key).values(values)
-                           .execution_options(synchronize_session=False))
+            values["blocked_until"] = case(
+                (LoginThrottle.blocked_until == lease, None), else_=LoginThrottle.blocked_until
+            )
+        db.session.execute(
+            update(LoginThrottle)
+            .where(LoginThrottle.key == key)
+            .values(values)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def clear(key: str) -> None:
     """Start a counter again (its account's password was given)."""
-    db.session.execute(update(LoginThrottle).where(LoginThrottle.key == key)
-                       .values(failures=0, blocked_until=None).execution_options(synchronize_session=False))
+    db.session.execute(
+        update(LoginThrottle)
+        .where(LoginThrottle.key == key)
+        .values(failures=0, blocked_until=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def clear_account(name: str, user_id: int) -> None:
     """Start every counter of an account again (a password reset), at every address."""
     db.session.execute(
         update(LoginThrottle)
-        .where(or_(LoginThrottle.key == f"name:{name}",
-                   LoginThrottle.key.startswith(f"user:{user_id}@", autoescape=True)))
-        .values(failures=0, blocked_until=None).execution_options(synchronize_session=False))
+        .where(
+            or_(LoginThrottle.key == f"name:{name}", LoginThrottle.key.startswith(f"user:{user_id}@", autoescape=True))
+        )
+        .values(failures=0, blocked_until=None)
+        .execution_options(synchronize_session=False)
+    )

@@ -1,4 +1,5 @@
 """Login, logout, password and language."""
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
@@ -49,8 +50,10 @@ def _failures_notice(result: services.LoginResult) -> str:
         "If that was not you, change your password.",
         "%(num)d failed login attempts since your last login, the last from %(address)s at %(time)s. "
         "If that was not you, change your password.",
-        result.failures, address=result.last_failure_ip or "?",
-        time=format_datetime(result.last_failure_at, "yyyy-MM-dd HH:mm"))
+        result.failures,
+        address=result.last_failure_ip or "?",
+        time=format_datetime(result.last_failure_at, "yyyy-MM-dd HH:mm"),
+    )
 
 
 @bp.route("/logout", methods=["POST"])
@@ -103,10 +106,6 @@ PASSWORD_EXEMPT = {"auth.change_password", "auth.logout", "auth.language", "stat
 @bp.before_app_request
 def _require_own_password():
     """An account with an initial password must choose its own before anything else."""
-    if (
-        current_user.is_authenticated
-        and current_user.must_change_password
-        and request.endpoint not in PASSWORD_EXEMPT
-    ):
+    if current_user.is_authenticated and current_user.must_change_password and request.endpoint not in PASSWORD_EXEMPT:
         return redirect(url_for("auth.change_password"))
     return None

@@ -1,4 +1,5 @@
 """Append-only audit log: one AuditEntry per change, in the change's own transaction."""
+
 from __future__ import annotations
 
 import json
@@ -35,7 +36,7 @@ class AuditEntry(db.Model):
     # Path of the area the change belongs to, so a district sees its own entries.
     scope_path: Mapped[str] = mapped_column(String(255), default="/")
 
-    actor: Mapped["User | None"] = relationship()  # noqa: F821
+    actor: Mapped[User | None] = relationship()  # noqa: F821
 
     def before_data(self) -> dict[str, Any]:
         return json.loads(self.before) if self.before else {}
@@ -46,7 +47,7 @@ class AuditEntry(db.Model):
 
 @event.listens_for(AuditEntry, "before_update")
 @event.listens_for(AuditEntry, "before_delete")
-def _refuse_change(mapper, connection, target) -> None:  # noqa: ANN001
+def _refuse_change(mapper, connection, target) -> None:
     raise RuntimeError("audit entries are append-only")
 
 

@@ -3,6 +3,7 @@
 Only presentation attributes are used (no style attributes), so the
 Content-Security-Policy of 'self' holds.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -53,13 +54,16 @@ def for_any_screen(draw: Callable[..., Markup], *args: Any, **kwargs: Any) -> Ma
 
 def _svg_open(width: int, height: int, title: str, narrow: bool) -> str:
     kind = "narrow" if narrow else "wide"
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart chart--{kind}" '
-            f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
-            f'preserveAspectRatio="xMinYMin meet">')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart chart--{kind}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
+        f'preserveAspectRatio="xMinYMin meet">'
+    )
 
 
-def bar_chart(points: list[Point], *, title: str, unit: str = "%", maximum: float | None = None,
-              narrow: bool = False) -> Markup:
+def bar_chart(
+    points: list[Point], *, title: str, unit: str = "%", maximum: float | None = None, narrow: bool = False
+) -> Markup:
     """Horizontal bars, one per point (e.g. compliance rate by sub-area)."""
     row, pad = 26, 8
     label_w, bar_w, chars = (112, 148, 8) if narrow else (190, 340, 12)
@@ -72,13 +76,16 @@ def bar_chart(points: list[Point], *, title: str, unit: str = "%", maximum: floa
     for index, point in enumerate(points):
         y = pad + index * row
         length = 0 if top <= 0 else max(point.value, 0) / top * bar_w
-        parts.append(f'<text x="{label_w - 8}" y="{y + 17}" text-anchor="end" fill="{INK}" '
-                     f'font-size="13">{escape(point.label[:chars])}</text>')
+        parts.append(
+            f'<text x="{label_w - 8}" y="{y + 17}" text-anchor="end" fill="{INK}" '
+            f'font-size="13">{escape(point.label[:chars])}</text>'
+        )
         parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{bar_w}" height="16" fill="{GRID}" opacity="0.5"/>')
         parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{length:.1f}" height="16" fill="{BAR}"/>')
         shown = f"{point.value:.1f}" if unit == "%" else _fmt(point.value)  # as the tables show rates
-        parts.append(f'<text x="{label_w + bar_w + 6}" y="{y + 17}" fill="{INK}" font-size="13">'
-                     f"{shown}{escape(unit)}</text>")
+        parts.append(
+            f'<text x="{label_w + bar_w + 6}" y="{y + 17}" fill="{INK}" font-size="13">{shown}{escape(unit)}</text>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -93,16 +100,22 @@ def line_chart(points: list[Point], *, title: str, unit: str = "", narrow: bool 
     for fraction in (0, 0.25, 0.5, 0.75, 1):
         y = top_pad + plot_h * (1 - fraction)
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="{GRID}"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{MUTED}" '
-                     f'font-size="12">{_axis_label(top * fraction)}</text>')
+        parts.append(
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{MUTED}" '
+            f'font-size="12">{_axis_label(top * fraction)}</text>'
+        )
     coords = [(left + i * step, top_pad + plot_h * (1 - p.value / top)) for i, p in enumerate(points)]
     if coords:
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
         parts.append(f'<polyline points="{path}" fill="none" stroke="{LINE}" stroke-width="2.5"/>')
-    for (x, y), point in zip(coords, points):
-        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{LINE}">'
-                     f"<title>{escape(point.label)}: {_fmt(point.value)}{escape(unit)}</title></circle>")
-        parts.append(f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle" fill="{MUTED}" '
-                     f'font-size="12">{escape(point.label)}</text>')
+    for (x, y), point in zip(coords, points, strict=True):
+        parts.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{LINE}">'
+            f"<title>{escape(point.label)}: {_fmt(point.value)}{escape(unit)}</title></circle>"
+        )
+        parts.append(
+            f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle" fill="{MUTED}" '
+            f'font-size="12">{escape(point.label)}</text>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -1,4 +1,5 @@
 """Small database helpers that several features share."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -9,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from kmvolunteer.extensions import db
 
 
-def _upserting_insert():  # noqa: ANN202
+def _upserting_insert():
     """The INSERT that knows ON CONFLICT, on the engines that have one."""
     dialect = db.session.get_bind().dialect.name
     if dialect == "sqlite":
@@ -50,8 +51,12 @@ def upsert(model: type, rows: list[dict[str, Any]], keys: list[str], columns: li
     dialect_insert = _upserting_insert()
     if dialect_insert is not None:
         stmt = dialect_insert(model)
-        db.session.execute(stmt.on_conflict_do_update(
-            index_elements=keys, set_={column: getattr(stmt.excluded, column) for column in columns}), rows)
+        db.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=keys, set_={column: getattr(stmt.excluded, column) for column in columns}
+            ),
+            rows,
+        )
         return
     for row in rows:
         match = and_(*(getattr(model, key) == row[key] for key in keys))

@@ -1,4 +1,5 @@
 """One URL, two renderings: the full page, or only its fragment for htmx."""
+
 from __future__ import annotations
 
 import json
@@ -77,8 +78,11 @@ def page_url(keep: Iterable[Any] | None, /, endpoint: str | None = None, **chang
     Links are never built from every query argument: ?endpoint=x, ?_method=POST or ?community_id=abc
     would reach url_for as its own parameters or the page's path and break it."""
     view_args = request.view_args or {}
-    names = ([getattr(item, "name", item) for item in keep] if keep is not None
-             else [name for name in request.args if name not in view_args])
+    names = (
+        [getattr(item, "name", item) for item in keep]
+        if keep is not None
+        else [name for name in request.args if name not in view_args]
+    )
     args = [(name, value) for name in names if name not in changes for value in request.args.getlist(name)]
     args += [(name, value) for name, value in changes.items() if value is not None]
     base = url_for(endpoint or request.endpoint, **view_args)

@@ -13,6 +13,7 @@ each worker process keeps its own cache and hosts need not talk to each other. V
 random rather than counted so that a number, once used, is never used again for other data
 (a database restored from a backup counts on from where the backup was).
 """
+
 from __future__ import annotations
 
 import secrets
@@ -103,8 +104,12 @@ def _bump(session: Session) -> None:
     keys = session.info.pop(PENDING, None)
     if keys:
         # In key order, so two transactions never wait for each other's stamps crosswise.
-        upsert(Stamp, [{"key": key, "version": secrets.randbits(62)} for key in sorted(keys)],
-               keys=["key"], columns=["version"])
+        upsert(
+            Stamp,
+            [{"key": key, "version": secrets.randbits(62)} for key in sorted(keys)],
+            keys=["key"],
+            columns=["version"],
+        )
 
 
 @event.listens_for(Session, "after_commit")

@@ -12,6 +12,7 @@ second one's commit fails on the unique key; errors.py then answers it as a repe
 
 No view has to do anything: the key in the form is the whole opt-in.
 """
+
 from __future__ import annotations
 
 import re
@@ -85,8 +86,9 @@ def _request_key() -> str | None:
 
 
 def _recorded(key: str) -> tuple[int | None, str | None] | None:
-    row = db.session.execute(select(Submission.status, Submission.location)
-                             .where(Submission.key == key, Submission.user_id == _user_id())).first()
+    row = db.session.execute(
+        select(Submission.status, Submission.location).where(Submission.key == key, Submission.user_id == _user_id())
+    ).first()
     return None if row is None else (row.status, row.location)
 
 
@@ -148,8 +150,9 @@ def _record_answer(response: Response) -> Response:
         return (answer_repeat() or response) if response.status_code >= 400 else response
     location = response.headers.get("Location") if 300 <= response.status_code < 400 else None
     try:
-        db.session.execute(update(Submission).where(Submission.key == key)
-                           .values(status=response.status_code, location=location))
+        db.session.execute(
+            update(Submission).where(Submission.key == key).values(status=response.status_code, location=location)
+        )
         db.session.execute(delete(Submission).where(Submission.created_at < utcnow() - KEEP))
         db.session.commit()
     except SQLAlchemyError:  # the change itself is saved; a repeat will say so without the link
@@ -165,8 +168,7 @@ def _wrote(session: Session, flush_context: Any) -> None:
 
 @event.listens_for(Session, "do_orm_execute")
 def _wrote_in_bulk(state: Any) -> None:
-    if (state.is_insert or state.is_update or state.is_delete) and has_request_context() \
-            and g.get("submission_key"):
+    if (state.is_insert or state.is_update or state.is_delete) and has_request_context() and g.get("submission_key"):
         g.submission_wrote = True
 
 

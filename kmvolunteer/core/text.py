@@ -1,4 +1,5 @@
 """Small text helpers shared by templates and exports."""
+
 from __future__ import annotations
 
 import re
@@ -89,4 +90,5 @@ def scroll_box(label: str | None = None) -> Markup:
     focus it and scroll it with the arrow keys (axe: scrollable-region-focusable), and its name says what
     it holds. ``<div {{ scroll_box() }}>``; pass a label where a page has more than one."""
     return Markup('class="table-wrap" role="region" tabindex="0" aria-label="{}"').format(
-        label or gettext("Table (scrolls sideways)"))
+        label or gettext("Table (scrolls sideways)")
+    )

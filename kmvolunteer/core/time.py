@@ -1,7 +1,8 @@
 """Time helpers: store UTC, show Asia/Shanghai."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -9,7 +10,7 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 def utcnow() -> datetime:
     """Naive UTC timestamp, the form every DateTime column stores."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def local_today() -> date:
@@ -17,10 +18,10 @@ def local_today() -> date:
 
 
 def to_local(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc).astimezone(LOCAL_TZ)
+    return moment.replace(tzinfo=UTC).astimezone(LOCAL_TZ)
 
 
 def local_day_start_utc(day: date) -> datetime:
     """The UTC moment (naive) at which ``day`` starts in Asia/Shanghai."""
     start = datetime.combine(day, datetime.min.time(), tzinfo=LOCAL_TZ)
-    return start.astimezone(timezone.utc).replace(tzinfo=None)
+    return start.astimezone(UTC).replace(tzinfo=None)

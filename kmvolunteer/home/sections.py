@@ -4,10 +4,12 @@ A section is a template plus a function that returns its context for a user,
 or None when the user has nothing to see in it. A section that names the stamps
 of what it shows (core/stamps.py) is rendered once and kept until one of them changes.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from flask import render_template
 from flask_babel import get_locale
@@ -36,13 +38,13 @@ class Section:
 SECTIONS: list[Section] = []
 
 
-def home_section(template: str, order: int = 50, *,
-                 stamps: StampsFn | None = None) -> Callable[[SectionFn], SectionFn]:
+def home_section(template: str, order: int = 50, *, stamps: StampsFn | None = None) -> Callable[[SectionFn], SectionFn]:
     """Register a section; lower ``order`` comes first (what a user does most goes on top).
 
     ``stamps(user)`` lists the stamps of everything the section shows for that user; the day,
     the language and the user are added to them.
     """
+
     def register(fn: SectionFn) -> SectionFn:
         SECTIONS.append(Section(order, template, fn, stamps))
         SECTIONS.sort(key=lambda section: section.order)

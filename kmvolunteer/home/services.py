@@ -1,4 +1,5 @@
 """What each role's home page shows: the things waiting for the user, by grant."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -40,16 +41,23 @@ def panels_for(user: User) -> list[Panel]:
         role = grant.role_enum
         if role is Role.branch_secretary and grant.branch:
             branch = grant.branch
-            total = db.session.scalar(
-                select(func.count(Member.id)).where(Member.branch_id == branch.id, Member.active.is_(True))
-            ) or 0
-            without_login = db.session.scalar(
-                select(func.count(Member.id)).where(
-                    Member.branch_id == branch.id, Member.active.is_(True), Member.user_id.is_(None)
+            total = (
+                db.session.scalar(
+                    select(func.count(Member.id)).where(Member.branch_id == branch.id, Member.active.is_(True))
                 )
-            ) or 0
-            panels.append(Panel(role, branch.full_name(), branch,
-                                [("members", total), ("members_without_login", without_login)]))
+                or 0
+            )
+            without_login = (
+                db.session.scalar(
+                    select(func.count(Member.id)).where(
+                        Member.branch_id == branch.id, Member.active.is_(True), Member.user_id.is_(None)
+                    )
+                )
+                or 0
+            )
+            panels.append(
+                Panel(role, branch.full_name(), branch, [("members", total), ("members_without_login", without_login)])
+            )
         elif role in (Role.org_department, Role.subdistrict_officer, Role.community_secretary) and grant.area:
             area = grant.area
             # A community seldom hosts an agency: its secretary's panel would only show a confusing 0.

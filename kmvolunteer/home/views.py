@@ -18,15 +18,19 @@ bp = Blueprint("home", __name__)
 @bp.route("/")
 @login_required
 def index():
-    return render("home/index.html", panels=panels_for(current_user), member=current_user.member,
-                  sections=sections_for(current_user))
+    return render(
+        "home/index.html",
+        panels=panels_for(current_user),
+        member=current_user.member,
+        sections=sections_for(current_user),
+    )
 
 
 @bp.route("/healthz")
 def healthz():
     try:
         db.session.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any database failure means unhealthy
+    except Exception:
         db.session.rollback()
         return jsonify(status="error", database="unreachable"), 503
     return jsonify(status="ok", database="ok")

@@ -4,6 +4,7 @@ agencies, members and one account per role; or a generated city of any size.
 Rows are bulk-inserted with ids assigned here, so a city of 200,000 members is
 written in a minute rather than an hour.
 """
+
 from __future__ import annotations
 
 import random
@@ -22,17 +23,59 @@ from kmvolunteer.org.models import Agency, Area, Branch, Department, Member
 DEMO_PASSWORD = "demo2026"
 CITY = "昆明市"
 BUREAUS = [
-    "民政局", "教育体育局", "卫生健康局", "住房和城乡建设局", "城市管理局", "市场监督管理局",
-    "人力资源和社会保障局", "财政局", "审计局", "统计局", "司法局", "文化和旅游局", "农业农村局",
-    "水务局", "交通运输局", "自然资源局", "应急管理局", "退役军人事务局", "医疗保障局", "生态环境分局",
-    "科学技术局", "商务局", "工业和信息化局", "发展和改革局", "林业和草原局", "档案馆", "图书馆",
-    "融媒体中心", "政务服务管理局", "信访局", "机关事务管理局", "总工会", "团委", "妇联", "残联",
-    "红十字会", "科协", "党校", "纪委监委", "组织部",
+    "民政局",
+    "教育体育局",
+    "卫生健康局",
+    "住房和城乡建设局",
+    "城市管理局",
+    "市场监督管理局",
+    "人力资源和社会保障局",
+    "财政局",
+    "审计局",
+    "统计局",
+    "司法局",
+    "文化和旅游局",
+    "农业农村局",
+    "水务局",
+    "交通运输局",
+    "自然资源局",
+    "应急管理局",
+    "退役军人事务局",
+    "医疗保障局",
+    "生态环境分局",
+    "科学技术局",
+    "商务局",
+    "工业和信息化局",
+    "发展和改革局",
+    "林业和草原局",
+    "档案馆",
+    "图书馆",
+    "融媒体中心",
+    "政务服务管理局",
+    "信访局",
+    "机关事务管理局",
+    "总工会",
+    "团委",
+    "妇联",
+    "残联",
+    "红十字会",
+    "科协",
+    "党校",
+    "纪委监委",
+    "组织部",
 ]
 # Rosters list on-duty members (在职党员) only: retired cadres' branches (离退休干部党支部) do not
 # report in this way, so the demo city has none — their members would be counted as on duty.
-BRANCH_NAMES = ["机关第一党支部", "机关第二党支部", "机关第三党支部", "机关第四党支部", "机关第五党支部",
-                "综合党支部", "业务党支部", "青年党支部"]
+BRANCH_NAMES = [
+    "机关第一党支部",
+    "机关第二党支部",
+    "机关第三党支部",
+    "机关第四党支部",
+    "机关第五党支部",
+    "综合党支部",
+    "业务党支部",
+    "青年党支部",
+]
 POSTS = ["科员", "副科长", "科长", "主任科员", "四级调研员", "一级科员", "办公室主任", "副局长", "工作人员"]
 
 # (username, display name, role, scope kind, scope name) — one account per role.
@@ -41,8 +84,13 @@ DEMO_ACCOUNTS = [
     ("wuhua_org", "五华区委组织部 王芳", Role.org_department, "area", "五华区"),
     ("huashan_officer", "华山街道党工委 赵强", Role.subdistrict_officer, "area", "华山街道"),
     ("cuihu_secretary", "翠湖社区书记 陈静", Role.community_secretary, "area", "翠湖社区"),
-    ("branch_secretary", "市民政局机关第一党支部书记 刘洋", Role.branch_secretary, "branch",
-     ("昆明市民政局", "机关第一党支部")),
+    (
+        "branch_secretary",
+        "市民政局机关第一党支部书记 刘洋",
+        Role.branch_secretary,
+        "branch",
+        ("昆明市民政局", "机关第一党支部"),
+    ),
     ("dept_officer", "五华区住建局 孙磊", Role.department_officer, "department", "五华区住房和城乡建设局"),
 ]
 DEMO_MEMBER = ("member", "张明", "13900000001", ("昆明市民政局", "机关第一党支部"), "科员")
@@ -68,8 +116,14 @@ class _Plan:
     def area(self, name: str, level: str, parent: dict | None) -> dict:
         area_id = len(self.areas) + 1
         path = f"{parent['path'] if parent else '/'}{area_id}/"
-        row = {"id": area_id, "name": name, "level": level, "parent_id": parent["id"] if parent else None,
-               "path": path, "active": True}
+        row = {
+            "id": area_id,
+            "name": name,
+            "level": level,
+            "parent_id": parent["id"] if parent else None,
+            "path": path,
+            "active": True,
+        }
         self.areas.append(row)
         self.by_name.setdefault(name, area_id)
         return row
@@ -87,7 +141,8 @@ class _Plan:
 
 def database_is_empty() -> bool:
     return (db.session.scalar(select(func.count(Area.id))) or 0) == 0 and (
-        db.session.scalar(select(func.count(User.id))) or 0) == 0
+        db.session.scalar(select(func.count(User.id))) or 0
+    ) == 0
 
 
 def _curated_plan() -> _Plan:
@@ -104,8 +159,9 @@ def _curated_plan() -> _Plan:
         for branch_name in branch_names:
             plan.branch(branch_name, agency["id"])
     for name, tier in places.DEPARTMENTS:
-        plan.departments.append({"id": len(plan.departments) + 1, "name": name,
-                                 "area_id": plan.by_name[tier], "active": True})
+        plan.departments.append(
+            {"id": len(plan.departments) + 1, "name": name, "area_id": plan.by_name[tier], "active": True}
+        )
     return plan
 
 
@@ -144,7 +200,7 @@ def _person_name(rng: random.Random) -> str:
 
 def _bulk(model: type, rows: list[dict], chunk: int = 5000) -> None:
     for start in range(0, len(rows), chunk):
-        db.session.execute(insert(model), rows[start:start + chunk])
+        db.session.execute(insert(model), rows[start : start + chunk])
 
 
 def _reset_sequences() -> None:
@@ -152,14 +208,17 @@ def _reset_sequences() -> None:
     if db.engine.dialect.name != "postgresql":
         return
     for table in ("area", "agency", "branch", "department", "member", "user", "role_grant"):
-        db.session.execute(text(
-            f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
-            f"COALESCE((SELECT MAX(id) FROM \"{table}\"), 0) + 1, false)"
-        ))
+        db.session.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
+                f'COALESCE((SELECT MAX(id) FROM "{table}"), 0) + 1, false)'
+            )
+        )
 
 
-def seed(*, generated: Sizes | None = None, members_per_branch: int = 10, seed_value: int = 2026,
-         echo=print) -> dict[str, int]:  # noqa: ANN001
+def seed(
+    *, generated: Sizes | None = None, members_per_branch: int = 10, seed_value: int = 2026, echo=print
+) -> dict[str, int]:
     """Fill an empty database with the demo city (or a generated one) and the demo accounts."""
     if not database_is_empty():
         raise ServiceError("The database is not empty; seed-demo only fills an empty database.")
@@ -182,11 +241,29 @@ def seed(*, generated: Sizes | None = None, members_per_branch: int = 10, seed_v
         phone = f"13{phones[index]:09d}"
         name = _person_name(rng)
         user_id = index + 1
-        users.append({"id": user_id, "username": phone, "display_name": name, "password_hash": password_hash,
-                      "active": True, "must_change_password": False, "session_version": 1,
-                      "home_area_id": agency_area[branch["agency_id"]]})
-        members.append({"id": index + 1, "name": name, "phone": phone, "post": rng.choice(POSTS),
-                        "branch_id": branch["id"], "user_id": user_id, "active": True})
+        users.append(
+            {
+                "id": user_id,
+                "username": phone,
+                "display_name": name,
+                "password_hash": password_hash,
+                "active": True,
+                "must_change_password": False,
+                "session_version": 1,
+                "home_area_id": agency_area[branch["agency_id"]],
+            }
+        )
+        members.append(
+            {
+                "id": index + 1,
+                "name": name,
+                "phone": phone,
+                "post": rng.choice(POSTS),
+                "branch_id": branch["id"],
+                "user_id": user_id,
+                "active": True,
+            }
+        )
         if len(users) >= 20_000:
             _bulk(User, users)
             _bulk(Member, members)
@@ -228,8 +305,9 @@ def _demo_accounts(password_hash: str) -> None:
             target = db.session.scalar(select(Department).where(Department.name == scope))
             home = _district_of(target.area) if target.area.level != "city" else city
             grant = RoleGrant(role=role.value, department=target)
-        user = User(username=username, display_name=display_name, password_hash=password_hash,
-                    home_area=home, grants=[grant])
+        user = User(
+            username=username, display_name=display_name, password_hash=password_hash, home_area=home, grants=[grant]
+        )
         db.session.add(user)
     username, name, phone, (agency_name, branch_name), post = DEMO_MEMBER
     branch = _branch(agency_name, branch_name)
@@ -241,9 +319,7 @@ def _demo_accounts(password_hash: str) -> None:
 
 
 def _branch(agency_name: str, branch_name: str) -> Branch:
-    return db.session.scalar(
-        select(Branch).join(Agency).where(Agency.name == agency_name, Branch.name == branch_name)
-    )
+    return db.session.scalar(select(Branch).join(Agency).where(Agency.name == agency_name, Branch.name == branch_name))
 
 
 def _district_of(area: Area) -> Area:

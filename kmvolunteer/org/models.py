@@ -17,7 +17,7 @@ class AreaLevel(str, enum.Enum):
     community = "community"
 
     @property
-    def child(self) -> "AreaLevel | None":
+    def child(self) -> AreaLevel | None:
         order = list(AreaLevel)
         index = order.index(self)
         return order[index + 1] if index + 1 < len(order) else None
@@ -41,18 +41,18 @@ class Area(db.Model):
     path: Mapped[str] = mapped_column(String(255), index=True, default="")
     active: Mapped[bool] = mapped_column(default=True)
 
-    parent: Mapped["Area | None"] = relationship(remote_side=[id], back_populates="children")
-    children: Mapped[list["Area"]] = relationship(back_populates="parent", order_by="Area.id")
+    parent: Mapped[Area | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Area]] = relationship(back_populates="parent", order_by="Area.id")
 
     @property
     def level_enum(self) -> AreaLevel:
         return AreaLevel(self.level)
 
-    def covers(self, other: "Area") -> bool:
+    def covers(self, other: Area) -> bool:
         """True when ``other`` is this area or lies below it."""
         return other.path.startswith(self.path)
 
-    def ancestors(self) -> list["Area"]:
+    def ancestors(self) -> list[Area]:
         chain: list[Area] = []
         node = self.parent
         while node is not None:
@@ -79,7 +79,7 @@ class Agency(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
 
     area: Mapped[Area] = relationship()
-    branches: Mapped[list["Branch"]] = relationship(back_populates="agency", order_by="Branch.id")
+    branches: Mapped[list[Branch]] = relationship(back_populates="agency", order_by="Branch.id")
 
 
 class Branch(db.Model):
@@ -95,7 +95,7 @@ class Branch(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
 
     agency: Mapped[Agency] = relationship(back_populates="branches")
-    members: Mapped[list["Member"]] = relationship(back_populates="branch", order_by="Member.id")
+    members: Mapped[list[Member]] = relationship(back_populates="branch", order_by="Member.id")
 
     def full_name(self) -> str:
         return f"{self.agency.name} {self.name}"
@@ -118,7 +118,7 @@ class Member(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     branch: Mapped[Branch] = relationship(back_populates="members")
-    user: Mapped["User | None"] = relationship(back_populates="member")  # noqa: F821
+    user: Mapped[User | None] = relationship(back_populates="member")  # noqa: F821
 
 
 class Department(db.Model):

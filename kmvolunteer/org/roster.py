@@ -1,4 +1,5 @@
 """Roster import: read a CSV or XLSX of members, validate every row, then import all or nothing."""
+
 from __future__ import annotations
 
 import csv
@@ -90,8 +91,12 @@ def read_table(filename: str, data: bytes) -> list[list[str]]:
         try:
             return [[_cell(c) for c in row] for row in csv.reader(io.StringIO(_decode_csv(data)))]
         except csv.Error as exc:  # a cell over csv.field_size_limit() (128 KiB), or a NUL byte
-            raise ServiceError(_("A cell of the CSV file is too long or contains characters that cannot be "
-                                 "used; nothing was imported.")) from exc
+            raise ServiceError(
+                _(
+                    "A cell of the CSV file is too long or contains characters that cannot be "
+                    "used; nothing was imported."
+                )
+            ) from exc
     if lower.endswith(".xlsx"):
         if not data.startswith(b"PK"):
             raise ServiceError(_("The file is not a valid XLSX workbook."))
@@ -105,13 +110,14 @@ def read_table(filename: str, data: bytes) -> list[list[str]]:
             # far as they go, at most the row cap (header and one more, to tell there are too many).
             sheet.reset_dimensions()
             limit = current_app.config["ROSTER_MAX_ROWS"] + 2
-            rows = [[_cell(c) for c in row]
-                    for row in sheet.iter_rows(max_row=limit, max_col=MAX_COLUMNS, values_only=True)]
+            rows = [
+                [_cell(c) for c in row] for row in sheet.iter_rows(max_row=limit, max_col=MAX_COLUMNS, values_only=True)
+            ]
             workbook.close()
             return rows
         except ServiceError:
             raise
-        except Exception as exc:  # noqa: BLE001 - any parse failure is the file's fault
+        except Exception as exc:
             raise ServiceError(_("The file is not a valid XLSX workbook.")) from exc
     raise ServiceError(_("Upload a .xlsx or .csv file."))
 
@@ -121,20 +127,28 @@ def _check_unpacked_size(data: bytes) -> None:
     them, a chunk at a time) to be larger than XLSX_MAX_UNPACKED in all, or packed far more tightly
     than a spreadsheet is. A part whose declared size lies fails its checksum (BadZipFile)."""
     limit = current_app.config["ROSTER_XLSX_MAX_UNPACKED"]
-    too_large = ServiceError(_("The workbook unpacks to more than %(mb)d MB; nothing was imported. Remove "
-                               "what is not the list of members, or upload it as CSV.", mb=limit // 2**20))
+    too_large = ServiceError(
+        _(
+            "The workbook unpacks to more than %(mb)d MB; nothing was imported. Remove "
+            "what is not the list of members, or upload it as CSV.",
+            mb=limit // 2**20,
+        )
+    )
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         parts = archive.infolist()
         if len(parts) > XLSX_MAX_PARTS:
-            raise ServiceError(_("The workbook has too many parts to be a list of members; nothing was "
-                                 "imported."))
+            raise ServiceError(_("The workbook has too many parts to be a list of members; nothing was imported."))
         if sum(part.file_size for part in parts) > limit:
             raise too_large
         for part in parts:
             if part.file_size > XLSX_RATIO_FROM and part.file_size > XLSX_MAX_RATIO * part.compress_size:
-                raise ServiceError(_("The workbook is packed unusually tightly, as files made to attack a "
-                                     "site are; nothing was imported. Save it again in Excel, or upload it "
-                                     "as CSV."))
+                raise ServiceError(
+                    _(
+                        "The workbook is packed unusually tightly, as files made to attack a "
+                        "site are; nothing was imported. Save it again in Excel, or upload it "
+                        "as CSV."
+                    )
+                )
         unpacked = 0
         for part in parts:
             with archive.open(part) as stream:
@@ -179,7 +193,7 @@ def check_roster(table: list[list[str]], branches: list[Branch]) -> RosterCheck:
         if not any(c for c in raw):
             continue
 
-        def get(key: str) -> str:
+        def get(key: str, raw: list[str] = raw) -> str:
             index = columns.get(key)
             return raw[index].strip() if index is not None and index < len(raw) else ""
 
@@ -199,8 +213,13 @@ def check_roster(table: list[list[str]], branches: list[Branch]) -> RosterCheck:
             seen_phones[row.phone] = line
         row.branch = by_name.get((row.agency, row.branch_name))
         if row.branch is None:
-            reasons.append(_("unknown branch %(agency)s %(branch)s (or not yours to fill)",
-                             agency=row.agency, branch=row.branch_name))
+            reasons.append(
+                _(
+                    "unknown branch %(agency)s %(branch)s (or not yours to fill)",
+                    agency=row.agency,
+                    branch=row.branch_name,
+                )
+            )
         if len(row.post) > 100:
             reasons.append(_("post is longer than 100 characters"))
         if reasons:
@@ -211,7 +230,9 @@ def check_roster(table: list[list[str]], branches: list[Branch]) -> RosterCheck:
     taken = _taken_phones(phones)
     for row in parsed:
         if row.phone in taken:
-            check.problems.append((row.line, _("phone %(phone)s already belongs to a member or account", phone=row.phone)))
+            check.problems.append(
+                (row.line, _("phone %(phone)s already belongs to a member or account", phone=row.phone))
+            )
     check.problems.sort()
     check.rows = parsed
     return check
@@ -220,7 +241,7 @@ def check_roster(table: list[list[str]], branches: list[Branch]) -> RosterCheck:
 def _taken_phones(phones: list[str]) -> set[str]:
     taken: set[str] = set()
     for start in range(0, len(phones), 500):
-        chunk = phones[start:start + 500]
+        chunk = phones[start : start + 500]
         taken.update(db.session.scalars(select(Member.phone).where(Member.phone.in_(chunk), Member.active.is_(True))))
         taken.update(db.session.scalars(select(User.username).where(User.username.in_(chunk))))
     return taken
@@ -234,26 +255,36 @@ def import_roster(check: RosterCheck, *, source: str) -> list[ImportedMember]:
     for row in check.rows:
         assert row.branch is not None
         password, password_hash = new_initial_password()
-        user = User(username=row.phone, display_name=row.name, password_hash=password_hash,
-                    must_change_password=True, home_area=row.branch.agency.area)
+        user = User(
+            username=row.phone,
+            display_name=row.name,
+            password_hash=password_hash,
+            must_change_password=True,
+            home_area=row.branch.agency.area,
+        )
         member = Member(name=row.name, phone=row.phone, post=row.post, branch=row.branch, user=user)
         db.session.add_all([user, member])
         imported.append(ImportedMember(member, row.phone, password))
     # Another import may have taken one of these phones since the check. The message is translated
     # first: after a failed flush, nothing may touch the session (the language is the user's) until
     # the caller rolls back.
-    taken = _("Some of these members were added by someone else at the same time; nothing was imported. "
-              "Upload the file again to see which.")
+    taken = _(
+        "Some of these members were added by someone else at the same time; nothing was imported. "
+        "Upload the file again to see which."
+    )
     try:
         db.session.flush()
     except IntegrityError as exc:
         raise ServiceError(taken) from exc
     rollup.touch(*(item.member.id for item in imported))
     for item in imported:
-        audit.record("member.imported", item.member, scope_path=item.member.branch.agency.area.path,
-                     summary=f"{item.member.name} {source}",
-                     after={"name": item.member.name, "branch": item.member.branch.full_name(),
-                            "post": item.member.post})
+        audit.record(
+            "member.imported",
+            item.member,
+            scope_path=item.member.branch.agency.area.path,
+            summary=f"{item.member.name} {source}",
+            after={"name": item.member.name, "branch": item.member.branch.full_name(), "post": item.member.post},
+        )
     return imported
 
 

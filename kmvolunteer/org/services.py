@@ -1,4 +1,5 @@
 """Members and the place tree: the rules for changing them."""
+
 from __future__ import annotations
 
 from flask_babel import gettext as _
@@ -32,8 +33,14 @@ def deactivate_member(member: Member) -> None:
     if member.user is not None:
         member.user.active = False
         member.user.session_version += 1
-    audit.record("member.deactivated", member, scope_path=member.branch.agency.area.path,
-                 summary=member.name, before={"active": True}, after={"active": False})
+    audit.record(
+        "member.deactivated",
+        member,
+        scope_path=member.branch.agency.area.path,
+        summary=member.name,
+        before={"active": True},
+        after={"active": False},
+    )
 
 
 def child_counts(area: Area) -> dict[int, int]:
@@ -41,7 +48,8 @@ def child_counts(area: Area) -> dict[int, int]:
     counts = {child.id: 0 for child in area.children}
     child_segment = area.path.count("/")  # "/1/4/27/".split("/")[2] is the child of "/1/"
     for path in db.session.scalars(
-            select(Area.path).where(Area.path.startswith(area.path, autoescape=True), Area.level == "community")):
+        select(Area.path).where(Area.path.startswith(area.path, autoescape=True), Area.level == "community")
+    ):
         if path == area.path:  # a community counts under its parent, not under itself
             continue
         child_id = int(path.split("/")[child_segment])
@@ -51,9 +59,11 @@ def child_counts(area: Area) -> dict[int, int]:
 
 
 def agencies_in(area: Area) -> list[Agency]:
-    return list(db.session.scalars(
-        select(Agency).where(Agency.area_id == area.id, Agency.active.is_(True)).order_by(Agency.name)
-    ))
+    return list(
+        db.session.scalars(
+            select(Agency).where(Agency.area_id == area.id, Agency.active.is_(True)).order_by(Agency.name)
+        )
+    )
 
 
 def branch_member_counts(agency: Agency) -> dict[int, int]:
@@ -66,7 +76,7 @@ def branch_member_counts(agency: Agency) -> dict[int, int]:
     return {branch_id: count for branch_id, count in rows}
 
 
-def roster_query(branch: Branch, q: str | None, viewer: User):  # noqa: ANN201
+def roster_query(branch: Branch, q: str | None, viewer: User):
     """The branch's active members; ``q`` matches names, and phone numbers only where ``viewer`` sees them."""
     stmt = select(Member).where(Member.branch_id == branch.id, Member.active.is_(True)).order_by(Member.name)
     if q:

@@ -1,4 +1,5 @@
 """Browse the place tree, agencies and branches; keep a branch's roster."""
+
 from __future__ import annotations
 
 import csv
@@ -39,8 +40,7 @@ def area(area_id: int):
 def agency(agency_id: int):
     employer = get_or_404(Agency, agency_id, "agency.view")
     branches = [b for b in employer.branches if can(current_user, "branch.view", b)]
-    return render("org/agency.html", agency=employer, branches=branches,
-                  counts=services.branch_member_counts(employer))
+    return render("org/agency.html", agency=employer, branches=branches, counts=services.branch_member_counts(employer))
 
 
 @bp.route("/branches/<int:branch_id>")
@@ -49,10 +49,10 @@ def branch(branch_id: int):
     party_branch = get_or_404(Branch, branch_id, "branch.view")
     search = SearchForm(request.args)
     search.validate()
-    page = db.paginate(services.roster_query(party_branch, search.q.data, current_user),
-                       per_page=50, error_out=False)
-    return render("org/branch.html", "org/_roster.html", branch=party_branch, page=page,
-                  search=search, form=MemberForm())
+    page = db.paginate(services.roster_query(party_branch, search.q.data, current_user), per_page=50, error_out=False)
+    return render(
+        "org/branch.html", "org/_roster.html", branch=party_branch, page=page, search=search, form=MemberForm()
+    )
 
 
 @bp.route("/branches/<int:branch_id>/members", methods=["POST"])
@@ -63,8 +63,9 @@ def add_member(branch_id: int):
     error = None
     if form.validate_on_submit():
         try:
-            added = services.add_member(party_branch, name=form.name.data, phone=form.phone.data,
-                                        post=form.post.data or "")
+            added = services.add_member(
+                party_branch, name=form.name.data, phone=form.phone.data, post=form.post.data or ""
+            )
         except ServiceError as exc:
             db.session.rollback()
             error = exc.message
@@ -72,8 +73,16 @@ def add_member(branch_id: int):
             db.session.commit()
             return render("org/accounts_issued.html", issued=[added], branch=party_branch)
     page = db.paginate(services.roster_query(party_branch, None, current_user), per_page=50, error_out=False)
-    return render("org/branch.html", "org/_member_form.html", status=422, branch=party_branch,
-                  page=page, search=SearchForm(), form=form, error=error)
+    return render(
+        "org/branch.html",
+        "org/_member_form.html",
+        status=422,
+        branch=party_branch,
+        page=page,
+        search=SearchForm(),
+        form=form,
+        error=error,
+    )
 
 
 @bp.route("/members/<int:member_id>")
@@ -126,8 +135,9 @@ def roster_import():
         else:
             db.session.rollback()
     status = 422 if request.method == "POST" else 200
-    return render("org/roster_import.html", form=form, check=check, error=error, status=status,
-                  branches=_fillable_branches())
+    return render(
+        "org/roster_import.html", form=form, check=check, error=error, status=status, branches=_fillable_branches()
+    )
 
 
 @bp.route("/roster/template.<string:kind>")
@@ -146,8 +156,9 @@ def roster_template(kind: str):
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     else:
         abort(404)
-    return Response(data, mimetype=mimetype,
-                    headers={"Content-Disposition": f"attachment; filename=roster-template.{kind}"})
+    return Response(
+        data, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename=roster-template.{kind}"}
+    )
 
 
 def roster_template_xlsx(rows: list[tuple[str, ...]]) -> bytes:
@@ -158,7 +169,7 @@ def roster_template_xlsx(rows: list[tuple[str, ...]]) -> bytes:
     sheet.title = "党员名单"
     for row in rows:
         sheet.append(row)
-    for column, width in zip("ABCDE", (12, 16, 24, 20, 16)):
+    for column, width in zip("ABCDE", (12, 16, 24, 20, 16), strict=True):
         sheet.column_dimensions[column].width = width
     for cell in sheet["B"]:
         cell.number_format = "@"  # phone numbers stay text

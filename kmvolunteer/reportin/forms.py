@@ -18,7 +18,7 @@ from kmvolunteer.core.forms import DateField
 from kmvolunteer.core.text import parse_id
 
 
-def _int_or_none(value):  # noqa: ANN001, ANN202
+def _int_or_none(value):
     return parse_id(value)
 
 
@@ -32,30 +32,45 @@ class PlaceForm(FlaskForm):
 
     district = SelectField(_l("District"), coerce=_int_or_none, validate_choice=False)
     subdistrict = SelectField(_l("Subdistrict"), coerce=_int_or_none, validate_choice=False)
-    community = SelectField(_l("Community"), coerce=_int_or_none, validate_choice=False,
-                            validators=[DataRequired(_l("Choose your community."))])
+    community = SelectField(
+        _l("Community"),
+        coerce=_int_or_none,
+        validate_choice=False,
+        validators=[DataRequired(_l("Choose your community."))],
+    )
 
 
 class MemberReportInForm(PlaceForm):
-    skills = StringField(_l("Skills"), validators=[Optional(), Length(max=255)],
-                         description=_l("For example: law, first aid, computers. Separate them with commas."))
+    skills = StringField(
+        _l("Skills"),
+        validators=[Optional(), Length(max=255)],
+        description=_l("For example: law, first aid, computers. Separate them with commas."),
+    )
     categories = MultiCheckboxField(_l("Service categories you offer"), coerce=int)
 
 
 class BranchReportInForm(PlaceForm):
-    community = SelectField(_l("Community"), coerce=_int_or_none, validate_choice=False,
-                            validators=[DataRequired(_l("Choose the community the branch will co-build with."))])
+    community = SelectField(
+        _l("Community"),
+        coerce=_int_or_none,
+        validate_choice=False,
+        validators=[DataRequired(_l("Choose the community the branch will co-build with."))],
+    )
     term_start = DateField(_l("Agreement starts"), validators=[DataRequired(_l("Enter the start date."))])
     term_end = DateField(_l("Agreement ends"), validators=[DataRequired(_l("Enter the end date."))])
-    contact_name = StringField(_l("Contact person"), validators=[DataRequired(_l("Enter the contact person.")),
-                                                                 Length(max=50)])
-    contact_phone = StringField(_l("Contact phone"), validators=[DataRequired(_l("Enter the contact phone.")),
-                                                                 Length(max=20)])
-    branch_commitments = TextAreaField(_l("What the branch commits to"),
-                                       validators=[DataRequired(_l("Say what the branch commits to.")),
-                                                   Length(max=2000)])
-    community_commitments = TextAreaField(_l("What the community commits to"),
-                                          validators=[Optional(), Length(max=2000)])
+    contact_name = StringField(
+        _l("Contact person"), validators=[DataRequired(_l("Enter the contact person.")), Length(max=50)]
+    )
+    contact_phone = StringField(
+        _l("Contact phone"), validators=[DataRequired(_l("Enter the contact phone.")), Length(max=20)]
+    )
+    branch_commitments = TextAreaField(
+        _l("What the branch commits to"),
+        validators=[DataRequired(_l("Say what the branch commits to.")), Length(max=2000)],
+    )
+    community_commitments = TextAreaField(
+        _l("What the community commits to"), validators=[Optional(), Length(max=2000)]
+    )
 
 
 class ReasonForm(FlaskForm):
@@ -71,16 +86,25 @@ class NeedForm(FlaskForm):
     on_date = DateField(_l("Date"), validators=[Optional()])
     start_time = TimeField(_l("Start time"), validators=[Optional()])
     end_time = TimeField(_l("End time"), validators=[Optional()])
-    recurrence = StringField(_l("Or a recurring schedule"), validators=[Optional(), Length(max=100)],
-                             description=_l("For example: every Saturday 9:00–11:00"))
-    headcount = IntegerField(_l("Number of places"), default=1,
-                             validators=[DataRequired(_l("Enter the number of places.")),
-                                         NumberRange(1, 1000, _l("Between 1 and 1000."))])
+    recurrence = StringField(
+        _l("Or a recurring schedule"),
+        validators=[Optional(), Length(max=100)],
+        description=_l("For example: every Saturday 9:00–11:00"),
+    )
+    headcount = IntegerField(
+        _l("Number of places"),
+        default=1,
+        validators=[DataRequired(_l("Enter the number of places.")), NumberRange(1, 1000, _l("Between 1 and 1000."))],
+    )
 
 
 class ResourceForm(FlaskForm):
-    community = SelectField(_l("Community"), coerce=_int_or_none, validate_choice=False,
-                            validators=[DataRequired(_l("Choose the community."))])
+    community = SelectField(
+        _l("Community"),
+        coerce=_int_or_none,
+        validate_choice=False,
+        validators=[DataRequired(_l("Choose the community."))],
+    )
     title = StringField(_l("Title"), validators=[DataRequired(_l("Enter a title.")), Length(max=100)])
     category = SelectField(_l("Service category"), coerce=_int_or_none, validate_choice=False)
     description = TextAreaField(_l("What is offered"), validators=[Optional(), Length(max=2000)])
@@ -88,13 +112,15 @@ class ResourceForm(FlaskForm):
 
 
 class OutcomeForm(FlaskForm):
-    outcome = TextAreaField(_l("Outcome"), validators=[DataRequired(_l("Describe the outcome in a few words.")),
-                                                       Length(max=2000)])
+    outcome = TextAreaField(
+        _l("Outcome"), validators=[DataRequired(_l("Describe the outcome in a few words.")), Length(max=2000)]
+    )
 
 
 class CategoryForm(FlaskForm):
-    name = StringField(_l("Category name"), validators=[DataRequired(_l("Enter the name of the category.")),
-                                               Length(max=32)])
+    name = StringField(
+        _l("Category name"), validators=[DataRequired(_l("Enter the name of the category.")), Length(max=32)]
+    )
 
 
 class RosterFilterForm(FlaskForm):

@@ -1,4 +1,5 @@
 """This feature's parts of the home page, one per role."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -32,27 +33,40 @@ def member_section(user: User) -> dict[str, Any] | None:
         # Open needs with places left: a full one is no longer the member's to take up.
         claimable = services.needs_of(community).where(Need.claimed < Need.headcount)
         open_needs = db.session.scalar(select(func.count()).select_from(claimable.subquery())) or 0
-    return {"latest": services.latest_member_report_in(member), "community": community,
-            "reminder": services.latest_reminder(member), "claims": services.member_claims(member),
-            "open_needs": open_needs}
+    return {
+        "latest": services.latest_member_report_in(member),
+        "community": community,
+        "reminder": services.latest_reminder(member),
+        "claims": services.member_claims(member),
+        "open_needs": open_needs,
+    }
 
 
 @home_section("reportin/_home_secretary.html")
 def secretary_section(user: User) -> dict[str, Any] | None:
-    communities = [g.area for g in user.grants_for(Role.community_secretary)
-                   if g.area is not None and g.area.level == "community"]
+    communities = [
+        g.area for g in user.grants_for(Role.community_secretary) if g.area is not None and g.area.level == "community"
+    ]
     if not communities:
         return None
     rows = []
     for community in communities:
-        rows.append({
-            "community": community,
-            "pending": services.pending_count([community]),
-            "roster": db.session.scalar(select(func.count()).select_from(
-                services.roster_query(community).subquery())) or 0,
-            "needs": db.session.scalar(select(func.count(Need.id)).where(
-                Need.community_id == community.id, Need.status == NeedStatus.open.value)) or 0,
-        })
+        rows.append(
+            {
+                "community": community,
+                "pending": services.pending_count([community]),
+                "roster": db.session.scalar(
+                    select(func.count()).select_from(services.roster_query(community).subquery())
+                )
+                or 0,
+                "needs": db.session.scalar(
+                    select(func.count(Need.id)).where(
+                        Need.community_id == community.id, Need.status == NeedStatus.open.value
+                    )
+                )
+                or 0,
+            }
+        )
     return {"rows": rows}
 
 
@@ -66,8 +80,11 @@ def branch_section(user: User) -> dict[str, Any] | None:
 
 @home_section("reportin/_home_area.html")
 def area_section(user: User) -> dict[str, Any] | None:
-    areas = [g.area for g in user.grants if g.area is not None
-             and g.role in (Role.org_department.value, Role.subdistrict_officer.value)]
+    areas = [
+        g.area
+        for g in user.grants
+        if g.area is not None and g.role in (Role.org_department.value, Role.subdistrict_officer.value)
+    ]
     if not areas:
         return None
     return {"rows": [(a, services.area_figures(a)) for a in areas]}

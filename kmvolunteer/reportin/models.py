@@ -53,12 +53,21 @@ class ReportIn(db.Model):
     __tablename__ = "report_in"
     __stamps__ = (("member", "member_id"), ("area", "community_id"))  # see core/stamps.py
     __table_args__ = (
-        Index("uq_report_in_member_active", "member_id", unique=True,
-              sqlite_where=text("kind = 'member' AND status IN ('pending', 'confirmed')"),
-              postgresql_where=text("kind = 'member' AND status IN ('pending', 'confirmed')")),
-        Index("uq_report_in_branch_active", "branch_id", "community_id", unique=True,
-              sqlite_where=text("kind = 'branch' AND status IN ('pending', 'confirmed')"),
-              postgresql_where=text("kind = 'branch' AND status IN ('pending', 'confirmed')")),
+        Index(
+            "uq_report_in_member_active",
+            "member_id",
+            unique=True,
+            sqlite_where=text("kind = 'member' AND status IN ('pending', 'confirmed')"),
+            postgresql_where=text("kind = 'member' AND status IN ('pending', 'confirmed')"),
+        ),
+        Index(
+            "uq_report_in_branch_active",
+            "branch_id",
+            "community_id",
+            unique=True,
+            sqlite_where=text("kind = 'branch' AND status IN ('pending', 'confirmed')"),
+            postgresql_where=text("kind = 'branch' AND status IN ('pending', 'confirmed')"),
+        ),
         # kind too, so counting report-ins by kind and status over many communities reads only the index
         Index("ix_report_in_community_status_kind", "community_id", "status", "kind"),
     )
@@ -89,8 +98,9 @@ class ReportIn(db.Model):
     member: Mapped[Member | None] = relationship()
     branch: Mapped[Branch | None] = relationship()
     community: Mapped[Area] = relationship()
-    categories: Mapped[list[ServiceCategory]] = relationship(secondary=report_in_category,
-                                                             order_by=ServiceCategory.sort_order)
+    categories: Mapped[list[ServiceCategory]] = relationship(
+        secondary=report_in_category, order_by=ServiceCategory.sort_order
+    )
 
 
 class NeedStatus(str, enum.Enum):
@@ -137,12 +147,22 @@ class Claim(db.Model):
     __tablename__ = "claim"
     __stamps__ = (("member", "member_id"),)  # see core/stamps.py
     __table_args__ = (
-        Index("uq_claim_member_active", "need_id", "member_id", unique=True,
-              sqlite_where=text("status = 'active' AND member_id IS NOT NULL"),
-              postgresql_where=text("status = 'active' AND member_id IS NOT NULL")),
-        Index("uq_claim_branch_active", "need_id", "branch_id", unique=True,
-              sqlite_where=text("status = 'active' AND branch_id IS NOT NULL"),
-              postgresql_where=text("status = 'active' AND branch_id IS NOT NULL")),
+        Index(
+            "uq_claim_member_active",
+            "need_id",
+            "member_id",
+            unique=True,
+            sqlite_where=text("status = 'active' AND member_id IS NOT NULL"),
+            postgresql_where=text("status = 'active' AND member_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_claim_branch_active",
+            "need_id",
+            "branch_id",
+            unique=True,
+            sqlite_where=text("status = 'active' AND branch_id IS NOT NULL"),
+            postgresql_where=text("status = 'active' AND branch_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

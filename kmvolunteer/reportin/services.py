@@ -5,11 +5,12 @@ Nothing here touches ``request``. Each function either changes the session
 caller commits once, or rolls back. Every state transition is a guarded
 UPDATE (``WHERE status = …``), so of two people clicking at once only one wins.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, time
-from typing import Iterable, Iterator
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, exists, func, or_, select, update
@@ -43,6 +44,7 @@ CONFIRMED = ReportInStatus.confirmed.value
 
 # --------------------------------------------------------------------------- categories
 
+
 def ensure_default_categories() -> list[ServiceCategory]:
     """The fixed starting list of service categories, created when the table is empty."""
     if (db.session.scalar(select(func.count(ServiceCategory.id))) or 0) == 0:
@@ -53,8 +55,7 @@ def ensure_default_categories() -> list[ServiceCategory]:
 
 
 def all_categories() -> list[ServiceCategory]:
-    return list(db.session.scalars(select(ServiceCategory).order_by(ServiceCategory.sort_order,
-                                                                     ServiceCategory.id)))
+    return list(db.session.scalars(select(ServiceCategory).order_by(ServiceCategory.sort_order, ServiceCategory.id)))
 
 
 def active_categories() -> list[ServiceCategory]:
@@ -98,29 +99,38 @@ def rename_category(category: ServiceCategory, name: str) -> None:
         raise ServiceError(_("There is already a category called %(name)s.", name=name), field="name")
     before = category.name
     category.name = name
-    audit.record("category.renamed", category, scope_path="/", summary=name, before={"name": before},
-                 after={"name": name})
+    audit.record(
+        "category.renamed", category, scope_path="/", summary=name, before={"name": before}, after={"name": name}
+    )
 
 
 def set_category_active(category: ServiceCategory, active: bool) -> None:
     if category.active == active:
         return
     category.active = active
-    audit.record("category.activated" if active else "category.deactivated", category, scope_path="/",
-                 summary=category.name, before={"active": not active}, after={"active": active})
+    audit.record(
+        "category.activated" if active else "category.deactivated",
+        category,
+        scope_path="/",
+        summary=category.name,
+        before={"active": not active},
+        after={"active": active},
+    )
 
 
 # --------------------------------------------------------------------------- report-ins: reading
 
+
 def active_member_report_in(member: Member) -> ReportIn | None:
     """The member's pending-or-confirmed report-in (there is at most one)."""
     return db.session.scalar(
-        select(ReportIn).where(ReportIn.kind == "member", ReportIn.member_id == member.id,
-                               ReportIn.status.in_(ACTIVE_REPORT_IN))
+        select(ReportIn).where(
+            ReportIn.kind == "member", ReportIn.member_id == member.id, ReportIn.status.in_(ACTIVE_REPORT_IN)
+        )
     )
 
 
-def _confirmed_report_in_of(member: Member):  # noqa: ANN202
+def _confirmed_report_in_of(member: Member):
     return and_(ReportIn.kind == "member", ReportIn.member_id == member.id, ReportIn.status == CONFIRMED)
 
 
@@ -131,14 +141,18 @@ def confirmed_community_id(member: Member) -> int | None:
 def confirmed_community_of(member: Member) -> Area | None:
     """The community of the member's confirmed report-in, if any."""
     return db.session.scalar(
-        select(Area).join(ReportIn, ReportIn.community_id == Area.id).where(_confirmed_report_in_of(member)))
+        select(Area).join(ReportIn, ReportIn.community_id == Area.id).where(_confirmed_report_in_of(member))
+    )
 
 
 def member_history(member: Member) -> list[ReportIn]:
-    return list(db.session.scalars(
-        select(ReportIn).where(ReportIn.kind == "member", ReportIn.member_id == member.id)
-        .order_by(ReportIn.submitted_at.desc(), ReportIn.id.desc())
-    ))
+    return list(
+        db.session.scalars(
+            select(ReportIn)
+            .where(ReportIn.kind == "member", ReportIn.member_id == member.id)
+            .order_by(ReportIn.submitted_at.desc(), ReportIn.id.desc())
+        )
+    )
 
 
 def latest_member_report_in(member: Member) -> ReportIn | None:
@@ -155,46 +169,68 @@ def branch_report_ins(branch: Branch, *, active_only: bool = False) -> list[Repo
 
 def branch_cobuilds(branch: Branch) -> list[Area]:
     """Communities the branch has a confirmed co-building agreement with."""
-    return list(db.session.scalars(
-        select(Area).join(ReportIn, ReportIn.community_id == Area.id)
-        .where(ReportIn.kind == "branch", ReportIn.branch_id == branch.id, ReportIn.status == CONFIRMED)
-        .order_by(Area.name)
-    ))
+    return list(
+        db.session.scalars(
+            select(Area)
+            .join(ReportIn, ReportIn.community_id == Area.id)
+            .where(ReportIn.kind == "branch", ReportIn.branch_id == branch.id, ReportIn.status == CONFIRMED)
+            .order_by(Area.name)
+        )
+    )
 
 
 def _branch_cobuilds_with(branch_id: int, community_id: int) -> bool:
-    return db.session.scalar(
-        select(ReportIn.id).where(ReportIn.kind == "branch", ReportIn.branch_id == branch_id,
-                                  ReportIn.community_id == community_id, ReportIn.status == CONFIRMED)
-    ) is not None
+    return (
+        db.session.scalar(
+            select(ReportIn.id).where(
+                ReportIn.kind == "branch",
+                ReportIn.branch_id == branch_id,
+                ReportIn.community_id == community_id,
+                ReportIn.status == CONFIRMED,
+            )
+        )
+        is not None
+    )
 
 
 def pending_count(communities: Iterable[Area]) -> int:
     ids = [c.id for c in communities]
     if not ids:
         return 0
-    return db.session.scalar(
-        select(func.count(ReportIn.id)).where(ReportIn.community_id.in_(ids), ReportIn.status == PENDING)
-    ) or 0
+    return (
+        db.session.scalar(
+            select(func.count(ReportIn.id)).where(ReportIn.community_id.in_(ids), ReportIn.status == PENDING)
+        )
+        or 0
+    )
 
 
-def pending_query(community: Area):  # noqa: ANN201
-    return (select(ReportIn).where(ReportIn.community_id == community.id, ReportIn.status == PENDING)
-            .order_by(ReportIn.submitted_at, ReportIn.id))
+def pending_query(community: Area):
+    return (
+        select(ReportIn)
+        .where(ReportIn.community_id == community.id, ReportIn.status == PENDING)
+        .order_by(ReportIn.submitted_at, ReportIn.id)
+    )
 
 
 # --------------------------------------------------------------------------- report-ins: changing
 
+
 def _require_community(area: Area | None) -> Area:
     if area is None or area.level != "community" or not area.active:
-        raise ServiceError(_("Choose a community: report-ins go to a community, not a district or "
-                             "subdistrict."), field="community")
+        raise ServiceError(
+            _("Choose a community: report-ins go to a community, not a district or subdistrict."), field="community"
+        )
     return area
 
 
 def _snapshot(ri: ReportIn) -> dict:
-    return {"status": ri.status, "community": ri.community.name if ri.community else ri.community_id,
-            "reason": ri.reason or None, "serial": ri.serial}
+    return {
+        "status": ri.status,
+        "community": ri.community.name if ri.community else ri.community_id,
+        "reason": ri.reason or None,
+        "serial": ri.serial,
+    }
 
 
 def who(ri: ReportIn) -> str:
@@ -226,16 +262,23 @@ def _load_categories(category_ids: Iterable[int]) -> list[ServiceCategory]:
     ids = {int(i) for i in category_ids}
     if not ids:
         return []
-    found = list(db.session.scalars(select(ServiceCategory).where(ServiceCategory.id.in_(ids),
-                                                                  ServiceCategory.active.is_(True))))
+    found = list(
+        db.session.scalars(select(ServiceCategory).where(ServiceCategory.id.in_(ids), ServiceCategory.active.is_(True)))
+    )
     if len(found) != len(ids):
         raise ServiceError(_("Choose service categories from the list."), field="categories")
     return found
 
 
-def report_in_member(member: Member, community: Area | None, *, skills: str = "",
-                     category_ids: Iterable[int] = (), actor_id: int | None = None,
-                     moving: bool = False) -> ReportIn:
+def report_in_member(
+    member: Member,
+    community: Area | None,
+    *,
+    skills: str = "",
+    category_ids: Iterable[int] = (),
+    actor_id: int | None = None,
+    moving: bool = False,
+) -> ReportIn:
     """在职党员到居住地社区报到: a new pending report-in.
 
     With ``moving`` a confirmed report-in elsewhere is ended first (history is
@@ -250,28 +293,58 @@ def report_in_member(member: Member, community: Area | None, *, skills: str = ""
     if current is not None:
         if not moving or current.status != CONFIRMED:
             if current.status == PENDING:
-                raise ServiceError(_("You already have a report-in to %(name)s waiting for confirmation. "
-                                     "Withdraw it first to report in elsewhere.", name=current.community.name))
-            raise ServiceError(_("You are already reported in to %(name)s. If you have moved house, "
-                                 "use “I have moved” to report in to your new community.",
-                                 name=current.community.name))
+                raise ServiceError(
+                    _(
+                        "You already have a report-in to %(name)s waiting for confirmation. "
+                        "Withdraw it first to report in elsewhere.",
+                        name=current.community.name,
+                    )
+                )
+            raise ServiceError(
+                _(
+                    "You are already reported in to %(name)s. If you have moved house, "
+                    "use “I have moved” to report in to your new community.",
+                    name=current.community.name,
+                )
+            )
         if current.community_id == community.id:
-            raise ServiceError(_("You are already reported in to %(name)s.", name=community.name),
-                               field="community")
+            raise ServiceError(_("You are already reported in to %(name)s.", name=community.name), field="community")
         end_report_in(current, reason=_("Moved house"), actor_id=actor_id)
-    report_in = ReportIn(kind="member", member=member, community=community, status=PENDING,
-                         skills=skills_text, categories=categories, submitted_at=utcnow(),
-                         submitted_by_id=actor_id)
+    report_in = ReportIn(
+        kind="member",
+        member=member,
+        community=community,
+        status=PENDING,
+        skills=skills_text,
+        categories=categories,
+        submitted_at=utcnow(),
+        submitted_by_id=actor_id,
+    )
     db.session.add(report_in)
     _flush_unique(_("You already have an active report-in."))
-    audit.record("reportin.submitted", report_in, scope_path=community.path, actor_id=actor_id,
-                 summary=f"{member.name} → {community.name}", after=_snapshot(report_in))
+    audit.record(
+        "reportin.submitted",
+        report_in,
+        scope_path=community.path,
+        actor_id=actor_id,
+        summary=f"{member.name} → {community.name}",
+        after=_snapshot(report_in),
+    )
     return report_in
 
 
-def report_in_branch(branch: Branch, community: Area | None, *, term_start: date | None, term_end: date | None,
-                     contact_name: str, contact_phone: str, branch_commitments: str,
-                     community_commitments: str, actor_id: int | None = None) -> ReportIn:
+def report_in_branch(
+    branch: Branch,
+    community: Area | None,
+    *,
+    term_start: date | None,
+    term_end: date | None,
+    contact_name: str,
+    contact_phone: str,
+    branch_commitments: str,
+    community_commitments: str,
+    actor_id: int | None = None,
+) -> ReportIn:
     """机关党组织到驻地社区报到 with a co-building agreement (共建协议)."""
     community = _require_community(community)
     if not branch.active:
@@ -281,32 +354,56 @@ def report_in_branch(branch: Branch, community: Area | None, *, term_start: date
     if not (branch_commitments or "").strip():
         raise ServiceError(_("Say what the branch commits to."), field="branch_commitments")
     existing = db.session.scalar(
-        select(ReportIn).where(ReportIn.kind == "branch", ReportIn.branch_id == branch.id,
-                               ReportIn.community_id == community.id, ReportIn.status.in_(ACTIVE_REPORT_IN))
+        select(ReportIn).where(
+            ReportIn.kind == "branch",
+            ReportIn.branch_id == branch.id,
+            ReportIn.community_id == community.id,
+            ReportIn.status.in_(ACTIVE_REPORT_IN),
+        )
     )
     if existing is not None:
-        raise ServiceError(_("This branch already co-builds with %(name)s (or is waiting for its "
-                             "confirmation).", name=community.name), field="community")
-    report_in = ReportIn(kind="branch", branch=branch, community=community, status=PENDING,
-                         term_start=term_start, term_end=term_end, contact_name=(contact_name or "").strip(),
-                         contact_phone=(contact_phone or "").strip(),
-                         branch_commitments=branch_commitments.strip(),
-                         community_commitments=(community_commitments or "").strip(),
-                         submitted_at=utcnow(), submitted_by_id=actor_id)
+        raise ServiceError(
+            _("This branch already co-builds with %(name)s (or is waiting for its confirmation).", name=community.name),
+            field="community",
+        )
+    report_in = ReportIn(
+        kind="branch",
+        branch=branch,
+        community=community,
+        status=PENDING,
+        term_start=term_start,
+        term_end=term_end,
+        contact_name=(contact_name or "").strip(),
+        contact_phone=(contact_phone or "").strip(),
+        branch_commitments=branch_commitments.strip(),
+        community_commitments=(community_commitments or "").strip(),
+        submitted_at=utcnow(),
+        submitted_by_id=actor_id,
+    )
     db.session.add(report_in)
-    _flush_unique(_("This branch already co-builds with %(name)s (or is waiting for its confirmation).",
-                    name=community.name))
-    audit.record("reportin.submitted", report_in, scope_path=community.path, actor_id=actor_id,
-                 summary=f"{branch.full_name()} → {community.name}", after=_snapshot(report_in))
+    _flush_unique(
+        _("This branch already co-builds with %(name)s (or is waiting for its confirmation).", name=community.name)
+    )
+    audit.record(
+        "reportin.submitted",
+        report_in,
+        scope_path=community.path,
+        actor_id=actor_id,
+        summary=f"{branch.full_name()} → {community.name}",
+        after=_snapshot(report_in),
+    )
     return report_in
 
 
-def _transition(ri: ReportIn, from_status: str, to_status: str, values: dict, *, action: str,
-                refusal: str, actor_id: int | None) -> None:
+def _transition(
+    ri: ReportIn, from_status: str, to_status: str, values: dict, *, action: str, refusal: str, actor_id: int | None
+) -> None:
     before = _snapshot(ri)
     result = db.session.execute(
-        update(ReportIn).where(ReportIn.id == ri.id, ReportIn.status == from_status)
-        .values(status=to_status, **values).execution_options(synchronize_session=False)
+        update(ReportIn)
+        .where(ReportIn.id == ri.id, ReportIn.status == from_status)
+        .values(status=to_status, **values)
+        .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         db.session.refresh(ri)
@@ -315,14 +412,24 @@ def _transition(ri: ReportIn, from_status: str, to_status: str, values: dict, *,
     db.session.refresh(ri)
     if ri.member_id is not None and CONFIRMED in (from_status, to_status):
         rollup.touch(ri.member_id)
-    audit.record(action, ri, scope_path=ri.community.path, actor_id=actor_id,
-                 summary=f"{who(ri)} → {ri.community.name}", before=before, after=_snapshot(ri))
+    audit.record(
+        action,
+        ri,
+        scope_path=ri.community.path,
+        actor_id=actor_id,
+        summary=f"{who(ri)} → {ri.community.name}",
+        before=before,
+        after=_snapshot(ri),
+    )
 
 
 def _already(ri: ReportIn) -> str:
     labels = {
-        "pending": _("waiting for confirmation"), "confirmed": _("confirmed"), "rejected": _("rejected"),
-        "withdrawn": _("withdrawn"), "ended": _("ended"),
+        "pending": _("waiting for confirmation"),
+        "confirmed": _("confirmed"),
+        "rejected": _("rejected"),
+        "withdrawn": _("withdrawn"),
+        "ended": _("ended"),
     }
     return _("This report-in is already %(status)s; nothing was changed.", status=labels.get(ri.status, ri.status))
 
@@ -335,9 +442,15 @@ def confirm_report_in(ri: ReportIn, *, actor_id: int | None = None) -> None:
     db.session.refresh(ri)
     if ri.status != PENDING:
         raise ServiceError(_already(ri))
-    _transition(ri, PENDING, CONFIRMED, {"decided_at": utcnow(), "decided_by_id": actor_id,
-                                         "serial": serial_for(ri), "reason": ""},
-                action="reportin.confirmed", refusal=_already(ri), actor_id=actor_id)
+    _transition(
+        ri,
+        PENDING,
+        CONFIRMED,
+        {"decided_at": utcnow(), "decided_by_id": actor_id, "serial": serial_for(ri), "reason": ""},
+        action="reportin.confirmed",
+        refusal=_already(ri),
+        actor_id=actor_id,
+    )
 
 
 def confirm_many(report_ins: Iterable[ReportIn], *, actor_id: int | None = None) -> tuple[int, list[str]]:
@@ -363,17 +476,30 @@ def reject_report_in(ri: ReportIn, reason: str, *, actor_id: int | None = None) 
     db.session.refresh(ri)
     if ri.status != PENDING:
         raise ServiceError(_already(ri))
-    _transition(ri, PENDING, ReportInStatus.rejected.value,
-                {"decided_at": utcnow(), "decided_by_id": actor_id, "reason": reason},
-                action="reportin.rejected", refusal=_already(ri), actor_id=actor_id)
+    _transition(
+        ri,
+        PENDING,
+        ReportInStatus.rejected.value,
+        {"decided_at": utcnow(), "decided_by_id": actor_id, "reason": reason},
+        action="reportin.rejected",
+        refusal=_already(ri),
+        actor_id=actor_id,
+    )
 
 
 def withdraw_report_in(ri: ReportIn, *, actor_id: int | None = None) -> None:
     db.session.refresh(ri)
     if ri.status != PENDING:
         raise ServiceError(_("Only a report-in waiting for confirmation can be withdrawn."))
-    _transition(ri, PENDING, ReportInStatus.withdrawn.value, {"decided_at": utcnow()},
-                action="reportin.withdrawn", refusal=_already(ri), actor_id=actor_id)
+    _transition(
+        ri,
+        PENDING,
+        ReportInStatus.withdrawn.value,
+        {"decided_at": utcnow()},
+        action="reportin.withdrawn",
+        refusal=_already(ri),
+        actor_id=actor_id,
+    )
 
 
 def end_report_in(ri: ReportIn, *, reason: str, actor_id: int | None = None) -> None:
@@ -383,11 +509,19 @@ def end_report_in(ri: ReportIn, *, reason: str, actor_id: int | None = None) -> 
     db.session.refresh(ri)
     if ri.status != CONFIRMED:
         raise ServiceError(_("Only a confirmed report-in can be ended."))
-    _transition(ri, CONFIRMED, ReportInStatus.ended.value, {"ended_at": utcnow(), "reason": reason[:255]},
-                action="reportin.ended", refusal=_already(ri), actor_id=actor_id)
+    _transition(
+        ri,
+        CONFIRMED,
+        ReportInStatus.ended.value,
+        {"ended_at": utcnow(), "reason": reason[:255]},
+        action="reportin.ended",
+        refusal=_already(ri),
+        actor_id=actor_id,
+    )
 
 
 # --------------------------------------------------------------------------- needs and claims
+
 
 @dataclass
 class NeedData:
@@ -413,39 +547,66 @@ def publish_need(community: Area, data: NeedData, *, actor_id: int | None = None
     if data.headcount is None or data.headcount < 1 or data.headcount > 1000:
         raise ServiceError(_("The number of places must be between 1 and 1000."), field="headcount")
     if data.on_date is None and not (data.recurrence or "").strip():
-        raise ServiceError(_("Give a date, or a recurring schedule such as “every Saturday 9–11”."),
-                           field="on_date")
+        raise ServiceError(_("Give a date, or a recurring schedule such as “every Saturday 9–11”."), field="on_date")
     if data.on_date is not None and data.on_date < local_today():
         raise ServiceError(_("The date is in the past."), field="on_date")
     if data.start_time and data.end_time and data.end_time <= data.start_time:
         raise ServiceError(_("The end time must be after the start time."), field="end_time")
     if data.category_id is not None:
         _load_categories([data.category_id])
-    need = Need(community=community, kind=data.kind, title=title, category_id=data.category_id,
-                description=(data.description or "").strip(), place=(data.place or "").strip(),
-                on_date=data.on_date, start_time=data.start_time, end_time=data.end_time,
-                recurrence=(data.recurrence or "").strip(), headcount=data.headcount, claimed=0,
-                status=NeedStatus.open.value, created_by_id=actor_id, created_at=utcnow())
+    need = Need(
+        community=community,
+        kind=data.kind,
+        title=title,
+        category_id=data.category_id,
+        description=(data.description or "").strip(),
+        place=(data.place or "").strip(),
+        on_date=data.on_date,
+        start_time=data.start_time,
+        end_time=data.end_time,
+        recurrence=(data.recurrence or "").strip(),
+        headcount=data.headcount,
+        claimed=0,
+        status=NeedStatus.open.value,
+        created_by_id=actor_id,
+        created_at=utcnow(),
+    )
     db.session.add(need)
     db.session.flush()
-    audit.record("need.published", need, scope_path=community.path, actor_id=actor_id, summary=title,
-                 after={"title": title, "headcount": data.headcount, "on_date": data.on_date,
-                        "recurrence": need.recurrence})
+    audit.record(
+        "need.published",
+        need,
+        scope_path=community.path,
+        actor_id=actor_id,
+        summary=title,
+        after={"title": title, "headcount": data.headcount, "on_date": data.on_date, "recurrence": need.recurrence},
+    )
     return need
 
 
 def set_need_status(need: Need, status: str, *, actor_id: int | None = None) -> None:
     other = NeedStatus.closed.value if status == NeedStatus.open.value else NeedStatus.open.value
-    result = db.session.execute(update(Need).where(Need.id == need.id, Need.status == other)
-                                .values(status=status).execution_options(synchronize_session=False))
+    result = db.session.execute(
+        update(Need)
+        .where(Need.id == need.id, Need.status == other)
+        .values(status=status)
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
-        raise ServiceError(_("This need is already closed.") if status == NeedStatus.closed.value
-                           else _("This need is already open."))
+        raise ServiceError(
+            _("This need is already closed.") if status == NeedStatus.closed.value else _("This need is already open.")
+        )
     stamps.touch_row(need)
     db.session.refresh(need)
-    audit.record("need.closed" if status == NeedStatus.closed.value else "need.reopened", need,
-                 scope_path=need.community.path, actor_id=actor_id, summary=need.title,
-                 before={"status": other}, after={"status": status})
+    audit.record(
+        "need.closed" if status == NeedStatus.closed.value else "need.reopened",
+        need,
+        scope_path=need.community.path,
+        actor_id=actor_id,
+        summary=need.title,
+        before={"status": other},
+        after={"status": status},
+    )
 
 
 def is_past(need: Need) -> bool:
@@ -470,13 +631,17 @@ def _claim_refusal(need: Need) -> str:
 
 def active_claim(need: Need, *, member: Member | None = None, branch: Branch | None = None) -> Claim | None:
     stmt = select(Claim).where(Claim.need_id == need.id, Claim.status == "active")
-    stmt = stmt.where(Claim.member_id == member.id) if member is not None else stmt.where(
-        Claim.branch_id == branch.id if branch is not None else False)
+    stmt = (
+        stmt.where(Claim.member_id == member.id)
+        if member is not None
+        else stmt.where(Claim.branch_id == branch.id if branch is not None else False)
+    )
     return db.session.scalar(stmt)
 
 
-def claim_need(need: Need, *, member: Member | None = None, branch: Branch | None = None,
-               actor_id: int | None = None) -> Claim:
+def claim_need(
+    need: Need, *, member: Member | None = None, branch: Branch | None = None, actor_id: int | None = None
+) -> Claim:
     """认领: one place on the need, for a member or a branch.
 
     The place is taken by ``UPDATE need SET claimed = claimed + 1 WHERE claimed
@@ -488,20 +653,26 @@ def claim_need(need: Need, *, member: Member | None = None, branch: Branch | Non
     if member is not None:
         community = confirmed_community_of(member)
         if community is None or community.id != need.community_id:
-            raise ServiceError(_("Only members confirmed as reported in to %(name)s can claim its needs.",
-                                 name=need.community.name))
+            raise ServiceError(
+                _("Only members confirmed as reported in to %(name)s can claim its needs.", name=need.community.name)
+            )
     else:
         if not _branch_cobuilds_with(branch.id, need.community_id):
-            raise ServiceError(_("Only branches with a confirmed co-building agreement with %(name)s can "
-                                 "claim its needs.", name=need.community.name))
+            raise ServiceError(
+                _(
+                    "Only branches with a confirmed co-building agreement with %(name)s can claim its needs.",
+                    name=need.community.name,
+                )
+            )
     if active_claim(need, member=member, branch=branch) is not None:
         raise ServiceError(_("You have already claimed this need."))
     if is_past(need):
         raise ServiceError(_("This need's date has passed; it cannot be claimed."))
     result = db.session.execute(
-        update(Need).where(Need.id == need.id, Need.claimed < Need.headcount,
-                           Need.status == NeedStatus.open.value)
-        .values(claimed=Need.claimed + 1).execution_options(synchronize_session=False)
+        update(Need)
+        .where(Need.id == need.id, Need.claimed < Need.headcount, Need.status == NeedStatus.open.value)
+        .values(claimed=Need.claimed + 1)
+        .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         raise ServiceError(_claim_refusal(need))
@@ -511,16 +682,33 @@ def claim_need(need: Need, *, member: Member | None = None, branch: Branch | Non
     _flush_unique(_("You have already claimed this need."))
     db.session.refresh(need)
     who = member.name if member is not None else branch.full_name()
-    audit.record("claim.created", claim, scope_path=need.community.path, actor_id=actor_id,
-                 summary=f"{who} → {need.title}", after={"need": need.title, "claimed": need.claimed,
-                                                        "headcount": need.headcount})
+    audit.record(
+        "claim.created",
+        claim,
+        scope_path=need.community.path,
+        actor_id=actor_id,
+        summary=f"{who} → {need.title}",
+        after={"need": need.title, "claimed": need.claimed, "headcount": need.headcount},
+    )
     if branch is not None:
-        project = Project(community_id=need.community_id, branch=branch, need_id=need.id, title=need.title,
-                          status=ProjectStatus.open.value, created_at=utcnow())
+        project = Project(
+            community_id=need.community_id,
+            branch=branch,
+            need_id=need.id,
+            title=need.title,
+            status=ProjectStatus.open.value,
+            created_at=utcnow(),
+        )
         db.session.add(project)
         db.session.flush()
-        audit.record("project.created", project, scope_path=need.community.path, actor_id=actor_id,
-                     summary=f"{branch.full_name()} · {need.title}", after={"status": project.status})
+        audit.record(
+            "project.created",
+            project,
+            scope_path=need.community.path,
+            actor_id=actor_id,
+            summary=f"{branch.full_name()} · {need.title}",
+            after={"status": project.status},
+        )
     return claim
 
 
@@ -529,140 +717,239 @@ def withdraw_claim(claim: Claim, *, actor_id: int | None = None) -> None:
     if not can_withdraw_claim_of(need):
         raise ServiceError(_("The need has started; the claim can no longer be withdrawn."))
     result = db.session.execute(
-        update(Claim).where(Claim.id == claim.id, Claim.status == "active")
-        .values(status="withdrawn", withdrawn_at=utcnow()).execution_options(synchronize_session=False)
+        update(Claim)
+        .where(Claim.id == claim.id, Claim.status == "active")
+        .values(status="withdrawn", withdrawn_at=utcnow())
+        .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         raise ServiceError(_("This claim is already withdrawn."))
     stamps.touch_row(claim)
     stamps.touch_row(need)
-    db.session.execute(update(Need).where(Need.id == need.id, Need.claimed > 0)
-                       .values(claimed=Need.claimed - 1).execution_options(synchronize_session=False))
+    db.session.execute(
+        update(Need)
+        .where(Need.id == need.id, Need.claimed > 0)
+        .values(claimed=Need.claimed - 1)
+        .execution_options(synchronize_session=False)
+    )
     db.session.refresh(claim)
     db.session.refresh(need)
-    audit.record("claim.withdrawn", claim, scope_path=need.community.path, actor_id=actor_id,
-                 summary=need.title, before={"status": "active"}, after={"status": "withdrawn",
-                                                                         "claimed": need.claimed})
+    audit.record(
+        "claim.withdrawn",
+        claim,
+        scope_path=need.community.path,
+        actor_id=actor_id,
+        summary=need.title,
+        before={"status": "active"},
+        after={"status": "withdrawn", "claimed": need.claimed},
+    )
     if claim.branch_id is not None:
-        for project in db.session.scalars(select(Project).where(
-                Project.need_id == need.id, Project.branch_id == claim.branch_id,
-                Project.status == ProjectStatus.open.value)):
-            _project_transition(project, ProjectStatus.open.value, ProjectStatus.cancelled.value, {},
-                                actor_id=actor_id)
+        for project in db.session.scalars(
+            select(Project).where(
+                Project.need_id == need.id,
+                Project.branch_id == claim.branch_id,
+                Project.status == ProjectStatus.open.value,
+            )
+        ):
+            _project_transition(project, ProjectStatus.open.value, ProjectStatus.cancelled.value, {}, actor_id=actor_id)
 
 
-def needs_of(community: Area, *, open_only: bool = True):  # noqa: ANN201
+def needs_of(community: Area, *, open_only: bool = True):
     stmt = select(Need).where(Need.community_id == community.id)
     if open_only:
-        stmt = stmt.where(Need.status == NeedStatus.open.value,
-                          or_(Need.on_date.is_(None), Need.on_date >= local_today()))
+        stmt = stmt.where(
+            Need.status == NeedStatus.open.value, or_(Need.on_date.is_(None), Need.on_date >= local_today())
+        )
     return stmt.order_by(Need.on_date.is_(None), Need.on_date, Need.id.desc())
 
 
 def claims_of_need(need: Need) -> list[Claim]:
-    return list(db.session.scalars(select(Claim).where(Claim.need_id == need.id, Claim.status == "active")
-                                   .order_by(Claim.created_at)))
+    return list(
+        db.session.scalars(
+            select(Claim).where(Claim.need_id == need.id, Claim.status == "active").order_by(Claim.created_at)
+        )
+    )
 
 
 def member_claims(member: Member) -> list[Claim]:
-    return list(db.session.scalars(
-        select(Claim).join(Need, Claim.need_id == Need.id)
-        .where(Claim.member_id == member.id, Claim.status == "active")
-        .order_by(Need.on_date.is_(None), Need.on_date, Claim.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(Claim)
+            .join(Need, Claim.need_id == Need.id)
+            .where(Claim.member_id == member.id, Claim.status == "active")
+            .order_by(Need.on_date.is_(None), Need.on_date, Claim.id)
+        )
+    )
 
 
 def branch_claims(branch: Branch) -> list[Claim]:
-    return list(db.session.scalars(
-        select(Claim).where(Claim.branch_id == branch.id, Claim.status == "active").order_by(Claim.id.desc())
-    ))
+    return list(
+        db.session.scalars(
+            select(Claim).where(Claim.branch_id == branch.id, Claim.status == "active").order_by(Claim.id.desc())
+        )
+    )
 
 
 # --------------------------------------------------------------------------- resources and projects
 
-def offer_resource(branch: Branch, community: Area | None, *, title: str, category_id: int | None,
-                   description: str, amount: str, actor_id: int | None = None) -> Resource:
+
+def offer_resource(
+    branch: Branch,
+    community: Area | None,
+    *,
+    title: str,
+    category_id: int | None,
+    description: str,
+    amount: str,
+    actor_id: int | None = None,
+) -> Resource:
     community = _require_community(community)
     if not _branch_cobuilds_with(branch.id, community.id):
-        raise ServiceError(_("Offer resources to a community the branch has a confirmed co-building "
-                           "agreement with."), field="community")
+        raise ServiceError(
+            _("Offer resources to a community the branch has a confirmed co-building agreement with."),
+            field="community",
+        )
     title = (title or "").strip()
     if not title:
         raise ServiceError(_("Enter a title."), field="title")
     if category_id is not None:
         _load_categories([category_id])
-    resource = Resource(branch=branch, community=community, title=title, category_id=category_id,
-                        description=(description or "").strip(), amount=(amount or "").strip(),
-                        status="offered", created_at=utcnow())
+    resource = Resource(
+        branch=branch,
+        community=community,
+        title=title,
+        category_id=category_id,
+        description=(description or "").strip(),
+        amount=(amount or "").strip(),
+        status="offered",
+        created_at=utcnow(),
+    )
     db.session.add(resource)
     db.session.flush()
-    audit.record("resource.offered", resource, scope_path=community.path, actor_id=actor_id,
-                 summary=f"{branch.full_name()} · {title}", after={"title": title, "amount": resource.amount})
+    audit.record(
+        "resource.offered",
+        resource,
+        scope_path=community.path,
+        actor_id=actor_id,
+        summary=f"{branch.full_name()} · {title}",
+        after={"title": title, "amount": resource.amount},
+    )
     return resource
 
 
-def _resource_transition(resource: Resource, from_status: str, to_status: str, *, action: str,
-                         refusal: str, actor_id: int | None) -> None:
-    result = db.session.execute(update(Resource).where(Resource.id == resource.id, Resource.status == from_status)
-                                .values(status=to_status).execution_options(synchronize_session=False))
+def _resource_transition(
+    resource: Resource, from_status: str, to_status: str, *, action: str, refusal: str, actor_id: int | None
+) -> None:
+    result = db.session.execute(
+        update(Resource)
+        .where(Resource.id == resource.id, Resource.status == from_status)
+        .values(status=to_status)
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
         raise ServiceError(refusal)
     db.session.refresh(resource)
-    audit.record(action, resource, scope_path=resource.community.path, actor_id=actor_id,
-                 summary=resource.title, before={"status": from_status}, after={"status": to_status})
+    audit.record(
+        action,
+        resource,
+        scope_path=resource.community.path,
+        actor_id=actor_id,
+        summary=resource.title,
+        before={"status": from_status},
+        after={"status": to_status},
+    )
 
 
 def take_up_resource(resource: Resource, *, actor_id: int | None = None) -> Project:
     """The community takes up a branch's resource: it becomes a project."""
-    _resource_transition(resource, "offered", "taken", action="resource.taken",
-                         refusal=_("This resource is no longer on offer."), actor_id=actor_id)
-    project = Project(community_id=resource.community_id, branch_id=resource.branch_id, resource_id=resource.id,
-                      title=resource.title, status=ProjectStatus.open.value, created_at=utcnow())
+    _resource_transition(
+        resource,
+        "offered",
+        "taken",
+        action="resource.taken",
+        refusal=_("This resource is no longer on offer."),
+        actor_id=actor_id,
+    )
+    project = Project(
+        community_id=resource.community_id,
+        branch_id=resource.branch_id,
+        resource_id=resource.id,
+        title=resource.title,
+        status=ProjectStatus.open.value,
+        created_at=utcnow(),
+    )
     db.session.add(project)
     db.session.flush()
-    audit.record("project.created", project, scope_path=resource.community.path, actor_id=actor_id,
-                 summary=f"{resource.branch.full_name()} · {resource.title}", after={"status": project.status})
+    audit.record(
+        "project.created",
+        project,
+        scope_path=resource.community.path,
+        actor_id=actor_id,
+        summary=f"{resource.branch.full_name()} · {resource.title}",
+        after={"status": project.status},
+    )
     return project
 
 
 def withdraw_resource(resource: Resource, *, actor_id: int | None = None) -> None:
-    _resource_transition(resource, "offered", "withdrawn", action="resource.withdrawn",
-                         refusal=_("Only a resource still on offer can be withdrawn."), actor_id=actor_id)
+    _resource_transition(
+        resource,
+        "offered",
+        "withdrawn",
+        action="resource.withdrawn",
+        refusal=_("Only a resource still on offer can be withdrawn."),
+        actor_id=actor_id,
+    )
 
 
-def _project_transition(project: Project, from_status: str, to_status: str, values: dict, *,
-                        actor_id: int | None) -> None:
-    result = db.session.execute(update(Project).where(Project.id == project.id, Project.status == from_status)
-                                .values(status=to_status, **values).execution_options(synchronize_session=False))
+def _project_transition(
+    project: Project, from_status: str, to_status: str, values: dict, *, actor_id: int | None
+) -> None:
+    result = db.session.execute(
+        update(Project)
+        .where(Project.id == project.id, Project.status == from_status)
+        .values(status=to_status, **values)
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
         raise ServiceError(_("The project has moved on meanwhile; nothing was changed."))
     db.session.refresh(project)
-    audit.record(f"project.{to_status}", project, scope_path=project.community.path, actor_id=actor_id,
-                 summary=project.title, before={"status": from_status},
-                 after={"status": to_status, "outcome": project.outcome or None})
+    audit.record(
+        f"project.{to_status}",
+        project,
+        scope_path=project.community.path,
+        actor_id=actor_id,
+        summary=project.title,
+        before={"status": from_status},
+        after={"status": to_status, "outcome": project.outcome or None},
+    )
 
 
 def start_project(project: Project, *, actor_id: int | None = None) -> None:
-    _project_transition(project, ProjectStatus.open.value, ProjectStatus.in_progress.value, {},
-                        actor_id=actor_id)
+    _project_transition(project, ProjectStatus.open.value, ProjectStatus.in_progress.value, {}, actor_id=actor_id)
 
 
 def finish_project(project: Project, outcome: str, *, actor_id: int | None = None) -> None:
     outcome = (outcome or "").strip()
     if not outcome:
         raise ServiceError(_("Describe the outcome in a few words."), field="outcome")
-    _project_transition(project, ProjectStatus.in_progress.value, ProjectStatus.done.value,
-                        {"outcome": outcome, "done_at": utcnow()}, actor_id=actor_id)
+    _project_transition(
+        project,
+        ProjectStatus.in_progress.value,
+        ProjectStatus.done.value,
+        {"outcome": outcome, "done_at": utcnow()},
+        actor_id=actor_id,
+    )
 
 
-def resources_of(community: Area, *, status: str | None = "offered"):  # noqa: ANN201
+def resources_of(community: Area, *, status: str | None = "offered"):
     stmt = select(Resource).where(Resource.community_id == community.id)
     if status:
         stmt = stmt.where(Resource.status == status)
     return stmt.order_by(Resource.created_at.desc(), Resource.id.desc())
 
 
-def projects_of(*, community: Area | None = None, branch: Branch | None = None):  # noqa: ANN201
+def projects_of(*, community: Area | None = None, branch: Branch | None = None):
     stmt = select(Project).where(Project.status != ProjectStatus.cancelled.value)
     if community is not None:
         stmt = stmt.where(Project.community_id == community.id)
@@ -673,43 +960,63 @@ def projects_of(*, community: Area | None = None, branch: Branch | None = None):
 
 # --------------------------------------------------------------------------- roster, rates, reminders
 
-def roster_query(community: Area, *, branch_id: int | None = None, category_id: int | None = None,
-                 skill: str | None = None):  # noqa: ANN201
+
+def roster_query(
+    community: Area, *, branch_id: int | None = None, category_id: int | None = None, skill: str | None = None
+):
     """Everyone confirmed as reported in to the community (members), filterable."""
-    stmt = (select(ReportIn).join(Member, ReportIn.member_id == Member.id)
-            .where(ReportIn.community_id == community.id, ReportIn.kind == "member",
-                   ReportIn.status == CONFIRMED))
+    stmt = (
+        select(ReportIn)
+        .join(Member, ReportIn.member_id == Member.id)
+        .where(ReportIn.community_id == community.id, ReportIn.kind == "member", ReportIn.status == CONFIRMED)
+    )
     if branch_id:
         stmt = stmt.where(Member.branch_id == branch_id)
     if category_id:
-        stmt = stmt.where(exists().where(report_in_category.c.report_in_id == ReportIn.id,
-                                         report_in_category.c.category_id == category_id))
+        stmt = stmt.where(
+            exists().where(
+                report_in_category.c.report_in_id == ReportIn.id, report_in_category.c.category_id == category_id
+            )
+        )
     if skill:
         stmt = stmt.where(ReportIn.skills.contains(skill.strip(), autoescape=True))
     return stmt.order_by(Member.name, ReportIn.id)
 
 
 def roster_branches(community: Area) -> list[Branch]:
-    return list(db.session.scalars(
-        select(Branch).join(Member, Member.branch_id == Branch.id)
-        .join(ReportIn, ReportIn.member_id == Member.id)
-        .where(ReportIn.community_id == community.id, ReportIn.kind == "member", ReportIn.status == CONFIRMED)
-        .distinct().order_by(Branch.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(Branch)
+            .join(Member, Member.branch_id == Branch.id)
+            .join(ReportIn, ReportIn.member_id == Member.id)
+            .where(ReportIn.community_id == community.id, ReportIn.kind == "member", ReportIn.status == CONFIRMED)
+            .distinct()
+            .order_by(Branch.id)
+        )
+    )
 
 
 ROSTER_HEADER = ("姓名", "手机号", "单位", "党支部", "职务", "专业技能", "服务类别", "报到日期", "回执编号")
 
 
-def roster_rows(community: Area, stmt, *, show_phone) -> Iterator[tuple]:  # noqa: ANN001
+def roster_rows(community: Area, stmt, *, show_phone) -> Iterator[tuple]:
     """One row per reported-in member, for the XLSX/CSV export (phones masked unless allowed)."""
     from kmvolunteer.core.text import mask_phone
 
     for ri in db.session.scalars(stmt.execution_options(yield_per=500)):
         m = ri.member
         confirmed = to_local(ri.decided_at).date().isoformat() if ri.decided_at else ""
-        yield (m.name, m.phone if show_phone(m) else mask_phone(m.phone), m.branch.agency.name, m.branch.name,
-               m.post, ri.skills, "、".join(c.name for c in ri.categories), confirmed, ri.serial or "")
+        yield (
+            m.name,
+            m.phone if show_phone(m) else mask_phone(m.phone),
+            m.branch.agency.name,
+            m.branch.name,
+            m.post,
+            ri.skills,
+            "、".join(c.name for c in ri.categories),
+            confirmed,
+            ri.serial or "",
+        )
 
 
 @dataclass
@@ -723,13 +1030,20 @@ class Rate:
         return round(100 * self.confirmed / self.members) if self.members else 0
 
 
-def _rate(member_filter) -> Rate:  # noqa: ANN001
+def _rate(member_filter) -> Rate:
     # One pass over the members: a member has at most one active report-in (a unique index says so).
-    counts = dict(db.session.execute(
-        select(ReportIn.status, func.count(Member.id)).select_from(Member)
-        .outerjoin(ReportIn, and_(ReportIn.member_id == Member.id, ReportIn.kind == "member",
-                                  ReportIn.status.in_(ACTIVE_REPORT_IN)))
-        .where(Member.active.is_(True), member_filter).group_by(ReportIn.status)).all())
+    counts = dict(
+        db.session.execute(
+            select(ReportIn.status, func.count(Member.id))
+            .select_from(Member)
+            .outerjoin(
+                ReportIn,
+                and_(ReportIn.member_id == Member.id, ReportIn.kind == "member", ReportIn.status.in_(ACTIVE_REPORT_IN)),
+            )
+            .where(Member.active.is_(True), member_filter)
+            .group_by(ReportIn.status)
+        ).all()
+    )
     return Rate(sum(counts.values()), counts.get(CONFIRMED, 0), counts.get(PENDING, 0))
 
 
@@ -740,19 +1054,27 @@ def branch_rate(branch: Branch) -> Rate:
 
 def area_rate(area: Area) -> Rate:
     """The report-in rate of members whose agency sits in ``area`` (or below)."""
-    agency_ids = select(Agency.id).join(Area, Agency.area_id == Area.id).where(
-        Area.path.startswith(area.path, autoescape=True))
+    agency_ids = (
+        select(Agency.id).join(Area, Agency.area_id == Area.id).where(Area.path.startswith(area.path, autoescape=True))
+    )
     branch_ids = select(Branch.id).where(Branch.agency_id.in_(agency_ids))
     return _rate(Member.branch_id.in_(branch_ids))
 
 
 def branch_member_report_ins(branch: Branch) -> list[tuple[Member, ReportIn | None]]:
-    members = list(db.session.scalars(select(Member).where(Member.branch_id == branch.id,
-                                                           Member.active.is_(True)).order_by(Member.name)))
-    active = {ri.member_id: ri for ri in db.session.scalars(
-        select(ReportIn).join(Member, ReportIn.member_id == Member.id)
-        .where(Member.branch_id == branch.id, ReportIn.kind == "member", ReportIn.status.in_(ACTIVE_REPORT_IN))
-    )}
+    members = list(
+        db.session.scalars(
+            select(Member).where(Member.branch_id == branch.id, Member.active.is_(True)).order_by(Member.name)
+        )
+    )
+    active = {
+        ri.member_id: ri
+        for ri in db.session.scalars(
+            select(ReportIn)
+            .join(Member, ReportIn.member_id == Member.id)
+            .where(Member.branch_id == branch.id, ReportIn.kind == "member", ReportIn.status.in_(ACTIVE_REPORT_IN))
+        )
+    }
     return [(m, active.get(m.id)) for m in members]
 
 
@@ -768,23 +1090,34 @@ class AreaFigures:
 
 def area_figures(area: Area) -> AreaFigures:
     """Report-ins to communities in ``area`` (or below): the community side of the practice."""
-    community_ids = select(Area.id).where(Area.path.startswith(area.path, autoescape=True),
-                                          Area.level == "community")
+    community_ids = select(Area.id).where(Area.path.startswith(area.path, autoescape=True), Area.level == "community")
 
-    counts = {(kind, status): count for kind, status, count in db.session.execute(
-        select(ReportIn.kind, ReportIn.status, func.count(ReportIn.id))
-        .where(ReportIn.community_id.in_(community_ids), ReportIn.status.in_(ACTIVE_REPORT_IN))
-        .group_by(ReportIn.kind, ReportIn.status))}
+    counts = {
+        (kind, status): count
+        for kind, status, count in db.session.execute(
+            select(ReportIn.kind, ReportIn.status, func.count(ReportIn.id))
+            .where(ReportIn.community_id.in_(community_ids), ReportIn.status.in_(ACTIVE_REPORT_IN))
+            .group_by(ReportIn.kind, ReportIn.status)
+        )
+    }
 
     return AreaFigures(
         communities=db.session.scalar(select(func.count()).select_from(community_ids.subquery())) or 0,
         confirmed=counts.get(("member", CONFIRMED), 0),
         pending=counts.get(("member", PENDING), 0),
         branches=counts.get(("branch", CONFIRMED), 0),
-        open_needs=db.session.scalar(select(func.count(Need.id)).where(
-            Need.community_id.in_(community_ids), Need.status == NeedStatus.open.value)) or 0,
-        projects=db.session.scalar(select(func.count(Project.id)).where(
-            Project.community_id.in_(community_ids), Project.status != ProjectStatus.cancelled.value)) or 0,
+        open_needs=db.session.scalar(
+            select(func.count(Need.id)).where(
+                Need.community_id.in_(community_ids), Need.status == NeedStatus.open.value
+            )
+        )
+        or 0,
+        projects=db.session.scalar(
+            select(func.count(Project.id)).where(
+                Project.community_id.in_(community_ids), Project.status != ProjectStatus.cancelled.value
+            )
+        )
+        or 0,
     )
 
 
@@ -801,22 +1134,33 @@ def child_figures(area: Area) -> list[tuple[Area, Rate, AreaFigures]]:
         return None
 
     under = Area.path.startswith(area.path, autoescape=True)
-    agency_child = {agency_id: child_of(path) for agency_id, path in db.session.execute(
-        select(Agency.id, Area.path).join(Area, Agency.area_id == Area.id).where(under))}
-    community_child = {cid: child_of(path) for cid, path in db.session.execute(
-        select(Area.id, Area.path).where(under, Area.level == "community"))}
+    agency_child = {
+        agency_id: child_of(path)
+        for agency_id, path in db.session.execute(
+            select(Agency.id, Area.path).join(Area, Agency.area_id == Area.id).where(under)
+        )
+    }
+    community_child = {
+        cid: child_of(path)
+        for cid, path in db.session.execute(select(Area.id, Area.path).where(under, Area.level == "community"))
+    }
     rates = {c.id: Rate(0, 0, 0) for c in children}
     figures = {c.id: AreaFigures(0, 0, 0, 0, 0, 0) for c in children}
-    for community_id, child_id in community_child.items():
+    for child_id in community_child.values():
         if child_id in figures:
             figures[child_id].communities += 1
     if agency_child:
-        members = (select(Branch.agency_id, ReportIn.status, func.count(Member.id))
-                   .select_from(Member).join(Branch, Member.branch_id == Branch.id)
-                   .outerjoin(ReportIn, and_(ReportIn.member_id == Member.id, ReportIn.kind == "member",
-                                             ReportIn.status.in_(ACTIVE_REPORT_IN)))
-                   .where(Member.active.is_(True), Branch.agency_id.in_(list(agency_child)))
-                   .group_by(Branch.agency_id, ReportIn.status))
+        members = (
+            select(Branch.agency_id, ReportIn.status, func.count(Member.id))
+            .select_from(Member)
+            .join(Branch, Member.branch_id == Branch.id)
+            .outerjoin(
+                ReportIn,
+                and_(ReportIn.member_id == Member.id, ReportIn.kind == "member", ReportIn.status.in_(ACTIVE_REPORT_IN)),
+            )
+            .where(Member.active.is_(True), Branch.agency_id.in_(list(agency_child)))
+            .group_by(Branch.agency_id, ReportIn.status)
+        )
         for agency_id, status, count in db.session.execute(members):
             rate = rates.get(agency_child.get(agency_id))
             if rate is None:
@@ -829,9 +1173,10 @@ def child_figures(area: Area) -> list[tuple[Area, Rate, AreaFigures]]:
     if community_child:
         ids = list(community_child)
         for community_id, kind, status, count in db.session.execute(
-                select(ReportIn.community_id, ReportIn.kind, ReportIn.status, func.count(ReportIn.id))
-                .where(ReportIn.community_id.in_(ids), ReportIn.status.in_(ACTIVE_REPORT_IN))
-                .group_by(ReportIn.community_id, ReportIn.kind, ReportIn.status)):
+            select(ReportIn.community_id, ReportIn.kind, ReportIn.status, func.count(ReportIn.id))
+            .where(ReportIn.community_id.in_(ids), ReportIn.status.in_(ACTIVE_REPORT_IN))
+            .group_by(ReportIn.community_id, ReportIn.kind, ReportIn.status)
+        ):
             fig = figures.get(community_child[community_id])
             if fig is None:
                 continue
@@ -841,15 +1186,18 @@ def child_figures(area: Area) -> list[tuple[Area, Rate, AreaFigures]]:
             elif status == CONFIRMED:
                 fig.branches += count
         for community_id, count in db.session.execute(
-                select(Need.community_id, func.count(Need.id))
-                .where(Need.community_id.in_(ids), Need.status == NeedStatus.open.value).group_by(Need.community_id)):
+            select(Need.community_id, func.count(Need.id))
+            .where(Need.community_id.in_(ids), Need.status == NeedStatus.open.value)
+            .group_by(Need.community_id)
+        ):
             fig = figures.get(community_child[community_id])
             if fig is not None:
                 fig.open_needs += count
         for community_id, count in db.session.execute(
-                select(Project.community_id, func.count(Project.id))
-                .where(Project.community_id.in_(ids), Project.status != ProjectStatus.cancelled.value)
-                .group_by(Project.community_id)):
+            select(Project.community_id, func.count(Project.id))
+            .where(Project.community_id.in_(ids), Project.status != ProjectStatus.cancelled.value)
+            .group_by(Project.community_id)
+        ):
             fig = figures.get(community_child[community_id])
             if fig is not None:
                 fig.projects += count
@@ -865,24 +1213,32 @@ def remind_members(branch: Branch, members: Iterable[Member], *, actor_id: int |
         if active_member_report_in(member) is not None:
             continue
         stamps.touch(f"member:{member.id}")  # the reminder shows on the member's home page
-        audit.record(REMINDER_ACTION, member, scope_path=branch.agency.area.path, actor_id=actor_id,
-                     summary=_("Reminded %(name)s to report in", name=member.name))
+        audit.record(
+            REMINDER_ACTION,
+            member,
+            scope_path=branch.agency.area.path,
+            actor_id=actor_id,
+            summary=_("Reminded %(name)s to report in", name=member.name),
+        )
         reminded += 1
     if not reminded:
         raise ServiceError(_("Choose members who have not reported in yet."))
     return reminded
 
 
-def latest_reminder(member: Member):  # noqa: ANN201
+def latest_reminder(member: Member):
     """The last reminder to report in, when the member still has not (else None)."""
     from kmvolunteer.core.audit import AuditEntry
 
     if active_member_report_in(member) is not None:
         return None
     entry = db.session.scalar(
-        select(AuditEntry).where(AuditEntry.action == REMINDER_ACTION, AuditEntry.object_type == "Member",
-                                 AuditEntry.object_id == member.id)
-        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(1)
+        select(AuditEntry)
+        .where(
+            AuditEntry.action == REMINDER_ACTION, AuditEntry.object_type == "Member", AuditEntry.object_id == member.id
+        )
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(1)
     )
     return entry
 
@@ -891,10 +1247,14 @@ def search_communities(q: str, *, limit: int = 20) -> list[Area]:
     q = (q or "").strip()
     if not q:
         return []
-    return list(db.session.scalars(
-        select(Area).where(Area.level == "community", Area.active.is_(True),
-                           Area.name.contains(q, autoescape=True)).order_by(Area.name).limit(limit)
-    ))
+    return list(
+        db.session.scalars(
+            select(Area)
+            .where(Area.level == "community", Area.active.is_(True), Area.name.contains(q, autoescape=True))
+            .order_by(Area.name)
+            .limit(limit)
+        )
+    )
 
 
 def children_of(parent_id: int | None, level: str) -> list[Area]:
@@ -902,4 +1262,3 @@ def children_of(parent_id: int | None, level: str) -> list[Area]:
     if parent_id is not None:
         stmt = stmt.where(Area.parent_id == parent_id)
     return list(db.session.scalars(stmt.order_by(Area.id)))
-

@@ -1,4 +1,5 @@
 """双报到 pages: report in, confirm, the three lists, claiming, rosters and figures."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, request, url_for
@@ -45,9 +46,12 @@ CLAIMS_EVENT = "claims-changed"
 
 @bp.app_context_processor
 def _template_helpers() -> dict:
-    return {"reportin_pending_count": lambda area: services.pending_count([area]),
-            "need_is_past": services.is_past, "claim_withdrawable": services.can_withdraw_claim_of,
-            "need_claim": lambda need, member, branch: services.active_claim(need, member=member, branch=branch)}
+    return {
+        "reportin_pending_count": lambda area: services.pending_count([area]),
+        "need_is_past": services.is_past,
+        "claim_withdrawable": services.can_withdraw_claim_of,
+        "need_claim": lambda need, member, branch: services.active_claim(need, member=member, branch=branch),
+    }
 
 
 def _actor() -> int:
@@ -60,7 +64,8 @@ def _back(fallback: str) -> str:
 
 # --------------------------------------------------------------------------- places
 
-def _arg_int(name: str, source=None) -> int | None:  # noqa: ANN001
+
+def _arg_int(name: str, source=None) -> int | None:
     return parse_id((source or request.values).get(name, ""))
 
 
@@ -78,12 +83,14 @@ def _fill_places(form: PlaceForm) -> None:
         form.subdistrict.data = None
     blank = [("", _("Choose…"))]
     form.district.choices = blank + [(a.id, a.name) for a in services.children_of(None, "district")]
-    form.subdistrict.choices = blank + ([(a.id, a.name) for a in services.children_of(form.district.data,
-                                                                                      "subdistrict")]
-                                        if form.district.data else [])
-    form.community.choices = blank + ([(a.id, a.name) for a in services.children_of(form.subdistrict.data,
-                                                                                    "community")]
-                                      if form.subdistrict.data else [])
+    form.subdistrict.choices = blank + (
+        [(a.id, a.name) for a in services.children_of(form.district.data, "subdistrict")] if form.district.data else []
+    )
+    form.community.choices = blank + (
+        [(a.id, a.name) for a in services.children_of(form.subdistrict.data, "community")]
+        if form.subdistrict.data
+        else []
+    )
 
 
 @bp.route("/places/options")
@@ -103,11 +110,16 @@ def place_options():
 @login_required
 def place_search():
     q = (request.args.get("q") or "").strip()[:30]
-    return render("reportin/_community_results.html", communities=services.search_communities(q), q=q,
-                  target=safe_next(request.args.get("for"), url_for("reportin.new")))
+    return render(
+        "reportin/_community_results.html",
+        communities=services.search_communities(q),
+        q=q,
+        target=safe_next(request.args.get("for"), url_for("reportin.new")),
+    )
 
 
 # --------------------------------------------------------------------------- member report-in
+
 
 def _own_member() -> Member:
     member = current_user.member
@@ -123,9 +135,17 @@ def mine():
     current = services.active_member_report_in(member)
     community = services.confirmed_community_of(member)
     needs = db.session.scalars(services.needs_of(community).limit(10)).all() if community else []
-    return render("reportin/mine.html", member=member, current=current, history=services.member_history(member),
-                  claims=services.member_claims(member), community=community, needs=needs,
-                  reminder=services.latest_reminder(member), action_form=ActionForm())
+    return render(
+        "reportin/mine.html",
+        member=member,
+        current=current,
+        history=services.member_history(member),
+        claims=services.member_claims(member),
+        community=community,
+        needs=needs,
+        reminder=services.latest_reminder(member),
+        action_form=ActionForm(),
+    )
 
 
 def _member_form(member: Member) -> MemberReportInForm:
@@ -150,9 +170,14 @@ def new():
     error = None
     if request.method == "POST" and form.validate_on_submit():
         try:
-            services.report_in_member(member, db.session.get(Area, form.community.data), skills=form.skills.data,
-                                      category_ids=form.categories.data or [], actor_id=_actor(),
-                                      moving=moving)
+            services.report_in_member(
+                member,
+                db.session.get(Area, form.community.data),
+                skills=form.skills.data,
+                category_ids=form.categories.data or [],
+                actor_id=_actor(),
+                moving=moving,
+            )
         except ServiceError as exc:
             db.session.rollback()
             error = exc.message
@@ -161,19 +186,32 @@ def new():
             flash(_("Your report-in has been sent. The community secretary will confirm it."), "success")
             return see_other(url_for("reportin.mine"), EVENT)
     status = 422 if request.method == "POST" else 200
-    return render("reportin/new.html", form=form, error=error, current=current, moving=moving, status=status,
-                  q=(request.args.get("q") or "").strip()[:30],
-                  found=services.search_communities(request.args.get("q", "")[:30]))
+    return render(
+        "reportin/new.html",
+        form=form,
+        error=error,
+        current=current,
+        moving=moving,
+        status=status,
+        q=(request.args.get("q") or "").strip()[:30],
+        found=services.search_communities(request.args.get("q", "")[:30]),
+    )
 
 
 # --------------------------------------------------------------------------- one report-in
+
 
 @bp.route("/report-ins/<int:report_in_id>")
 @login_required
 def show(report_in_id: int):
     report_in = get_or_404(ReportIn, report_in_id, "reportin.view")
-    return render("reportin/show.html", report_in=report_in, reason_form=ReasonForm(formdata=None),
-                  end_form=ReasonForm(formdata=None, prefix="end"), action_form=ActionForm())
+    return render(
+        "reportin/show.html",
+        report_in=report_in,
+        reason_form=ReasonForm(formdata=None),
+        end_form=ReasonForm(formdata=None, prefix="end"),
+        action_form=ActionForm(),
+    )
 
 
 @bp.route("/report-ins/<int:report_in_id>/receipt")
@@ -185,11 +223,17 @@ def receipt(report_in_id: int):
     return render("reportin/receipt.html", report_in=report_in)
 
 
-def _queue_response(report_in: ReportIn, error: str | None = None, status: int = 200):  # noqa: ANN202
+def _queue_response(report_in: ReportIn, error: str | None = None, status: int = 200):
     """After a decision: the updated queue row for htmx, else back to the page the user came from."""
     if wants_fragment():
-        response = render("reportin/show.html", "reportin/_queue_row.html", status=status, ri=report_in,
-                          error=error, action_form=ActionForm())
+        response = render(
+            "reportin/show.html",
+            "reportin/_queue_row.html",
+            status=status,
+            ri=report_in,
+            error=error,
+            action_form=ActionForm(),
+        )
         return trigger(response, EVENT) if error is None else response
     if error:
         flash(error, "error")
@@ -229,8 +273,15 @@ def reject(report_in_id: int):
             db.session.commit()
             flash(_("Report-in rejected."), "success")
             return see_other(url_for("reportin.queue", community_id=report_in.community_id), EVENT)
-    return render("reportin/show.html", status=422, report_in=report_in, reason_form=form, error=error,
-                  end_form=ReasonForm(formdata=None, prefix="end"), action_form=ActionForm())
+    return render(
+        "reportin/show.html",
+        status=422,
+        report_in=report_in,
+        reason_form=form,
+        error=error,
+        end_form=ReasonForm(formdata=None, prefix="end"),
+        action_form=ActionForm(),
+    )
 
 
 @bp.route("/report-ins/<int:report_in_id>/withdraw", methods=["POST"])
@@ -247,8 +298,11 @@ def withdraw(report_in_id: int):
     else:
         db.session.commit()
         flash(_("Report-in withdrawn."), "success")
-    fallback = url_for("reportin.mine") if report_in.kind == "member" else url_for(
-        "reportin.branch", branch_id=report_in.branch_id)
+    fallback = (
+        url_for("reportin.mine")
+        if report_in.kind == "member"
+        else url_for("reportin.branch", branch_id=report_in.branch_id)
+    )
     return see_other(_back(fallback), EVENT)
 
 
@@ -268,11 +322,19 @@ def end(report_in_id: int):
             db.session.commit()
             flash(_("Report-in ended."), "success")
             return see_other(url_for("reportin.show", report_in_id=report_in.id), EVENT)
-    return render("reportin/show.html", status=422, report_in=report_in, end_form=form, end_error=error,
-                  reason_form=ReasonForm(formdata=None), action_form=ActionForm())
+    return render(
+        "reportin/show.html",
+        status=422,
+        report_in=report_in,
+        end_form=form,
+        end_error=error,
+        reason_form=ReasonForm(formdata=None),
+        action_form=ActionForm(),
+    )
 
 
 # --------------------------------------------------------------------------- community secretary
+
 
 def _community(community_id: int, action: str = "community.manage") -> Area:
     return get_or_404(Area, community_id, action)
@@ -283,8 +345,9 @@ def _community(community_id: int, action: str = "community.manage") -> Area:
 def queue(community_id: int):
     community = _community(community_id)
     page = db.paginate(services.pending_query(community), per_page=50, error_out=False)
-    return render("reportin/queue.html", "reportin/_queue.html", community=community, page=page,
-                  action_form=ActionForm())
+    return render(
+        "reportin/queue.html", "reportin/_queue.html", community=community, page=page, action_form=ActionForm()
+    )
 
 
 @bp.route("/communities/<int:community_id>/queue/confirm", methods=["POST"])
@@ -297,15 +360,21 @@ def confirm_bulk(community_id: int):
     if not ids:
         flash(_("Tick the report-ins to confirm."), "error")
         return see_other(url_for("reportin.queue", community_id=community.id))
-    chosen = db.session.scalars(select(ReportIn).where(ReportIn.id.in_(ids),
-                                                       ReportIn.community_id == community.id)).all()
+    chosen = db.session.scalars(
+        select(ReportIn).where(ReportIn.id.in_(ids), ReportIn.community_id == community.id)
+    ).all()
     own = [ri for ri in chosen if not can(current_user, "reportin.decide", ri)]  # about the secretary
     done, skipped = services.confirm_many([ri for ri in chosen if ri not in own], actor_id=_actor())
     db.session.commit()
     flash(_("%(num)d report-ins confirmed.", num=done), "success")
     if own:
-        flash(_("Not confirmed, as nobody decides about themselves (another secretary must): %(names)s",
-                names="、".join(services.who(ri) for ri in own)), "warning")
+        flash(
+            _(
+                "Not confirmed, as nobody decides about themselves (another secretary must): %(names)s",
+                names="、".join(services.who(ri) for ri in own),
+            ),
+            "warning",
+        )
     if skipped:
         flash(_("Already decided by someone else, not changed: %(names)s", names="、".join(skipped)), "warning")
     return see_other(url_for("reportin.queue", community_id=community.id), EVENT)
@@ -321,8 +390,9 @@ def badge(community_id: int):
 
 def _roster_filters(community: Area) -> RosterFilterForm:
     form = RosterFilterForm(request.args)
-    form.branch.choices = [("", _("All branches"))] + [(b.id, b.full_name())
-                                                        for b in services.roster_branches(community)]
+    form.branch.choices = [("", _("All branches"))] + [
+        (b.id, b.full_name()) for b in services.roster_branches(community)
+    ]
     form.category.choices = [("", _("All categories"))] + [(c.id, c.name) for c in services.all_categories()]
     form.validate()
     return form
@@ -333,8 +403,9 @@ def _roster_filters(community: Area) -> RosterFilterForm:
 def roster(community_id: int):
     community = _community(community_id)
     form = _roster_filters(community)
-    stmt = services.roster_query(community, branch_id=form.branch.data, category_id=form.category.data,
-                                 skill=form.skill.data)
+    stmt = services.roster_query(
+        community, branch_id=form.branch.data, category_id=form.category.data, skill=form.skill.data
+    )
     kind = request.args.get("export")
     if kind in ("xlsx", "csv"):
         rows = services.roster_rows(community, stmt, show_phone=lambda m: can(current_user, "member.phone", m))
@@ -346,34 +417,55 @@ def roster(community_id: int):
 
 # --------------------------------------------------------------------------- the three lists
 
+
 @bp.route("/communities/<int:community_id>/lists")
 @login_required
 def lists(community_id: int):
     community = _community(community_id, "community.lists")
-    needs = db.session.scalars(services.needs_of(community, open_only=not can(current_user, "community.manage",
-                                                                               community))).all()
+    needs = db.session.scalars(
+        services.needs_of(community, open_only=not can(current_user, "community.manage", community))
+    ).all()
     resources = db.session.scalars(services.resources_of(community, status=None)).all()
     resources = [r for r in resources if r.status == "offered" or can(current_user, "resource.view", r)]
-    projects = [p for p in db.session.scalars(services.projects_of(community=community))
-                if can(current_user, "project.view", p)]
-    return render("reportin/lists.html", community=community, needs=needs, resources=resources,
-                  projects=projects, ctx=_claim_context(community), action_form=ActionForm())
+    projects = [
+        p for p in db.session.scalars(services.projects_of(community=community)) if can(current_user, "project.view", p)
+    ]
+    return render(
+        "reportin/lists.html",
+        community=community,
+        needs=needs,
+        resources=resources,
+        projects=projects,
+        ctx=_claim_context(community),
+        action_form=ActionForm(),
+    )
 
 
 def _claim_context(community: Area) -> dict:
     """What the current user may claim with: as a member here, and/or for their branches co-building here."""
     member = current_user.member if current_user.is_member else None
     as_member = member is not None and (services.confirmed_community_of(member) or Area(id=-1)).id == community.id
-    branches = [g.branch for g in current_user.grants_for(Role.branch_secretary)
-                if g.branch is not None and can(current_user, "branch.cobuild", g.branch)
-                and community in services.branch_cobuilds(g.branch)]
+    branches = [
+        g.branch
+        for g in current_user.grants_for(Role.branch_secretary)
+        if g.branch is not None
+        and can(current_user, "branch.cobuild", g.branch)
+        and community in services.branch_cobuilds(g.branch)
+    ]
     return {"member": member if as_member else None, "branches": branches}
 
 
-def _need_card(need: Need, *, error: str | None = None, status: int = 200):  # noqa: ANN202
-    response = render("reportin/need.html", "reportin/_need_card.html", status=status, need=need, error=error,
-                      ctx=_claim_context(need.community), action_form=ActionForm(),
-                      claims=services.claims_of_need(need))
+def _need_card(need: Need, *, error: str | None = None, status: int = 200):
+    response = render(
+        "reportin/need.html",
+        "reportin/_need_card.html",
+        status=status,
+        need=need,
+        error=error,
+        ctx=_claim_context(need.community),
+        action_form=ActionForm(),
+        claims=services.claims_of_need(need),
+    )
     return trigger(response, CLAIMS_EVENT) if error is None and wants_fragment() else response
 
 
@@ -385,11 +477,18 @@ def new_need(community_id: int):
     form.category.choices = [("", _("No category"))] + [(c.id, c.name) for c in services.active_categories()]
     error = None
     if form.validate_on_submit():
-        data = services.NeedData(kind=form.kind.data, title=form.title.data, category_id=form.category.data,
-                                 description=form.description.data, place=form.place.data,
-                                 on_date=form.on_date.data, start_time=form.start_time.data,
-                                 end_time=form.end_time.data, recurrence=form.recurrence.data,
-                                 headcount=form.headcount.data)
+        data = services.NeedData(
+            kind=form.kind.data,
+            title=form.title.data,
+            category_id=form.category.data,
+            description=form.description.data,
+            place=form.place.data,
+            on_date=form.on_date.data,
+            start_time=form.start_time.data,
+            end_time=form.end_time.data,
+            recurrence=form.recurrence.data,
+            headcount=form.headcount.data,
+        )
         try:
             need = services.publish_need(community, data, actor_id=_actor())
         except ServiceError as exc:
@@ -442,7 +541,7 @@ def claim(need_id: int):
     return _after_claim(item, None, _("Claimed: %(title)s", title=item.title))
 
 
-def _after_claim(item: Need, error: str | None, success: str | None = None):  # noqa: ANN202
+def _after_claim(item: Need, error: str | None, success: str | None = None):
     item = db.session.get(Need, item.id)
     if wants_fragment():
         return _need_card(item, error=error, status=409 if error else 200)
@@ -485,17 +584,24 @@ def need_status(need_id: int):
 
 # --------------------------------------------------------------------------- branch
 
+
 @bp.route("/branches/<int:branch_id>/report-ins")
 @login_required
 def branch(branch_id: int):
     party_branch = get_or_404(Branch, branch_id, "branch.reportin")
-    return render("reportin/branch.html", branch=party_branch, rate=services.branch_rate(party_branch),
-                  rows=services.branch_member_report_ins(party_branch),
-                  cobuilds=services.branch_report_ins(party_branch),
-                  resources=db.session.scalars(select(Resource).where(Resource.branch_id == party_branch.id)
-                                               .order_by(Resource.id.desc())).all(),
-                  projects=db.session.scalars(services.projects_of(branch=party_branch)).all(),
-                  claims=services.branch_claims(party_branch), action_form=ActionForm())
+    return render(
+        "reportin/branch.html",
+        branch=party_branch,
+        rate=services.branch_rate(party_branch),
+        rows=services.branch_member_report_ins(party_branch),
+        cobuilds=services.branch_report_ins(party_branch),
+        resources=db.session.scalars(
+            select(Resource).where(Resource.branch_id == party_branch.id).order_by(Resource.id.desc())
+        ).all(),
+        projects=db.session.scalars(services.projects_of(branch=party_branch)).all(),
+        claims=services.branch_claims(party_branch),
+        action_form=ActionForm(),
+    )
 
 
 @bp.route("/branches/<int:branch_id>/remind", methods=["POST"])
@@ -505,8 +611,11 @@ def remind(branch_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     ids = [i for i in map(parse_id, request.form.getlist("ids")) if i]
-    members = db.session.scalars(select(Member).where(Member.id.in_(ids), Member.branch_id == party_branch.id)
-                                 ).all() if ids else []
+    members = (
+        db.session.scalars(select(Member).where(Member.id.in_(ids), Member.branch_id == party_branch.id)).all()
+        if ids
+        else []
+    )
     try:
         count = services.remind_members(party_branch, members, actor_id=_actor())
     except ServiceError as exc:
@@ -532,10 +641,16 @@ def new_cobuild(branch_id: int):
     if request.method == "POST" and form.validate_on_submit():
         try:
             services.report_in_branch(
-                party_branch, db.session.get(Area, form.community.data), term_start=form.term_start.data,
-                term_end=form.term_end.data, contact_name=form.contact_name.data,
-                contact_phone=form.contact_phone.data, branch_commitments=form.branch_commitments.data,
-                community_commitments=form.community_commitments.data, actor_id=_actor())
+                party_branch,
+                db.session.get(Area, form.community.data),
+                term_start=form.term_start.data,
+                term_end=form.term_end.data,
+                contact_name=form.contact_name.data,
+                contact_phone=form.contact_phone.data,
+                branch_commitments=form.branch_commitments.data,
+                community_commitments=form.community_commitments.data,
+                actor_id=_actor(),
+            )
         except ServiceError as exc:
             db.session.rollback()
             error = exc.message
@@ -544,9 +659,15 @@ def new_cobuild(branch_id: int):
             flash(_("The branch's report-in has been sent. The community secretary will confirm it."), "success")
             return see_other(url_for("reportin.branch", branch_id=party_branch.id), EVENT)
     status = 422 if request.method == "POST" else 200
-    return render("reportin/cobuild_form.html", branch=party_branch, form=form, error=error, status=status,
-                  q=(request.args.get("q") or "").strip()[:30],
-                  found=services.search_communities(request.args.get("q", "")[:30]))
+    return render(
+        "reportin/cobuild_form.html",
+        branch=party_branch,
+        form=form,
+        error=error,
+        status=status,
+        q=(request.args.get("q") or "").strip()[:30],
+        found=services.search_communities(request.args.get("q", "")[:30]),
+    )
 
 
 @bp.route("/branches/<int:branch_id>/resources/new", methods=["GET", "POST"])
@@ -559,9 +680,15 @@ def new_resource(branch_id: int):
     error = None
     if form.validate_on_submit():
         try:
-            services.offer_resource(party_branch, db.session.get(Area, form.community.data), title=form.title.data,
-                                    category_id=form.category.data, description=form.description.data,
-                                    amount=form.amount.data, actor_id=_actor())
+            services.offer_resource(
+                party_branch,
+                db.session.get(Area, form.community.data),
+                title=form.title.data,
+                category_id=form.category.data,
+                description=form.description.data,
+                amount=form.amount.data,
+                actor_id=_actor(),
+            )
         except ServiceError as exc:
             db.session.rollback()
             error = exc.message
@@ -624,12 +751,18 @@ def project_action(project_id: int, action: str):
             return see_other(url_for("reportin.project", project_id=item.id))
     elif action == "start":
         abort(400)
-    return render("reportin/project.html", status=422, project=item,
-                  form=form if action == "finish" else OutcomeForm(formdata=None), error=error,
-                  action_form=ActionForm())
+    return render(
+        "reportin/project.html",
+        status=422,
+        project=item,
+        form=form if action == "finish" else OutcomeForm(formdata=None),
+        error=error,
+        action_form=ActionForm(),
+    )
 
 
 # --------------------------------------------------------------------------- area figures
+
 
 @bp.route("/areas/<int:area_id>/report-ins")
 @login_required
@@ -639,13 +772,21 @@ def area(area_id: int):
     recent = db.session.scalars(
         scoped(select(ReportIn), current_user, "reportin.list")
         .where(ReportIn.community_id.in_(select(Area.id).where(Area.path.startswith(place.path, autoescape=True))))
-        .order_by(ReportIn.submitted_at.desc()).limit(20)
+        .order_by(ReportIn.submitted_at.desc())
+        .limit(20)
     ).all()
-    return render("reportin/area.html", area=place, rate=services.area_rate(place),
-                  figures=services.area_figures(place), children=children, recent=recent)
+    return render(
+        "reportin/area.html",
+        area=place,
+        rate=services.area_rate(place),
+        figures=services.area_figures(place),
+        children=children,
+        recent=recent,
+    )
 
 
 # --------------------------------------------------------------------------- service categories
+
 
 def _require_categories() -> None:
     if not can(current_user, "category.manage"):
@@ -672,8 +813,14 @@ def categories():
     else:
         db.session.commit()  # the default list, if it was just created
     status = 422 if request.method == "POST" else 200
-    return render("reportin/categories.html", form=form, error=error, status=status,
-                  items=services.all_categories(), action_form=ActionForm())
+    return render(
+        "reportin/categories.html",
+        form=form,
+        error=error,
+        status=status,
+        items=services.all_categories(),
+        action_form=ActionForm(),
+    )
 
 
 @bp.route("/categories/<int:category_id>", methods=["POST"])

@@ -4,11 +4,12 @@ Year rules for this year and last (the city's, and a stricter one for 五华区)
 report-ins exist at 翠湖社区, a few submitted and acknowledged reports and published ratings.
 Rows that need report-ins or records are skipped when there are none.
 """
+
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import date
-from typing import Callable
 
 from sqlalchemy import select
 
@@ -21,10 +22,17 @@ from kmvolunteer.reportin.models import ReportIn
 from kmvolunteer.reports import rules as rulebook
 from kmvolunteer.reports import services
 
-COMMENTS = ["积极参加社区活动，服务热情高", "按时参加巡逻值守", "协助开展政策宣传，群众反映好", "服务认真负责",
-            "参与环境整治，表现突出"]
-REPORTS = ["今年在社区参加了政策宣传和环境整治，认领了周末巡逻岗位。通过服务更加了解群众需求，明年继续参加。",
-           "参加社区文明创建和关爱帮扶活动，协助网格员走访独居老人。下一步将结合本职发挥专业特长。"]
+COMMENTS = [
+    "积极参加社区活动，服务热情高",
+    "按时参加巡逻值守",
+    "协助开展政策宣传，群众反映好",
+    "服务认真负责",
+    "参与环境整治，表现突出",
+]
+REPORTS = [
+    "今年在社区参加了政策宣传和环境整治，认领了周末巡逻岗位。通过服务更加了解群众需求，明年继续参加。",
+    "参加社区文明创建和关爱帮扶活动，协助网格员走访独居老人。下一步将结合本职发挥专业特长。",
+]
 
 
 def seed(*, rng: random.Random, generated: bool, echo: Callable[[str], None]) -> None:
@@ -34,14 +42,33 @@ def seed(*, rng: random.Random, generated: bool, echo: Callable[[str], None]) ->
         return
     wuhua = db.session.scalar(select(Area).where(Area.level == "district", Area.name == "五华区"))
     for year in (today.year - 1, today.year):
-        rulebook.set_rule(city, year, rulebook.RuleValues(
-            min_half_hours=40, min_activities=4, report_required=True, report_period="year",
-            report_due=date(year + 1, 1, 15), evaluation_due=date(year + 1, 1, 31), feedback_frequency="quarter"))
+        rulebook.set_rule(
+            city,
+            year,
+            rulebook.RuleValues(
+                min_half_hours=40,
+                min_activities=4,
+                report_required=True,
+                report_period="year",
+                report_due=date(year + 1, 1, 15),
+                evaluation_due=date(year + 1, 1, 31),
+                feedback_frequency="quarter",
+            ),
+        )
         if wuhua is not None:
-            rulebook.set_rule(wuhua, year, rulebook.RuleValues(
-                min_half_hours=48, min_activities=6, report_required=True, report_period="year",
-                report_due=date(year + 1, 1, 10), evaluation_due=date(year + 1, 1, 25),
-                feedback_frequency="quarter"))
+            rulebook.set_rule(
+                wuhua,
+                year,
+                rulebook.RuleValues(
+                    min_half_hours=48,
+                    min_activities=6,
+                    report_required=True,
+                    report_period="year",
+                    report_due=date(year + 1, 1, 10),
+                    evaluation_due=date(year + 1, 1, 25),
+                    feedback_frequency="quarter",
+                ),
+            )
     db.session.commit()
     echo("year rules: city and 五华区 for this year and last")
     _reports_and_ratings(rng, today, echo)
@@ -56,10 +83,15 @@ def _reports_and_ratings(rng: random.Random, today: date, echo: Callable[[str], 
     cuihu = db.session.scalar(select(Area).where(Area.level == "community", Area.name == "翠湖社区").order_by(Area.id))
     if cuihu is None:
         return
-    members = list(db.session.scalars(
-        select(Member).join(ReportIn, ReportIn.member_id == Member.id)
-        .where(ReportIn.kind == "member", ReportIn.community_id == cuihu.id, ReportIn.status == "confirmed")
-        .order_by(Member.id).limit(12)))
+    members = list(
+        db.session.scalars(
+            select(Member)
+            .join(ReportIn, ReportIn.member_id == Member.id)
+            .where(ReportIn.kind == "member", ReportIn.community_id == cuihu.id, ReportIn.status == "confirmed")
+            .order_by(Member.id)
+            .limit(12)
+        )
+    )
     if not members:
         echo("reports: no confirmed report-ins at 翠湖社区 yet, skipped")
         return
@@ -69,8 +101,9 @@ def _reports_and_ratings(rng: random.Random, today: date, echo: Callable[[str], 
     for index, member in enumerate(members):
         if index < 6:
             try:
-                report = services.submit_member_report(member, year, "Y", REPORTS[index % len(REPORTS)],
-                                                       actor_id=member.user_id, today=today)
+                report = services.submit_member_report(
+                    member, year, "Y", REPORTS[index % len(REPORTS)], actor_id=member.user_id, today=today
+                )
                 branch_secretary = _secretary_id(Role.branch_secretary, branch_id=member.branch_id)
                 if index < 4:
                     services.acknowledge(report, "community", "收到，感谢你的付出。", actor_id=community_secretary)
@@ -83,8 +116,16 @@ def _reports_and_ratings(rng: random.Random, today: date, echo: Callable[[str], 
                 reports += 1
         try:
             rating = rng.choice(["excellent", "good", "good", "good", "fair"])
-            services.set_rating(cuihu, member, year, rating, rng.choice(COMMENTS), "社区服务表现",
-                                actor_id=community_secretary, today=today)
+            services.set_rating(
+                cuihu,
+                member,
+                year,
+                rating,
+                rng.choice(COMMENTS),
+                "社区服务表现",
+                actor_id=community_secretary,
+                today=today,
+            )
         except ServiceError:
             db.session.rollback()
         else:

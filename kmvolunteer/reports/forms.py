@@ -29,8 +29,11 @@ class YearForm(FlaskForm):
 
 
 class ReportForm(FlaskForm):
-    body = TextAreaField(_l("Your report"), validators=[Length(max=5000)],
-                         description=_l("What you did, what you learned, what you plan next. A few lines are enough."))
+    body = TextAreaField(
+        _l("Your report"),
+        validators=[Length(max=5000)],
+        description=_l("What you did, what you learned, what you plan next. A few lines are enough."),
+    )
     action = StringField(default="save")
 
 
@@ -39,12 +42,18 @@ class AckForm(FlaskForm):
 
 
 class RuleForm(FlaskForm):
-    min_hours = DecimalField(_l("Minimum approved hours"), places=1,
-                             validators=[DataRequired(_l("Enter the minimum hours (0 for none).")),
-                                         NumberRange(0, 1000, _l("Between 0 and 1000 hours."))],
-                             description=_l("In steps of 0.5 hours."))
-    min_activities = IntegerField(_l("Minimum activities"),
-                                  validators=[Optional(), NumberRange(0, 366, _l("Between 0 and 366."))])
+    min_hours = DecimalField(
+        _l("Minimum approved hours"),
+        places=1,
+        validators=[
+            DataRequired(_l("Enter the minimum hours (0 for none).")),
+            NumberRange(0, 1000, _l("Between 0 and 1000 hours.")),
+        ],
+        description=_l("In steps of 0.5 hours."),
+    )
+    min_activities = IntegerField(
+        _l("Minimum activities"), validators=[Optional(), NumberRange(0, 366, _l("Between 0 and 366."))]
+    )
     report_required = BooleanField(_l("A member report is required"))
     report_period = SelectField(_l("Members report"), choices=list(REPORT_PERIOD_LABELS.items()))
     report_due = DateField(_l("Reports due by"), validators=[Optional()])

@@ -1,4 +1,5 @@
 """What 双报告 adds to each role's home page: what is owed, what waits for acknowledgement."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,8 +17,7 @@ def member_section(user: User) -> dict[str, Any] | None:
     member = user.member
     today = local_today()
     rule, periods = services.member_periods(member, today.year, today)
-    return {"overdue": services.member_overdue(member, today), "periods": periods, "rule": rule,
-            "year": today.year}
+    return {"overdue": services.member_overdue(member, today), "periods": periods, "rule": rule, "year": today.year}
 
 
 @home_section("reports/_home_secretary.html")
@@ -30,15 +30,18 @@ def secretary_section(user: User) -> dict[str, Any] | None:
     return {
         "today": today,
         "branches": [(b, services.awaiting_ack_count(branch_ids=[b.id])) for b in branches],
-        "communities": [(c, services.awaiting_ack_count(community_ids=[c.id]), services.community_owes(c, today))
-                        for c in communities],
+        "communities": [
+            (c, services.awaiting_ack_count(community_ids=[c.id]), services.community_owes(c, today))
+            for c in communities
+        ],
     }
 
 
 @home_section("reports/_home_area.html")
 def area_section(user: User) -> dict[str, Any] | None:
-    areas = [g.area for g in user.grants
-             if g.area and g.role in (Role.org_department.value, Role.subdistrict_officer.value)]
+    areas = [
+        g.area for g in user.grants if g.area and g.role in (Role.org_department.value, Role.subdistrict_officer.value)
+    ]
     if not areas:
         return None
     today = local_today()
@@ -49,9 +52,13 @@ def area_section(user: User) -> dict[str, Any] | None:
         # whose overdue page counts on demand.
         if area.level == "subdistrict":
             rows = services.area_overdue(area, year, today)
-            summaries.append((area, year, sum(r.reports_overdue for r in rows),
-                              sum(1 for r in rows if r.evaluations_overdue)))
+            summaries.append(
+                (area, year, sum(r.reports_overdue for r in rows), sum(1 for r in rows if r.evaluations_overdue))
+            )
         else:
             summaries.append((area, year, None, None))
-    return {"summaries": summaries, "today": today,
-            "rules": any(g.role == Role.org_department.value for g in user.grants)}
+    return {
+        "summaries": summaries,
+        "today": today,
+        "rules": any(g.role == Role.org_department.value for g in user.grants),
+    }

@@ -1,4 +1,5 @@
 """双报告: reports to branch and community, the community's feedback sheets, year-end evaluations."""
+
 from __future__ import annotations
 
 import enum
@@ -33,10 +34,25 @@ class Report(db.Model):
     __tablename__ = "report"
     __stamps__ = (("member", "member_id"),)  # see core/stamps.py
     __table_args__ = (
-        Index("uq_report_member_period", "member_id", "year", "period", unique=True,
-              sqlite_where=text("kind = 'member'"), postgresql_where=text("kind = 'member'")),
-        Index("uq_report_branch_period", "branch_id", "community_id", "year", "period", unique=True,
-              sqlite_where=text("kind = 'branch'"), postgresql_where=text("kind = 'branch'")),
+        Index(
+            "uq_report_member_period",
+            "member_id",
+            "year",
+            "period",
+            unique=True,
+            sqlite_where=text("kind = 'member'"),
+            postgresql_where=text("kind = 'member'"),
+        ),
+        Index(
+            "uq_report_branch_period",
+            "branch_id",
+            "community_id",
+            "year",
+            "period",
+            unique=True,
+            sqlite_where=text("kind = 'branch'"),
+            postgresql_where=text("kind = 'branch'"),
+        ),
         Index("ix_report_community_status", "community_id", "status"),
         Index("ix_report_branch_status", "branch_id", "status"),
     )
@@ -67,8 +83,8 @@ class Report(db.Model):
     member: Mapped[Member | None] = relationship()
     branch: Mapped[Branch] = relationship()
     community: Mapped[Area] = relationship()
-    branch_ack_by: Mapped["User | None"] = relationship(foreign_keys=[branch_ack_by_id])  # noqa: F821
-    community_ack_by: Mapped["User | None"] = relationship(foreign_keys=[community_ack_by_id])  # noqa: F821
+    branch_ack_by: Mapped[User | None] = relationship(foreign_keys=[branch_ack_by_id])  # noqa: F821
+    community_ack_by: Mapped[User | None] = relationship(foreign_keys=[community_ack_by_id])  # noqa: F821
 
     @property
     def summary_data(self) -> dict[str, Any]:
@@ -108,8 +124,9 @@ class FeedbackSheet(db.Model):
 
     community: Mapped[Area] = relationship()
     branch: Mapped[Branch] = relationship()
-    lines: Mapped[list["FeedbackLine"]] = relationship(back_populates="sheet", cascade="all, delete-orphan",
-                                                       order_by="FeedbackLine.id")
+    lines: Mapped[list[FeedbackLine]] = relationship(
+        back_populates="sheet", cascade="all, delete-orphan", order_by="FeedbackLine.id"
+    )
 
 
 class FeedbackLine(db.Model):

@@ -4,6 +4,7 @@
 deepest area on its path that has one (a district's over the city's), or None
 when nobody has set a rule for that year — callers must say so, not guess.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,8 +29,13 @@ FREQUENCY_RANK = {"year": 1, "half": 2, "quarter": 4}  # times a year: more is s
 PERIOD_RANK = {"year": 1, "half": 2}
 
 PERIOD_LABELS = {
-    "Y": _l("Whole year"), "H1": _l("First half"), "H2": _l("Second half"),
-    "Q1": _l("First quarter"), "Q2": _l("Second quarter"), "Q3": _l("Third quarter"), "Q4": _l("Fourth quarter"),
+    "Y": _l("Whole year"),
+    "H1": _l("First half"),
+    "H2": _l("Second half"),
+    "Q1": _l("First quarter"),
+    "Q2": _l("Second quarter"),
+    "Q3": _l("Third quarter"),
+    "Q4": _l("Fourth quarter"),
 }
 REPORT_PERIOD_LABELS = {"year": _l("Once a year"), "half": _l("Every half year")}
 FREQUENCY_LABELS = {"quarter": _l("Every quarter"), "half": _l("Every half year"), "year": _l("Once a year")}
@@ -52,8 +58,10 @@ def effective_rule(year: int, area: Area) -> YearRule | None:
     ids = _path_ids(area)
     if not ids:
         return None
-    rules = {r.area_id: r for r in db.session.scalars(
-        select(YearRule).where(YearRule.year == year, YearRule.area_id.in_(ids)))}
+    rules = {
+        r.area_id: r
+        for r in db.session.scalars(select(YearRule).where(YearRule.year == year, YearRule.area_id.in_(ids)))
+    }
     for area_id in reversed(ids):
         if area_id in rules:
             remembered[(year, area.id)] = rules[area_id]
@@ -119,10 +127,15 @@ class RuleValues:
 
 
 def _values_of(rule: YearRule) -> dict:
-    return {"min_half_hours": rule.min_half_hours, "min_activities": rule.min_activities,
-            "report_required": rule.report_required, "report_period": rule.report_period,
-            "report_due": rule.report_due, "evaluation_due": rule.evaluation_due,
-            "feedback_frequency": rule.feedback_frequency}
+    return {
+        "min_half_hours": rule.min_half_hours,
+        "min_activities": rule.min_activities,
+        "report_required": rule.report_required,
+        "report_period": rule.report_period,
+        "report_due": rule.report_due,
+        "evaluation_due": rule.evaluation_due,
+        "feedback_frequency": rule.feedback_frequency,
+    }
 
 
 def looser_points(values: RuleValues | YearRule, base: RuleValues | YearRule) -> list[str]:
@@ -176,21 +189,32 @@ def set_rule(area: Area, year: int, values: RuleValues, *, actor_id: int | None 
         raise ServiceError(_("Year rules are set for the city or for a district."))
     _check_values(year, values)
     if area.level == "district" and area.parent is not None:
-        city_rule = db.session.scalar(select(YearRule).where(YearRule.year == year,
-                                                             YearRule.area_id == area.parent_id))
+        city_rule = db.session.scalar(select(YearRule).where(YearRule.year == year, YearRule.area_id == area.parent_id))
         if city_rule is not None:
             points = looser_points(values, city_rule)
             if points:
-                raise ServiceError(_("A district may tighten the city's rule, not loosen it. The city requires: "
-                                     "%(points)s.", points="; ".join(points)))
+                raise ServiceError(
+                    _(
+                        "A district may tighten the city's rule, not loosen it. The city requires: %(points)s.",
+                        points="; ".join(points),
+                    )
+                )
     if area.level == "city":
         district_rules = db.session.scalars(
-            select(YearRule).join(Area, YearRule.area_id == Area.id)
-            .where(YearRule.year == year, Area.parent_id == area.id)).all()
+            select(YearRule)
+            .join(Area, YearRule.area_id == Area.id)
+            .where(YearRule.year == year, Area.parent_id == area.id)
+        ).all()
         looser = [r.area.name for r in district_rules if looser_points(r, values)]
         if looser:
-            raise ServiceError(_("These districts' rules for %(year)d would be looser than the new city rule: "
-                                 "%(names)s. Tighten them first.", year=year, names="、".join(looser)))
+            raise ServiceError(
+                _(
+                    "These districts' rules for %(year)d would be looser than the new city rule: "
+                    "%(names)s. Tighten them first.",
+                    year=year,
+                    names="、".join(looser),
+                )
+            )
     rule = db.session.scalar(select(YearRule).where(YearRule.year == year, YearRule.area_id == area.id))
     before = _values_of(rule) if rule is not None else None
     if rule is None:
@@ -202,8 +226,15 @@ def set_rule(area: Area, year: int, values: RuleValues, *, actor_id: int | None 
     rule.updated_by_id = actor_id
     db.session.flush()
     rollup.touch_year(year)
-    audit.record("year_rule.set", rule, scope_path=area.path, summary=f"{year} {area.name}",
-                 before=before, after=_values_of(rule), actor_id=actor_id)
+    audit.record(
+        "year_rule.set",
+        rule,
+        scope_path=area.path,
+        summary=f"{year} {area.name}",
+        before=before,
+        after=_values_of(rule),
+        actor_id=actor_id,
+    )
     return rule
 
 
@@ -211,8 +242,14 @@ def delete_rule(rule: YearRule, *, actor_id: int | None = None) -> None:
     """A district goes back to the city's rule."""
     if rule.area.level != "district":
         raise ServiceError(_("Only a district's own rule can be removed; the city's rule can be changed."))
-    audit.record("year_rule.removed", rule, scope_path=rule.area.path, summary=f"{rule.year} {rule.area.name}",
-                 before=_values_of(rule), actor_id=actor_id)
+    audit.record(
+        "year_rule.removed",
+        rule,
+        scope_path=rule.area.path,
+        summary=f"{rule.year} {rule.area.name}",
+        before=_values_of(rule),
+        actor_id=actor_id,
+    )
     rollup.touch_year(rule.year)
     db.session.delete(rule)
     db.session.flush()

@@ -5,13 +5,14 @@ and changes nothing when a rule is broken; the caller commits once or rolls back
 State transitions are guarded in SQL (UPDATE … WHERE status = …) so two people
 acting at once cannot both win.
 """
+
 from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Iterable, Iterator
 
 from flask_babel import format_date
 from flask_babel import gettext as _
@@ -66,7 +67,8 @@ def _day_text(day: date | None) -> str:
 
 # ---------------------------------------------------------------- who was reported in where
 
-def _reported_in_between(start: date, end: date):  # noqa: ANN202
+
+def _reported_in_between(start: date, end: date):
     """Member report-ins that were confirmed at some moment between ``start`` and ``end`` (local days)."""
     begin = local_day_start_utc(start)
     finish = local_day_start_utc(end + timedelta(days=1))
@@ -80,10 +82,13 @@ def _reported_in_between(start: date, end: date):  # noqa: ANN202
 
 def community_members(community: Area, start: date, end: date, branch: Branch | None = None) -> list[Member]:
     """Active members reported in to ``community`` at some time in the period (optionally of one branch)."""
-    stmt = (select(Member).join(ReportIn, ReportIn.member_id == Member.id)
-            .where(ReportIn.community_id == community.id, _reported_in_between(start, end),
-                   Member.active.is_(True))
-            .distinct().order_by(Member.name, Member.id))
+    stmt = (
+        select(Member)
+        .join(ReportIn, ReportIn.member_id == Member.id)
+        .where(ReportIn.community_id == community.id, _reported_in_between(start, end), Member.active.is_(True))
+        .distinct()
+        .order_by(Member.name, Member.id)
+    )
     if branch is not None:
         stmt = stmt.where(Member.branch_id == branch.id)
     return list(db.session.scalars(stmt))
@@ -91,34 +96,50 @@ def community_members(community: Area, start: date, end: date, branch: Branch | 
 
 def is_reported_in(member: Member, community: Area, year: int) -> bool:
     start, end = period_bounds(year, "Y")
-    return db.session.scalar(select(func.count(ReportIn.id)).where(
-        ReportIn.member_id == member.id, ReportIn.community_id == community.id,
-        _reported_in_between(start, end))) > 0
+    return (
+        db.session.scalar(
+            select(func.count(ReportIn.id)).where(
+                ReportIn.member_id == member.id, ReportIn.community_id == community.id, _reported_in_between(start, end)
+            )
+        )
+        > 0
+    )
 
 
 def current_community(member: Member) -> Area | None:
     """The community of the member's confirmed report-in, if any."""
-    report_in = db.session.scalar(select(ReportIn).where(
-        ReportIn.kind == "member", ReportIn.member_id == member.id, ReportIn.status == "confirmed"))
+    report_in = db.session.scalar(
+        select(ReportIn).where(
+            ReportIn.kind == "member", ReportIn.member_id == member.id, ReportIn.status == "confirmed"
+        )
+    )
     return report_in.community if report_in is not None else None
 
 
-def approved_figures(member_ids: Iterable[int], start: date, end: date,
-                     community_id: int | None = None) -> dict[int, tuple[int, int]]:
+def approved_figures(
+    member_ids: Iterable[int], start: date, end: date, community_id: int | None = None
+) -> dict[int, tuple[int, int]]:
     """member id → (approved half-hours, approved entries) with service dates in the period."""
     ids = list(member_ids)
     if not ids:
         return {}
-    stmt = (select(ServiceRecord.member_id, func.sum(ServiceRecord.half_hours), func.count(ServiceRecord.id))
-            .where(ServiceRecord.member_id.in_(ids), ServiceRecord.status == APPROVED,
-                   ServiceRecord.service_date >= start, ServiceRecord.service_date <= end)
-            .group_by(ServiceRecord.member_id))
+    stmt = (
+        select(ServiceRecord.member_id, func.sum(ServiceRecord.half_hours), func.count(ServiceRecord.id))
+        .where(
+            ServiceRecord.member_id.in_(ids),
+            ServiceRecord.status == APPROVED,
+            ServiceRecord.service_date >= start,
+            ServiceRecord.service_date <= end,
+        )
+        .group_by(ServiceRecord.member_id)
+    )
     if community_id is not None:
         stmt = stmt.where(ServiceRecord.community_id == community_id)
     return {member_id: (int(half or 0), int(count or 0)) for member_id, half, count in db.session.execute(stmt)}
 
 
 # ---------------------------------------------------------------- member reports
+
 
 @dataclass
 class PeriodInfo:
@@ -158,34 +179,60 @@ def member_periods(member: Member, year: int, today: date | None = None) -> tupl
     rule = member_rule(member, year)
     if rule is None:
         return None, []
-    reports = {r.period: r for r in db.session.scalars(select(Report).where(
-        Report.kind == "member", Report.member_id == member.id, Report.year == year))}
+    reports = {
+        r.period: r
+        for r in db.session.scalars(
+            select(Report).where(Report.kind == "member", Report.member_id == member.id, Report.year == year)
+        )
+    }
     infos = []
     for code in rulebook.report_periods(rule):
         start, end = period_bounds(year, code)
-        infos.append(PeriodInfo(year, code, start, end, rulebook.report_due(rule, code), rule.report_required,
-                                reports.get(code), today))
+        infos.append(
+            PeriodInfo(
+                year, code, start, end, rulebook.report_due(rule, code), rule.report_required, reports.get(code), today
+            )
+        )
     return rule, infos
 
 
 def _check_member_period(member: Member, year: int, period: str, today: date) -> Area:
     rule = member_rule(member, year)
     if rule is None:
-        raise ServiceError(_("No rule has been set for %(year)d yet, so its report periods are not known. "
-                             "Ask the organization department.", year=year))
+        raise ServiceError(
+            _(
+                "No rule has been set for %(year)d yet, so its report periods are not known. "
+                "Ask the organization department.",
+                year=year,
+            )
+        )
     periods = rulebook.report_periods(rule)
     if period not in periods:
-        raise ServiceError(_("The rule for %(year)d asks for reports for: %(periods)s.", year=year,
-                             periods="、".join(str(PERIOD_LABELS[p]) for p in periods)))
+        raise ServiceError(
+            _(
+                "The rule for %(year)d asks for reports for: %(periods)s.",
+                year=year,
+                periods="、".join(str(PERIOD_LABELS[p]) for p in periods),
+            )
+        )
     start, _end = period_bounds(year, period)
     if start > today:
-        raise ServiceError(_("%(period)s of %(year)d has not started yet (it starts on %(day)s); "
-                             "you can report once it has.", period=PERIOD_LABELS[period], year=year,
-                             day=_day_text(start)))
+        raise ServiceError(
+            _(
+                "%(period)s of %(year)d has not started yet (it starts on %(day)s); you can report once it has.",
+                period=PERIOD_LABELS[period],
+                year=year,
+                day=_day_text(start),
+            )
+        )
     community = current_community(member)
     if community is None:
-        raise ServiceError(_("A report goes to your branch and to the community you reported in to. "
-                             "Report in to your community first and wait for its confirmation."))
+        raise ServiceError(
+            _(
+                "A report goes to your branch and to the community you reported in to. "
+                "Report in to your community first and wait for its confirmation."
+            )
+        )
     return community
 
 
@@ -193,40 +240,81 @@ def live_summary(member: Member, community: Area, year: int, period: str) -> dic
     """The member's approved service in the period, and their branch's projects in their community."""
     start, end = period_bounds(year, period)
     records = db.session.scalars(
-        select(ServiceRecord).where(ServiceRecord.member_id == member.id, ServiceRecord.status == APPROVED,
-                                    ServiceRecord.service_date >= start, ServiceRecord.service_date <= end)
-        .order_by(ServiceRecord.service_date, ServiceRecord.id)).all()
+        select(ServiceRecord)
+        .where(
+            ServiceRecord.member_id == member.id,
+            ServiceRecord.status == APPROVED,
+            ServiceRecord.service_date >= start,
+            ServiceRecord.service_date <= end,
+        )
+        .order_by(ServiceRecord.service_date, ServiceRecord.id)
+    ).all()
     projects = db.session.scalars(
-        select(Project).where(Project.branch_id == member.branch_id, Project.community_id == community.id,
-                              Project.created_at < local_day_start_utc(end + timedelta(days=1)))
-        .order_by(Project.id)).all()
+        select(Project)
+        .where(
+            Project.branch_id == member.branch_id,
+            Project.community_id == community.id,
+            Project.created_at < local_day_start_utc(end + timedelta(days=1)),
+        )
+        .order_by(Project.id)
+    ).all()
     return {
         "period": {"year": year, "code": period, "start": start.isoformat(), "end": end.isoformat()},
         "community": community.name,
-        "entries": [{"date": r.service_date.isoformat(), "community": r.community.name,
-                     "content": r.content[:200], "half_hours": r.half_hours} for r in records],
+        "entries": [
+            {
+                "date": r.service_date.isoformat(),
+                "community": r.community.name,
+                "content": r.content[:200],
+                "half_hours": r.half_hours,
+            }
+            for r in records
+        ],
         "half_hours": sum(r.half_hours for r in records),
         "entry_count": len(records),
         "projects": [{"title": p.title, "status": p.status} for p in projects],
     }
 
 
-def _report_for(kind: str, year: int, period: str, *, member: Member | None = None, branch: Branch,
-                community: Area, actor_id: int | None) -> Report:
+def _report_for(
+    kind: str,
+    year: int,
+    period: str,
+    *,
+    member: Member | None = None,
+    branch: Branch,
+    community: Area,
+    actor_id: int | None,
+) -> Report:
     """The report of that period, created as a draft on first use (two first uses at once: one row)."""
     stmt = select(Report).where(Report.kind == kind, Report.year == year, Report.period == period)
-    stmt = (stmt.where(Report.member_id == member.id) if member is not None
-            else stmt.where(Report.branch_id == branch.id, Report.community_id == community.id))
+    stmt = (
+        stmt.where(Report.member_id == member.id)
+        if member is not None
+        else stmt.where(Report.branch_id == branch.id, Report.community_id == community.id)
+    )
     found = db.session.scalar(stmt)
     if found is not None:
         return found
-    report = Report(kind=kind, member_id=member.id if member else None, branch_id=branch.id,
-                    community_id=community.id, year=year, period=period, created_by_id=actor_id)
+    report = Report(
+        kind=kind,
+        member_id=member.id if member else None,
+        branch_id=branch.id,
+        community_id=community.id,
+        year=year,
+        period=period,
+        created_by_id=actor_id,
+    )
     db.session.add(report)
-    _flush_or_refuse(_("Someone else wrote this report at the same moment; nothing was changed. "
-                       "Reload the page."))
-    audit.record("report.created", report, scope_path=community.path, actor_id=actor_id,
-                 summary=f"{kind} {year} {period}", after={"status": report.status})
+    _flush_or_refuse(_("Someone else wrote this report at the same moment; nothing was changed. Reload the page."))
+    audit.record(
+        "report.created",
+        report,
+        scope_path=community.path,
+        actor_id=actor_id,
+        summary=f"{kind} {year} {period}",
+        after={"status": report.status},
+    )
     return report
 
 
@@ -246,16 +334,22 @@ def _flush_or_refuse(message: str) -> None:
 def _already_submitted(report: Report) -> ServiceError:
     db.session.refresh(report)
     when = report.submitted_at
-    return ServiceError(_("This report was already submitted (%(when)s); nothing was changed.",
-                          when=format_date(when, "yyyy-MM-dd") if when else ""))
+    return ServiceError(
+        _(
+            "This report was already submitted (%(when)s); nothing was changed.",
+            when=format_date(when, "yyyy-MM-dd") if when else "",
+        )
+    )
 
 
-def save_member_draft(member: Member, year: int, period: str, body: str, *, actor_id: int | None = None,
-                      today: date | None = None) -> Report:
+def save_member_draft(
+    member: Member, year: int, period: str, body: str, *, actor_id: int | None = None, today: date | None = None
+) -> Report:
     community = _check_member_period(member, year, period, today or local_today())
     _check_body(body, required=False)
-    report = _report_for("member", year, period, member=member, branch=member.branch, community=community,
-                         actor_id=actor_id)
+    report = _report_for(
+        "member", year, period, member=member, branch=member.branch, community=community, actor_id=actor_id
+    )
     return _save_draft(report, body, community, actor_id)
 
 
@@ -268,47 +362,68 @@ def _check_body(body: str, *, required: bool) -> None:
 
 def _save_draft(report: Report, body: str, community: Area, actor_id: int | None) -> Report:
     done = db.session.execute(
-        update(Report).where(Report.id == report.id, Report.status == ReportStatus.draft.value)
+        update(Report)
+        .where(Report.id == report.id, Report.status == ReportStatus.draft.value)
         .values(body=body, community_id=community.id, updated_at=utcnow())
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     if done.rowcount != 1:
         raise _already_submitted(report)
     stamps.touch_row(report)
     db.session.refresh(report)
-    audit.record("report.draft_saved", report, scope_path=community.path, actor_id=actor_id,
-                 summary=f"{report.kind} {report.year} {report.period}")
+    audit.record(
+        "report.draft_saved",
+        report,
+        scope_path=community.path,
+        actor_id=actor_id,
+        summary=f"{report.kind} {report.year} {report.period}",
+    )
     return report
 
 
 def _submit(report: Report, body: str, community: Area, summary: dict, actor_id: int | None) -> Report:
     done = db.session.execute(
-        update(Report).where(Report.id == report.id, Report.status == ReportStatus.draft.value)
-        .values(status=ReportStatus.submitted.value, body=body, community_id=community.id,
-                summary=json.dumps(summary, ensure_ascii=False, sort_keys=True),
-                summary_half_hours=summary.get("half_hours", 0), summary_entries=summary.get("entry_count", 0),
-                submitted_at=utcnow(), updated_at=utcnow())
-        .execution_options(synchronize_session=False))
+        update(Report)
+        .where(Report.id == report.id, Report.status == ReportStatus.draft.value)
+        .values(
+            status=ReportStatus.submitted.value,
+            body=body,
+            community_id=community.id,
+            summary=json.dumps(summary, ensure_ascii=False, sort_keys=True),
+            summary_half_hours=summary.get("half_hours", 0),
+            summary_entries=summary.get("entry_count", 0),
+            submitted_at=utcnow(),
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
     if done.rowcount != 1:
         raise _already_submitted(report)
     stamps.touch_row(report)
     db.session.refresh(report)
     if report.member_id is not None:
         rollup.touch(report.member_id)
-    audit.record("report.submitted", report, scope_path=community.path, actor_id=actor_id,
-                 summary=f"{report.kind} {report.year} {report.period}",
-                 before={"status": "draft"}, after={"status": "submitted",
-                                                    "half_hours": report.summary_half_hours,
-                                                    "entries": report.summary_entries})
+    audit.record(
+        "report.submitted",
+        report,
+        scope_path=community.path,
+        actor_id=actor_id,
+        summary=f"{report.kind} {report.year} {report.period}",
+        before={"status": "draft"},
+        after={"status": "submitted", "half_hours": report.summary_half_hours, "entries": report.summary_entries},
+    )
     return report
 
 
-def submit_member_report(member: Member, year: int, period: str, body: str, *, actor_id: int | None = None,
-                         today: date | None = None) -> Report:
+def submit_member_report(
+    member: Member, year: int, period: str, body: str, *, actor_id: int | None = None, today: date | None = None
+) -> Report:
     """Submit: the summary of approved service is computed now and stored with the report."""
     community = _check_member_period(member, year, period, today or local_today())
     _check_body(body, required=True)
-    report = _report_for("member", year, period, member=member, branch=member.branch, community=community,
-                         actor_id=actor_id)
+    report = _report_for(
+        "member", year, period, member=member, branch=member.branch, community=community, actor_id=actor_id
+    )
     if report.status != ReportStatus.draft.value:
         raise _already_submitted(report)
     return _submit(report, body, community, live_summary(member, community, year, period), actor_id)
@@ -323,50 +438,86 @@ def acknowledge(report: Report, side: str, comment: str, *, actor_id: int | None
     if len(comment) > 1000:
         raise ServiceError(_("The comment can be at most %(num)d characters.", num=1000), "comment")
     at_col = Report.branch_ack_at if side == "branch" else Report.community_ack_at
-    values = ({"branch_ack_at": utcnow(), "branch_ack_by_id": actor_id, "branch_comment": comment}
-              if side == "branch" else
-              {"community_ack_at": utcnow(), "community_ack_by_id": actor_id, "community_comment": comment})
+    values = (
+        {"branch_ack_at": utcnow(), "branch_ack_by_id": actor_id, "branch_comment": comment}
+        if side == "branch"
+        else {"community_ack_at": utcnow(), "community_ack_by_id": actor_id, "community_comment": comment}
+    )
     done = db.session.execute(
-        update(Report).where(Report.id == report.id, Report.status != ReportStatus.draft.value, at_col.is_(None))
-        .values(**values).execution_options(synchronize_session=False))
+        update(Report)
+        .where(Report.id == report.id, Report.status != ReportStatus.draft.value, at_col.is_(None))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
     if done.rowcount != 1:
         db.session.refresh(report)
         when = report.branch_ack_at if side == "branch" else report.community_ack_at
-        raise ServiceError(_("This report was already acknowledged (%(when)s); nothing was changed.",
-                             when=format_date(when, "yyyy-MM-dd") if when else ""))
+        raise ServiceError(
+            _(
+                "This report was already acknowledged (%(when)s); nothing was changed.",
+                when=format_date(when, "yyyy-MM-dd") if when else "",
+            )
+        )
     stamps.touch_row(report)
     both = [Report.community_ack_at.is_not(None)]
     if report.kind == "member":
         both.append(Report.branch_ack_at.is_not(None))
     db.session.execute(
-        update(Report).where(Report.id == report.id, Report.status == ReportStatus.submitted.value, *both)
-        .values(status=ReportStatus.acknowledged.value).execution_options(synchronize_session=False))
+        update(Report)
+        .where(Report.id == report.id, Report.status == ReportStatus.submitted.value, *both)
+        .values(status=ReportStatus.acknowledged.value)
+        .execution_options(synchronize_session=False)
+    )
     db.session.refresh(report)
-    audit.record(f"report.acknowledged_by_{side}", report, scope_path=report.community.path, actor_id=actor_id,
-                 summary=comment[:200], after={"status": report.status, "side": side, "comment": comment})
+    audit.record(
+        f"report.acknowledged_by_{side}",
+        report,
+        scope_path=report.community.path,
+        actor_id=actor_id,
+        summary=comment[:200],
+        after={"status": report.status, "side": side, "comment": comment},
+    )
     return report
 
 
 # ---------------------------------------------------------------- branch reports
 
+
 def co_built_communities(branch: Branch) -> list[Area]:
     """Communities the branch co-builds with (its confirmed branch report-ins)."""
-    return list(db.session.scalars(
-        select(Area).join(ReportIn, ReportIn.community_id == Area.id)
-        .where(ReportIn.kind == "branch", ReportIn.branch_id == branch.id, ReportIn.status == "confirmed")
-        .order_by(Area.name)))
+    return list(
+        db.session.scalars(
+            select(Area)
+            .join(ReportIn, ReportIn.community_id == Area.id)
+            .where(ReportIn.kind == "branch", ReportIn.branch_id == branch.id, ReportIn.status == "confirmed")
+            .order_by(Area.name)
+        )
+    )
 
 
 def branch_figures(branch: Branch, community: Area, year: int) -> dict:
     start, end = period_bounds(year, "Y")
     members = community_members(community, start, end, branch=branch)
     figures = approved_figures([m.id for m in members], start, end, community_id=community.id)
-    done = db.session.scalars(select(Project).where(
-        Project.branch_id == branch.id, Project.community_id == community.id, Project.status == "done",
-        Project.done_at >= local_day_start_utc(start), Project.done_at < local_day_start_utc(end + timedelta(days=1)),
-    ).order_by(Project.done_at)).all()
-    open_count = db.session.scalar(select(func.count(Project.id)).where(
-        Project.branch_id == branch.id, Project.community_id == community.id, Project.status != "done")) or 0
+    done = db.session.scalars(
+        select(Project)
+        .where(
+            Project.branch_id == branch.id,
+            Project.community_id == community.id,
+            Project.status == "done",
+            Project.done_at >= local_day_start_utc(start),
+            Project.done_at < local_day_start_utc(end + timedelta(days=1)),
+        )
+        .order_by(Project.done_at)
+    ).all()
+    open_count = (
+        db.session.scalar(
+            select(func.count(Project.id)).where(
+                Project.branch_id == branch.id, Project.community_id == community.id, Project.status != "done"
+            )
+        )
+        or 0
+    )
     return {
         "period": {"year": year, "code": "Y", "start": start.isoformat(), "end": end.isoformat()},
         "community": community.name,
@@ -380,23 +531,29 @@ def branch_figures(branch: Branch, community: Area, year: int) -> dict:
 
 def _check_branch_report(branch: Branch, community: Area, year: int, today: date) -> None:
     if year > today.year:
-        raise ServiceError(_("%(year)d has not started yet; a branch reports on a year once it has begun.",
-                             year=year))
+        raise ServiceError(_("%(year)d has not started yet; a branch reports on a year once it has begun.", year=year))
     if community.id not in {c.id for c in co_built_communities(branch)}:
-        raise ServiceError(_("This branch does not co-build with %(community)s (no confirmed branch report-in), "
-                             "so it cannot report to it.", community=community.name))
+        raise ServiceError(
+            _(
+                "This branch does not co-build with %(community)s (no confirmed branch report-in), "
+                "so it cannot report to it.",
+                community=community.name,
+            )
+        )
 
 
-def save_branch_draft(branch: Branch, community: Area, year: int, body: str, *, actor_id: int | None = None,
-                      today: date | None = None) -> Report:
+def save_branch_draft(
+    branch: Branch, community: Area, year: int, body: str, *, actor_id: int | None = None, today: date | None = None
+) -> Report:
     _check_branch_report(branch, community, year, today or local_today())
     _check_body(body, required=False)
     report = _report_for("branch", year, "Y", branch=branch, community=community, actor_id=actor_id)
     return _save_draft(report, body, community, actor_id)
 
 
-def submit_branch_report(branch: Branch, community: Area, year: int, body: str, *, actor_id: int | None = None,
-                         today: date | None = None) -> Report:
+def submit_branch_report(
+    branch: Branch, community: Area, year: int, body: str, *, actor_id: int | None = None, today: date | None = None
+) -> Report:
     _check_branch_report(branch, community, year, today or local_today())
     _check_body(body, required=True)
     report = _report_for("branch", year, "Y", branch=branch, community=community, actor_id=actor_id)
@@ -407,12 +564,17 @@ def submit_branch_report(branch: Branch, community: Area, year: int, body: str, 
 
 def branch_report_rows(branch: Branch, year: int) -> list[tuple[Area, Report | None]]:
     communities = co_built_communities(branch)
-    reports = {r.community_id: r for r in db.session.scalars(select(Report).where(
-        Report.kind == "branch", Report.branch_id == branch.id, Report.year == year))}
+    reports = {
+        r.community_id: r
+        for r in db.session.scalars(
+            select(Report).where(Report.kind == "branch", Report.branch_id == branch.id, Report.year == year)
+        )
+    }
     return [(c, reports.get(c.id)) for c in communities]
 
 
 # ---------------------------------------------------------------- evaluations
+
 
 @dataclass
 class EvalRow:
@@ -431,16 +593,23 @@ def evaluation_rows(community: Area, year: int) -> list[EvalRow]:
     start, end = period_bounds(year, "Y")
     members = community_members(community, start, end)
     figures = approved_figures([m.id for m in members], start, end, community_id=community.id)
-    evaluations = {e.member_id: e for e in db.session.scalars(select(Evaluation).where(
-        Evaluation.community_id == community.id, Evaluation.year == year))}
+    evaluations = {
+        e.member_id: e
+        for e in db.session.scalars(
+            select(Evaluation).where(Evaluation.community_id == community.id, Evaluation.year == year)
+        )
+    }
     return [EvalRow(m, *figures.get(m.id, (0, 0)), evaluations.get(m.id)) for m in members]
 
 
 def evaluation_row(community: Area, member: Member, year: int) -> EvalRow:
     start, end = period_bounds(year, "Y")
     half, count = approved_figures([member.id], start, end, community_id=community.id).get(member.id, (0, 0))
-    evaluation = db.session.scalar(select(Evaluation).where(
-        Evaluation.community_id == community.id, Evaluation.member_id == member.id, Evaluation.year == year))
+    evaluation = db.session.scalar(
+        select(Evaluation).where(
+            Evaluation.community_id == community.id, Evaluation.member_id == member.id, Evaluation.year == year
+        )
+    )
     return EvalRow(member, half, count, evaluation)
 
 
@@ -454,8 +623,17 @@ def _may_rate(community: Area, member: Member, actor_id: int | None) -> bool:
     return actor is None or can(actor, "evaluation.rate", About(community, member=member))
 
 
-def set_rating(community: Area, member: Member, year: int, rating: str, comment: str = "", reason: str = "", *,
-               actor_id: int | None = None, today: date | None = None) -> tuple[Evaluation, bool]:
+def set_rating(
+    community: Area,
+    member: Member,
+    year: int,
+    rating: str,
+    comment: str = "",
+    reason: str = "",
+    *,
+    actor_id: int | None = None,
+    today: date | None = None,
+) -> tuple[Evaluation, bool]:
     """Rate one member; returns (evaluation, changed). ``reason`` is the justification for rating a member
     with no approved service above 基本合格, or — once published — the reason for the change."""
     today = today or local_today()
@@ -469,8 +647,14 @@ def set_rating(community: Area, member: Member, year: int, rating: str, comment:
     if year > today.year:
         raise ServiceError(_("%(year)d has not started yet.", year=year))
     if not is_reported_in(member, community, year):
-        raise ServiceError(_("%(name)s was not reported in to %(community)s in %(year)d; only members reported in "
-                             "can be rated.", name=member.name, community=community.name, year=year))
+        raise ServiceError(
+            _(
+                "%(name)s was not reported in to %(community)s in %(year)d; only members reported in can be rated.",
+                name=member.name,
+                community=community.name,
+                year=year,
+            )
+        )
     row = evaluation_row(community, member, year)
     existing = row.evaluation
     above_fair = RATING_ORDER[rating] > RATING_ORDER[Rating.fair.value]
@@ -478,21 +662,41 @@ def set_rating(community: Area, member: Member, year: int, rating: str, comment:
         if existing.rating == rating and existing.comment == comment:
             return existing, False
         if not reason:
-            raise ServiceError(_("This rating of %(name)s is published; give a reason for changing it.",
-                                 name=member.name), "reason")
+            raise ServiceError(
+                _("This rating of %(name)s is published; give a reason for changing it.", name=member.name), "reason"
+            )
     service_reason = reason or (existing.reason if existing is not None else "")
     if row.no_service and above_fair and not service_reason:
-        raise ServiceError(_("%(name)s has no approved service in %(year)d: rating above “Basically satisfactory” "
-                             "needs a written reason.", name=member.name, year=year), "reason")
+        raise ServiceError(
+            _(
+                "%(name)s has no approved service in %(year)d: rating above “Basically satisfactory” "
+                "needs a written reason.",
+                name=member.name,
+                year=year,
+            ),
+            "reason",
+        )
     if existing is None:
-        evaluation = Evaluation(community_id=community.id, member_id=member.id, year=year, rating=rating,
-                                comment=comment, reason=reason,
-                                rated_by_id=actor_id, rated_at=utcnow())
+        evaluation = Evaluation(
+            community_id=community.id,
+            member_id=member.id,
+            year=year,
+            rating=rating,
+            comment=comment,
+            reason=reason,
+            rated_by_id=actor_id,
+            rated_at=utcnow(),
+        )
         db.session.add(evaluation)
-        _flush_or_refuse(_("Someone rated %(name)s at the same moment; reload the page to see it.",
-                           name=member.name))
-        audit.record("evaluation.rated", evaluation, scope_path=community.path, actor_id=actor_id,
-                     summary=f"{member.name} {year}", after=_eval_data(evaluation))
+        _flush_or_refuse(_("Someone rated %(name)s at the same moment; reload the page to see it.", name=member.name))
+        audit.record(
+            "evaluation.rated",
+            evaluation,
+            scope_path=community.path,
+            actor_id=actor_id,
+            summary=f"{member.name} {year}",
+            after=_eval_data(evaluation),
+        )
         return evaluation, True
     if existing.rating == rating and existing.comment == comment and (not reason or reason == existing.reason):
         return existing, False
@@ -505,24 +709,43 @@ def set_rating(community: Area, member: Member, year: int, rating: str, comment:
     elif reason:
         values["reason"] = reason
     done = db.session.execute(
-        update(Evaluation).where(Evaluation.id == existing.id, Evaluation.rating == existing.rating,
-                                 Evaluation.comment == existing.comment,
-                                 Evaluation.published == existing.published)
-        .values(**values).execution_options(synchronize_session=False))
+        update(Evaluation)
+        .where(
+            Evaluation.id == existing.id,
+            Evaluation.rating == existing.rating,
+            Evaluation.comment == existing.comment,
+            Evaluation.published == existing.published,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
     if done.rowcount != 1:
-        raise ServiceError(_("Someone changed the rating of %(name)s at the same moment; reload the page to see it.",
-                             name=member.name))
+        raise ServiceError(
+            _("Someone changed the rating of %(name)s at the same moment; reload the page to see it.", name=member.name)
+        )
     db.session.refresh(existing)
     if existing.published:
         rollup.touch(member.id)
-    audit.record("evaluation.changed_after_publishing" if existing.published else "evaluation.rated", existing,
-                 scope_path=community.path, actor_id=actor_id, summary=f"{member.name} {year} {reason}"[:255],
-                 before=before, after=dict(_eval_data(existing), change_reason=existing.change_reason))
+    audit.record(
+        "evaluation.changed_after_publishing" if existing.published else "evaluation.rated",
+        existing,
+        scope_path=community.path,
+        actor_id=actor_id,
+        summary=f"{member.name} {year} {reason}"[:255],
+        before=before,
+        after=dict(_eval_data(existing), change_reason=existing.change_reason),
+    )
     return existing, True
 
 
-def rate_unrated(community: Area, year: int, rating: str = Rating.good.value, *, actor_id: int | None = None,
-                 today: date | None = None) -> tuple[list[Member], list[Member]]:
+def rate_unrated(
+    community: Area,
+    year: int,
+    rating: str = Rating.good.value,
+    *,
+    actor_id: int | None = None,
+    today: date | None = None,
+) -> tuple[list[Member], list[Member]]:
     """Give every unrated member ``rating``; members it would need a reason for are skipped and returned."""
     rated, skipped = [], []
     above_fair = RATING_ORDER.get(rating, 0) > RATING_ORDER[Rating.fair.value]
@@ -544,21 +767,34 @@ def rate_unrated(community: Area, year: int, rating: str = Rating.good.value, *,
 def publish_evaluations(community: Area, year: int, *, actor_id: int | None = None) -> int:
     """Make the community's ratings of the year visible to the members' branches."""
     done = db.session.execute(
-        update(Evaluation).where(Evaluation.community_id == community.id, Evaluation.year == year,
-                                 Evaluation.published.is_(False))
-        .values(published=True, published_at=utcnow()).execution_options(synchronize_session=False))
+        update(Evaluation)
+        .where(Evaluation.community_id == community.id, Evaluation.year == year, Evaluation.published.is_(False))
+        .values(published=True, published_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
     if done.rowcount == 0:
-        raise ServiceError(_("There is nothing new to publish: every rating of %(year)d is already published.",
-                             year=year))
-    rollup.touch(*db.session.scalars(select(Evaluation.member_id).where(
-        Evaluation.community_id == community.id, Evaluation.year == year)))
+        raise ServiceError(
+            _("There is nothing new to publish: every rating of %(year)d is already published.", year=year)
+        )
+    rollup.touch(
+        *db.session.scalars(
+            select(Evaluation.member_id).where(Evaluation.community_id == community.id, Evaluation.year == year)
+        )
+    )
     db.session.expire_all()
-    audit.record("evaluation.published", community, scope_path=community.path, actor_id=actor_id,
-                 summary=f"{year}: {done.rowcount}", after={"year": year, "published": done.rowcount})
+    audit.record(
+        "evaluation.published",
+        community,
+        scope_path=community.path,
+        actor_id=actor_id,
+        summary=f"{year}: {done.rowcount}",
+        after={"year": year, "published": done.rowcount},
+    )
     return done.rowcount
 
 
 # ---------------------------------------------------------------- feedback sheets
+
 
 def community_rule(community: Area, year: int) -> YearRule | None:
     return effective_rule(year, community)
@@ -567,22 +803,35 @@ def community_rule(community: Area, year: int) -> YearRule | None:
 def feedback_branches(community: Area, year: int) -> list[Branch]:
     """Branches with members reported in here during the year, and branches co-building here."""
     start, end = period_bounds(year, "Y")
-    member_branches = select(Member.branch_id).join(ReportIn, ReportIn.member_id == Member.id).where(
-        ReportIn.community_id == community.id, _reported_in_between(start, end))
-    co_building = select(ReportIn.branch_id).where(ReportIn.kind == "branch", ReportIn.community_id == community.id,
-                                                   ReportIn.status == "confirmed")
-    return list(db.session.scalars(
-        select(Branch).join(Agency, Branch.agency_id == Agency.id)
-        .where(or_(Branch.id.in_(member_branches), Branch.id.in_(co_building)))
-        .order_by(Agency.name, Branch.name)))
+    member_branches = (
+        select(Member.branch_id)
+        .join(ReportIn, ReportIn.member_id == Member.id)
+        .where(ReportIn.community_id == community.id, _reported_in_between(start, end))
+    )
+    co_building = select(ReportIn.branch_id).where(
+        ReportIn.kind == "branch", ReportIn.community_id == community.id, ReportIn.status == "confirmed"
+    )
+    return list(
+        db.session.scalars(
+            select(Branch)
+            .join(Agency, Branch.agency_id == Agency.id)
+            .where(or_(Branch.id.in_(member_branches), Branch.id.in_(co_building)))
+            .order_by(Agency.name, Branch.name)
+        )
+    )
 
 
-def feedback_grid(community: Area, year: int) -> tuple[YearRule | None, tuple[str, ...], list[Branch],
-                                                      dict[tuple[int, str], FeedbackSheet]]:
+def feedback_grid(
+    community: Area, year: int
+) -> tuple[YearRule | None, tuple[str, ...], list[Branch], dict[tuple[int, str], FeedbackSheet]]:
     rule = community_rule(community, year)
     periods = rulebook.feedback_periods(rule) if rule is not None else ()
-    sheets = {(s.branch_id, s.period): s for s in db.session.scalars(select(FeedbackSheet).where(
-        FeedbackSheet.community_id == community.id, FeedbackSheet.year == year))}
+    sheets = {
+        (s.branch_id, s.period): s
+        for s in db.session.scalars(
+            select(FeedbackSheet).where(FeedbackSheet.community_id == community.id, FeedbackSheet.year == year)
+        )
+    }
     return rule, periods, feedback_branches(community, year), sheets
 
 
@@ -600,39 +849,66 @@ def _fill_lines(sheet: FeedbackSheet) -> None:
     sheet.figures_at = utcnow()
 
 
-def generate_sheet(community: Area, branch: Branch, year: int, period: str, *, actor_id: int | None = None,
-                   today: date | None = None) -> FeedbackSheet:
+def generate_sheet(
+    community: Area, branch: Branch, year: int, period: str, *, actor_id: int | None = None, today: date | None = None
+) -> FeedbackSheet:
     today = today or local_today()
     rule = community_rule(community, year)
     if rule is None:
-        raise ServiceError(_("No rule has been set for %(year)d yet, so the feedback periods are not known.",
-                             year=year))
+        raise ServiceError(
+            _("No rule has been set for %(year)d yet, so the feedback periods are not known.", year=year)
+        )
     if period not in rulebook.feedback_periods(rule):
-        raise ServiceError(_("The rule for %(year)d asks for feedback %(freq)s.", year=year,
-                             freq=rulebook.FREQUENCY_LABELS[rule.feedback_frequency]))
+        raise ServiceError(
+            _(
+                "The rule for %(year)d asks for feedback %(freq)s.",
+                year=year,
+                freq=rulebook.FREQUENCY_LABELS[rule.feedback_frequency],
+            )
+        )
     start, end = period_bounds(year, period)
     if start > today:
         raise ServiceError(_("%(period)s of %(year)d has not started yet.", period=PERIOD_LABELS[period], year=year))
     if branch.id not in {b.id for b in feedback_branches(community, year)}:
-        raise ServiceError(_("No member of %(branch)s was reported in to %(community)s in %(year)d.",
-                             branch=branch.full_name(), community=community.name, year=year))
+        raise ServiceError(
+            _(
+                "No member of %(branch)s was reported in to %(community)s in %(year)d.",
+                branch=branch.full_name(),
+                community=community.name,
+                year=year,
+            )
+        )
     sheet = FeedbackSheet(community=community, branch=branch, year=year, period=period, created_by_id=actor_id)
     _fill_lines(sheet)
     if not sheet.lines:
-        raise ServiceError(_("No member of %(branch)s was reported in here during %(period)s.",
-                             branch=branch.full_name(), period=PERIOD_LABELS[period]))
+        raise ServiceError(
+            _(
+                "No member of %(branch)s was reported in here during %(period)s.",
+                branch=branch.full_name(),
+                period=PERIOD_LABELS[period],
+            )
+        )
     db.session.add(sheet)
     _flush_or_refuse(_("A feedback sheet for this branch and period already exists."))
-    audit.record("feedback.generated", sheet, scope_path=community.path, actor_id=actor_id,
-                 summary=f"{branch.full_name()} {year} {period}", after={"lines": len(sheet.lines)})
+    audit.record(
+        "feedback.generated",
+        sheet,
+        scope_path=community.path,
+        actor_id=actor_id,
+        summary=f"{branch.full_name()} {year} {period}",
+        after={"lines": len(sheet.lines)},
+    )
     return sheet
 
 
 def _lock_draft(sheet: FeedbackSheet) -> None:
     """Claim the draft for this change: refused once someone has sent it."""
     done = db.session.execute(
-        update(FeedbackSheet).where(FeedbackSheet.id == sheet.id, FeedbackSheet.status == SheetStatus.draft.value)
-        .values(status=SheetStatus.draft.value).execution_options(synchronize_session=False))
+        update(FeedbackSheet)
+        .where(FeedbackSheet.id == sheet.id, FeedbackSheet.status == SheetStatus.draft.value)
+        .values(status=SheetStatus.draft.value)
+        .execution_options(synchronize_session=False)
+    )
     if done.rowcount != 1:
         raise ServiceError(_("This feedback sheet has already been sent; it can no longer be changed."))
 
@@ -647,17 +923,28 @@ def save_sheet(sheet: FeedbackSheet, note: str, remarks: dict[int, str], *, acto
         if line.id in remarks:
             line.remark = remarks[line.id].strip()
     db.session.flush()
-    audit.record("feedback.edited", sheet, scope_path=sheet.community.path, actor_id=actor_id,
-                 summary=f"{sheet.branch.full_name()} {sheet.year} {sheet.period}", before=before,
-                 after={"note": sheet.note, "remarks": {line.member_id: line.remark for line in sheet.lines}})
+    audit.record(
+        "feedback.edited",
+        sheet,
+        scope_path=sheet.community.path,
+        actor_id=actor_id,
+        summary=f"{sheet.branch.full_name()} {sheet.year} {sheet.period}",
+        before=before,
+        after={"note": sheet.note, "remarks": {line.member_id: line.remark for line in sheet.lines}},
+    )
 
 
 def refresh_sheet(sheet: FeedbackSheet, *, actor_id: int | None = None) -> None:
     _lock_draft(sheet)
     _fill_lines(sheet)
     db.session.flush()
-    audit.record("feedback.refreshed", sheet, scope_path=sheet.community.path, actor_id=actor_id,
-                 summary=f"{sheet.branch.full_name()} {sheet.year} {sheet.period}")
+    audit.record(
+        "feedback.refreshed",
+        sheet,
+        scope_path=sheet.community.path,
+        actor_id=actor_id,
+        summary=f"{sheet.branch.full_name()} {sheet.year} {sheet.period}",
+    )
 
 
 def send_sheet(sheet: FeedbackSheet, *, actor_id: int | None = None) -> None:
@@ -666,22 +953,40 @@ def send_sheet(sheet: FeedbackSheet, *, actor_id: int | None = None) -> None:
     _fill_lines(sheet)
     db.session.flush()
     done = db.session.execute(
-        update(FeedbackSheet).where(FeedbackSheet.id == sheet.id, FeedbackSheet.status == SheetStatus.draft.value)
+        update(FeedbackSheet)
+        .where(FeedbackSheet.id == sheet.id, FeedbackSheet.status == SheetStatus.draft.value)
         .values(status=SheetStatus.sent.value, sent_at=utcnow(), sent_by_id=actor_id)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     if done.rowcount != 1:
         raise ServiceError(_("This feedback sheet has already been sent; it can no longer be changed."))
     db.session.refresh(sheet)
-    audit.record("feedback.sent", sheet, scope_path=sheet.community.path, actor_id=actor_id,
-                 summary=f"{sheet.branch.full_name()} {sheet.year} {sheet.period}",
-                 before={"status": "draft"}, after={"status": "sent", "lines": len(sheet.lines)})
+    audit.record(
+        "feedback.sent",
+        sheet,
+        scope_path=sheet.community.path,
+        actor_id=actor_id,
+        summary=f"{sheet.branch.full_name()} {sheet.year} {sheet.period}",
+        before={"status": "draft"},
+        after={"status": "sent", "lines": len(sheet.lines)},
+    )
 
 
 # ---------------------------------------------------------------- the branch secretary's year view
 
+
 def year_headers() -> list[str]:
-    return [_("Name"), _("Reported in to"), _("Approved hours"), _("Activities"), _("Report"),
-            _("Community rating"), _("Community comment"), _("Meets the rule"), _("Why not")]
+    return [
+        _("Name"),
+        _("Reported in to"),
+        _("Approved hours"),
+        _("Activities"),
+        _("Report"),
+        _("Community rating"),
+        _("Community comment"),
+        _("Meets the rule"),
+        _("Why not"),
+    ]
 
 
 @dataclass
@@ -708,33 +1013,52 @@ def year_rows(branch: Branch, year: int, today: date | None = None) -> Iterator[
     """One row per member of the branch — the same rows feed the page, the print view and the XLSX."""
     today = today or local_today()
     rule = effective_rule(year, branch.agency.area)
-    members = list(db.session.scalars(select(Member).where(Member.branch_id == branch.id, Member.active.is_(True))
-                                      .order_by(Member.name, Member.id)))
+    members = list(
+        db.session.scalars(
+            select(Member)
+            .where(Member.branch_id == branch.id, Member.active.is_(True))
+            .order_by(Member.name, Member.id)
+        )
+    )
     ids = [m.id for m in members]
     start, end = period_bounds(year, "Y")
     figures = approved_figures(ids, start, end)
     where: dict[int, list[str]] = defaultdict(list)
     if ids:
         for member_id, name in db.session.execute(
-                select(ReportIn.member_id, Area.name).join(Area, ReportIn.community_id == Area.id)
-                .where(ReportIn.member_id.in_(ids), _reported_in_between(start, end))
-                .order_by(ReportIn.submitted_at)):
+            select(ReportIn.member_id, Area.name)
+            .join(Area, ReportIn.community_id == Area.id)
+            .where(ReportIn.member_id.in_(ids), _reported_in_between(start, end))
+            .order_by(ReportIn.submitted_at)
+        ):
             if name not in where[member_id]:
                 where[member_id].append(name)
-    waiting = dict(db.session.execute(
-        select(ReportIn.member_id, Area.name).join(Area, ReportIn.community_id == Area.id)
-        .where(ReportIn.member_id.in_(ids), ReportIn.kind == "member", ReportIn.status == "pending")
-    ).tuples().all()) if ids else {}
+    waiting = (
+        dict(
+            db.session.execute(
+                select(ReportIn.member_id, Area.name)
+                .join(Area, ReportIn.community_id == Area.id)
+                .where(ReportIn.member_id.in_(ids), ReportIn.kind == "member", ReportIn.status == "pending")
+            )
+            .tuples()
+            .all()
+        )
+        if ids
+        else {}
+    )
     reports: dict[int, dict[str, Report]] = defaultdict(dict)
     evaluations: dict[int, list[Evaluation]] = defaultdict(list)
     if ids:
-        for report in db.session.scalars(select(Report).where(Report.kind == "member", Report.member_id.in_(ids),
-                                                              Report.year == year)):
+        for report in db.session.scalars(
+            select(Report).where(Report.kind == "member", Report.member_id.in_(ids), Report.year == year)
+        ):
             reports[report.member_id][report.period] = report
         # Only published ratings ever reach the branch.
-        for evaluation in db.session.scalars(select(Evaluation).where(
-                Evaluation.member_id.in_(ids), Evaluation.year == year, Evaluation.published.is_(True))
-                .order_by(Evaluation.id)):
+        for evaluation in db.session.scalars(
+            select(Evaluation)
+            .where(Evaluation.member_id.in_(ids), Evaluation.year == year, Evaluation.published.is_(True))
+            .order_by(Evaluation.id)
+        ):
             evaluations[evaluation.member_id].append(evaluation)
     codes = rulebook.report_periods(rule) if rule is not None else ()
     for member in members:
@@ -743,8 +1067,18 @@ def year_rows(branch: Branch, year: int, today: date | None = None) -> Iterator[
         periods = []
         for code in codes:
             p_start, p_end = period_bounds(year, code)
-            periods.append(PeriodInfo(year, code, p_start, p_end, rulebook.report_due(rule, code),
-                                      rule.report_required, mine.get(code), today))
+            periods.append(
+                PeriodInfo(
+                    year,
+                    code,
+                    p_start,
+                    p_end,
+                    rulebook.report_due(rule, code),
+                    rule.report_required,
+                    mine.get(code),
+                    today,
+                )
+            )
         extra = [r for code, r in sorted(mine.items()) if code not in codes]
         evals = evaluations.get(member.id, [])
         rating = "；".join(str(RATING_LABELS[e.rating]) for e in evals)
@@ -754,7 +1088,9 @@ def year_rows(branch: Branch, year: int, today: date | None = None) -> Iterator[
         else:
             missing = []
             if half < rule.min_half_hours:
-                missing.append(_("hours %(have)s of %(need)s", have=format_hours(half), need=format_hours(rule.min_half_hours)))
+                missing.append(
+                    _("hours %(have)s of %(need)s", have=format_hours(half), need=format_hours(rule.min_half_hours))
+                )
             if count < rule.min_activities:
                 missing.append(_("activities %(have)d of %(need)d", have=count, need=rule.min_activities))
             if rule.report_required and not all(p.submitted for p in periods):
@@ -762,10 +1098,21 @@ def year_rows(branch: Branch, year: int, today: date | None = None) -> Iterator[
             meets, why = (_("Yes"), "") if not missing else (_("No"), "；".join(missing))
         hours = half // 2 if half % 2 == 0 else half / 2  # a number, so spreadsheets can add it up
         place = "、".join(where.get(member.id, [])) or (
-            _("%(community)s (waiting for confirmation)", community=waiting[member.id]) if member.id in waiting
-            else _("Not reported in"))
-        yield (member.name, place, hours, count,
-               _report_status_text(periods, extra), rating or "—", comment, meets, why)
+            _("%(community)s (waiting for confirmation)", community=waiting[member.id])
+            if member.id in waiting
+            else _("Not reported in")
+        )
+        yield (
+            member.name,
+            place,
+            hours,
+            count,
+            _report_status_text(periods, extra),
+            rating or "—",
+            comment,
+            meets,
+            why,
+        )
 
 
 def year_view(branch: Branch, year: int, today: date | None = None) -> YearView:
@@ -774,14 +1121,16 @@ def year_view(branch: Branch, year: int, today: date | None = None) -> YearView:
 
 # ---------------------------------------------------------------- overdue lists
 
+
 def member_overdue(member: Member, today: date | None = None) -> list[PeriodInfo]:
     """Required reports past their due date that the member has not submitted (this year and last)."""
     today = today or local_today()
     owed = []
     for year in (today.year - 1, today.year):
         start, end = period_bounds(year, "Y")
-        if not db.session.scalar(select(func.count(ReportIn.id)).where(
-                ReportIn.member_id == member.id, _reported_in_between(start, end))):
+        if not db.session.scalar(
+            select(func.count(ReportIn.id)).where(ReportIn.member_id == member.id, _reported_in_between(start, end))
+        ):
             continue
         _rule, periods = member_periods(member, year, today)
         owed.extend(p for p in periods if p.overdue)
@@ -810,26 +1159,48 @@ def area_overdue(area: Area, year: int, today: date | None = None) -> list[Commu
     today = today or local_today()
     book = rulebook.RuleBook(year)
     start, end = period_bounds(year, "Y")
-    communities = list(db.session.scalars(select(Area).where(Area.level == "community",
-                                                             Area.path.startswith(area.path, autoescape=True))
-                                          .order_by(Area.path)))
+    communities = list(
+        db.session.scalars(
+            select(Area)
+            .where(Area.level == "community", Area.path.startswith(area.path, autoescape=True))
+            .order_by(Area.path)
+        )
+    )
     by_id = {c.id: CommunityOverdue(c, year) for c in communities}
     agency_area, community_area = aliased(Area), aliased(Area)
     pairs = db.session.execute(
         select(ReportIn.community_id, ReportIn.member_id, agency_area.path)
         .join(community_area, ReportIn.community_id == community_area.id)
-        .join(Member, ReportIn.member_id == Member.id).join(Branch, Member.branch_id == Branch.id)
-        .join(Agency, Branch.agency_id == Agency.id).join(agency_area, Agency.area_id == agency_area.id)
-        .where(community_area.level == "community", community_area.path.startswith(area.path, autoescape=True),
-               _reported_in_between(start, end), Member.active.is_(True))
-        .distinct()).all()
-    submitted = set(db.session.execute(
-        select(Report.member_id, Report.period).where(Report.kind == "member", Report.year == year,
-                                                      Report.community_id.in_(list(by_id)),
-                                                      Report.status != ReportStatus.draft.value)).all())
-    evaluations = {(cid, mid): published for cid, mid, published in db.session.execute(
-        select(Evaluation.community_id, Evaluation.member_id, Evaluation.published)
-        .where(Evaluation.year == year, Evaluation.community_id.in_(list(by_id))))}
+        .join(Member, ReportIn.member_id == Member.id)
+        .join(Branch, Member.branch_id == Branch.id)
+        .join(Agency, Branch.agency_id == Agency.id)
+        .join(agency_area, Agency.area_id == agency_area.id)
+        .where(
+            community_area.level == "community",
+            community_area.path.startswith(area.path, autoescape=True),
+            _reported_in_between(start, end),
+            Member.active.is_(True),
+        )
+        .distinct()
+    ).all()
+    submitted = set(
+        db.session.execute(
+            select(Report.member_id, Report.period).where(
+                Report.kind == "member",
+                Report.year == year,
+                Report.community_id.in_(list(by_id)),
+                Report.status != ReportStatus.draft.value,
+            )
+        ).all()
+    )
+    evaluations = {
+        (cid, mid): published
+        for cid, mid, published in db.session.execute(
+            select(Evaluation.community_id, Evaluation.member_id, Evaluation.published).where(
+                Evaluation.year == year, Evaluation.community_id.in_(list(by_id))
+            )
+        )
+    }
     for community_id, member_id, agency_path in pairs:
         row = by_id[community_id]
         row.members += 1
@@ -865,11 +1236,16 @@ def awaiting_ack_count(*, branch_ids: Iterable[int] = (), community_ids: Iterabl
     branch_ids, community_ids = list(branch_ids), list(community_ids)
     conditions = []
     if branch_ids:
-        conditions.append(and_(Report.kind == "member", Report.branch_id.in_(branch_ids),
-                               Report.branch_ack_at.is_(None)))
+        conditions.append(
+            and_(Report.kind == "member", Report.branch_id.in_(branch_ids), Report.branch_ack_at.is_(None))
+        )
     if community_ids:
         conditions.append(and_(Report.community_id.in_(community_ids), Report.community_ack_at.is_(None)))
     if not conditions:
         return 0
-    return db.session.scalar(select(func.count(Report.id)).where(
-        Report.status == ReportStatus.submitted.value, or_(*conditions))) or 0
+    return (
+        db.session.scalar(
+            select(func.count(Report.id)).where(Report.status == ReportStatus.submitted.value, or_(*conditions))
+        )
+        or 0
+    )

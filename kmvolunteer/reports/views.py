@@ -1,5 +1,6 @@
 """双报告 pages: member and branch reports, acknowledgements, evaluations, feedback sheets,
 the branch secretary's year view (print, XLSX), year rules and overdue lists."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -46,9 +47,14 @@ def _report_hours(half_hours: int | None) -> str:
 
 @bp.app_context_processor
 def _labels() -> dict:
-    return {"rating_labels": RATING_LABELS, "report_status_labels": STATUS_LABELS,
-            "period_labels": rulebook.PERIOD_LABELS, "frequency_labels": rulebook.FREQUENCY_LABELS,
-            "report_period_labels": rulebook.REPORT_PERIOD_LABELS, "this_year": local_today().year}
+    return {
+        "rating_labels": RATING_LABELS,
+        "report_status_labels": STATUS_LABELS,
+        "period_labels": rulebook.PERIOD_LABELS,
+        "frequency_labels": rulebook.FREQUENCY_LABELS,
+        "report_period_labels": rulebook.REPORT_PERIOD_LABELS,
+        "this_year": local_today().year,
+    }
 
 
 def _year_arg(*, future: bool = False) -> int:
@@ -76,22 +82,32 @@ def _branches() -> list[Branch]:
 
 # ---------------------------------------------------------------- hub
 
+
 @bp.route("/")
 @login_required
 def hub():
     if not can(current_user, "reports.hub"):
         abort(404)
     today = local_today()
-    readers = [g.area for g in current_user.grants
-               if g.area and g.role in (Role.org_department.value, Role.subdistrict_officer.value)]
-    return render("reports/hub.html", today=today, communities=_secretary_communities(), branches=_branches(),
-                  readers=readers, member=current_user.member if current_user.is_member else None,
-                  awaiting_branch={b.id: services.awaiting_ack_count(branch_ids=[b.id]) for b in _branches()},
-                  awaiting_community={c.id: services.awaiting_ack_count(community_ids=[c.id])
-                                      for c in _secretary_communities()})
+    readers = [
+        g.area
+        for g in current_user.grants
+        if g.area and g.role in (Role.org_department.value, Role.subdistrict_officer.value)
+    ]
+    return render(
+        "reports/hub.html",
+        today=today,
+        communities=_secretary_communities(),
+        branches=_branches(),
+        readers=readers,
+        member=current_user.member if current_user.is_member else None,
+        awaiting_branch={b.id: services.awaiting_ack_count(branch_ids=[b.id]) for b in _branches()},
+        awaiting_community={c.id: services.awaiting_ack_count(community_ids=[c.id]) for c in _secretary_communities()},
+    )
 
 
 # ---------------------------------------------------------------- member reports
+
 
 def _me() -> Member:
     member = current_user.member if current_user.is_member else None
@@ -106,8 +122,15 @@ def mine():
     member = _me()
     year = _year_arg()
     rule, periods = services.member_periods(member, year)
-    return render("reports/mine.html", member=member, year=year, rule=rule, periods=periods,
-                  community=services.current_community(member), overdue=services.member_overdue(member))
+    return render(
+        "reports/mine.html",
+        member=member,
+        year=year,
+        rule=rule,
+        periods=periods,
+        community=services.current_community(member),
+        overdue=services.member_overdue(member),
+    )
 
 
 @bp.route("/mine/<int:year>/<period>", methods=["GET", "POST"])
@@ -117,8 +140,11 @@ def write(year: int, period: str):
     _check_year(year)
     if period not in rulebook.PERIOD_LABELS:
         abort(404)
-    report = db.session.scalar(select(Report).where(Report.kind == "member", Report.member_id == member.id,
-                                                    Report.year == year, Report.period == period))
+    report = db.session.scalar(
+        select(Report).where(
+            Report.kind == "member", Report.member_id == member.id, Report.year == year, Report.period == period
+        )
+    )
     if report is not None and report.status != "draft" and request.method == "GET":
         return see_other(url_for("reports.show", report_id=report.id))
     form = ReportForm(obj=report) if request.method == "GET" else ReportForm()
@@ -127,11 +153,13 @@ def write(year: int, period: str):
         submit = form.action.data == "submit"
         try:
             if submit:
-                report = services.submit_member_report(member, year, period, form.body.data or "",
-                                                       actor_id=current_user.id)
+                report = services.submit_member_report(
+                    member, year, period, form.body.data or "", actor_id=current_user.id
+                )
             else:
-                report = services.save_member_draft(member, year, period, form.body.data or "",
-                                                    actor_id=current_user.id)
+                report = services.save_member_draft(
+                    member, year, period, form.body.data or "", actor_id=current_user.id
+                )
         except ServiceError as exc:
             db.session.rollback()
             error = exc.message
@@ -141,18 +169,31 @@ def write(year: int, period: str):
         else:
             db.session.commit()
             if submit:
-                flash(_("Report submitted. Your branch secretary and your community's secretary will "
-                        "acknowledge it."), "success")
+                flash(
+                    _("Report submitted. Your branch secretary and your community's secretary will acknowledge it."),
+                    "success",
+                )
                 return see_other(url_for("reports.show", report_id=report.id), "reports-changed")
             flash(_("Draft saved."), "success")
             return see_other(url_for("reports.write", year=year, period=period))
     community = services.current_community(member)
     preview = services.live_summary(member, community, year, period) if community else None
     status = 422 if request.method == "POST" else 200
-    return render("reports/write.html", form=form, error=error, status=status, kind="member", year=year,
-                  period=period, member=member, community=community, preview=preview, report=report,
-                  action_url=url_for("reports.write", year=year, period=period),
-                  started=rulebook.period_bounds(year, period)[0] <= local_today())
+    return render(
+        "reports/write.html",
+        form=form,
+        error=error,
+        status=status,
+        kind="member",
+        year=year,
+        period=period,
+        member=member,
+        community=community,
+        preview=preview,
+        report=report,
+        action_url=url_for("reports.write", year=year, period=period),
+        started=rulebook.period_bounds(year, period)[0] <= local_today(),
+    )
 
 
 @bp.route("/<int:report_id>")
@@ -181,8 +222,16 @@ def acknowledge(report_id: int, side: str):
         else:
             db.session.commit()
             if wants_fragment():
-                return trigger(render("reports/show.html", "reports/_acks.html", report=report, form=AckForm(),
-                                      notice=_("Acknowledged.")), "reports-changed")
+                return trigger(
+                    render(
+                        "reports/show.html",
+                        "reports/_acks.html",
+                        report=report,
+                        form=AckForm(),
+                        notice=_("Acknowledged."),
+                    ),
+                    "reports-changed",
+                )
             flash(_("Acknowledged."), "success")
             return see_other(url_for("reports.show", report_id=report.id), "reports-changed")
     db.session.refresh(report)
@@ -209,13 +258,15 @@ def inbox():
 
 # ---------------------------------------------------------------- branch reports
 
+
 @bp.route("/branches/<int:branch_id>/reports")
 @login_required
 def branch_reports(branch_id: int):
     branch = get_or_404(Branch, branch_id, "branch.year_view")
     year = _year_arg()
-    return render("reports/branch_reports.html", branch=branch, year=year,
-                  rows=services.branch_report_rows(branch, year))
+    return render(
+        "reports/branch_reports.html", branch=branch, year=year, rows=services.branch_report_rows(branch, year)
+    )
 
 
 @bp.route("/branches/<int:branch_id>/reports/<int:community_id>/<int:year>", methods=["GET", "POST"])
@@ -226,8 +277,14 @@ def write_branch(branch_id: int, community_id: int, year: int):
     community = db.session.get(Area, community_id)
     if community is None or community.id not in {c.id for c in services.co_built_communities(branch)}:
         abort(404)
-    report = db.session.scalar(select(Report).where(Report.kind == "branch", Report.branch_id == branch.id,
-                                                    Report.community_id == community.id, Report.year == year))
+    report = db.session.scalar(
+        select(Report).where(
+            Report.kind == "branch",
+            Report.branch_id == branch.id,
+            Report.community_id == community.id,
+            Report.year == year,
+        )
+    )
     if report is not None and report.status != "draft" and request.method == "GET":
         return see_other(url_for("reports.show", report_id=report.id))
     form = ReportForm(obj=report) if request.method == "GET" else ReportForm()
@@ -246,17 +303,27 @@ def write_branch(branch_id: int, community_id: int, year: int):
                 flash(_("Branch report submitted to %(community)s.", community=community.name), "success")
                 return see_other(url_for("reports.show", report_id=report.id), "reports-changed")
             flash(_("Draft saved."), "success")
-            return see_other(url_for("reports.write_branch", branch_id=branch.id, community_id=community.id,
-                                     year=year))
+            return see_other(url_for("reports.write_branch", branch_id=branch.id, community_id=community.id, year=year))
     status = 422 if request.method == "POST" else 200
-    return render("reports/write.html", form=form, error=error, status=status, kind="branch", year=year,
-                  period="Y", branch=branch, community=community, report=report,
-                  preview=services.branch_figures(branch, community, year), started=year <= local_today().year,
-                  action_url=url_for("reports.write_branch", branch_id=branch.id, community_id=community.id,
-                                     year=year))
+    return render(
+        "reports/write.html",
+        form=form,
+        error=error,
+        status=status,
+        kind="branch",
+        year=year,
+        period="Y",
+        branch=branch,
+        community=community,
+        report=report,
+        preview=services.branch_figures(branch, community, year),
+        started=year <= local_today().year,
+        action_url=url_for("reports.write_branch", branch_id=branch.id, community_id=community.id, year=year),
+    )
 
 
 # ---------------------------------------------------------------- evaluations
+
 
 def _community_for(community_id: int, action: str) -> Area:
     community = get_or_404(Area, community_id, "area.view")
@@ -265,20 +332,37 @@ def _community_for(community_id: int, action: str) -> Area:
     return community
 
 
-def _may_rate(community: Area):  # noqa: ANN202
+def _may_rate(community: Area):
     """For the rows: may the current user rate this member (nobody rates themselves)?"""
     return lambda member: can(current_user, "evaluation.rate", About(community, member=member))
 
 
-def _evaluation_page(community: Area, year: int, *, status: int = 200, posted: dict | None = None,
-                     errors: dict | None = None, error: str | None = None) -> Response:
+def _evaluation_page(
+    community: Area,
+    year: int,
+    *,
+    status: int = 200,
+    posted: dict | None = None,
+    errors: dict | None = None,
+    error: str | None = None,
+) -> Response:
     rows = services.evaluation_rows(community, year)
     rule = services.community_rule(community, year)
-    return render("reports/evaluations.html", community=community, year=year, rows=rows, rule=rule,
-                  posted=posted or {}, errors=errors or {}, error=error, status=status,
-                  unrated=sum(1 for r in rows if r.evaluation is None),
-                  unpublished=sum(1 for r in rows if r.evaluation is not None and not r.evaluation.published),
-                  bulk_form=BulkRateForm(), may_rate=_may_rate(community))
+    return render(
+        "reports/evaluations.html",
+        community=community,
+        year=year,
+        rows=rows,
+        rule=rule,
+        posted=posted or {},
+        errors=errors or {},
+        error=error,
+        status=status,
+        unrated=sum(1 for r in rows if r.evaluation is None),
+        unpublished=sum(1 for r in rows if r.evaluation is not None and not r.evaluation.published),
+        bulk_form=BulkRateForm(),
+        may_rate=_may_rate(community),
+    )
 
 
 @bp.route("/evaluations/<int:community_id>/<int:year>")
@@ -290,9 +374,11 @@ def evaluations(community_id: int, year: int):
 
 
 def _row_values(member_id: int) -> dict:
-    return {"rating": request.form.get(f"rating-{member_id}", ""),
-            "comment": request.form.get(f"comment-{member_id}", ""),
-            "reason": request.form.get(f"reason-{member_id}", "")}
+    return {
+        "rating": request.form.get(f"rating-{member_id}", ""),
+        "comment": request.form.get(f"comment-{member_id}", ""),
+        "reason": request.form.get(f"reason-{member_id}", ""),
+    }
 
 
 @bp.route("/evaluations/<int:community_id>/<int:year>/members/<int:member_id>", methods=["POST"])
@@ -309,8 +395,9 @@ def rate_one(community_id: int, year: int, member_id: int):
     try:
         if not values["rating"]:
             raise ServiceError(_("Choose a rating."), "rating")
-        _evaluation, changed = services.set_rating(community, member, year, values["rating"], values["comment"],
-                                                   values["reason"], actor_id=current_user.id)
+        _evaluation, changed = services.set_rating(
+            community, member, year, values["rating"], values["comment"], values["reason"], actor_id=current_user.id
+        )
     except ServiceError as exc:
         db.session.rollback()
         error = exc.message
@@ -320,9 +407,18 @@ def rate_one(community_id: int, year: int, member_id: int):
         flash(error or _("Rating saved."), "error" if error else "success")
         return see_other(url_for("reports.evaluations", community_id=community.id, year=year))
     row = services.evaluation_row(community, member, year)
-    response = render("reports/_eval_row.html", "reports/_eval_row.html", status=422 if error else 200, row=row,
-                      community=community, year=year, posted={member.id: values} if error else {},
-                      errors={member.id: error} if error else {}, saved=changed, may_rate=_may_rate(community))
+    response = render(
+        "reports/_eval_row.html",
+        "reports/_eval_row.html",
+        status=422 if error else 200,
+        row=row,
+        community=community,
+        year=year,
+        posted={member.id: values} if error else {},
+        errors={member.id: error} if error else {},
+        saved=changed,
+        may_rate=_may_rate(community),
+    )
     return trigger(response, "evaluations-changed") if changed else response
 
 
@@ -345,24 +441,40 @@ def rate_all(community_id: int, year: int):
         if not values["rating"]:
             continue
         try:
-            _evaluation, changed = services.set_rating(community, row.member, year, values["rating"],
-                                                       values["comment"], values["reason"],
-                                                       actor_id=current_user.id)
+            _evaluation, changed = services.set_rating(
+                community,
+                row.member,
+                year,
+                values["rating"],
+                values["comment"],
+                values["reason"],
+                actor_id=current_user.id,
+            )
         except ServiceError as exc:
             errors[row.member.id] = exc.message
         else:
             saved += changed
     if errors:
         db.session.rollback()
-        return _evaluation_page(community, year, status=422, posted=posted, errors=errors,
-                                error=ngettext("%(num)d rating could not be saved; nothing was saved.",
-                                               "%(num)d ratings could not be saved; nothing was saved.",
-                                               len(errors)))
+        return _evaluation_page(
+            community,
+            year,
+            status=422,
+            posted=posted,
+            errors=errors,
+            error=ngettext(
+                "%(num)d rating could not be saved; nothing was saved.",
+                "%(num)d ratings could not be saved; nothing was saved.",
+                len(errors),
+            ),
+        )
     db.session.commit()
     flash(ngettext("%(num)d rating saved.", "%(num)d ratings saved.", saved), "success")
     if own:
-        flash(_("Not saved, as nobody rates themselves (another secretary must): %(names)s", names="、".join(own)),
-              "warning")
+        flash(
+            _("Not saved, as nobody rates themselves (another secretary must): %(names)s", names="、".join(own)),
+            "warning",
+        )
     return see_other(url_for("reports.evaluations", community_id=community.id, year=year), "evaluations-changed")
 
 
@@ -382,9 +494,14 @@ def rate_bulk(community_id: int, year: int):
             db.session.commit()
             flash(ngettext("%(num)d member rated.", "%(num)d members rated.", len(rated)), "success")
             if skipped:
-                flash(_("Skipped, with no approved service this year (rate them one by one, with a reason if "
-                        "above “Basically satisfactory”): %(names)s", names="、".join(m.name for m in skipped)),
-                      "warning")
+                flash(
+                    _(
+                        "Skipped, with no approved service this year (rate them one by one, with a reason if "
+                        "above “Basically satisfactory”): %(names)s",
+                        names="、".join(m.name for m in skipped),
+                    ),
+                    "warning",
+                )
     return see_other(url_for("reports.evaluations", community_id=community.id, year=year), "evaluations-changed")
 
 
@@ -400,12 +517,19 @@ def publish(community_id: int, year: int):
         flash(exc.message, "warning")
     else:
         db.session.commit()
-        flash(ngettext("%(num)d rating published to the members' branches.",
-                       "%(num)d ratings published to the members' branches.", count), "success")
+        flash(
+            ngettext(
+                "%(num)d rating published to the members' branches.",
+                "%(num)d ratings published to the members' branches.",
+                count,
+            ),
+            "success",
+        )
     return see_other(url_for("reports.evaluations", community_id=community.id, year=year), "evaluations-changed")
 
 
 # ---------------------------------------------------------------- feedback sheets
+
 
 @bp.route("/feedback/<int:community_id>")
 @login_required
@@ -415,8 +539,17 @@ def feedback(community_id: int):
     rule, periods, branches, sheets = services.feedback_grid(community, year)
     today = local_today()
     started = {p: rulebook.period_bounds(year, p)[0] <= today for p in periods}
-    return render("reports/feedback.html", community=community, year=year, rule=rule, periods=periods,
-                  branches=branches, sheets=sheets, started=started, form=GenerateForm())
+    return render(
+        "reports/feedback.html",
+        community=community,
+        year=year,
+        rule=rule,
+        periods=periods,
+        branches=branches,
+        sheets=sheets,
+        started=started,
+        form=GenerateForm(),
+    )
 
 
 @bp.route("/feedback/<int:community_id>/generate", methods=["POST"])
@@ -441,10 +574,18 @@ def generate(community_id: int):
     return see_other(url_for("reports.sheet", sheet_id=sheet.id))
 
 
-def _sheet_page(sheet: FeedbackSheet, form: SheetForm | None = None, *, status: int = 200,
-                error: str | None = None) -> Response:
-    return render("reports/sheet.html", sheet=sheet, form=form or SheetForm(obj=sheet), error=error, status=status,
-                  manage=can(current_user, "feedback.write", sheet), now=utcnow())
+def _sheet_page(
+    sheet: FeedbackSheet, form: SheetForm | None = None, *, status: int = 200, error: str | None = None
+) -> Response:
+    return render(
+        "reports/sheet.html",
+        sheet=sheet,
+        form=form or SheetForm(obj=sheet),
+        error=error,
+        status=status,
+        manage=can(current_user, "feedback.write", sheet),
+        now=utcnow(),
+    )
 
 
 @bp.route("/feedback/sheets/<int:sheet_id>", methods=["GET", "POST"])
@@ -470,9 +611,13 @@ def sheet(sheet_id: int):
             db.session.refresh(found)
             return _sheet_page(found, form, status=422, error=exc.message)
         db.session.commit()
-        flash({"send": _("Feedback sent to %(branch)s.", branch=found.branch.full_name()),
-               "refresh": _("Figures counted again from the approved records.")}.get(action, _("Saved.")),
-              "success")
+        flash(
+            {
+                "send": _("Feedback sent to %(branch)s.", branch=found.branch.full_name()),
+                "refresh": _("Figures counted again from the approved records."),
+            }.get(action, _("Saved.")),
+            "success",
+        )
         return see_other(url_for("reports.sheet", sheet_id=found.id), "feedback-changed")
     return _sheet_page(found, form, status=422)
 
@@ -482,13 +627,16 @@ def sheet(sheet_id: int):
 def branch_feedback(branch_id: int):
     branch = get_or_404(Branch, branch_id, "branch.year_view")
     year = _year_arg()
-    sheets = db.session.scalars(select(FeedbackSheet).where(
-        FeedbackSheet.branch_id == branch.id, FeedbackSheet.year == year, FeedbackSheet.status == "sent")
-        .order_by(FeedbackSheet.period, FeedbackSheet.community_id)).all()
+    sheets = db.session.scalars(
+        select(FeedbackSheet)
+        .where(FeedbackSheet.branch_id == branch.id, FeedbackSheet.year == year, FeedbackSheet.status == "sent")
+        .order_by(FeedbackSheet.period, FeedbackSheet.community_id)
+    ).all()
     return render("reports/branch_feedback.html", branch=branch, year=year, sheets=sheets)
 
 
 # ---------------------------------------------------------------- the branch secretary's year view
+
 
 @bp.route("/branches/<int:branch_id>/year/<int:year>")
 @login_required
@@ -503,8 +651,12 @@ def year_view(branch_id: int, year: int):
 def year_print(branch_id: int, year: int):
     branch = get_or_404(Branch, branch_id, "branch.year_view")
     _check_year(year, future=False)
-    return render("reports/year_print.html", view=services.year_view(branch, year), headers=services.year_headers(),
-                  generated_at=utcnow())
+    return render(
+        "reports/year_print.html",
+        view=services.year_view(branch, year),
+        headers=services.year_headers(),
+        generated_at=utcnow(),
+    )
 
 
 @bp.route("/branches/<int:branch_id>/year/<int:year>.xlsx")
@@ -514,11 +666,17 @@ def year_xlsx(branch_id: int, year: int):
     _check_year(year, future=False)
     view = services.year_view(branch, year)
     columns = exports.simple_columns(services.year_headers(), [10, 18, 10, 8, 26, 12, 30, 8, 30])
-    return exports.export_response("xlsx", f"{branch.agency.name}{branch.name}-{year}", columns, view.rows,
-                                   title=_("%(year)d year view", year=year))
+    return exports.export_response(
+        "xlsx",
+        f"{branch.agency.name}{branch.name}-{year}",
+        columns,
+        view.rows,
+        title=_("%(year)d year view", year=year),
+    )
 
 
 # ---------------------------------------------------------------- year rules
+
 
 @bp.route("/rules")
 @login_required
@@ -543,9 +701,15 @@ def _rule_values(form: RuleForm) -> rulebook.RuleValues:
     half = hours * 2
     if half != half.to_integral_value():
         raise ServiceError(_("Hours go in steps of 0.5."), "min_hours")
-    return rulebook.RuleValues(int(half), form.min_activities.data or 0, bool(form.report_required.data),
-                               form.report_period.data, form.report_due.data, form.evaluation_due.data,
-                               form.feedback_frequency.data)
+    return rulebook.RuleValues(
+        int(half),
+        form.min_activities.data or 0,
+        bool(form.report_required.data),
+        form.report_period.data,
+        form.report_due.data,
+        form.evaluation_due.data,
+        form.feedback_frequency.data,
+    )
 
 
 @bp.route("/rules/<int:area_id>/<int:year>", methods=["GET", "POST"])
@@ -554,14 +718,13 @@ def rule_edit(area_id: int, year: int):
     area = get_or_404(Area, area_id, "rule.edit")
     _check_year(year)
     rule = db.session.scalar(select(YearRule).where(YearRule.year == year, YearRule.area_id == area.id))
-    parent_rule = (db.session.scalar(select(YearRule).where(YearRule.year == year,
-                                                             YearRule.area_id == area.parent_id))
-                   if area.level == "district" else None)
+    parent_rule = (
+        db.session.scalar(select(YearRule).where(YearRule.year == year, YearRule.area_id == area.parent_id))
+        if area.level == "district"
+        else None
+    )
     template = rule or parent_rule
-    if request.method == "GET":
-        form = RuleForm(data=_form_data(template, year))
-    else:
-        form = RuleForm()
+    form = RuleForm(data=_form_data(template, year)) if request.method == "GET" else RuleForm()
     error = None
     if request.method == "POST" and request.form.get("action") == "remove" and rule is not None:
         try:
@@ -579,8 +742,12 @@ def rule_edit(area_id: int, year: int):
         except ServiceError as exc:
             db.session.rollback()
             error = exc.message
-            field = {"min_hours": form.min_hours, "min_activities": form.min_activities,
-                     "report_due": form.report_due, "evaluation_due": form.evaluation_due}.get(exc.field or "")
+            field = {
+                "min_hours": form.min_hours,
+                "min_activities": form.min_activities,
+                "report_due": form.report_due,
+                "evaluation_due": form.evaluation_due,
+            }.get(exc.field or "")
             if field is not None:
                 field.errors = [exc.message]
                 error = None
@@ -589,22 +756,42 @@ def rule_edit(area_id: int, year: int):
             flash(_("The rule for %(area)s in %(year)d is saved.", area=area.name, year=year), "success")
             return see_other(url_for("reports.rules", year=year))
     status = 422 if request.method == "POST" else 200
-    return render("reports/rule_form.html", form=form, area=area, year=year, rule=rule, parent_rule=parent_rule,
-                  error=error, status=status)
+    return render(
+        "reports/rule_form.html",
+        form=form,
+        area=area,
+        year=year,
+        rule=rule,
+        parent_rule=parent_rule,
+        error=error,
+        status=status,
+    )
 
 
 def _form_data(rule: YearRule | None, year: int) -> dict:
     if rule is None:
-        return {"min_hours": Decimal(0), "min_activities": 0, "report_required": True, "report_period": "year",
-                "report_due": date(year + 1, 1, 15), "evaluation_due": date(year + 1, 1, 31),
-                "feedback_frequency": "quarter"}
-    return {"min_hours": Decimal(rule.min_half_hours) / 2, "min_activities": rule.min_activities,
-            "report_required": rule.report_required, "report_period": rule.report_period,
-            "report_due": rule.report_due, "evaluation_due": rule.evaluation_due,
-            "feedback_frequency": rule.feedback_frequency}
+        return {
+            "min_hours": Decimal(0),
+            "min_activities": 0,
+            "report_required": True,
+            "report_period": "year",
+            "report_due": date(year + 1, 1, 15),
+            "evaluation_due": date(year + 1, 1, 31),
+            "feedback_frequency": "quarter",
+        }
+    return {
+        "min_hours": Decimal(rule.min_half_hours) / 2,
+        "min_activities": rule.min_activities,
+        "report_required": rule.report_required,
+        "report_period": rule.report_period,
+        "report_due": rule.report_due,
+        "evaluation_due": rule.evaluation_due,
+        "feedback_frequency": rule.feedback_frequency,
+    }
 
 
 # ---------------------------------------------------------------- overdue
+
 
 @bp.route("/overdue/<int:area_id>")
 @login_required

@@ -8,12 +8,13 @@ end with one INSERT … SELECT … GROUP BY, so they equal a recount by construc
 Members who have no confirmed report-in yet (the report-in seeder may not have made one)
 get one here, because a member serves in the community they reported in to.
 """
+
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from time import monotonic
-from typing import Callable
 
 from sqlalchemy import delete, func, insert, select, text
 
@@ -47,8 +48,12 @@ ACTIVITIES = [
     ("协助开展消防安全检查", "沿街商铺"),
     ("社区图书室整理与借阅服务", "社区图书室"),
 ]
-RETURN_REASONS = ["请补充服务地点和负责人", "服务时长与活动安排不符，请核实后重新提交",
-                  "服务内容过于简单，请具体说明", "日期有误，活动实际在次日举行"]
+RETURN_REASONS = [
+    "请补充服务地点和负责人",
+    "服务时长与活动安排不符，请核实后重新提交",
+    "服务内容过于简单，请具体说明",
+    "日期有误，活动实际在次日举行",
+]
 REJECT_REASONS = ["该活动不属于社区志愿服务", "与已登记的服务记录重复"]
 REVOKE_REASONS = ["经核实当天未参加活动，撤销此前的审核"]
 LATE_REASONS = ["外出培训，回来后补录", "手机故障，延后登记", "出差期间无法登录平台"]
@@ -58,21 +63,31 @@ def seed(*, rng: random.Random, generated: bool, echo: Callable[[str], None]) ->
     """Fill in this feature's demo data (bulk inserts when ``generated`` is a city-scale run)."""
     started = monotonic()
     today = local_today()
-    communities = [row for row in db.session.execute(
-        select(Area.id, Area.name, Area.path).where(Area.level == "community", Area.active.is_(True))
-        .order_by(Area.id))]
+    communities = [
+        row
+        for row in db.session.execute(
+            select(Area.id, Area.name, Area.path)
+            .where(Area.level == "community", Area.active.is_(True))
+            .order_by(Area.id)
+        )
+    ]
     if not communities:
         return
     home = next((c for c in communities if c.name == HOME_COMMUNITY), communities[0])
-    members = [row for row in db.session.execute(
-        select(Member.id, Member.user_id).where(Member.active.is_(True)).order_by(Member.id))]
+    members = [
+        row
+        for row in db.session.execute(
+            select(Member.id, Member.user_id).where(Member.active.is_(True)).order_by(Member.id)
+        )
+    ]
     where = _confirmed_communities()
     members = [m for m in members if m.id in where]  # only members who reported in serve somewhere
     secretaries = _secretaries()
     paths = {c.id: c.path for c in communities}
     needs = _needs_by_community()
-    demo_member = db.session.scalar(select(Member.id).join(User, Member.user_id == User.id)
-                                    .where(User.username == "member"))
+    demo_member = db.session.scalar(
+        select(Member.id).join(User, Member.user_id == User.id).where(User.username == "member")
+    )
     plan = _Plan(rng, today, generated, secretaries, paths, needs)
     for member_id, user_id in members:
         community_id = where[member_id]
@@ -88,17 +103,28 @@ def seed(*, rng: random.Random, generated: bool, echo: Callable[[str], None]) ->
 
 def _confirmed_communities() -> dict[int, int]:
     """Each member's confirmed report-in community (the report-in seeder decides who reported in where)."""
-    return dict(db.session.execute(
-        select(ReportIn.member_id, ReportIn.community_id)
-        .where(ReportIn.kind == "member", ReportIn.status == "confirmed")).tuples().all())
+    return dict(
+        db.session.execute(
+            select(ReportIn.member_id, ReportIn.community_id).where(
+                ReportIn.kind == "member", ReportIn.status == "confirmed"
+            )
+        )
+        .tuples()
+        .all()
+    )
 
 
 def _secretaries() -> dict[int, int]:
     """community id → the user id of its secretary (the one who decides its entries)."""
-    return dict(db.session.execute(
-        select(RoleGrant.area_id, func.min(RoleGrant.user_id))
-        .where(RoleGrant.role == Role.community_secretary.value, RoleGrant.area_id.is_not(None))
-        .group_by(RoleGrant.area_id)).tuples().all())
+    return dict(
+        db.session.execute(
+            select(RoleGrant.area_id, func.min(RoleGrant.user_id))
+            .where(RoleGrant.role == Role.community_secretary.value, RoleGrant.area_id.is_not(None))
+            .group_by(RoleGrant.area_id)
+        )
+        .tuples()
+        .all()
+    )
 
 
 def _needs_by_community() -> dict[int, list[int]]:
@@ -114,8 +140,15 @@ def _utc(day: date, hour: int, minute: int = 0) -> datetime:
 
 
 class _Plan:
-    def __init__(self, rng: random.Random, today: date, generated: bool, secretaries: dict[int, int],
-                 paths: dict[int, str], needs: dict[int, list[int]]) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        today: date,
+        generated: bool,
+        secretaries: dict[int, int],
+        paths: dict[int, str],
+        needs: dict[int, list[int]],
+    ) -> None:
         self.rng = rng
         self.today = today
         self.generated = generated
@@ -133,8 +166,17 @@ class _Plan:
         self.used: dict[int, set[date]] = {}
 
     # -- one record
-    def add(self, member_id: int, user_id: int | None, community_id: int, day: date, status: str, *,
-            submitted_days: int | None = None, reason: str = "") -> None:
+    def add(
+        self,
+        member_id: int,
+        user_id: int | None,
+        community_id: int,
+        day: date,
+        status: str,
+        *,
+        submitted_days: int | None = None,
+        reason: str = "",
+    ) -> None:
         rng = self.rng
         content, place = rng.choice(ACTIVITIES)
         half_hours = rng.choice((2, 2, 3, 4, 4, 4, 5, 6, 6, 8))
@@ -159,23 +201,62 @@ class _Plan:
         need_ids = self.needs.get(community_id)
         record_id = self.next_id
         self.next_id += 1
-        self.records.append({
-            "id": record_id, "member_id": member_id, "community_id": community_id,
-            "need_id": rng.choice(need_ids) if need_ids and rng.random() < 0.3 else None,
-            "service_date": day, "year": day.year, "start_time": start_time, "end_time": end_time,
-            "half_hours": half_hours, "place": place, "content": content, "organizer": "",
-            "person_in_charge": "", "status": status, "late": late,
-            "late_reason": rng.choice(LATE_REASONS) if late else "", "recorded_by_organizer": False,
-            "reason": reason, "created_at": submitted_at, "created_by_id": user_id, "submitted_at": submitted_at,
-            "decided_at": decided_at, "decided_by_id": decider if decided_at else None,
-        })
+        self.records.append(
+            {
+                "id": record_id,
+                "member_id": member_id,
+                "community_id": community_id,
+                "need_id": rng.choice(need_ids) if need_ids and rng.random() < 0.3 else None,
+                "service_date": day,
+                "year": day.year,
+                "start_time": start_time,
+                "end_time": end_time,
+                "half_hours": half_hours,
+                "place": place,
+                "content": content,
+                "organizer": "",
+                "person_in_charge": "",
+                "status": status,
+                "late": late,
+                "late_reason": rng.choice(LATE_REASONS) if late else "",
+                "recorded_by_organizer": False,
+                "reason": reason,
+                "created_at": submitted_at,
+                "created_by_id": user_id,
+                "submitted_at": submitted_at,
+                "decided_at": decided_at,
+                "decided_by_id": decider if decided_at else None,
+            }
+        )
         if not self.generated:
-            self._history(record_id, member_id, user_id, community_id, status, submitted_at, decided_at, decider,
-                          reason, half_hours, day)
+            self._history(
+                record_id,
+                member_id,
+                user_id,
+                community_id,
+                status,
+                submitted_at,
+                decided_at,
+                decider,
+                reason,
+                half_hours,
+                day,
+            )
 
-    def _history(self, record_id: int, member_id: int, user_id: int | None, community_id: int, status: str,
-                 submitted_at: datetime, decided_at: datetime | None, decider: int | None, reason: str,
-                 half_hours: int, day: date) -> None:
+    def _history(
+        self,
+        record_id: int,
+        member_id: int,
+        user_id: int | None,
+        community_id: int,
+        status: str,
+        submitted_at: datetime,
+        decided_at: datetime | None,
+        decider: int | None,
+        reason: str,
+        half_hours: int,
+        day: date,
+    ) -> None:
         path = self.paths[community_id]
         hours = f"{half_hours // 2}.5" if half_hours % 2 else str(half_hours // 2)
         steps = [("service.logged", submitted_at, user_id, None, {"status": "submitted"})]
@@ -185,21 +266,37 @@ class _Plan:
         elif status == "revoked":
             steps.append(("service.approved", decided_at, decider, {"status": "submitted"}, {"status": "approved"}))
             later = min(decided_at + timedelta(days=20), self.now) if decided_at else self.now
-            steps.append(("service.revoked", later, decider, {"status": "approved"},
-                          {"status": "revoked", "reason": reason}))
+            steps.append(
+                ("service.revoked", later, decider, {"status": "approved"}, {"status": "revoked", "reason": reason})
+            )
         elif status == "withdrawn":
-            steps.append(("service.withdrawn", submitted_at + timedelta(hours=2), user_id, {"status": "submitted"},
-                          {"status": "withdrawn"}))
+            steps.append(
+                (
+                    "service.withdrawn",
+                    submitted_at + timedelta(hours=2),
+                    user_id,
+                    {"status": "submitted"},
+                    {"status": "withdrawn"},
+                )
+            )
         import json
 
         for action, at, actor, before, after in steps:
-            self.audits.append({
-                "id": self.next_audit, "at": at or self.now, "actor_id": actor, "action": action,
-                "object_type": "ServiceRecord", "object_id": record_id,
-                "summary": f"{day.isoformat()} {hours} h",
-                "before": json.dumps(before, ensure_ascii=False) if before else None,
-                "after": json.dumps(after, ensure_ascii=False), "ip": "", "scope_path": path,
-            })
+            self.audits.append(
+                {
+                    "id": self.next_audit,
+                    "at": at or self.now,
+                    "actor_id": actor,
+                    "action": action,
+                    "object_type": "ServiceRecord",
+                    "object_id": record_id,
+                    "summary": f"{day.isoformat()} {hours} h",
+                    "before": json.dumps(before, ensure_ascii=False) if before else None,
+                    "after": json.dumps(after, ensure_ascii=False),
+                    "ip": "",
+                    "scope_path": path,
+                }
+            )
             self.next_audit += 1
 
     def _free_day(self, member_id: int, low: date, high: date) -> date | None:
@@ -284,27 +381,35 @@ def _insert(model: type, rows: list[dict]) -> None:
     columns = list(rows[0])
     table = model.__table__.name
     driver = db.session.connection().connection.driver_connection
-    with driver.cursor() as cursor:
-        with cursor.copy(f'COPY "{table}" ({", ".join(columns)}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row([row[c] for c in columns])
+    with driver.cursor() as cursor, cursor.copy(f'COPY "{table}" ({", ".join(columns)}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
 
 
 def _reset_sequences() -> None:
     if db.engine.dialect.name != "postgresql":
         return
     for table in ("report_in", "service_record", "audit_entry", "year_rule"):
-        db.session.execute(text(
-            f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
-            f"COALESCE((SELECT MAX(id) FROM \"{table}\"), 0) + 1, false)"))
+        db.session.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
+                f'COALESCE((SELECT MAX(id) FROM "{table}"), 0) + 1, false)'
+            )
+        )
 
 
 def _build_counters() -> None:
     """The per-member-year counters, from the records, in one statement."""
     db.session.execute(delete(MemberYearTally))
-    db.session.execute(insert(MemberYearTally).from_select(
-        ["member_id", "year", "approved_half_hours", "approved_entries", "pending_entries"],
-        services.counters_from_records()))
+    db.session.execute(
+        insert(MemberYearTally).from_select(
+            ["member_id", "year", "approved_half_hours", "approved_entries", "pending_entries"],
+            services.counters_from_records(),
+        )
+    )
     db.session.execute(delete(CommunityMonth))
-    db.session.execute(insert(CommunityMonth).from_select(
-        ["community_id", "year", "month", "approved_half_hours"], services.months_from_records()))
+    db.session.execute(
+        insert(CommunityMonth).from_select(
+            ["community_id", "year", "month", "approved_half_hours"], services.months_from_records()
+        )
+    )

@@ -1,4 +1,5 @@
 """This feature's parts of the home page: the member's progress, the secretary's queue, the overdue entries."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,8 +25,11 @@ def member_section(user: User) -> dict[str, Any] | None:
 def secretary_section(user: User) -> dict[str, Any] | None:
     if not can(user, "service.decide_any"):
         return None
-    return {"pending": services.pending_count(user), "overdue": services.overdue_count(user),
-            "warn_days": services.pending_warn_days()}
+    return {
+        "pending": services.pending_count(user),
+        "overdue": services.overdue_count(user),
+        "warn_days": services.pending_warn_days(),
+    }
 
 
 @home_section("service/_home_overdue.html")

@@ -6,13 +6,15 @@ the per-member-year counters in the same transaction → one audit entry with
 before/after. Nothing here commits or touches ``request``; a ServiceError means
 nothing was changed (the caller rolls back and shows the message).
 """
+
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, Iterable, NamedTuple
+from typing import Any, NamedTuple
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -71,10 +73,19 @@ ACTION_LABELS = {
     "service.recorded": _l("recorded by the organizer"),
 }
 FIELD_LABELS = {
-    "service_date": _l("Date"), "community_id": _l("Community"), "need_id": _l("Need or post"),
-    "start_time": _l("Start time"), "end_time": _l("End time"), "hours": _l("Hours"), "place": _l("Place"),
-    "content": _l("What you did"), "organizer": _l("Organizer"), "person_in_charge": _l("Person in charge"),
-    "late": _l("Late"), "late_reason": _l("Why late"), "reason": _l("Reason"),
+    "service_date": _l("Date"),
+    "community_id": _l("Community"),
+    "need_id": _l("Need or post"),
+    "start_time": _l("Start time"),
+    "end_time": _l("End time"),
+    "hours": _l("Hours"),
+    "place": _l("Place"),
+    "content": _l("What you did"),
+    "organizer": _l("Organizer"),
+    "person_in_charge": _l("Person in charge"),
+    "late": _l("Late"),
+    "late_reason": _l("Why late"),
+    "reason": _l("Reason"),
 }
 
 
@@ -88,12 +99,15 @@ class DuplicateEntry(ServiceError):
 
 # ---------------------------------------------------------------- small queries
 
+
 def report_in_community(member: Member) -> Area | None:
     """The community the member has a confirmed report-in to (at most one is active)."""
     return db.session.scalar(
-        select(Area).join(ReportIn, ReportIn.community_id == Area.id)
+        select(Area)
+        .join(ReportIn, ReportIn.community_id == Area.id)
         .where(ReportIn.kind == "member", ReportIn.status == "confirmed", ReportIn.member_id == member.id)
-        .order_by(ReportIn.id.desc()).limit(1)
+        .order_by(ReportIn.id.desc())
+        .limit(1)
     )
 
 
@@ -127,7 +141,7 @@ def days_waited(record: ServiceRecord, now: datetime | None = None) -> int:
     return ((now or utcnow()) - record.submitted_at).days
 
 
-def _waited_too_long():  # noqa: ANN202
+def _waited_too_long():
     """is_overdue, in SQL."""
     return and_(ServiceRecord.status == S.submitted.value, ServiceRecord.submitted_at < overdue_cutoff())
 
@@ -153,6 +167,7 @@ def parse_hours(raw: Any) -> Decimal | None:
 
 # ---------------------------------------------------------------- counters
 
+
 def _contribution(status: str, half_hours: int) -> tuple[int, int, int]:
     """What one record adds to (approved_half_hours, approved_entries, pending_entries)."""
     if status == S.approved.value:
@@ -163,8 +178,11 @@ def _contribution(status: str, half_hours: int) -> tuple[int, int, int]:
 
 
 def _ensure_tally(member_id: int, year: int) -> None:
-    insert_ignore(MemberYearTally, {"member_id": member_id, "year": year, "approved_half_hours": 0,
-                                    "approved_entries": 0, "pending_entries": 0}, ["member_id", "year"])
+    insert_ignore(
+        MemberYearTally,
+        {"member_id": member_id, "year": year, "approved_half_hours": 0, "approved_entries": 0, "pending_entries": 0},
+        ["member_id", "year"],
+    )
 
 
 def _lock_member_year(member_id: int, year: int) -> None:
@@ -190,8 +208,7 @@ class Held(NamedTuple):
 
 
 def _held(record: ServiceRecord, status: str | None = None) -> Held:
-    return Held(record.year, status or record.status, record.half_hours, record.community_id,
-                record.service_date.month)
+    return Held(record.year, status or record.status, record.half_hours, record.community_id, record.service_date.month)
 
 
 def _move(member_id: int, before: Held | None, after: Held | None) -> None:
@@ -215,9 +232,11 @@ def _move(member_id: int, before: Held | None, after: Held | None) -> None:
         db.session.execute(
             update(MemberYearTally)
             .where(MemberYearTally.member_id == member_id, MemberYearTally.year == year)
-            .values(approved_half_hours=MemberYearTally.approved_half_hours + hh,
-                    approved_entries=MemberYearTally.approved_entries + entries,
-                    pending_entries=MemberYearTally.pending_entries + pending)
+            .values(
+                approved_half_hours=MemberYearTally.approved_half_hours + hh,
+                approved_entries=MemberYearTally.approved_entries + entries,
+                pending_entries=MemberYearTally.pending_entries + pending,
+            )
             .execution_options(synchronize_session=False)
         )
     pending = db.session.info.setdefault(MONTH_DELTAS, {})
@@ -238,12 +257,16 @@ def _apply_month_deltas(session: Session) -> None:
     for (community_id, year, month), hh in sorted(session.info.pop(MONTH_DELTAS, {}).items()):
         if hh == 0:
             continue
-        insert_ignore(CommunityMonth, {"community_id": community_id, "year": year, "month": month,
-                                       "approved_half_hours": 0}, ["community_id", "year", "month"])
+        insert_ignore(
+            CommunityMonth,
+            {"community_id": community_id, "year": year, "month": month, "approved_half_hours": 0},
+            ["community_id", "year", "month"],
+        )
         db.session.execute(
             update(CommunityMonth)
-            .where(CommunityMonth.community_id == community_id, CommunityMonth.year == year,
-                   CommunityMonth.month == month)
+            .where(
+                CommunityMonth.community_id == community_id, CommunityMonth.year == year, CommunityMonth.month == month
+            )
             .values(approved_half_hours=CommunityMonth.approved_half_hours + hh)
             .execution_options(synchronize_session=False)
         )
@@ -259,25 +282,32 @@ def counters_from_records() -> Select:
     """(member, year, approved half-hours, approved entries, pending entries), the columns of
     MemberYearTally, from the records."""
     approved = ServiceRecord.status == S.approved.value
-    return (select(ServiceRecord.member_id, ServiceRecord.year,
-                   func.sum(case((approved, ServiceRecord.half_hours), else_=0)),
-                   func.sum(case((approved, 1), else_=0)),
-                   func.sum(case((ServiceRecord.status == S.submitted.value, 1), else_=0)))
-            .group_by(ServiceRecord.member_id, ServiceRecord.year))
+    return select(
+        ServiceRecord.member_id,
+        ServiceRecord.year,
+        func.sum(case((approved, ServiceRecord.half_hours), else_=0)),
+        func.sum(case((approved, 1), else_=0)),
+        func.sum(case((ServiceRecord.status == S.submitted.value, 1), else_=0)),
+    ).group_by(ServiceRecord.member_id, ServiceRecord.year)
 
 
 def recount() -> dict[tuple[int, int], tuple[int, int, int]]:
     """The counters computed from scratch from the records (for tests and the check command)."""
-    return {(m, y): (int(hh or 0), int(e or 0), int(p or 0))
-            for m, y, hh, e, p in db.session.execute(counters_from_records()) if hh or e or p}
+    return {
+        (m, y): (int(hh or 0), int(e or 0), int(p or 0))
+        for m, y, hh, e, p in db.session.execute(counters_from_records())
+        if hh or e or p
+    }
 
 
 def months_from_records() -> Select:
     """Approved half-hours by (community, year, month), the columns of CommunityMonth, from the records."""
     month = extract("month", ServiceRecord.service_date)
-    return (select(ServiceRecord.community_id, ServiceRecord.year, month, func.sum(ServiceRecord.half_hours))
-            .where(ServiceRecord.status == S.approved.value)
-            .group_by(ServiceRecord.community_id, ServiceRecord.year, month))
+    return (
+        select(ServiceRecord.community_id, ServiceRecord.year, month, func.sum(ServiceRecord.half_hours))
+        .where(ServiceRecord.status == S.approved.value)
+        .group_by(ServiceRecord.community_id, ServiceRecord.year, month)
+    )
 
 
 def recount_months() -> dict[tuple[int, int, int], int]:
@@ -285,19 +315,29 @@ def recount_months() -> dict[tuple[int, int, int], int]:
 
 
 def stored_months() -> dict[tuple[int, int, int], int]:
-    rows = db.session.execute(select(CommunityMonth.community_id, CommunityMonth.year, CommunityMonth.month,
-                                     CommunityMonth.approved_half_hours))
+    rows = db.session.execute(
+        select(
+            CommunityMonth.community_id, CommunityMonth.year, CommunityMonth.month, CommunityMonth.approved_half_hours
+        )
+    )
     return {(c, y, m): hh for c, y, m, hh in rows if hh}
 
 
 def stored_counters() -> dict[tuple[int, int], tuple[int, int, int]]:
-    rows = db.session.execute(select(MemberYearTally.member_id, MemberYearTally.year,
-                                     MemberYearTally.approved_half_hours, MemberYearTally.approved_entries,
-                                     MemberYearTally.pending_entries))
+    rows = db.session.execute(
+        select(
+            MemberYearTally.member_id,
+            MemberYearTally.year,
+            MemberYearTally.approved_half_hours,
+            MemberYearTally.approved_entries,
+            MemberYearTally.pending_entries,
+        )
+    )
     return {(m, y): (hh, e, p) for m, y, hh, e, p in rows if hh or e or p}
 
 
 # ---------------------------------------------------------------- entries
+
 
 @dataclass
 class EntryData:
@@ -319,16 +359,19 @@ class EntryData:
 def half_hours_from(start: time | None, end: time | None, hours: Decimal | None) -> int:
     """Start and end time (rounded to the nearest half hour) or hours in steps of 0.5: whole half-hours."""
     if (start is None) != (end is None):
-        raise ServiceError(_("Enter both the start and the end time, or neither."),
-                           "end_time" if end is None else "start_time")
+        raise ServiceError(
+            _("Enter both the start and the end time, or neither."), "end_time" if end is None else "start_time"
+        )
     if start is not None and end is not None:
         minutes = (end.hour * 60 + end.minute) - (start.hour * 60 + start.minute)
         if minutes <= 0:
             raise ServiceError(_("The end time must be after the start time."), "end_time")
         half_hours = (minutes + 15) // 30
         if hours is not None and hours * 2 != half_hours:
-            raise ServiceError(_("The hours do not match the start and end time. Leave the hours empty "
-                                 "to count them from the times."), "hours")
+            raise ServiceError(
+                _("The hours do not match the start and end time. Leave the hours empty to count them from the times."),
+                "hours",
+            )
     else:
         if hours is None:
             raise ServiceError(_("Enter the hours, or the start and end time."), "hours")
@@ -339,8 +382,7 @@ def half_hours_from(start: time | None, end: time | None, hours: Decimal | None)
     if half_hours <= 0:
         raise ServiceError(_("The hours must be more than 0."), "hours")
     if half_hours > MAX_ENTRY_HALF_HOURS:
-        raise ServiceError(_("One entry can be at most 12 hours; log a longer service as several entries."),
-                           "hours")
+        raise ServiceError(_("One entry can be at most 12 hours; log a longer service as several entries."), "hours")
     return half_hours
 
 
@@ -348,11 +390,13 @@ def _check_date(day: date, today: date) -> None:
     if day > today:
         raise ServiceError(_("The service date cannot be in the future."), "service_date")
     if day < date(today.year - 1, 1, 1):
-        raise ServiceError(_("The service date is too far in the past: only this year and last year "
-                             "can be logged."), "service_date")
+        raise ServiceError(
+            _("The service date is too far in the past: only this year and last year can be logged."), "service_date"
+        )
     if year_is_closed(day.year):
-        raise ServiceError(_("The year %(year)d is closed; its records can no longer change.", year=day.year),
-                           "service_date")
+        raise ServiceError(
+            _("The year %(year)d is closed; its records can no longer change.", year=day.year), "service_date"
+        )
 
 
 def _overlaps(a_start: time | None, a_end: time | None, b_start: time | None, b_end: time | None) -> bool:
@@ -361,33 +405,58 @@ def _overlaps(a_start: time | None, a_end: time | None, b_start: time | None, b_
     return a_start < b_end and b_start < a_end  # type: ignore[operator]
 
 
-def _check_duplicates_and_day(member_id: int, day: date, *, need_id: int | None, community_id: int,
-                              start: time | None, end: time | None, half_hours: int, content: str,
-                              exclude_id: int | None = None) -> None:
-    stmt = select(ServiceRecord).where(ServiceRecord.member_id == member_id, ServiceRecord.service_date == day,
-                                       ServiceRecord.status.in_(LIVE_STATUSES))
+def _check_duplicates_and_day(
+    member_id: int,
+    day: date,
+    *,
+    need_id: int | None,
+    community_id: int,
+    start: time | None,
+    end: time | None,
+    half_hours: int,
+    content: str,
+    exclude_id: int | None = None,
+) -> None:
+    stmt = select(ServiceRecord).where(
+        ServiceRecord.member_id == member_id, ServiceRecord.service_date == day, ServiceRecord.status.in_(LIVE_STATUSES)
+    )
     if exclude_id is not None:
         stmt = stmt.where(ServiceRecord.id != exclude_id)
     same_day = list(db.session.scalars(stmt.order_by(ServiceRecord.id)))
     for other in same_day:
         same_need = need_id is not None and other.need_id == need_id
-        same_text = (other.community_id == community_id and other.half_hours == half_hours
-                     and other.content.strip() == content.strip())
+        same_text = (
+            other.community_id == community_id
+            and other.half_hours == half_hours
+            and other.content.strip() == content.strip()
+        )
         if same_need or same_text or _overlaps(start, end, other.start_time, other.end_time):
             raise DuplicateEntry(
-                _("This looks like a repeat of your entry no. %(id)d of %(date)s (%(hours)s h, %(state)s). "
-                  "Change that entry instead.", id=other.id, date=other.service_date.isoformat(),
-                  hours=format_hours(other.half_hours), state=STATUS_LABELS[other.status]),
+                _(
+                    "This looks like a repeat of your entry no. %(id)d of %(date)s (%(hours)s h, %(state)s). "
+                    "Change that entry instead.",
+                    id=other.id,
+                    date=other.service_date.isoformat(),
+                    hours=format_hours(other.half_hours),
+                    state=STATUS_LABELS[other.status],
+                ),
                 other,
             )
     day_total = sum(r.half_hours for r in same_day if r.status in DAY_STATUSES)
     if day_total + half_hours > MAX_DAY_HALF_HOURS:
         raise ServiceError(
-            _("At most 16 hours can be logged for one day; %(date)s already has %(hours)s h.",
-              date=day.isoformat(), hours=format_hours(day_total)), "hours")
+            _(
+                "At most 16 hours can be logged for one day; %(date)s already has %(hours)s h.",
+                date=day.isoformat(),
+                hours=format_hours(day_total),
+            ),
+            "hours",
+        )
 
 
-def _resolve_place(data: EntryData, actor: User, keep: tuple[int, int | None] | None = None) -> tuple[Area, Need | None]:
+def _resolve_place(
+    data: EntryData, actor: User, keep: tuple[int, int | None] | None = None
+) -> tuple[Area, Need | None]:
     """The community and need of an entry, where the policy lets the member log service (``service.place``);
     ``keep`` is an edited entry's own place, which stays allowed after the member moved."""
     need = None
@@ -402,13 +471,20 @@ def _resolve_place(data: EntryData, actor: User, keep: tuple[int, int | None] | 
     if community is None or community.level != "community" or not community.active:
         raise ServiceError(_("Choose the community where you served."), "community_id")
     if need is not None and need.community_id != community.id:
-        raise ServiceError(_("That need or post belongs to %(community)s; choose that community or another need.",
-                             community=need.community.name), "need_id")
+        raise ServiceError(
+            _(
+                "That need or post belongs to %(community)s; choose that community or another need.",
+                community=need.community.name,
+            ),
+            "need_id",
+        )
     if keep != (community.id, need.id if need else None) and not can(actor, "service.place", (community, need)):
         if need is not None:
             raise ServiceError(_("Choose a need or post from the list."), "need_id")
-        raise ServiceError(_("You can log service only at the community you have reported in to, "
-                             "or on a need you have claimed."), "community_id")
+        raise ServiceError(
+            _("You can log service only at the community you have reported in to, or on a need you have claimed."),
+            "community_id",
+        )
     return community, need
 
 
@@ -427,10 +503,18 @@ def _clean_text(data: EntryData) -> None:
 
 def _snapshot(record: ServiceRecord) -> dict[str, Any]:
     return {
-        "status": record.status, "service_date": record.service_date, "community_id": record.community_id,
-        "need_id": record.need_id, "start_time": record.start_time, "end_time": record.end_time,
-        "hours": format_hours(record.half_hours), "place": record.place, "content": record.content,
-        "organizer": record.organizer, "person_in_charge": record.person_in_charge, "late": record.late,
+        "status": record.status,
+        "service_date": record.service_date,
+        "community_id": record.community_id,
+        "need_id": record.need_id,
+        "start_time": record.start_time,
+        "end_time": record.end_time,
+        "hours": format_hours(record.half_hours),
+        "place": record.place,
+        "content": record.content,
+        "organizer": record.organizer,
+        "person_in_charge": record.person_in_charge,
+        "late": record.late,
         "late_reason": record.late_reason,
     }
 
@@ -450,27 +534,57 @@ def log_entry(member: Member, actor: User, data: EntryData, *, today: date | Non
     community, need = _resolve_place(data, actor)
     late = workdays.is_late(data.service_date, today, late_limit())
     if late and not data.late_reason:
-        raise ServiceError(_("This service was more than %(n)d working days ago, so the entry is late: "
-                             "say why it is recorded only now.", n=late_limit()), "late_reason")
+        raise ServiceError(
+            _(
+                "This service was more than %(n)d working days ago, so the entry is late: "
+                "say why it is recorded only now.",
+                n=late_limit(),
+            ),
+            "late_reason",
+        )
     _lock_member_year(member.id, data.service_date.year)
-    _check_duplicates_and_day(member.id, data.service_date, need_id=need.id if need else None,
-                              community_id=community.id, start=data.start_time, end=data.end_time,
-                              half_hours=half_hours, content=data.content)
+    _check_duplicates_and_day(
+        member.id,
+        data.service_date,
+        need_id=need.id if need else None,
+        community_id=community.id,
+        start=data.start_time,
+        end=data.end_time,
+        half_hours=half_hours,
+        content=data.content,
+    )
     now = utcnow()
     record = ServiceRecord(
-        member_id=member.id, community_id=community.id, need_id=need.id if need else None,
-        service_date=data.service_date, year=data.service_date.year, start_time=data.start_time,
-        end_time=data.end_time, half_hours=half_hours, place=data.place, content=data.content,
-        organizer=data.organizer, person_in_charge=data.person_in_charge, status=S.submitted.value,
-        late=late, late_reason=data.late_reason if late else "", created_at=now, created_by_id=actor.id,
+        member_id=member.id,
+        community_id=community.id,
+        need_id=need.id if need else None,
+        service_date=data.service_date,
+        year=data.service_date.year,
+        start_time=data.start_time,
+        end_time=data.end_time,
+        half_hours=half_hours,
+        place=data.place,
+        content=data.content,
+        organizer=data.organizer,
+        person_in_charge=data.person_in_charge,
+        status=S.submitted.value,
+        late=late,
+        late_reason=data.late_reason if late else "",
+        created_at=now,
+        created_by_id=actor.id,
         submitted_at=now,
     )
     db.session.add(record)
     db.session.flush()
     _move(member.id, None, _held(record))
-    audit.record("service.logged", record, scope_path=community.path, summary=f"{member.name} "
-                 f"{record.service_date.isoformat()} {format_hours(half_hours)} h",
-                 after=_snapshot(record), actor_id=actor.id)
+    audit.record(
+        "service.logged",
+        record,
+        scope_path=community.path,
+        summary=f"{member.name} {record.service_date.isoformat()} {format_hours(half_hours)} h",
+        after=_snapshot(record),
+        actor_id=actor.id,
+    )
     return record
 
 
@@ -480,8 +594,7 @@ def edit_entry(record: ServiceRecord, actor: User, data: EntryData, *, today: da
         raise ServiceError(_("Only the member who logged an entry can change it."))
     expected = record.status
     if expected not in (S.submitted.value, S.returned.value):
-        raise ServiceError(_("This entry is %(state)s and can no longer be changed.",
-                             state=STATUS_LABELS[expected]))
+        raise ServiceError(_("This entry is %(state)s and can no longer be changed.", state=STATUS_LABELS[expected]))
     today = today or local_today()
     _clean_text(data)
     half_hours = half_hours_from(data.start_time, data.end_time, data.hours)
@@ -492,32 +605,66 @@ def edit_entry(record: ServiceRecord, actor: User, data: EntryData, *, today: da
     recorded_on = to_local(record.created_at).date() if record.created_at else today
     late = workdays.is_late(data.service_date, max(recorded_on, data.service_date), late_limit())
     if late and not data.late_reason:
-        raise ServiceError(_("This service was more than %(n)d working days before it was logged, so the entry "
-                             "is late: say why it was recorded late.", n=late_limit()), "late_reason")
+        raise ServiceError(
+            _(
+                "This service was more than %(n)d working days before it was logged, so the entry "
+                "is late: say why it was recorded late.",
+                n=late_limit(),
+            ),
+            "late_reason",
+        )
     for year in sorted({record.year, data.service_date.year}):
         _lock_member_year(record.member_id, year)
-    _check_duplicates_and_day(record.member_id, data.service_date, need_id=need.id if need else None,
-                              community_id=community.id, start=data.start_time, end=data.end_time,
-                              half_hours=half_hours, content=data.content, exclude_id=record.id)
+    _check_duplicates_and_day(
+        record.member_id,
+        data.service_date,
+        need_id=need.id if need else None,
+        community_id=community.id,
+        start=data.start_time,
+        end=data.end_time,
+        half_hours=half_hours,
+        content=data.content,
+        exclude_id=record.id,
+    )
     before = _snapshot(record)
     old = _held(record, expected)
     values: dict[str, Any] = dict(
-        community_id=community.id, need_id=need.id if need else None, service_date=data.service_date,
-        year=data.service_date.year, start_time=data.start_time, end_time=data.end_time, half_hours=half_hours,
-        place=data.place, content=data.content, organizer=data.organizer, person_in_charge=data.person_in_charge,
-        late=late, late_reason=data.late_reason if late else "", status=S.submitted.value,
+        community_id=community.id,
+        need_id=need.id if need else None,
+        service_date=data.service_date,
+        year=data.service_date.year,
+        start_time=data.start_time,
+        end_time=data.end_time,
+        half_hours=half_hours,
+        place=data.place,
+        content=data.content,
+        organizer=data.organizer,
+        person_in_charge=data.person_in_charge,
+        late=late,
+        late_reason=data.late_reason if late else "",
+        status=S.submitted.value,
     )
     if expected == S.returned.value:
         values.update(submitted_at=utcnow(), reason="")
     _guarded_update(record, expected, values)
-    _move(record.member_id, old, Held(data.service_date.year, S.submitted.value, half_hours, community.id,
-                                      data.service_date.month))
+    _move(
+        record.member_id,
+        old,
+        Held(data.service_date.year, S.submitted.value, half_hours, community.id, data.service_date.month),
+    )
     db.session.refresh(record)
     action = "service.resubmitted" if expected == S.returned.value else "service.edited"
     after = _snapshot(record)
     changed = {k for k in after if after[k] != before[k]}
-    audit.record(action, record, scope_path=community.path, summary=_summary(record),
-                 before={k: before[k] for k in changed}, after={k: after[k] for k in changed}, actor_id=actor.id)
+    audit.record(
+        action,
+        record,
+        scope_path=community.path,
+        summary=_summary(record),
+        before={k: before[k] for k in changed},
+        after={k: after[k] for k in changed},
+        actor_id=actor.id,
+    )
     return record
 
 
@@ -531,8 +678,12 @@ def _guarded_update(record: ServiceRecord, expected: str, values: dict[str, Any]
     )
     if result.rowcount != 1:
         current = db.session.scalar(select(ServiceRecord.status).where(ServiceRecord.id == record.id))
-        raise ServiceError(_("Someone else has just changed this entry: it is now %(state)s. Nothing was changed.",
-                             state=STATUS_LABELS.get(current or "", current or "")))
+        raise ServiceError(
+            _(
+                "Someone else has just changed this entry: it is now %(state)s. Nothing was changed.",
+                state=STATUS_LABELS.get(current or "", current or ""),
+            )
+        )
     stamps.touch_row(record, values)
 
 
@@ -545,8 +696,16 @@ def _need_reason(reason: str | None) -> str:
     return reason
 
 
-def _decide(record: ServiceRecord, actor: User, *, expected: str, to: str, action: str,
-            reason: str = "", permission: str = "service.decide") -> ServiceRecord:
+def _decide(
+    record: ServiceRecord,
+    actor: User,
+    *,
+    expected: str,
+    to: str,
+    action: str,
+    reason: str = "",
+    permission: str = "service.decide",
+) -> ServiceRecord:
     if not can(actor, permission, record):
         if about_self(actor, permission, record):
             raise ServiceError(_("You cannot decide your own entry; another secretary must."))
@@ -565,8 +724,15 @@ def _decide(record: ServiceRecord, actor: User, *, expected: str, to: str, actio
     if reason:
         before["reason"] = record.reason
         after["reason"] = reason
-    audit.record(action, record, scope_path=record.community.path, summary=_summary(record),
-                 before=before, after=after, actor_id=actor.id)
+    audit.record(
+        action,
+        record,
+        scope_path=record.community.path,
+        summary=_summary(record),
+        before=before,
+        after=after,
+        actor_id=actor.id,
+    )
     db.session.refresh(record)
     return record
 
@@ -576,24 +742,49 @@ def approve(record: ServiceRecord, actor: User) -> ServiceRecord:
 
 
 def return_entry(record: ServiceRecord, actor: User, reason: str | None) -> ServiceRecord:
-    return _decide(record, actor, expected=S.submitted.value, to=S.returned.value, action="service.returned",
-                   reason=_need_reason(reason))
+    return _decide(
+        record,
+        actor,
+        expected=S.submitted.value,
+        to=S.returned.value,
+        action="service.returned",
+        reason=_need_reason(reason),
+    )
 
 
 def reject(record: ServiceRecord, actor: User, reason: str | None) -> ServiceRecord:
-    return _decide(record, actor, expected=S.submitted.value, to=S.rejected.value, action="service.rejected",
-                   reason=_need_reason(reason))
+    return _decide(
+        record,
+        actor,
+        expected=S.submitted.value,
+        to=S.rejected.value,
+        action="service.rejected",
+        reason=_need_reason(reason),
+    )
 
 
 def revoke(record: ServiceRecord, actor: User, reason: str | None) -> ServiceRecord:
     """An approved record is never changed in place: it is revoked (with a reason) and logged anew."""
-    return _decide(record, actor, expected=S.approved.value, to=S.revoked.value, action="service.revoked",
-                   reason=_need_reason(reason), permission="service.revoke")
+    return _decide(
+        record,
+        actor,
+        expected=S.approved.value,
+        to=S.revoked.value,
+        action="service.revoked",
+        reason=_need_reason(reason),
+        permission="service.revoke",
+    )
 
 
 def withdraw(record: ServiceRecord, actor: User) -> ServiceRecord:
-    return _decide(record, actor, expected=S.submitted.value, to=S.withdrawn.value, action="service.withdrawn",
-                   permission="service.withdraw")
+    return _decide(
+        record,
+        actor,
+        expected=S.submitted.value,
+        to=S.withdrawn.value,
+        action="service.withdrawn",
+        permission="service.withdraw",
+    )
 
 
 DECISIONS = {"approve": approve, "return": return_entry, "reject": reject}
@@ -626,14 +817,22 @@ def bulk_decide(ids: Iterable[Any], actor: User, action: str, reason: str | None
     if len(wanted) > BULK_LIMIT:
         raise ServiceError(_("At most %(n)d entries at a time.", n=BULK_LIMIT))
     wanted.sort()  # one lock order for everyone
-    records = {r.id: r for r in db.session.scalars(
-        select(ServiceRecord).where(ServiceRecord.id.in_(wanted))
-        .options(joinedload(ServiceRecord.member), joinedload(ServiceRecord.community)))}
+    records = {
+        r.id: r
+        for r in db.session.scalars(
+            select(ServiceRecord)
+            .where(ServiceRecord.id.in_(wanted))
+            .options(joinedload(ServiceRecord.member), joinedload(ServiceRecord.community))
+        )
+    }
     result = BulkResult(action)
     for record_id in wanted:
         record = records.get(record_id)
-        if record is None or not can(actor, "service.view", record) or not (
-                can(actor, "service.decide", record) or about_self(actor, "service.decide", record)):
+        if (
+            record is None
+            or not can(actor, "service.view", record)
+            or not (can(actor, "service.decide", record) or about_self(actor, "service.decide", record))
+        ):
             result.skipped.append((record_id, None, _("not within your community")))
             continue
         try:
@@ -650,24 +849,35 @@ def bulk_decide(ids: Iterable[Any], actor: User, action: str, reason: str | None
 
 # ---------------------------------------------------------------- attendance sheet (谁组织谁记录)
 
+
 def attendee_candidates(need: Need) -> list[Member]:
     """Who may be ticked: members with an active claim on the need, then members reported in to its community."""
-    claimed = select(Claim.member_id).where(Claim.need_id == need.id, Claim.status == "active",
-                                            Claim.member_id.is_not(None))
-    reported = select(ReportIn.member_id).where(ReportIn.kind == "member", ReportIn.status == "confirmed",
-                                                ReportIn.community_id == need.community_id)
-    members = list(db.session.scalars(
-        select(Member).where(Member.active.is_(True), or_(Member.id.in_(claimed), Member.id.in_(reported)))
-        .options(joinedload(Member.branch).joinedload(Branch.agency))
-    ))
+    claimed = select(Claim.member_id).where(
+        Claim.need_id == need.id, Claim.status == "active", Claim.member_id.is_not(None)
+    )
+    reported = select(ReportIn.member_id).where(
+        ReportIn.kind == "member", ReportIn.status == "confirmed", ReportIn.community_id == need.community_id
+    )
+    members = list(
+        db.session.scalars(
+            select(Member)
+            .where(Member.active.is_(True), or_(Member.id.in_(claimed), Member.id.in_(reported)))
+            .options(joinedload(Member.branch).joinedload(Branch.agency))
+        )
+    )
     claimed_ids = set(db.session.scalars(claimed))
     members.sort(key=lambda m: (m.id not in claimed_ids, m.name, m.id))
     return members
 
 
 def claimed_member_ids(need: Need) -> set[int]:
-    return set(db.session.scalars(select(Claim.member_id).where(
-        Claim.need_id == need.id, Claim.status == "active", Claim.member_id.is_not(None))))
+    return set(
+        db.session.scalars(
+            select(Claim.member_id).where(
+                Claim.need_id == need.id, Claim.status == "active", Claim.member_id.is_not(None)
+            )
+        )
+    )
 
 
 @dataclass
@@ -676,10 +886,20 @@ class AttendanceResult:
     skipped: list[tuple[int, Member | None, str]] = field(default_factory=list)
 
 
-def record_attendance(need: Need, day: date, actor: User, member_ids: Iterable[Any], *,
-                      hours: Decimal | None = None, start_time: time | None = None, end_time: time | None = None,
-                      content: str = "", place: str = "", late_reason: str = "",
-                      today: date | None = None) -> AttendanceResult:
+def record_attendance(
+    need: Need,
+    day: date,
+    actor: User,
+    member_ids: Iterable[Any],
+    *,
+    hours: Decimal | None = None,
+    start_time: time | None = None,
+    end_time: time | None = None,
+    content: str = "",
+    place: str = "",
+    late_reason: str = "",
+    today: date | None = None,
+) -> AttendanceResult:
     """The organizer ticks who attended: one approved record per attendee, marked as recorded by the organizer."""
     if not can(actor, "service.attendance", need):
         raise ServiceError(_("This need is not within your community."))
@@ -691,8 +911,14 @@ def record_attendance(need: Need, day: date, actor: User, member_ids: Iterable[A
     late = workdays.is_late(day, today, late_limit())
     late_reason = (late_reason or "").strip()
     if late and not late_reason:
-        raise ServiceError(_("This activity was more than %(n)d working days ago, so the records are late: "
-                             "say why they are recorded only now.", n=late_limit()), "late_reason")
+        raise ServiceError(
+            _(
+                "This activity was more than %(n)d working days ago, so the records are late: "
+                "say why they are recorded only now.",
+                n=late_limit(),
+            ),
+            "late_reason",
+        )
     wanted = sorted({int(v) for v in member_ids if str(v).isdigit()})
     if not wanted:
         raise ServiceError(_("Tick at least one attendee."), "member_ids")
@@ -709,8 +935,16 @@ def record_attendance(need: Need, day: date, actor: User, member_ids: Iterable[A
             continue
         _lock_member_year(member.id, day.year)
         try:
-            _check_duplicates_and_day(member.id, day, need_id=need.id, community_id=need.community_id,
-                                      start=start_time, end=end_time, half_hours=half_hours, content=content)
+            _check_duplicates_and_day(
+                member.id,
+                day,
+                need_id=need.id,
+                community_id=need.community_id,
+                start=start_time,
+                end=end_time,
+                half_hours=half_hours,
+                content=content,
+            )
         except DuplicateEntry:
             result.skipped.append((member_id, member, _("already has an entry for this on that day")))
             continue
@@ -718,31 +952,55 @@ def record_attendance(need: Need, day: date, actor: User, member_ids: Iterable[A
             result.skipped.append((member_id, member, exc.message))
             continue
         record = ServiceRecord(
-            member_id=member.id, community_id=need.community_id, need_id=need.id, service_date=day,
-            year=day.year, start_time=start_time, end_time=end_time, half_hours=half_hours, place=place[:100],
-            content=content, organizer=need.community.name, person_in_charge=actor.display_name[:50],
-            status=S.approved.value, late=late, late_reason=late_reason if late else "",
-            recorded_by_organizer=True, created_at=now, created_by_id=actor.id, submitted_at=now,
-            decided_at=now, decided_by_id=actor.id,
+            member_id=member.id,
+            community_id=need.community_id,
+            need_id=need.id,
+            service_date=day,
+            year=day.year,
+            start_time=start_time,
+            end_time=end_time,
+            half_hours=half_hours,
+            place=place[:100],
+            content=content,
+            organizer=need.community.name,
+            person_in_charge=actor.display_name[:50],
+            status=S.approved.value,
+            late=late,
+            late_reason=late_reason if late else "",
+            recorded_by_organizer=True,
+            created_at=now,
+            created_by_id=actor.id,
+            submitted_at=now,
+            decided_at=now,
+            decided_by_id=actor.id,
         )
         db.session.add(record)
         db.session.flush()
         _move(member.id, None, _held(record))
-        audit.record("service.recorded", record, scope_path=need.community.path,
-                     summary=f"{member.name} {day.isoformat()} {format_hours(half_hours)} h · {need.title}"[:255],
-                     after=_snapshot(record), actor_id=actor.id)
+        audit.record(
+            "service.recorded",
+            record,
+            scope_path=need.community.path,
+            summary=f"{member.name} {day.isoformat()} {format_hours(half_hours)} h · {need.title}"[:255],
+            after=_snapshot(record),
+            actor_id=actor.id,
+        )
         result.created.append(record)
     return result
 
 
 # ---------------------------------------------------------------- certificate
 
+
 def approved_entries(member: Member, year: int, issued_before: datetime | None = None) -> list[ServiceRecord]:
-    stmt = (select(ServiceRecord)
-            .where(ServiceRecord.member_id == member.id, ServiceRecord.year == year,
-                   ServiceRecord.status == S.approved.value)
-            .options(joinedload(ServiceRecord.community))
-            .order_by(ServiceRecord.service_date, ServiceRecord.id))
+    stmt = (
+        select(ServiceRecord)
+        .where(
+            ServiceRecord.member_id == member.id, ServiceRecord.year == year, ServiceRecord.status == S.approved.value
+        )
+        .options(joinedload(ServiceRecord.community))
+        .order_by(ServiceRecord.service_date, ServiceRecord.id)
+    )
     if issued_before is not None:
         stmt = stmt.where(or_(ServiceRecord.decided_at.is_(None), ServiceRecord.decided_at <= issued_before))
     return list(db.session.scalars(stmt))
@@ -769,15 +1027,30 @@ def issue_certificate(member: Member, year: int, actor: User) -> Certificate:
         serial = _new_serial(year)
         if db.session.scalar(select(Certificate.id).where(Certificate.serial == serial)) is None:
             break
-    certificate = Certificate(serial=serial, member_id=member.id, year=year, community_id=community.id,
-                              approved_half_hours=sum(e.half_hours for e in entries),
-                              approved_entries=len(entries), issued_at=utcnow())
+    certificate = Certificate(
+        serial=serial,
+        member_id=member.id,
+        year=year,
+        community_id=community.id,
+        approved_half_hours=sum(e.half_hours for e in entries),
+        approved_entries=len(entries),
+        issued_at=utcnow(),
+    )
     db.session.add(certificate)
     db.session.flush()
-    audit.record("certificate.issued", certificate, scope_path=community.path,
-                 summary=f"{member.name} {year} {serial}",
-                 after={"serial": serial, "year": year, "hours": format_hours(certificate.approved_half_hours),
-                        "entries": certificate.approved_entries}, actor_id=actor.id)
+    audit.record(
+        "certificate.issued",
+        certificate,
+        scope_path=community.path,
+        summary=f"{member.name} {year} {serial}",
+        after={
+            "serial": serial,
+            "year": year,
+            "hours": format_hours(certificate.approved_half_hours),
+            "entries": certificate.approved_entries,
+        },
+        actor_id=actor.id,
+    )
     return certificate
 
 
@@ -797,6 +1070,7 @@ def find_certificate(serial: str) -> Certificate | None:
 
 
 # ---------------------------------------------------------------- pages
+
 
 @dataclass
 class Filters:
@@ -843,7 +1117,8 @@ def _queue_rows(user: User, filters: Filters) -> Select:
 def queue_counts(user: User, filters: Filters) -> tuple[int, int]:
     """How many entries the filters find, and how many of those have waited too long."""
     rows = _queue_rows(user, filters).with_only_columns(
-        func.count(ServiceRecord.id), func.coalesce(func.sum(case((_waited_too_long(), 1), else_=0)), 0))
+        func.count(ServiceRecord.id), func.coalesce(func.sum(case((_waited_too_long(), 1), else_=0)), 0)
+    )
     total, overdue = db.session.execute(rows).one()
     return int(total), int(overdue)
 
@@ -851,30 +1126,48 @@ def queue_counts(user: User, filters: Filters) -> tuple[int, int]:
 def queue_query(user: User, filters: Filters) -> Select:
     stmt = _queue_rows(user, filters).options(
         joinedload(ServiceRecord.member).joinedload(Member.branch).joinedload(Branch.agency),
-        joinedload(ServiceRecord.community), joinedload(ServiceRecord.need))
+        joinedload(ServiceRecord.community),
+        joinedload(ServiceRecord.need),
+    )
     return stmt.order_by(*SORTS.get(filters.sort, SORTS["submitted"]))
 
 
 def queue_branches(user: User, status: str) -> list[Branch]:
     """The branches whose members have entries (of this status) in the user's area, for the filter."""
-    ids = scoped(select(Member.branch_id).join(ServiceRecord, ServiceRecord.member_id == Member.id),
-                 user, "service.queue")
+    ids = scoped(
+        select(Member.branch_id).join(ServiceRecord, ServiceRecord.member_id == Member.id), user, "service.queue"
+    )
     if status and status != "all":
         ids = ids.where(ServiceRecord.status == status)
-    return list(db.session.scalars(
-        select(Branch).where(Branch.id.in_(ids.distinct())).options(joinedload(Branch.agency))
-        .order_by(Branch.agency_id, Branch.id).limit(300)))
+    return list(
+        db.session.scalars(
+            select(Branch)
+            .where(Branch.id.in_(ids.distinct()))
+            .options(joinedload(Branch.agency))
+            .order_by(Branch.agency_id, Branch.id)
+            .limit(300)
+        )
+    )
 
 
 def queue_needs(user: User) -> list[Need]:
-    paths = [g.area.path for g in user.grants
-             if g.role in (Role.community_secretary.value, Role.subdistrict_officer.value,
-                           Role.org_department.value) and g.area]
+    paths = [
+        g.area.path
+        for g in user.grants
+        if g.role in (Role.community_secretary.value, Role.subdistrict_officer.value, Role.org_department.value)
+        and g.area
+    ]
     if not paths:
         return []
     areas = select(Area.id).where(or_(*(Area.path.startswith(p, autoescape=True) for p in paths)))
-    return list(db.session.scalars(select(Need).where(Need.community_id.in_(areas))
-                                   .order_by(Need.on_date.desc().nulls_last(), Need.id.desc()).limit(200)))
+    return list(
+        db.session.scalars(
+            select(Need)
+            .where(Need.community_id.in_(areas))
+            .order_by(Need.on_date.desc().nulls_last(), Need.id.desc())
+            .limit(200)
+        )
+    )
 
 
 QUEUE_KEPT_COMMUNITIES = 50
@@ -894,7 +1187,8 @@ def pending_count(user: User) -> int:
     if not can(user, "service.decide_any"):
         return 0
     stmt = scoped(select(func.count(ServiceRecord.id)), user, "service.decide").where(
-        ServiceRecord.status == S.submitted.value)
+        ServiceRecord.status == S.submitted.value
+    )
     return db.session.scalar(stmt) or 0
 
 
@@ -907,8 +1201,15 @@ def overdue_count(user: User) -> int:
 def overdue_by_community(user: User) -> list[tuple[Area, int, int]]:
     """For a subdistrict (or wider) officer: per community, (community, pending, overdue)."""
     rows = db.session.execute(
-        scoped(select(ServiceRecord.community_id, func.count(ServiceRecord.id),
-                      func.sum(case((_waited_too_long(), 1), else_=0))), user, "service.queue")
+        scoped(
+            select(
+                ServiceRecord.community_id,
+                func.count(ServiceRecord.id),
+                func.sum(case((_waited_too_long(), 1), else_=0)),
+            ),
+            user,
+            "service.queue",
+        )
         .where(ServiceRecord.status == S.submitted.value)
         .group_by(ServiceRecord.community_id)
     ).all()
@@ -937,8 +1238,11 @@ class Progress:
     def percent(self, which: str) -> int:
         if not self.rule:
             return 0
-        have, need = ((self.half_hours, self.rule.min_half_hours) if which == "hours"
-                      else (self.entries, self.rule.min_activities))
+        have, need = (
+            (self.half_hours, self.rule.min_half_hours)
+            if which == "hours"
+            else (self.entries, self.rule.min_activities)
+        )
         if not need:
             return 100
         return min(100, round(100 * have / need))
@@ -950,20 +1254,33 @@ class Progress:
 
 def progress(member: Member, year: int) -> Progress:
     tally = db.session.get(MemberYearTally, (member.id, year))
-    return Progress(year, tally.approved_half_hours if tally else 0, tally.approved_entries if tally else 0,
-                    tally.pending_entries if tally else 0, rule_for(member, year))
+    return Progress(
+        year,
+        tally.approved_half_hours if tally else 0,
+        tally.approved_entries if tally else 0,
+        tally.pending_entries if tally else 0,
+        rule_for(member, year),
+    )
 
 
-STATE_ORDER = [S.returned.value, S.submitted.value, S.approved.value, S.rejected.value, S.revoked.value,
-               S.withdrawn.value]
+STATE_ORDER = [
+    S.returned.value,
+    S.submitted.value,
+    S.approved.value,
+    S.rejected.value,
+    S.revoked.value,
+    S.withdrawn.value,
+]
 
 
 def member_entries(member: Member, year: int) -> list[tuple[str, list[ServiceRecord]]]:
     """The member's entries of a year by state, returned ones first (they need the member's action)."""
     records = db.session.scalars(
-        select(ServiceRecord).where(ServiceRecord.member_id == member.id, ServiceRecord.year == year)
+        select(ServiceRecord)
+        .where(ServiceRecord.member_id == member.id, ServiceRecord.year == year)
         .options(joinedload(ServiceRecord.community), joinedload(ServiceRecord.need))
-        .order_by(ServiceRecord.service_date.desc(), ServiceRecord.id.desc()))
+        .order_by(ServiceRecord.service_date.desc(), ServiceRecord.id.desc())
+    )
     groups: dict[str, list[ServiceRecord]] = {state: [] for state in STATE_ORDER}
     for record in records:
         groups.setdefault(record.status, []).append(record)
@@ -976,10 +1293,13 @@ def histories(record_ids: list[int]) -> dict[int, list[AuditEntry]]:
     if not record_ids:
         return found
     for start in range(0, len(record_ids), 500):
-        chunk = record_ids[start:start + 500]
+        chunk = record_ids[start : start + 500]
         for entry in db.session.scalars(
-                select(AuditEntry).where(AuditEntry.object_type == "ServiceRecord", AuditEntry.object_id.in_(chunk))
-                .options(joinedload(AuditEntry.actor)).order_by(AuditEntry.at, AuditEntry.id)):
+            select(AuditEntry)
+            .where(AuditEntry.object_type == "ServiceRecord", AuditEntry.object_id.in_(chunk))
+            .options(joinedload(AuditEntry.actor))
+            .order_by(AuditEntry.at, AuditEntry.id)
+        ):
             found[entry.object_id].append(entry)
     return found
 
@@ -992,9 +1312,14 @@ def entry_choices(member: Member) -> tuple[list[Area], list[Need]]:
     home = report_in_community(member)
     if home is not None:
         communities.append(home)
-    needs = list(db.session.scalars(
-        scoped(select(Need), member.user, "service.needs").options(joinedload(Need.community))
-        .order_by(Need.on_date.desc().nulls_last(), Need.id.desc()).limit(60)))
+    needs = list(
+        db.session.scalars(
+            scoped(select(Need), member.user, "service.needs")
+            .options(joinedload(Need.community))
+            .order_by(Need.on_date.desc().nulls_last(), Need.id.desc())
+            .limit(60)
+        )
+    )
     for area in [n.community for n in needs]:
         if area not in communities:
             communities.append(area)
@@ -1006,14 +1331,26 @@ def secretary_needs(user: User) -> list[Need]:
     if not paths:
         return []
     areas = select(Area.id).where(or_(*(Area.path.startswith(p, autoescape=True) for p in paths)))
-    return list(db.session.scalars(select(Need).where(Need.community_id.in_(areas))
-                                   .options(joinedload(Need.community))
-                                   .order_by(Need.on_date.desc().nulls_last(), Need.id.desc()).limit(200)))
+    return list(
+        db.session.scalars(
+            select(Need)
+            .where(Need.community_id.in_(areas))
+            .options(joinedload(Need.community))
+            .order_by(Need.on_date.desc().nulls_last(), Need.id.desc())
+            .limit(200)
+        )
+    )
 
 
 def entries_on(need: Need, day: date) -> dict[int, ServiceRecord]:
     """Live entries already recorded for this need on this day, by member."""
-    return {r.member_id: r for r in db.session.scalars(
-        select(ServiceRecord).where(ServiceRecord.need_id == need.id, ServiceRecord.service_date == day,
-                                    ServiceRecord.status.in_(LIVE_STATUSES)))}
-
+    return {
+        r.member_id: r
+        for r in db.session.scalars(
+            select(ServiceRecord).where(
+                ServiceRecord.need_id == need.id,
+                ServiceRecord.service_date == day,
+                ServiceRecord.status.in_(LIVE_STATUSES),
+            )
+        )
+    }

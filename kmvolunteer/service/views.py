@@ -1,5 +1,6 @@
 """服务记录 pages: log an entry, the member's page, the approval queue, attendance sheets, certificates,
 the city's working-day exceptions."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -52,9 +53,11 @@ def _service_globals() -> dict:
     def service_pending_count() -> int:
         return services.pending_count(current_user) if current_user.is_authenticated else 0
 
-    return {"service_pending_count": service_pending_count,
-            "today_iso": lambda: local_today().isoformat(),
-            "service_field_labels": services.FIELD_LABELS}
+    return {
+        "service_pending_count": service_pending_count,
+        "today_iso": lambda: local_today().isoformat(),
+        "service_field_labels": services.FIELD_LABELS,
+    }
 
 
 def _member_or_404() -> Member:
@@ -75,6 +78,7 @@ def _year_arg() -> int:
 
 # ---------------------------------------------------------------- the member's page
 
+
 @bp.route("/service/my")
 @login_required
 def my_service():
@@ -91,14 +95,23 @@ def _member_page(member: Member):
     year = _year_arg()
     groups = services.member_entries(member, year)
     ids = [r.id for _, records in groups for r in records]
-    return render("service/member.html", member=member, year=year, groups=groups,
-                  progress=services.progress(member, year), histories=services.histories(ids),
-                  labels=services.STATUS_LABELS, actions=services.ACTION_LABELS,
-                  years=list(range(local_today().year, local_today().year - 3, -1)),
-                  is_self=member.user_id == current_user.id, fmt=services.format_hours)
+    return render(
+        "service/member.html",
+        member=member,
+        year=year,
+        groups=groups,
+        progress=services.progress(member, year),
+        histories=services.histories(ids),
+        labels=services.STATUS_LABELS,
+        actions=services.ACTION_LABELS,
+        years=list(range(local_today().year, local_today().year - 3, -1)),
+        is_self=member.user_id == current_user.id,
+        fmt=services.format_hours,
+    )
 
 
 # ---------------------------------------------------------------- logging and changing an entry
+
 
 def _entry_choices(form: EntryForm, member: Member, record: ServiceRecord | None = None) -> None:
     communities, needs = services.entry_choices(member)
@@ -109,16 +122,22 @@ def _entry_choices(form: EntryForm, member: Member, record: ServiceRecord | None
     # Empty when the member is not reported in and claimed nothing: the form asks them to report in first.
     form.community_id.choices = [(c.id, c.name) for c in communities]
     form.need_id.choices = [("", _("None"))] + [
-        (n.id, f"{n.title}" + (f" · {n.on_date.isoformat()}" if n.on_date else "")) for n in needs]
+        (n.id, f"{n.title}" + (f" · {n.on_date.isoformat()}" if n.on_date else "")) for n in needs
+    ]
 
 
 def _entry_data(form: EntryForm) -> services.EntryData:
     return services.EntryData(
-        service_date=form.service_date.data, content=form.content.data or "",
-        community_id=form.community_id.data, need_id=form.need_id.data,
-        start_time=form.start_time.data, end_time=form.end_time.data,
-        hours=services.parse_hours(form.hours.data), place=form.place.data or "",
-        organizer=form.organizer.data or "", person_in_charge=form.person_in_charge.data or "",
+        service_date=form.service_date.data,
+        content=form.content.data or "",
+        community_id=form.community_id.data,
+        need_id=form.need_id.data,
+        start_time=form.start_time.data,
+        end_time=form.end_time.data,
+        hours=services.parse_hours(form.hours.data),
+        place=form.place.data or "",
+        organizer=form.organizer.data or "",
+        person_in_charge=form.person_in_charge.data or "",
         late_reason=form.late_reason.data or "",
     )
 
@@ -162,23 +181,42 @@ def new_entry():
             duplicate = getattr(exc, "existing_id", None)
         else:
             db.session.commit()
-            flash(_("Logged %(hours)s h on %(date)s. The community secretary will review it.",
-                    hours=services.format_hours(record.half_hours), date=record.service_date.isoformat()),
-                  "success")
+            flash(
+                _(
+                    "Logged %(hours)s h on %(date)s. The community secretary will review it.",
+                    hours=services.format_hours(record.half_hours),
+                    date=record.service_date.isoformat(),
+                ),
+                "success",
+            )
             return see_other(url_for("service.my_service"), CHANGED)
     status = 422 if request.method == "POST" else 200
-    return render("service/new.html", "service/_entry_form.html", status=status, form=form, error=error,
-                  duplicate=duplicate, record=None)
+    return render(
+        "service/new.html",
+        "service/_entry_form.html",
+        status=status,
+        form=form,
+        error=error,
+        duplicate=duplicate,
+        record=None,
+    )
 
 
 @bp.route("/service/records/<int:record_id>")
 @login_required
 def record(record_id: int):
     entry = get_or_404(ServiceRecord, record_id, "service.view")
-    return render("service/record.html", record=entry, history=services.histories([entry.id])[entry.id],
-                  labels=services.STATUS_LABELS, actions=services.ACTION_LABELS, fmt=services.format_hours,
-                  reason_form=ReasonForm(prefix=f"r{entry.id}"), overdue=services.is_overdue(entry),
-                  waited=services.days_waited(entry))
+    return render(
+        "service/record.html",
+        record=entry,
+        history=services.histories([entry.id])[entry.id],
+        labels=services.STATUS_LABELS,
+        actions=services.ACTION_LABELS,
+        fmt=services.format_hours,
+        reason_form=ReasonForm(prefix=f"r{entry.id}"),
+        overdue=services.is_overdue(entry),
+        waited=services.days_waited(entry),
+    )
 
 
 @bp.route("/service/records/<int:record_id>/edit", methods=["GET", "POST"])
@@ -186,8 +224,10 @@ def record(record_id: int):
 def edit_entry(record_id: int):
     entry = get_or_404(ServiceRecord, record_id, "service.edit")
     if entry.status not in (RecordStatus.submitted.value, RecordStatus.returned.value):
-        flash(_("This entry is %(state)s and can no longer be changed.",
-                state=services.STATUS_LABELS[entry.status]), "error")
+        flash(
+            _("This entry is %(state)s and can no longer be changed.", state=services.STATUS_LABELS[entry.status]),
+            "error",
+        )
         return see_other(url_for("service.record", record_id=entry.id))
     form = EntryForm(obj=entry if request.method == "GET" else None)
     _entry_choices(form, entry.member, entry)
@@ -206,8 +246,16 @@ def edit_entry(record_id: int):
             flash(_("Your entry was saved and sent for review."), "success")
             return see_other(url_for("service.my_service", year=entry.year), CHANGED)
     status = 422 if request.method == "POST" else 200
-    return render("service/edit.html", "service/_entry_form.html", status=status, form=form, error=error,
-                  duplicate=duplicate, record=entry, labels=services.STATUS_LABELS)
+    return render(
+        "service/edit.html",
+        "service/_entry_form.html",
+        status=status,
+        form=form,
+        error=error,
+        duplicate=duplicate,
+        record=entry,
+        labels=services.STATUS_LABELS,
+    )
 
 
 @bp.route("/service/records/<int:record_id>/withdraw", methods=["POST"])
@@ -226,6 +274,7 @@ def withdraw(record_id: int):
 
 
 # ---------------------------------------------------------------- deciding one entry
+
 
 @bp.route("/service/records/<int:record_id>/<any(approve, return, reject, revoke):action>", methods=["POST"])
 @login_required
@@ -255,52 +304,103 @@ def decide(record_id: int, action: str):
         db.session.commit()
     db.session.refresh(entry)
     if wants_fragment() and request.form.get("from") != "record":
-        response = render("service/_queue_row.html", status=status, record=entry, error=error,
-                          done=None if error else action, **_row_context())
+        response = render(
+            "service/_queue_row.html",
+            status=status,
+            record=entry,
+            error=error,
+            done=None if error else action,
+            **_row_context(),
+        )
         return trigger(response, CHANGED) if not error else response
     if error:
         flash(error, "error")
     else:
-        flash(_("%(name)s, %(date)s: %(state)s.", name=entry.member.name, date=entry.service_date.isoformat(),
-                state=services.STATUS_LABELS[entry.status]), "success")
-    fallback = url_for("service.record", record_id=entry.id) if request.form.get("from") == "record" \
+        flash(
+            _(
+                "%(name)s, %(date)s: %(state)s.",
+                name=entry.member.name,
+                date=entry.service_date.isoformat(),
+                state=services.STATUS_LABELS[entry.status],
+            ),
+            "success",
+        )
+    fallback = (
+        url_for("service.record", record_id=entry.id)
+        if request.form.get("from") == "record"
         else url_for("service.queue")
+    )
     return see_other(safe_next(request.form.get("next"), fallback), CHANGED)
 
 
 def _row_context() -> dict:
     # The words of every row, translated once per page rather than a dozen times per row.
-    row_text = {"date": _("Date"), "member": _("Member"), "service": _("Service"), "late": _("late"),
-                "hours": _("Hours"), "submitted": _("Submitted"), "status": _("Status"),
-                "reason": _("Reason (to return or reject)"), "approve": _("Approve"), "return_": _("Return"),
-                "reject": _("Reject"), "done_approve": _("Approved."), "done_return": _("Returned to the member."),
-                "done_reject": _("Rejected.")}
-    return {"labels": services.STATUS_LABELS, "fmt": services.format_hours, "row_text": row_text,
-            "cutoff": services.overdue_cutoff(), "waited": services.days_waited, "can_decide": can(current_user, "service.decide_any")}
+    row_text = {
+        "date": _("Date"),
+        "member": _("Member"),
+        "service": _("Service"),
+        "late": _("late"),
+        "hours": _("Hours"),
+        "submitted": _("Submitted"),
+        "status": _("Status"),
+        "reason": _("Reason (to return or reject)"),
+        "approve": _("Approve"),
+        "return_": _("Return"),
+        "reject": _("Reject"),
+        "done_approve": _("Approved."),
+        "done_return": _("Returned to the member."),
+        "done_reject": _("Rejected."),
+    }
+    return {
+        "labels": services.STATUS_LABELS,
+        "fmt": services.format_hours,
+        "row_text": row_text,
+        "cutoff": services.overdue_cutoff(),
+        "waited": services.days_waited,
+        "can_decide": can(current_user, "service.decide_any"),
+    }
 
 
 # ---------------------------------------------------------------- the approval queue
 
-STATUS_CHOICES = [("submitted", "pending"), ("returned", "returned"), ("approved", "approved"),
-                  ("rejected", "rejected"), ("withdrawn", "withdrawn"), ("revoked", "revoked"), ("all", "all")]
+STATUS_CHOICES = [
+    ("submitted", "pending"),
+    ("returned", "returned"),
+    ("approved", "approved"),
+    ("rejected", "rejected"),
+    ("withdrawn", "withdrawn"),
+    ("revoked", "revoked"),
+    ("all", "all"),
+]
 
 
 def _filters() -> tuple[QueueFilterForm, services.Filters]:
     """The queue's filters from the query; wrong dates or text are left out rather than refused."""
     form = QueueFilterForm(request.args)
     form.status.choices = [(value, services.STATUS_LABELS.get(value, _("all"))) for value, _label in STATUS_CHOICES]
-    form.sort.choices = [("submitted", _("Waiting longest")), ("-submitted", _("Newest first")),
-                         ("date", _("Service date, oldest")), ("-date", _("Service date, newest")),
-                         ("member", _("Member")), ("hours", _("Hours, most"))]
+    form.sort.choices = [
+        ("submitted", _("Waiting longest")),
+        ("-submitted", _("Newest first")),
+        ("date", _("Service date, oldest")),
+        ("-date", _("Service date, newest")),
+        ("member", _("Member")),
+        ("hours", _("Hours, most")),
+    ]
     if not form.validate():
         for field in (form.date_from, form.date_to, form.member):
             if field.errors:
                 field.data = None
     status = form.status.data if form.status.data in dict(STATUS_CHOICES) else "submitted"
     form.status.data = status
-    filters = services.Filters(status=status, date_from=form.date_from.data, date_to=form.date_to.data,
-                               member=(form.member.data or "").strip(), branch_id=form.branch.data,
-                               need_id=form.need.data, sort=form.sort.data or "submitted")
+    filters = services.Filters(
+        status=status,
+        date_from=form.date_from.data,
+        date_to=form.date_to.data,
+        member=(form.member.data or "").strip(),
+        branch_id=form.branch.data,
+        need_id=form.need.data,
+        sort=form.sort.data or "submitted",
+    )
     return form, filters
 
 
@@ -308,10 +408,12 @@ def _filter_form() -> tuple[QueueFilterForm, services.Filters]:
     """The filters, and the branches and needs to choose from."""
     form, filters = _filters()
     form.branch.choices = [("", _("All branches"))] + [
-        (b.id, b.full_name()) for b in services.queue_branches(current_user, filters.status)]
+        (b.id, b.full_name()) for b in services.queue_branches(current_user, filters.status)
+    ]
     form.need.choices = [("", _("All needs and posts"))] + [
         (n.id, n.title + (f" · {n.on_date.isoformat()}" if n.on_date else ""))
-        for n in services.queue_needs(current_user)]
+        for n in services.queue_needs(current_user)
+    ]
     return form, filters
 
 
@@ -326,10 +428,19 @@ def queue():
     keys = services.queue_stamps(current_user)
     grants = tuple((g.role, g.area_id) for g in current_user.grants)
     generate_csrf()  # puts the session's token in the session if it is not there yet
-    vary = (current_user.id, grants, session["csrf_token"], str(get_locale()), request.query_string,
-            services.overdue_cutoff())
-    body = (stamps.cached(template, keys, lambda: _queue_body(template), vary=vary) if keys is not None
-            else _queue_body(template))
+    vary = (
+        current_user.id,
+        grants,
+        session["csrf_token"],
+        str(get_locale()),
+        request.query_string,
+        services.overdue_cutoff(),
+    )
+    body = (
+        stamps.cached(template, keys, lambda: _queue_body(template), vary=vary)
+        if keys is not None
+        else _queue_body(template)
+    )
     return body if wants_fragment() else render("service/queue.html", body=body)
 
 
@@ -337,9 +448,18 @@ def _queue_body(template: str) -> Markup:
     form, filters = _filter_form()
     page = db.paginate(services.queue_query(current_user, filters), per_page=50, error_out=False, count=False)
     page.total, overdue = services.queue_counts(current_user, filters)
-    return Markup(render_template(template, form=form, page=page, filters=filters,
-                           pending=services.pending_count(current_user), overdue=overdue,
-                           tick_all=request.args.get("tick") == "all", **_row_context()))
+    return Markup(
+        render_template(
+            template,
+            form=form,
+            page=page,
+            filters=filters,
+            pending=services.pending_count(current_user),
+            overdue=overdue,
+            tick_all=request.args.get("tick") == "all",
+            **_row_context(),
+        )
+    )
 
 
 @bp.route("/service/queue/summary")
@@ -369,8 +489,9 @@ def bulk():
     action = request.form.get("bulk_action", "")
     back = safe_next(request.form.get("next"), url_for("service.queue"))
     try:
-        result = services.bulk_decide(request.form.getlist("ids"), current_user, action,
-                                      request.form.get("bulk_reason"))
+        result = services.bulk_decide(
+            request.form.getlist("ids"), current_user, action, request.form.get("bulk_reason")
+        )
     except ServiceError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -392,6 +513,7 @@ def bulk():
 
 # ---------------------------------------------------------------- attendance sheet
 
+
 @bp.route("/service/attendance", methods=["GET", "POST"])
 @login_required
 def attendance():
@@ -401,14 +523,19 @@ def attendance():
     form = AttendanceForm() if request.method == "POST" else AttendanceForm(request.args, meta={"csrf": False})
     form.need_id.choices = [("", _("Choose…"))] + [
         (n.id, f"{n.title}" + (f" · {n.on_date.isoformat()}" if n.on_date else "") + f" · {n.community.name}")
-        for n in needs]
+        for n in needs
+    ]
     need = None
     if form.need_id.data:
         need = db.session.get(Need, form.need_id.data)
         if need is None or not can(current_user, "service.attendance", need):
             abort(404)
-        if request.method == "GET" and "service_date" not in request.args and need.on_date \
-                and need.on_date <= local_today():
+        if (
+            request.method == "GET"
+            and "service_date" not in request.args
+            and need.on_date
+            and need.on_date <= local_today()
+        ):
             form.service_date.data = need.on_date
     day = form.service_date.data or local_today()
     error = None
@@ -418,10 +545,17 @@ def attendance():
         if form.validate() and need is not None:
             try:
                 result = services.record_attendance(
-                    need, day, current_user, request.form.getlist("member_ids"),
-                    hours=services.parse_hours(form.hours.data), start_time=form.start_time.data,
-                    end_time=form.end_time.data, content=form.content.data or "", place=need.place,
-                    late_reason=form.late_reason.data or "")
+                    need,
+                    day,
+                    current_user,
+                    request.form.getlist("member_ids"),
+                    hours=services.parse_hours(form.hours.data),
+                    start_time=form.start_time.data,
+                    end_time=form.end_time.data,
+                    content=form.content.data or "",
+                    place=need.place,
+                    late_reason=form.late_reason.data or "",
+                )
             except ServiceError as exc:
                 db.session.rollback()
                 field = getattr(form, exc.field, None) if exc.field else None
@@ -431,23 +565,40 @@ def attendance():
                     error = exc.message
             else:
                 db.session.commit()
-                flash(ngettext("Recorded %(num)d attendee as approved.", "Recorded %(num)d attendees as approved.",
-                               len(result.created)), "success")
+                flash(
+                    ngettext(
+                        "Recorded %(num)d attendee as approved.",
+                        "Recorded %(num)d attendees as approved.",
+                        len(result.created),
+                    ),
+                    "success",
+                )
                 for member_id, member, why in result.skipped:
-                    flash(_("Skipped %(who)s — %(why)s", who=member.name if member else f"#{member_id}", why=why),
-                          "warning")
-                return see_other(url_for("service.attendance", need_id=need.id, service_date=day.isoformat()),
-                                 CHANGED)
+                    flash(
+                        _("Skipped %(who)s — %(why)s", who=member.name if member else f"#{member_id}", why=why),
+                        "warning",
+                    )
+                return see_other(url_for("service.attendance", need_id=need.id, service_date=day.isoformat()), CHANGED)
         status = 422
     candidates = services.attendee_candidates(need) if need else []
-    return render("service/attendance.html", form=form, need=need, day=day, candidates=candidates,
-                  claimed=services.claimed_member_ids(need) if need else set(),
-                  existing=services.entries_on(need, day) if need else {}, error=error, status=status,
-                  ticked={int(v) for v in request.form.getlist("member_ids") if v.isdigit()},
-                  labels=services.STATUS_LABELS, fmt=services.format_hours)
+    return render(
+        "service/attendance.html",
+        form=form,
+        need=need,
+        day=day,
+        candidates=candidates,
+        claimed=services.claimed_member_ids(need) if need else set(),
+        existing=services.entries_on(need, day) if need else {},
+        error=error,
+        status=status,
+        ticked={int(v) for v in request.form.getlist("member_ids") if v.isdigit()},
+        labels=services.STATUS_LABELS,
+        fmt=services.format_hours,
+    )
 
 
 # ---------------------------------------------------------------- certificate and its public check
+
 
 @bp.route("/service/certificate", methods=["GET", "POST"])
 @login_required
@@ -471,12 +622,23 @@ def certificate():
             db.session.commit()
             return see_other(url_for("service.certificate_print", serial=issued.serial))
     year = form.year.data or this_year
-    issued_before = list(db.session.scalars(
-        select(Certificate).where(Certificate.member_id == member.id).order_by(Certificate.issued_at.desc())))
+    issued_before = list(
+        db.session.scalars(
+            select(Certificate).where(Certificate.member_id == member.id).order_by(Certificate.issued_at.desc())
+        )
+    )
     status = 422 if request.method == "POST" else 200
-    return render("service/certificate_new.html", form=form, error=error, status=status, member=member,
-                  year=year, entries=services.approved_entries(member, year), issued=issued_before,
-                  fmt=services.format_hours)
+    return render(
+        "service/certificate_new.html",
+        form=form,
+        error=error,
+        status=status,
+        member=member,
+        year=year,
+        entries=services.approved_entries(member, year),
+        issued=issued_before,
+        fmt=services.format_hours,
+    )
 
 
 @bp.route("/service/certificates/<serial>")
@@ -485,10 +647,13 @@ def certificate_print(serial: str):
     found = services.find_certificate(serial)
     if found is None or not can(current_user, "certificate.view", found):
         abort(404)
-    return render("service/certificate.html", cert=found,
-                  entries=services.approved_entries(found.member, found.year, issued_before=found.issued_at),
-                  fmt=services.format_hours, verify_url=url_for("service.verify", serial=found.serial,
-                                                                _external=True))
+    return render(
+        "service/certificate.html",
+        cert=found,
+        entries=services.approved_entries(found.member, found.year, issued_before=found.issued_at),
+        fmt=services.format_hours,
+        verify_url=url_for("service.verify", serial=found.serial, _external=True),
+    )
 
 
 @bp.route("/verify", defaults={"serial": None})
@@ -503,15 +668,23 @@ def verify(serial: str | None):
             return redirect(url_for("service.verify", serial=serial.strip().upper()), 303)
         return render("service/verify.html", cert=None, serial=None)
     found = services.find_certificate(serial)
-    response = make_response(render("service/verify.html", cert=found, serial=serial,
-                                    masked=mask_name(found.member.name) if found else "",
-                                    outdated=services.certificate_outdated(found) if found else False,
-                                    fmt=services.format_hours, status=200 if found else 404))
+    response = make_response(
+        render(
+            "service/verify.html",
+            cert=found,
+            serial=serial,
+            masked=mask_name(found.member.name) if found else "",
+            outdated=services.certificate_outdated(found) if found else False,
+            fmt=services.format_hours,
+            status=200 if found else 404,
+        )
+    )
     response.headers["X-Robots-Tag"] = "noindex"
     return response
 
 
 # ---------------------------------------------------------------- operations
+
 
 @bp.cli.command("check-counters")
 def check_counters() -> None:
@@ -531,6 +704,7 @@ def check_counters() -> None:
 
 
 # ---------------------------------------------------------------- local working-day exceptions
+
 
 def _city_path() -> str:
     if not can(current_user, "workday.manage"):
@@ -561,21 +735,34 @@ def workdays_page():
     error = None
     if form.validate_on_submit():
         try:
-            replaced = workdays.set_override(form.day.data, form.kind.data == "work", form.note.data or "",
-                                             scope_path=city_path)
+            replaced = workdays.set_override(
+                form.day.data, form.kind.data == "work", form.note.data or "", scope_path=city_path
+            )
         except ServiceError as exc:
             db.session.rollback()
             error = exc.message
         else:
             db.session.commit()
             day = form.day.data.isoformat()
-            flash(_("%(day)s already had an exception: it is replaced by this one.", day=day) if replaced
-                  else _("Saved: %(day)s.", day=day), "success")
+            flash(
+                _("%(day)s already had an exception: it is replaced by this one.", day=day)
+                if replaced
+                else _("Saved: %(day)s.", day=day),
+                "success",
+            )
             return see_other(url_for("service.workdays_page", year=form.day.data.year))
     year = form.day.data.year if form.day.data else _workday_year()
-    return render("service/workdays.html", status=422 if request.method == "POST" else 200, form=form,
-                  error=error, year=year, years=_workday_years(), overrides=workdays.overrides_in_year(year),
-                  known=workdays.calendar_knows(year), next_known=workdays.calendar_knows(year + 1))
+    return render(
+        "service/workdays.html",
+        status=422 if request.method == "POST" else 200,
+        form=form,
+        error=error,
+        year=year,
+        years=_workday_years(),
+        overrides=workdays.overrides_in_year(year),
+        known=workdays.calendar_knows(year),
+        next_known=workdays.calendar_knows(year + 1),
+    )
 
 
 @bp.route("/service/workdays/<day>/remove", methods=["POST"])

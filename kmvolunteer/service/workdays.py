@@ -5,6 +5,7 @@ Council has published them; for a year it does not know it raises NotImplemented
 and we fall back to Monday–Friday. ``WorkdayOverride`` rows (a city's own exceptions)
 win over both.
 """
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -31,8 +32,9 @@ def official_workday(day: date) -> bool:
 
 def overrides_between(start: date, end: date) -> dict[date, bool]:
     rows = db.session.execute(
-        select(WorkdayOverride.day, WorkdayOverride.is_workday)
-        .where(WorkdayOverride.day >= start, WorkdayOverride.day <= end)
+        select(WorkdayOverride.day, WorkdayOverride.is_workday).where(
+            WorkdayOverride.day >= start, WorkdayOverride.day <= end
+        )
     )
     return {day: is_workday for day, is_workday in rows}
 
@@ -76,17 +78,20 @@ def calendar_knows(year: int) -> bool:
 
 
 def overrides_in_year(year: int) -> list[WorkdayOverride]:
-    return list(db.session.scalars(select(WorkdayOverride).where(
-        WorkdayOverride.day >= date(year, 1, 1), WorkdayOverride.day <= date(year, 12, 31))
-        .order_by(WorkdayOverride.day)))
+    return list(
+        db.session.scalars(
+            select(WorkdayOverride)
+            .where(WorkdayOverride.day >= date(year, 1, 1), WorkdayOverride.day <= date(year, 12, 31))
+            .order_by(WorkdayOverride.day)
+        )
+    )
 
 
 def _describe(is_workday: bool) -> str:
     return _("working day") if is_workday else _("day off")
 
 
-def set_override(day: date, is_workday: bool, note: str, *, scope_path: str,
-                 actor_id: int | None = None) -> bool:
+def set_override(day: date, is_workday: bool, note: str, *, scope_path: str, actor_id: int | None = None) -> bool:
     """Make ``day`` a working day or a day off in Kunming, whatever the national calendar says.
     True when it replaced an exception already set for that day."""
     note = (note or "").strip()
@@ -94,15 +99,27 @@ def set_override(day: date, is_workday: bool, note: str, *, scope_path: str,
         raise ServiceError(_("The note can be at most %(num)d characters.", num=NOTE_MAX), "note")
     existing = db.session.get(WorkdayOverride, day)
     if existing is None and official_workday(day) == is_workday:
-        raise ServiceError(_("%(day)s is already a %(kind)s in the national calendar: nothing to change.",
-                             day=day.isoformat(), kind=_describe(is_workday)), "day")
+        raise ServiceError(
+            _(
+                "%(day)s is already a %(kind)s in the national calendar: nothing to change.",
+                day=day.isoformat(),
+                kind=_describe(is_workday),
+            ),
+            "day",
+        )
     before = {"is_workday": existing.is_workday, "note": existing.note} if existing else None
     override = existing or WorkdayOverride(day=day)
     override.is_workday, override.note = is_workday, note
     db.session.add(override)
-    audit.record("workday.set", None, scope_path=scope_path, before=before,
-                 after={"day": day, "is_workday": is_workday, "note": note},
-                 summary=f"{day.isoformat()} {_describe(is_workday)} {note}".strip(), actor_id=actor_id)
+    audit.record(
+        "workday.set",
+        None,
+        scope_path=scope_path,
+        before=before,
+        after={"day": day, "is_workday": is_workday, "note": note},
+        summary=f"{day.isoformat()} {_describe(is_workday)} {note}".strip(),
+        actor_id=actor_id,
+    )
     return existing is not None
 
 
@@ -111,7 +128,12 @@ def remove_override(day: date, *, scope_path: str, actor_id: int | None = None) 
     existing = db.session.get(WorkdayOverride, day)
     if existing is None:
         raise ServiceError(_("%(day)s has no local exception.", day=day.isoformat()))
-    audit.record("workday.removed", None, scope_path=scope_path,
-                 before={"day": day, "is_workday": existing.is_workday, "note": existing.note},
-                 summary=f"{day.isoformat()} {_describe(existing.is_workday)}", actor_id=actor_id)
+    audit.record(
+        "workday.removed",
+        None,
+        scope_path=scope_path,
+        before={"day": day, "is_workday": existing.is_workday, "note": existing.note},
+        summary=f"{day.isoformat()} {_describe(existing.is_workday)}",
+        actor_id=actor_id,
+    )
     db.session.delete(existing)

@@ -5,6 +5,7 @@ from MemberFact (kept current by tallies.rollup); otherwise live (counters, repo
 reports, evaluations, year rules). All give the same columns, so the grouping code
 never knows the difference.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,8 +30,18 @@ from kmvolunteer.tallies.models import (
 )
 
 FACT_COLUMNS = (
-    "member_id", "branch_id", "agency_id", "agency_area_id", "community_id", "approved_half_hours",
-    "approved_entries", "pending_entries", "reports_submitted", "rating", "min_half_hours", "min_activities",
+    "member_id",
+    "branch_id",
+    "agency_id",
+    "agency_area_id",
+    "community_id",
+    "approved_half_hours",
+    "approved_entries",
+    "pending_entries",
+    "reports_submitted",
+    "rating",
+    "min_half_hours",
+    "min_activities",
     "reports_required",
 )
 
@@ -57,7 +68,7 @@ class Scope:
 RAW_COLUMNS = FACT_COLUMNS[:-1] + ("reports_needed", "report_due")
 
 
-def _required(needed, due):  # noqa: ANN001, ANN202
+def _required(needed, due):
     """The reports a member must have handed in by today: a report counts against the rule
     only once it is due — in November nobody falls short for a report due in January."""
     return case(
@@ -72,8 +83,9 @@ def live_raw(year: int, scope: Scope | None = None) -> Select:
     figures and the rule that applies to them (their agency's district's rule, else the
     city's; the rule columns are NULL when no rule is set for the year)."""
     by_members = scope is not None and scope.kind == "members"
-    return _raw(year, city_id() or 0, scope_filter(scope, _LIVE),
-                [Report.member_id.in_(scope.ids)] if by_members else [])
+    return _raw(
+        year, city_id() or 0, scope_filter(scope, _LIVE), [Report.member_id.in_(scope.ids)] if by_members else []
+    )
 
 
 @lru_cache(maxsize=1)
@@ -81,21 +93,29 @@ def members_raw() -> Select:
     """live_raw for a few members, built once with bound parameters ``year``, ``city_id``,
     ``member_ids`` and ``report_member_ids`` (the same ids): refreshing one member after each
     approval should not spend its time building this statement again."""
-    return _raw(bindparam("year"), bindparam("city_id"), [Member.id.in_(bindparam("member_ids", expanding=True))],
-                [Report.member_id.in_(bindparam("report_member_ids", expanding=True))])
+    return _raw(
+        bindparam("year"),
+        bindparam("city_id"),
+        [Member.id.in_(bindparam("member_ids", expanding=True))],
+        [Report.member_id.in_(bindparam("report_member_ids", expanding=True))],
+    )
 
 
 def _raw(year: Any, city: Any, where: list, report_where: list) -> Select:
     own_rule, city_rule = aliased(YearRule), aliased(YearRule)
     rule = case((own_rule.id.is_not(None), 1), else_=0)
 
-    def pick(column: str):  # noqa: ANN202
+    def pick(column: str):
         return case((rule == 1, getattr(own_rule, column)), else_=getattr(city_rule, column))
 
     reports = (
         select(Report.member_id, func.count(Report.id).label("n"))
-        .where(Report.kind == "member", Report.year == year, Report.status.in_(("submitted", "acknowledged")),
-               *report_where)
+        .where(
+            Report.kind == "member",
+            Report.year == year,
+            Report.status.in_(("submitted", "acknowledged")),
+            *report_where,
+        )
         .group_by(Report.member_id)
         .subquery()
     )
@@ -129,9 +149,15 @@ def _raw(year: Any, city: Any, where: list, report_where: list) -> Select:
         .outerjoin(ReportIn, confirmed)
         .outerjoin(MemberYearTally, and_(MemberYearTally.member_id == Member.id, MemberYearTally.year == year))
         .outerjoin(reports, reports.c.member_id == Member.id)
-        .outerjoin(Evaluation, and_(Evaluation.member_id == Member.id, Evaluation.year == year,
-                                    Evaluation.community_id == ReportIn.community_id,
-                                    Evaluation.published.is_(True)))
+        .outerjoin(
+            Evaluation,
+            and_(
+                Evaluation.member_id == Member.id,
+                Evaluation.year == year,
+                Evaluation.community_id == ReportIn.community_id,
+                Evaluation.published.is_(True),
+            ),
+        )
         .outerjoin(own_rule, and_(own_rule.year == year, own_rule.area_id == Agency.area_id))
         .outerjoin(city_rule, and_(city_rule.year == year, city_rule.area_id == city))
         .where(Member.active.is_(True), *where)
@@ -142,18 +168,20 @@ def live_facts(year: int, scope: Scope | None = None) -> Select:
     """FACT_COLUMNS computed from the records."""
     raw = live_raw(year, scope)
     needed, due = raw.selected_columns.reports_needed, raw.selected_columns.report_due
-    return raw.with_only_columns(*list(raw.selected_columns)[:-2], _required(needed, due).label("reports_required"),
-                                 maintain_column_froms=True)
+    return raw.with_only_columns(
+        *list(raw.selected_columns)[:-2], _required(needed, due).label("reports_required"), maintain_column_froms=True
+    )
 
 
 def kept_facts(year: int, scope: Scope | None = None) -> Select:
     """FACT_COLUMNS of a kept year, read from MemberFact."""
     columns = [getattr(MemberFact, name).label(name) for name in FACT_COLUMNS[:-1]]
-    return select(*columns, _required(MemberFact.reports_needed, MemberFact.report_due).label("reports_required")
-                  ).where(MemberFact.year == year, *scope_filter(scope, _KEPT))
+    return select(
+        *columns, _required(MemberFact.reports_needed, MemberFact.report_due).label("reports_required")
+    ).where(MemberFact.year == year, *scope_filter(scope, _KEPT))
 
 
-def _areas_under(path: str, level: str | None = None):  # noqa: ANN202
+def _areas_under(path: str, level: str | None = None):
     stmt = select(Area.id).where(Area.path.startswith(path, autoescape=True))
     return stmt.where(Area.level == level) if level else stmt
 
@@ -170,10 +198,16 @@ class Columns:
 
 
 _LIVE = Columns(Member.id, Member.branch_id, Branch.agency_id, Agency.area_id, ReportIn.community_id)
-_KEPT = Columns(MemberFact.member_id, MemberFact.branch_id, MemberFact.agency_id, MemberFact.agency_area_id,
-                 MemberFact.community_id)
-_SNAPSHOT = Columns(TallySnapshot.member_id, TallySnapshot.branch_id, TallySnapshot.agency_id,
-                     TallySnapshot.agency_area_id, TallySnapshot.community_id)
+_KEPT = Columns(
+    MemberFact.member_id, MemberFact.branch_id, MemberFact.agency_id, MemberFact.agency_area_id, MemberFact.community_id
+)
+_SNAPSHOT = Columns(
+    TallySnapshot.member_id,
+    TallySnapshot.branch_id,
+    TallySnapshot.agency_id,
+    TallySnapshot.agency_area_id,
+    TallySnapshot.community_id,
+)
 
 
 def scope_filter(scope: Scope | None, c: Columns) -> list:
@@ -181,8 +215,11 @@ def scope_filter(scope: Scope | None, c: Columns) -> list:
         return []
     whole_city = scope.area_path.count("/") == 2
     if scope.kind == "service_area":
-        return [c.community_id.is_not(None) if whole_city else
-                c.community_id.in_(_areas_under(scope.area_path, "community"))]
+        return [
+            c.community_id.is_not(None)
+            if whole_city
+            else c.community_id.in_(_areas_under(scope.area_path, "community"))
+        ]
     if scope.kind == "employer_area":
         return [] if whole_city else [c.agency_area_id.in_(_areas_under(scope.area_path))]
     if scope.kind == "agency":
@@ -194,7 +231,8 @@ def scope_filter(scope: Scope | None, c: Columns) -> list:
 
 def snapshot_facts(year: int, scope: Scope | None = None) -> Select:
     return select(*(getattr(TallySnapshot, name).label(name) for name in FACT_COLUMNS)).where(
-        TallySnapshot.year == year, *scope_filter(scope, _SNAPSHOT))
+        TallySnapshot.year == year, *scope_filter(scope, _SNAPSHOT)
+    )
 
 
 def is_kept(year: int) -> bool:
@@ -208,17 +246,21 @@ def facts(year: int, scope: Scope | None = None) -> Select:
     return kept_facts(year, scope) if is_kept(year) else live_facts(year, scope)
 
 
-def compliant_expr(f):  # noqa: ANN001, ANN201
+def compliant_expr(f):
     """1 when the member meets the year's rule, 0 when not, NULL when no rule is set."""
     return case(
         (f.c.min_half_hours.is_(None), None),
-        (and_(f.c.approved_half_hours >= f.c.min_half_hours,
-              f.c.approved_entries >= f.c.min_activities,
-              f.c.reports_submitted >= f.c.reports_required), 1),
+        (
+            and_(
+                f.c.approved_half_hours >= f.c.min_half_hours,
+                f.c.approved_entries >= f.c.min_activities,
+                f.c.reports_submitted >= f.c.reports_required,
+            ),
+            1,
+        ),
         else_=0,
     )
 
 
 def has_rule(year: int) -> bool:
     return db.session.scalar(select(func.count(YearRule.id)).where(YearRule.year == year)) > 0
-

@@ -95,8 +95,10 @@ class MemberFact(db.Model):
     """
 
     __tablename__ = "member_fact"
-    __table_args__ = tuple(Index(f"ix_member_fact_year_{name}", "year", name)
-                           for name in ("branch_id", "agency_id", "agency_area_id", "community_id"))
+    __table_args__ = tuple(
+        Index(f"ix_member_fact_year_{name}", "year", name)
+        for name in ("branch_id", "agency_id", "agency_area_id", "community_id")
+    )
 
     year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), primary_key=True)

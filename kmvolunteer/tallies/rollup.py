@@ -9,11 +9,13 @@ member's facts are recomputed from the records and the difference is added to th
 change of the year's rule, or reopening a year, recomputes the whole year
 (``touch_year``). A closed year's cells are frozen with its snapshot (``freeze_year``).
 """
+
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from datetime import date
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import (
     and_,
@@ -46,8 +48,7 @@ TOUCHED_MEMBERS = "tallies.touched_members"
 TOUCHED_YEARS = "tallies.touched_years"
 CHUNK = 500
 NEVER_DUE = date(9999, 12, 31)
-SUMS = ("headcount", "half_hours", "reports", "met_service", "met_all",
-        *(f"rating_{r.value}" for r in Rating))
+SUMS = ("headcount", "half_hours", "reports", "met_service", "met_all", *(f"rating_{r.value}" for r in Rating))
 
 
 def touch(*member_ids: int) -> None:
@@ -89,8 +90,12 @@ def _lock_kept_tallies(exclusive: bool) -> None:
 def freeze_year(year: int) -> None:
     """The year is being closed: its cells stop changing, and a report not yet due now never will be
     (as in the snapshot, which counts reports due by the day of closing)."""
-    db.session.execute(update(TallyCell).where(TallyCell.year == year, TallyCell.report_due >= local_today())
-                       .values(report_due=NEVER_DUE).execution_options(synchronize_session=False))
+    db.session.execute(
+        update(TallyCell)
+        .where(TallyCell.year == year, TallyCell.report_due >= local_today())
+        .values(report_due=NEVER_DUE)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def open_kept_years() -> list[int]:
@@ -101,11 +106,17 @@ def open_kept_years() -> list[int]:
 def contribution(fact: Any) -> Counter:
     """What one member's facts add to their cell."""
     ruled = fact.min_half_hours is not None
-    met_service = ruled and fact.approved_half_hours >= fact.min_half_hours and \
-        fact.approved_entries >= fact.min_activities
+    met_service = (
+        ruled and fact.approved_half_hours >= fact.min_half_hours and fact.approved_entries >= fact.min_activities
+    )
     met_all = met_service and fact.reports_submitted >= (fact.reports_needed or 0)
-    parts = Counter(headcount=1, half_hours=fact.approved_half_hours, reports=int(fact.reports_submitted > 0),
-                    met_service=int(met_service), met_all=int(met_all))
+    parts = Counter(
+        headcount=1,
+        half_hours=fact.approved_half_hours,
+        reports=int(fact.reports_submitted > 0),
+        met_service=int(met_service),
+        met_all=int(met_all),
+    )
     if fact.rating:
         parts[f"rating_{fact.rating}"] = 1
     return parts
@@ -125,13 +136,16 @@ def refresh_members(member_ids: Iterable[int]) -> None:
         deltas: dict[tuple[int, int], Counter] = {}
         shape: dict[tuple[int, int], Any] = {}
         for start in range(0, len(ids), CHUNK):
-            chunk = ids[start:start + CHUNK]
+            chunk = ids[start : start + CHUNK]
             old = session.execute(
-                select(MemberFact.__table__).where(MemberFact.year == year, MemberFact.member_id.in_(chunk))
-                .order_by(MemberFact.member_id).with_for_update()
+                select(MemberFact.__table__)
+                .where(MemberFact.year == year, MemberFact.member_id.in_(chunk))
+                .order_by(MemberFact.member_id)
+                .with_for_update()
             ).all()
-            new = session.execute(members_raw(), {"year": year, "city_id": city, "member_ids": chunk,
-                                                  "report_member_ids": chunk}).all()
+            new = session.execute(
+                members_raw(), {"year": year, "city_id": city, "member_ids": chunk, "report_member_ids": chunk}
+            ).all()
             for fact, sign in [(f, -1) for f in old] + [(f, 1) for f in new]:
                 key = _cell_key(fact)
                 delta = deltas.setdefault(key, Counter())
@@ -159,17 +173,29 @@ def _store(year: int, old: list[Any], new: list[Any]) -> None:
     if added:
         db.session.execute(insert(MemberFact), added)
     if gone:
-        db.session.execute(delete(MemberFact).where(MemberFact.year == year, MemberFact.member_id.in_(gone))
-                           .execution_options(synchronize_session=False))
+        db.session.execute(
+            delete(MemberFact)
+            .where(MemberFact.year == year, MemberFact.member_id.in_(gone))
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _add_to_cell(year: int, key: tuple[int, int], delta: dict[str, int], fact: Any) -> None:
     agency_id, community_id = key
     if fact is not None:
-        insert_ignore(TallyCell, {"year": year, "agency_id": agency_id, "community_id": community_id,
-                                  "agency_area_id": fact.agency_area_id, "ruled": fact.min_half_hours is not None,
-                                  "report_due": fact.report_due, **{name: 0 for name in SUMS}},
-                      ["year", "agency_id", "community_id"])
+        insert_ignore(
+            TallyCell,
+            {
+                "year": year,
+                "agency_id": agency_id,
+                "community_id": community_id,
+                "agency_area_id": fact.agency_area_id,
+                "ruled": fact.min_half_hours is not None,
+                "report_due": fact.report_due,
+                **{name: 0 for name in SUMS},
+            },
+            ["year", "agency_id", "community_id"],
+        )
     db.session.execute(
         update(TallyCell)
         .where(TallyCell.year == year, TallyCell.agency_id == agency_id, TallyCell.community_id == community_id)
@@ -178,16 +204,17 @@ def _add_to_cell(year: int, key: tuple[int, int], delta: dict[str, int], fact: A
     )
 
 
-def _met_service(f):  # noqa: ANN001, ANN202
-    return and_(f.min_half_hours.is_not(None), f.approved_half_hours >= f.min_half_hours,
-                f.approved_entries >= f.min_activities)
+def _met_service(f):
+    return and_(
+        f.min_half_hours.is_not(None), f.approved_half_hours >= f.min_half_hours, f.approved_entries >= f.min_activities
+    )
 
 
-def _one_if(condition):  # noqa: ANN001, ANN202
+def _one_if(condition):
     return case((condition, 1), else_=0)
 
 
-def cells_from_facts(year: int):  # noqa: ANN201
+def cells_from_facts(year: int):
     """The cells of ``year`` computed from its MemberFact rows (to fill them, and to check them)."""
     f = MemberFact
     met_service = _met_service(f)
@@ -195,16 +222,19 @@ def cells_from_facts(year: int):  # noqa: ANN201
     # A literal, not a bound 0: PostgreSQL must see the same expression in SELECT and GROUP BY.
     community_id = func.coalesce(f.community_id, literal_column("0"))
     return (
-        select(f.agency_id, community_id.label("community_id"),
-               func.max(f.agency_area_id).label("agency_area_id"),
-               (func.max(_one_if(f.min_half_hours.is_not(None))) == 1).label("ruled"),
-               func.max(f.report_due).label("report_due"),
-               func.count().label("headcount"),
-               func.sum(f.approved_half_hours).label("half_hours"),
-               func.sum(_one_if(f.reports_submitted > 0)).label("reports"),
-               func.sum(_one_if(met_service)).label("met_service"),
-               func.sum(_one_if(met_all)).label("met_all"),
-               *(func.sum(_one_if(f.rating == r.value)).label(f"rating_{r.value}") for r in Rating))
+        select(
+            f.agency_id,
+            community_id.label("community_id"),
+            func.max(f.agency_area_id).label("agency_area_id"),
+            (func.max(_one_if(f.min_half_hours.is_not(None))) == 1).label("ruled"),
+            func.max(f.report_due).label("report_due"),
+            func.count().label("headcount"),
+            func.sum(f.approved_half_hours).label("half_hours"),
+            func.sum(_one_if(f.reports_submitted > 0)).label("reports"),
+            func.sum(_one_if(met_service)).label("met_service"),
+            func.sum(_one_if(met_all)).label("met_all"),
+            *(func.sum(_one_if(f.rating == r.value)).label(f"rating_{r.value}") for r in Rating),
+        )
         .where(f.year == year)
         .group_by(f.agency_id, community_id)
     )
@@ -217,12 +247,16 @@ def refresh_year(year: int) -> None:
     session.execute(delete(TallyCell).where(TallyCell.year == year))
     session.execute(delete(MemberFact).where(MemberFact.year == year))
     raw = live_raw(year).subquery()
-    session.execute(insert(MemberFact).from_select(
-        ["year", *RAW_COLUMNS], select(literal(year), *(raw.c[name] for name in RAW_COLUMNS))))
+    session.execute(
+        insert(MemberFact).from_select(
+            ["year", *RAW_COLUMNS], select(literal(year), *(raw.c[name] for name in RAW_COLUMNS))
+        )
+    )
     cells = cells_from_facts(year).subquery()
     columns = ["agency_id", "community_id", "agency_area_id", "ruled", "report_due", *SUMS]
-    session.execute(insert(TallyCell).from_select(
-        ["year", *columns], select(literal(year), *(cells.c[name] for name in columns))))
+    session.execute(
+        insert(TallyCell).from_select(["year", *columns], select(literal(year), *(cells.c[name] for name in columns)))
+    )
     kept = session.get(KeptYear, year)
     if kept is None:
         session.add(KeptYear(year=year, refreshed_at=utcnow()))
@@ -249,9 +283,14 @@ def differences(year: int) -> dict[str, int]:
     stored_facts = set(db.session.execute(select(*fact_columns).where(MemberFact.year == year)).all())
     live_facts = {tuple(row) for row in db.session.execute(live_raw(year)).all()}
     cell_columns = ["agency_id", "community_id", "agency_area_id", "ruled", "report_due", *SUMS]
-    stored_cells = {tuple(row) for row in db.session.execute(
-        select(*(getattr(TallyCell, name) for name in cell_columns))
-        .where(TallyCell.year == year, TallyCell.headcount != 0))}
+    stored_cells = {
+        tuple(row)
+        for row in db.session.execute(
+            select(*(getattr(TallyCell, name) for name in cell_columns)).where(
+                TallyCell.year == year, TallyCell.headcount != 0
+            )
+        )
+    }
     counted = cells_from_facts(year).subquery()
     counted_cells = {tuple(row) for row in db.session.execute(select(*(counted.c[name] for name in cell_columns)))}
     return {"facts": len(stored_facts ^ live_facts), "cells": len(stored_cells ^ counted_cells)}

@@ -5,10 +5,11 @@ Two ways of cutting the same members:
   (headcount, report-in rate: the organization department's own people);
 * by place of service — area → sub-areas → communities → members reported in there.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from sqlalchemy import case, func, literal, or_, select
 from sqlalchemy.orm import aliased
@@ -45,7 +46,7 @@ class GroupRow:
     reports: int = 0
     ratings: dict[str, int] = field(default_factory=lambda: {r: 0 for r in RATINGS})
 
-    def add(self, values) -> None:  # noqa: ANN001
+    def add(self, values) -> None:
         """Add a row of sums (headcount, reported_in, …, rating_<grade>) to this group."""
         self.headcount += values.headcount or 0
         self.reported_in += values.reported_in or 0
@@ -118,11 +119,14 @@ class MemberRow:
         return not (self.hours_short or self.activities_short or self.report_missing)
 
 
-def _member_units(year: int, scope: Scope):  # noqa: ANN202
+def _member_units(year: int, scope: Scope):
     """One unit per member, from the facts."""
     f = facts(year, scope).subquery()
     return select(
-        f.c.agency_id, f.c.agency_area_id, f.c.community_id, f.c.branch_id,
+        f.c.agency_id,
+        f.c.agency_area_id,
+        f.c.community_id,
+        f.c.branch_id,
         literal(1).label("headcount"),
         _one_if(f.c.community_id.is_not(None)).label("reported_in"),
         f.c.approved_half_hours.label("half_hours"),
@@ -132,24 +136,30 @@ def _member_units(year: int, scope: Scope):  # noqa: ANN202
     ).subquery()
 
 
-def _cell_units(year: int, scope: Scope):  # noqa: ANN202
+def _cell_units(year: int, scope: Scope):
     """One unit per cell (an agency's members serving in one community), from TallyCell."""
     c = TallyCell
     due = or_(c.report_due.is_(None), c.report_due < local_today())
     community_id = func.nullif(c.community_id, 0)
     where = scope_filter(scope, Columns(None, None, c.agency_id, c.agency_area_id, community_id))
-    return select(
-        c.agency_id, c.agency_area_id, community_id.label("community_id"),
-        c.headcount,
-        case((c.community_id != 0, c.headcount), else_=0).label("reported_in"),
-        c.half_hours,
-        case((c.ruled.is_(False), None), (due, c.met_all), else_=c.met_service).label("compliant"),
-        c.reports,
-        *(getattr(c, f"rating_{r}") for r in RATINGS),
-    ).where(c.year == year, c.headcount != 0, *where).subquery()
+    return (
+        select(
+            c.agency_id,
+            c.agency_area_id,
+            community_id.label("community_id"),
+            c.headcount,
+            case((c.community_id != 0, c.headcount), else_=0).label("reported_in"),
+            c.half_hours,
+            case((c.ruled.is_(False), None), (due, c.met_all), else_=c.met_service).label("compliant"),
+            c.reports,
+            *(getattr(c, f"rating_{r}") for r in RATINGS),
+        )
+        .where(c.year == year, c.headcount != 0, *where)
+        .subquery()
+    )
 
 
-def _area_units(year: int, scope: Scope):  # noqa: ANN202
+def _area_units(year: int, scope: Scope):
     """Units to sum for an area: the kept cells of a kept year (frozen with the snapshot once the year
     is closed), else one per member."""
     if is_kept(year):
@@ -157,31 +167,40 @@ def _area_units(year: int, scope: Scope):  # noqa: ANN202
     return _member_units(year, scope)
 
 
-def _one_if(condition):  # noqa: ANN001, ANN202
+def _one_if(condition):
     return case((condition, 1), else_=0)
 
 
-def _aggregates(u):  # noqa: ANN001, ANN202
-    return [func.sum(u.c[name]).label(name)
-            for name in ("headcount", "reported_in", "half_hours", "compliant", "reports",
-                         *(f"rating_{r}" for r in RATINGS))]
+def _aggregates(u):
+    return [
+        func.sum(u.c[name]).label(name)
+        for name in (
+            "headcount",
+            "reported_in",
+            "half_hours",
+            "compliant",
+            "reports",
+            *(f"rating_{r}" for r in RATINGS),
+        )
+    ]
 
 
-def _row(key: int | None, name: str, kind: str, values) -> GroupRow:  # noqa: ANN001
+def _row(key: int | None, name: str, kind: str, values) -> GroupRow:
     row = GroupRow(key, name, kind)
     row.add(values)
     return row
 
 
-def _under(column, area: Area):  # noqa: ANN001, ANN202
+def _under(column, area: Area):
     return column.startswith(area.path, autoescape=True)
 
 
 # ---- by employer -------------------------------------------------------------------------
 
+
 def _child_of(area: Area, path: str) -> int:
     """The id of ``area``'s child that the area with ``path`` lies in (paths are "/1/2/15/")."""
-    return int(path[len(area.path):].split("/", 1)[0])
+    return int(path[len(area.path) :].split("/", 1)[0])
 
 
 def _paths(ids: set[int]) -> dict[int, str]:
@@ -238,6 +257,7 @@ def branch_total(year: int, branch: Branch) -> GroupRow:
 
 # ---- by place of service ------------------------------------------------------------------
 
+
 def service_rows(year: int, area: Area) -> tuple[list[GroupRow], GroupRow]:
     """Members reported in to communities under ``area``, grouped by the child area they serve in.
 
@@ -260,20 +280,40 @@ def service_rows(year: int, area: Area) -> tuple[list[GroupRow], GroupRow]:
 
 # ---- members ----------------------------------------------------------------------------
 
-def member_rows(year: int, *, branch: Branch | None = None, agency: Agency | None = None,
-                employer_area: Area | None = None, service_area: Area | None = None,
-                shortfall_only: bool = False) -> Iterator[MemberRow]:
+
+def member_rows(
+    year: int,
+    *,
+    branch: Branch | None = None,
+    agency: Agency | None = None,
+    employer_area: Area | None = None,
+    service_area: Area | None = None,
+    shortfall_only: bool = False,
+) -> Iterator[MemberRow]:
     """Members of a branch, an agency, the agencies under an area, or serving under an area."""
-    scope = (Scope("branch", id=branch.id) if branch is not None else
-             Scope("agency", id=agency.id) if agency is not None else
-             Scope("employer_area", employer_area.path) if employer_area is not None else
-             Scope("service_area", service_area.path) if service_area is not None else None)
+    scope = (
+        Scope("branch", id=branch.id)
+        if branch is not None
+        else Scope("agency", id=agency.id)
+        if agency is not None
+        else Scope("employer_area", employer_area.path)
+        if employer_area is not None
+        else Scope("service_area", service_area.path)
+        if service_area is not None
+        else None
+    )
     f = facts(year, scope).subquery()
     community = aliased(Area)
     agency_area = aliased(Area)
     stmt = (
-        select(f, Member.name, Agency.name.label("agency_name"), Branch.name.label("branch_name"),
-               community.name.label("community_name"), agency_area.path.label("agency_area_path"))
+        select(
+            f,
+            Member.name,
+            Agency.name.label("agency_name"),
+            Branch.name.label("branch_name"),
+            community.name.label("community_name"),
+            agency_area.path.label("agency_area_path"),
+        )
         .join(Member, Member.id == f.c.member_id)
         .join(Branch, Branch.id == f.c.branch_id)
         .join(Agency, Agency.id == f.c.agency_id)
@@ -293,11 +333,20 @@ def member_rows(year: int, *, branch: Branch | None = None, agency: Agency | Non
     stmt = stmt.order_by(Agency.name, Branch.id, Member.name, Member.id)
     for r in db.session.execute(stmt.execution_options(yield_per=2000)):
         yield MemberRow(
-            member_id=r.member_id, name=r.name, agency=r.agency_name, branch=r.branch_name,
-            branch_id=r.branch_id, agency_area_path=r.agency_area_path, community=r.community_name,
-            half_hours=r.approved_half_hours, entries=r.approved_entries,
-            pending=r.pending_entries, reports_submitted=r.reports_submitted,
-            reports_required=r.reports_required, rating=r.rating, min_half_hours=r.min_half_hours,
+            member_id=r.member_id,
+            name=r.name,
+            agency=r.agency_name,
+            branch=r.branch_name,
+            branch_id=r.branch_id,
+            agency_area_path=r.agency_area_path,
+            community=r.community_name,
+            half_hours=r.approved_half_hours,
+            entries=r.approved_entries,
+            pending=r.pending_entries,
+            reports_submitted=r.reports_submitted,
+            reports_required=r.reports_required,
+            rating=r.rating,
+            min_half_hours=r.min_half_hours,
             min_activities=r.min_activities,
         )
 

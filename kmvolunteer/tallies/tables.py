@@ -1,4 +1,5 @@
 """The columns of each tally table: shared by the page, the print view, XLSX and CSV."""
+
 from __future__ import annotations
 
 from flask_babel import get_translations
@@ -25,8 +26,10 @@ def group_columns(first_header: str, *, report_in: bool = True) -> list[Column]:
         Column(_l("Members"), lambda r: r.headcount, 9, "0"),
     ]
     if report_in:
-        columns += [Column(_l("Reported in"), lambda r: r.reported_in, 9, "0"),
-                    Column(_l("Report-in rate"), lambda r: _pct(r.report_in_rate), 10, "0.0%")]
+        columns += [
+            Column(_l("Reported in"), lambda r: r.reported_in, 9, "0"),
+            Column(_l("Report-in rate"), lambda r: _pct(r.report_in_rate), 10, "0.0%"),
+        ]
     columns += [
         Column(_l("Hours"), lambda r: r.hours, 10, "0.0"),
         Column(_l("Average hours"), lambda r: _round(r.average_hours), 10, "0.0"),
@@ -41,8 +44,14 @@ def group_columns(first_header: str, *, report_in: bool = True) -> list[Column]:
 
 def member_columns() -> list[Column]:
     """The member table's columns, with the words of its cells translated once, not once per member."""
-    words = {"no_rule": _("No rule set"), "report": _("report missing"), "yes": _("Yes"), "no": _("No"),
-             "hours": _("%(h)s h short"), "separator": _("; ")}
+    words = {
+        "no_rule": _("No rule set"),
+        "report": _("report missing"),
+        "yes": _("Yes"),
+        "no": _("No"),
+        "hours": _("%(h)s h short"),
+        "separator": _("; "),
+    }
     translations = get_translations()
     ratings = {key: str(label) for key, label in RATING_LABELS.items()}
 
@@ -53,8 +62,10 @@ def member_columns() -> list[Column]:
         if row.hours_short:
             parts.append(words["hours"] % {"h": f"{row.hours_short:g}"})
         if row.activities_short:
-            parts.append(translations.ungettext("%(num)d activity short", "%(num)d activities short",
-                                                row.activities_short) % {"num": row.activities_short})
+            parts.append(
+                translations.ungettext("%(num)d activity short", "%(num)d activities short", row.activities_short)
+                % {"num": row.activities_short}
+            )
         if row.report_missing:
             parts.append(words["report"])
         return words["separator"].join(parts)

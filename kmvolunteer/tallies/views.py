@@ -3,12 +3,14 @@
 Each view builds one Table (columns + row iterator); the page, the print view and the
 two exports all render that same Table.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from itertools import islice
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import click
 from flask import (
@@ -71,8 +73,10 @@ class Table:
         for count, item in enumerate(self.items()):
             if limit and count >= limit:
                 return
-            cells = [(tally_cell(column.value(item), column.number_format), bool(column.number_format))
-                     for column in self.columns]
+            cells = [
+                (tally_cell(column.value(item), column.number_format), bool(column.number_format))
+                for column in self.columns
+            ]
             short = getattr(item, "compliant", None) is False
             group = f"{item.agency} · {item.branch}" if isinstance(item, services.MemberRow) else None
             yield ShownRow(self.link(item), cells, short, group)
@@ -105,7 +109,7 @@ def _year_choices(year: int) -> list[int]:
     return sorted(known | {this_year, this_year - 1, year}, reverse=True)
 
 
-def _area_link(year: int):  # noqa: ANN202
+def _area_link(year: int):
     def link(row: services.GroupRow) -> str | None:
         if row.kind == "area":
             return url_for("tallies.area", area_id=row.key, year=year)
@@ -141,19 +145,50 @@ def _area_tables(area: Area, year: int) -> list[Table]:
     link = _area_link(year)
     if area.level in ("city", "district") and can(current_user, "tally.employer", area):
         rows, total = services.employer_rows(year, area)
-        tables.append(Table("employer", str(_l("By employer")), group_columns(_l("District or agency")),
-                            lambda rows=rows: rows, total_label(total), link))
-        tables.append(Table("members", str(_l("Every member")), member_columns(),
-                            lambda: _compliance_filter(services.member_rows(year, employer_area=area)),
-                            None, _member_link, inline=False))
+        tables.append(
+            Table(
+                "employer",
+                str(_l("By employer")),
+                group_columns(_l("District or agency")),
+                lambda rows=rows: rows,
+                total_label(total),
+                link,
+            )
+        )
+        tables.append(
+            Table(
+                "members",
+                str(_l("Every member")),
+                member_columns(),
+                lambda: _compliance_filter(services.member_rows(year, employer_area=area)),
+                None,
+                _member_link,
+                inline=False,
+            )
+        )
     if area.level == "community":
-        tables.append(Table("members", str(_l("Members serving here")), member_columns(),
-                            lambda: _compliance_filter(services.member_rows(year, service_area=area)),
-                            None, _member_link))
+        tables.append(
+            Table(
+                "members",
+                str(_l("Members serving here")),
+                member_columns(),
+                lambda: _compliance_filter(services.member_rows(year, service_area=area)),
+                None,
+                _member_link,
+            )
+        )
     else:
         rows, total = services.service_rows(year, area)
-        tables.append(Table("service", str(_l("By place of service")), group_columns(_l("Area"), report_in=False),
-                            lambda rows=rows: rows, total_label(total), link))
+        tables.append(
+            Table(
+                "service",
+                str(_l("By place of service")),
+                group_columns(_l("Area"), report_in=False),
+                lambda rows=rows: rows,
+                total_label(total),
+                link,
+            )
+        )
     return tables
 
 
@@ -166,41 +201,76 @@ def _charts(area: Area, year: int, tables: list[Table]) -> dict[str, Any]:
     months = services.monthly_half_hours(year, area)
     today = local_today()
     if year == today.year:  # months still to come are not zero hours
-        months = months[:today.month]
-    charts["hours"] = for_any_screen(line_chart, [Point(f"{m}", hh / 2) for m, hh in enumerate(months, start=1)],
-                                     title=_("Approved hours by month"), unit="h")
+        months = months[: today.month]
+    charts["hours"] = for_any_screen(
+        line_chart,
+        [Point(f"{m}", hh / 2) for m, hh in enumerate(months, start=1)],
+        title=_("Approved hours by month"),
+        unit="h",
+    )
     return charts
 
 
-def _respond(*, scope_title: str, year: int, tables: list[Table], crumbs: list[tuple[str, str | None]],
-             scope_key: str, charts: dict[str, Any] | None = None, extra: dict[str, Any] | None = None):
+def _respond(
+    *,
+    scope_title: str,
+    year: int,
+    tables: list[Table],
+    crumbs: list[tuple[str, str | None]],
+    scope_key: str,
+    charts: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+):
     fmt = request.args.get("format", "html")
     chosen = request.args.get("table") or tables[0].key
     table = next((t for t in tables if t.key == chosen), None)
     if fmt in ("xlsx", "csv", "print") and table is None:
         abort(404)
     if fmt in ("csv", "xlsx"):
-        def all_items():  # noqa: ANN202
+
+        def all_items():
             yield from table.items()
             if table.total:
                 yield table.total
+
         stem = _("Tally %(year)d %(scope)s %(table)s", year=year, scope=scope_title, table=table.title)
         return exports.export_response(fmt, stem, table.columns, all_items(), title=table.title)
     closed = db.session.get(Year, year)
-    serial = (f"{closed.serial}-{scope_key}" if closed and closed.status == "closed"
-              else f"{year}-{scope_key}-{to_local(utcnow()):%Y%m%d%H%M}")
-    context = dict(scope_title=scope_title, year=year, tables=tables, crumbs=crumbs, charts=charts or {},
-                   years=_year_choices(year), closed=year_is_closed(year), has_rule=has_rule(year),
-                   serial=serial, generated_at=utcnow(), member_limit=PAGE_MEMBER_LIMIT,
-                   compliance=request.args.get("compliance", ""), filters=FILTERS, **(extra or {}))
+    serial = (
+        f"{closed.serial}-{scope_key}"
+        if closed and closed.status == "closed"
+        else f"{year}-{scope_key}-{to_local(utcnow()):%Y%m%d%H%M}"
+    )
+    context = dict(
+        scope_title=scope_title,
+        year=year,
+        tables=tables,
+        crumbs=crumbs,
+        charts=charts or {},
+        years=_year_choices(year),
+        closed=year_is_closed(year),
+        has_rule=has_rule(year),
+        serial=serial,
+        generated_at=utcnow(),
+        member_limit=PAGE_MEMBER_LIMIT,
+        compliance=request.args.get("compliance", ""),
+        filters=FILTERS,
+        **(extra or {}),
+    )
     if fmt == "print":
         back = _with_args()
         if table.key in ("members", "shortfall") and request.args.get("all") != "1":
             first = list(islice(table.items(), PRINT_MEMBER_LIMIT + 1))
             if len(first) > PRINT_MEMBER_LIMIT:
-                return render("tallies/print_long.html", table=table, back=back, limit=PRINT_MEMBER_LIMIT,
-                              xlsx=_with_args(format="xlsx"), print_all=_with_args(format="print", all="1"),
-                              **context)
+                return render(
+                    "tallies/print_long.html",
+                    table=table,
+                    back=back,
+                    limit=PRINT_MEMBER_LIMIT,
+                    xlsx=_with_args(format="xlsx"),
+                    print_all=_with_args(format="print", all="1"),
+                    **context,
+                )
             table = replace(table, items=lambda: first)  # the rows just read, not read again
         return render("tallies/print.html", table=table, back=back, **context)
     return render("tallies/page.html", "tallies/_body.html", **context)
@@ -237,9 +307,15 @@ def area(area_id: int):
     year = _year()
     tables = _area_tables(place, year)
     charts = _charts(place, year, tables) if request.args.get("format", "html") == "html" else None
-    return _respond(scope_title=place.full_name() or place.name, year=year, tables=tables,
-                    crumbs=_crumbs(place, year), scope_key=f"A{place.id}", charts=charts,
-                    extra={"area": place})
+    return _respond(
+        scope_title=place.full_name() or place.name,
+        year=year,
+        tables=tables,
+        crumbs=_crumbs(place, year),
+        scope_key=f"A{place.id}",
+        charts=charts,
+        extra={"area": place},
+    )
 
 
 @bp.route("/areas/<int:area_id>/shortfall")
@@ -252,8 +328,14 @@ def shortfall(area_id: int):
     else:
         items = lambda: services.member_rows(year, service_area=place, shortfall_only=True)  # noqa: E731
     table = Table("shortfall", str(_l("Members who fall short")), member_columns(), items, None, _member_link)
-    return _respond(scope_title=place.full_name() or place.name, year=year, tables=[table],
-                    crumbs=_crumbs(place, year), scope_key=f"S{place.id}", extra={"area": place, "grouped": True})
+    return _respond(
+        scope_title=place.full_name() or place.name,
+        year=year,
+        tables=[table],
+        crumbs=_crumbs(place, year),
+        scope_key=f"S{place.id}",
+        extra={"area": place, "grouped": True},
+    )
 
 
 @bp.route("/agencies/<int:agency_id>")
@@ -263,13 +345,30 @@ def agency(agency_id: int):
     year = _year()
     rows, total = services.agency_rows(year, employer)
     tables = [
-        Table("branches", str(_l("Branches")), group_columns(_l("Branch")), lambda: rows, total_label(total),
-              _area_link(year)),
-        Table("members", str(_l("Member list")), member_columns(),
-              lambda: _compliance_filter(services.member_rows(year, agency=employer)), None, _member_link),
+        Table(
+            "branches",
+            str(_l("Branches")),
+            group_columns(_l("Branch")),
+            lambda: rows,
+            total_label(total),
+            _area_link(year),
+        ),
+        Table(
+            "members",
+            str(_l("Member list")),
+            member_columns(),
+            lambda: _compliance_filter(services.member_rows(year, agency=employer)),
+            None,
+            _member_link,
+        ),
     ]
-    return _respond(scope_title=employer.name, year=year, tables=tables,
-                    crumbs=_crumbs(employer.area, year) + [(employer.name, None)], scope_key=f"G{employer.id}")
+    return _respond(
+        scope_title=employer.name,
+        year=year,
+        tables=tables,
+        crumbs=_crumbs(employer.area, year) + [(employer.name, None)],
+        scope_key=f"G{employer.id}",
+    )
 
 
 @bp.route("/branches/<int:branch_id>")
@@ -278,19 +377,33 @@ def branch(branch_id: int):
     party_branch = get_or_404(Branch, branch_id, "tally.branch")
     year = _year()
     total = services.branch_total(year, party_branch)
-    tables = [Table("members", str(_l("Member list")), member_columns(),
-                    lambda: _compliance_filter(services.member_rows(year, branch=party_branch)),
-                    None, _member_link)]
+    tables = [
+        Table(
+            "members",
+            str(_l("Member list")),
+            member_columns(),
+            lambda: _compliance_filter(services.member_rows(year, branch=party_branch)),
+            None,
+            _member_link,
+        )
+    ]
     crumbs = []
     if can(current_user, "tally.agency", party_branch.agency):
         crumbs = _crumbs(party_branch.agency.area, year) + [
-            (party_branch.agency.name, url_for("tallies.agency", agency_id=party_branch.agency_id, year=year))]
-    return _respond(scope_title=party_branch.full_name(), year=year, tables=tables,
-                    crumbs=crumbs + [(party_branch.name, None)], scope_key=f"B{party_branch.id}",
-                    extra={"branch_total": total})
+            (party_branch.agency.name, url_for("tallies.agency", agency_id=party_branch.agency_id, year=year))
+        ]
+    return _respond(
+        scope_title=party_branch.full_name(),
+        year=year,
+        tables=tables,
+        crumbs=crumbs + [(party_branch.name, None)],
+        scope_key=f"B{party_branch.id}",
+        extra={"branch_total": total},
+    )
 
 
 # ---- closing a year ------------------------------------------------------------------------
+
 
 @bp.route("/years", methods=["GET"])
 @login_required
@@ -330,19 +443,31 @@ def reopen(year: int):
     return see_other(url_for("tallies.year_list", year=year))
 
 
-def _years_page(year: int, error: str | None = None):  # noqa: ANN202
+def _years_page(year: int, error: str | None = None):
     rows = {y.year: y for y in db.session.scalars(db.select(Year))}
     listed = [rows.get(y) or Year(year=y, status="open") for y in _year_choices(local_today().year)]
-    return render("tallies/years.html", years=listed, pending=years.pending_records(year, limit=50),
-                  pending_total=years.pending_count(year), chosen=year, error=error,
-                  status=422 if error else 200)
+    return render(
+        "tallies/years.html",
+        years=listed,
+        pending=years.pending_records(year, limit=50),
+        pending_total=years.pending_count(year),
+        chosen=year,
+        error=error,
+        status=422 if error else 200,
+    )
 
 
 # ---------------------------------------------------------------- operations
 
+
 @bp.cli.command("refresh")
-@click.option("--year", "chosen", type=int, multiple=True,
-              help="Year to recompute (repeatable); by default this year and every open year in use.")
+@click.option(
+    "--year",
+    "chosen",
+    type=int,
+    multiple=True,
+    help="Year to recompute (repeatable); by default this year and every open year in use.",
+)
 def refresh_command(chosen: tuple[int, ...]) -> None:
     """Recompute the kept member facts and tally cells from the records (after an upgrade, or to repair)."""
     for year in chosen or rollup.years_in_use():

@@ -1,4 +1,5 @@
 """Closing a year: refused while entries wait; then locked, and the tallies frozen with a serial."""
+
 from __future__ import annotations
 
 import secrets
@@ -36,16 +37,25 @@ def year_row(year: int) -> Year:
 def pending_count(year: int) -> int:
     from sqlalchemy import func
 
-    return db.session.scalar(select(func.count(ServiceRecord.id)).where(
-        ServiceRecord.year == year, ServiceRecord.status == RecordStatus.submitted.value)) or 0
+    return (
+        db.session.scalar(
+            select(func.count(ServiceRecord.id)).where(
+                ServiceRecord.year == year, ServiceRecord.status == RecordStatus.submitted.value
+            )
+        )
+        or 0
+    )
 
 
 def pending_records(year: int, limit: int = 200) -> list[ServiceRecord]:
-    return list(db.session.scalars(
-        select(ServiceRecord).where(ServiceRecord.year == year,
-                                    ServiceRecord.status == RecordStatus.submitted.value)
-        .order_by(ServiceRecord.community_id, ServiceRecord.service_date).limit(limit)
-    ))
+    return list(
+        db.session.scalars(
+            select(ServiceRecord)
+            .where(ServiceRecord.year == year, ServiceRecord.status == RecordStatus.submitted.value)
+            .order_by(ServiceRecord.community_id, ServiceRecord.service_date)
+            .limit(limit)
+        )
+    )
 
 
 def _city_path() -> str:
@@ -62,20 +72,29 @@ def close_year(year: int, *, actor: User) -> Year:
     row = year_row(year)
     serial = f"ND{year}-{secrets.token_hex(4).upper()}"
     result = db.session.execute(
-        update(Year).where(Year.year == year, Year.status == "open")
+        update(Year)
+        .where(Year.year == year, Year.status == "open")
         .values(status="closed", closed_at=utcnow(), closed_by_id=actor.id, serial=serial)
     )
     if result.rowcount != 1:
         raise ServiceError(_("Year %(year)d is already closed.", year=year))
     # A kept year's facts are current already; only a year nobody kept is counted from the records.
     source = (kept_facts(year) if is_kept(year) else live_facts(year)).subquery()
-    db.session.execute(insert(TallySnapshot).from_select(
-        ["year", *FACT_COLUMNS], select(literal(year), *(source.c[name] for name in FACT_COLUMNS))
-    ))
+    db.session.execute(
+        insert(TallySnapshot).from_select(
+            ["year", *FACT_COLUMNS], select(literal(year), *(source.c[name] for name in FACT_COLUMNS))
+        )
+    )
     rollup.freeze_year(year)
     db.session.refresh(row)
-    audit.record("year.closed", row, scope_path=_city_path(), summary=f"{year} {serial}",
-                 before={"status": "open"}, after={"status": "closed", "serial": serial})
+    audit.record(
+        "year.closed",
+        row,
+        scope_path=_city_path(),
+        summary=f"{year} {serial}",
+        before={"status": "open"},
+        after={"status": "closed", "serial": serial},
+    )
     return row
 
 
@@ -86,7 +105,8 @@ def reopen_year(year: int, *, reason: str, actor: User) -> Year:
     row = year_row(year)
     old_serial = row.serial
     result = db.session.execute(
-        update(Year).where(Year.year == year, Year.status == "closed")
+        update(Year)
+        .where(Year.year == year, Year.status == "closed")
         .values(status="open", reopen_reason=reason, serial=None)
     )
     if result.rowcount != 1:
@@ -94,6 +114,12 @@ def reopen_year(year: int, *, reason: str, actor: User) -> Year:
     db.session.execute(delete(TallySnapshot).where(TallySnapshot.year == year))
     rollup.touch_year(year)
     db.session.refresh(row)
-    audit.record("year.reopened", row, scope_path=_city_path(), summary=f"{year}: {reason}"[:255],
-                 before={"status": "closed", "serial": old_serial}, after={"status": "open", "reason": reason})
+    audit.record(
+        "year.reopened",
+        row,
+        scope_path=_city_path(),
+        summary=f"{year}: {reason}"[:255],
+        before={"status": "closed", "serial": old_serial},
+        after={"status": "open", "reason": reason},
+    )
     return row

@@ -3,8 +3,10 @@
 They are mandatory: if Chromium is missing the tests fail (``make test``
 installs it), they are never skipped.
 """
+
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -33,20 +35,29 @@ def live_server(app):
 @pytest.fixture(scope="session")
 def chromium() -> Browser:
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium is required for the browser tests and was not found at {CHROMIUM}; "
-                    "run `make browser` (Debian package chromium).")
+        pytest.fail(
+            f"Chromium is required for the browser tests and was not found at {CHROMIUM}; "
+            "run `make browser` (Debian package chromium)."
+        )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-dev-shm-usage",
+            ],
         )
         yield browser
         browser.close()
 
 
-def _is_real_console_error(message) -> bool:  # noqa: ANN001
+def _is_real_console_error(message) -> bool:
     """Console errors fail a test, except the browser's note on an intended 4xx or 503 answer (e.g. 422)."""
     if message.type != "error":
         return False
@@ -54,8 +65,9 @@ def _is_real_console_error(message) -> bool:  # noqa: ANN001
 
 
 def _context(chromium: Browser, live_server: str, javascript: bool, viewport: dict) -> BrowserContext:
-    context = chromium.new_context(base_url=live_server, java_script_enabled=javascript, viewport=viewport,
-                                   locale="zh-CN")
+    context = chromium.new_context(
+        base_url=live_server, java_script_enabled=javascript, viewport=viewport, locale="zh-CN"
+    )
     context.set_default_timeout(10_000)
     return context
 
@@ -93,14 +105,12 @@ def new_page(chromium, live_server):
 
 def _settle(page: Page) -> None:
     """Let requests the test started finish before the database is emptied under them."""
-    try:
+    with contextlib.suppress(Exception):
         page.wait_for_load_state("networkidle", timeout=5_000)
-    except Exception:  # noqa: BLE001 - a page that never settles is the test's own failure, not teardown's
-        pass
 
 
 def js_enabled(page: Page) -> bool:
-    return page.context._impl_obj._options.get("javaScriptEnabled", True) is not False  # noqa: SLF001
+    return page.context._impl_obj._options.get("javaScriptEnabled", True) is not False
 
 
 def log_in(page: Page, username: str, password: str) -> None:

@@ -6,6 +6,7 @@ Any console error, uncaught page error or CSP violation fails the test.
 Not followed: logging out (a POST), downloads (XLSX/CSV, ``download`` links) and anything that changes
 data (hx-post buttons and forms): the crawl only reads.
 """
+
 from __future__ import annotations
 
 import re
@@ -64,7 +65,7 @@ def _settle(page: Page, delay_ms: int = 0) -> None:
     page.wait_for_timeout(20)  # htmx settles swapped content a moment after the answer
 
 
-def _first_time(element, kind: str, done: set) -> bool:  # noqa: ANN001
+def _first_time(element, kind: str, done: set) -> bool:
     """Each control (kind, address, trigger) is exercised once per account, not on every page it is on."""
     address = element.evaluate("e => e.getAttribute('href') || e.closest('[hx-get]').getAttribute('hx-get')")
     key = (kind, _shape(address), element.get_attribute("hx-trigger"))
@@ -89,8 +90,9 @@ def _exercise_htmx(page: Page, kinds: Counter, done: set) -> None:
             select.select_option(index=1)
             kinds["select"] += 1
             _settle(page)
-    for box in page.locator("input[hx-get]:visible, form[hx-get] input[type=search]:visible, "
-                            "form[hx-get] input[type=text]:visible").all()[:1]:
+    for box in page.locator(
+        "input[hx-get]:visible, form[hx-get] input[type=search]:visible, form[hx-get] input[type=text]:visible"
+    ).all()[:1]:
         if _first_time(box, "search", done):
             box.fill("华")
             kinds["search"] += 1
@@ -102,7 +104,7 @@ def _exercise_htmx(page: Page, kinds: Counter, done: set) -> None:
             _settle(page)
 
 
-def _crawl(page: Page, origin: str, kinds: Counter, collect_violations) -> list[str]:  # noqa: ANN001
+def _crawl(page: Page, origin: str, kinds: Counter, collect_violations) -> list[str]:
     visited: list[str] = []
     shapes: Counter = Counter()
     queue = deque(["/"])
@@ -145,8 +147,7 @@ def test_every_page_of_a_demo_account_keeps_the_console_clean(username, app, ctx
     errors: list[str] = []
     violations: list[str] = []
     page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
-    page.on("console", lambda msg: errors.append(f"{page.url}: {msg.text}") if _is_real_console_error(msg)
-            else None)
+    page.on("console", lambda msg: errors.append(f"{page.url}: {msg.text}") if _is_real_console_error(msg) else None)
 
     def collect_violations() -> None:
         violations.extend(f"{page.url}: {v}" for v in page.evaluate("window.__violations || []"))

@@ -2,6 +2,7 @@
 on and off. Each test types into a box, presses Enter, then reads every record the page showed from the
 database: only the record the box belongs to changed, and in the way the box means (or nothing changed
 where the box serves several actions)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -34,8 +35,16 @@ from tests.factories import (
 def _submitted(world, count: int) -> list[int]:
     service_report_in(world.members["member"], world.community)
     day = local_today()
-    ids = [make_record(world.members["member"], world.community, day - timedelta(days=n), status="submitted",
-                       content=f"入户走访第{n}次").id for n in range(1, count + 1)]
+    ids = [
+        make_record(
+            world.members["member"],
+            world.community,
+            day - timedelta(days=n),
+            status="submitted",
+            content=f"入户走访第{n}次",
+        ).id
+        for n in range(1, count + 1)
+    ]
     for record_id in ids:
         db.session.get(ServiceRecord, record_id).submitted_at = datetime.now() - timedelta(hours=1)
     db.session.commit()
@@ -124,6 +133,7 @@ def test_enter_in_the_report_in_reasons_rejects_or_ends_that_one(page: Page, wor
     _enter(page, "input[name=end-reason]", "已搬离", f"/{confirmed}/end")
     assert states() == [("pending", None), ("rejected", "不在本社区居住"), ("pending", None), ("ended", "已搬离")]
 
+
 def test_enter_in_an_evaluation_reason_saves_that_row_only(page: Page, world):
     year = local_today().year - 1
     make_rule(world.city, year)
@@ -153,6 +163,7 @@ def test_enter_in_an_evaluation_reason_saves_that_row_only(page: Page, world):
         db.session.expire_all()
         rows = {e.member_id: (e.rating, e.comment) for e in db.session.scalars(select(Evaluation))}
         assert rows == {target: ("good", "服务积极")}
+
 
 def test_enter_in_a_reopen_reason_reopens_that_year_only(page: Page, world):
     this_year = local_today().year

@@ -1,4 +1,5 @@
 """Log in, see the role's home page, switch language, log out — with and without JavaScript."""
+
 from __future__ import annotations
 
 import re

@@ -1,5 +1,6 @@
 """On a 360 px phone: the report-in queue's tick boxes leave the names clickable, the tally charts fit the
 screen whole; on every page visited, a box that scrolls sideways can take keyboard focus."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -66,9 +67,11 @@ def test_report_in_queue_names_are_clickable_on_a_phone(page: Page, world):
         link = links.nth(index)
         link.scroll_into_view_if_needed()
         box = link.bounding_box()
-        hit = page.evaluate("([x, y]) => { const e = document.elementFromPoint(x, y); return e && e.closest('a') "
-                            "? e.closest('a').getAttribute('href') : (e ? e.outerHTML.slice(0, 80) : null); }",
-                            [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2])
+        hit = page.evaluate(
+            "([x, y]) => { const e = document.elementFromPoint(x, y); return e && e.closest('a') "
+            "? e.closest('a').getAttribute('href') : (e ? e.outerHTML.slice(0, 80) : null); }",
+            [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
+        )
         assert hit == link.get_attribute("href")
         tick = page.locator("tr.queue-row input[type=checkbox]").nth(index).bounding_box()
         assert tick["x"] >= box["x"] + box["width"] or tick["y"] >= box["y"] + box["height"]
@@ -86,8 +89,9 @@ def _tallied_district(world) -> None:
         for activity in range(index % 4 + 1):
             make_record(member, community, date(LAST_YEAR, 1 + (index + activity * 3) % 12, 5), 4)
     for month in range(1, 13):
-        db.session.add(CommunityMonth(community_id=world.community.id, year=LAST_YEAR, month=month,
-                                      approved_half_hours=month * 7))
+        db.session.add(
+            CommunityMonth(community_id=world.community.id, year=LAST_YEAR, month=month, approved_half_hours=month * 7)
+        )
     rollup.refresh_year(LAST_YEAR)
     db.session.commit()
 
@@ -136,13 +140,18 @@ def test_scrolling_tables_take_keyboard_focus_on_every_page_visited(page: Page, 
     make_report_in(world.members["member2"], world.community)
     db.session.commit()
     visits = {
-        "community_secretary": ["/service/queue", f"/communities/{world.community.id}/queue",
-                                f"/reports/evaluations/{world.community.id}/{LAST_YEAR}",
-                                f"/reports/feedback/{world.community.id}?year={LAST_YEAR}", "/reports/inbox"],
-        "branch_secretary": [f"/reports/branches/{world.branch.id}/year/{LAST_YEAR}",
-                             f"/tallies/branches/{world.branch.id}?year={LAST_YEAR}"],
-        "city_org": ["/accounts/", "/audit/", f"/tallies/areas/{world.district.id}?year={LAST_YEAR}",
-                     "/reports/rules"],
+        "community_secretary": [
+            "/service/queue",
+            f"/communities/{world.community.id}/queue",
+            f"/reports/evaluations/{world.community.id}/{LAST_YEAR}",
+            f"/reports/feedback/{world.community.id}?year={LAST_YEAR}",
+            "/reports/inbox",
+        ],
+        "branch_secretary": [
+            f"/reports/branches/{world.branch.id}/year/{LAST_YEAR}",
+            f"/tallies/branches/{world.branch.id}?year={LAST_YEAR}",
+        ],
+        "city_org": ["/accounts/", "/audit/", f"/tallies/areas/{world.district.id}?year={LAST_YEAR}", "/reports/rules"],
     }
     boxes = 0
     for username, paths in visits.items():

@@ -1,4 +1,5 @@
 """双报到 in a browser, with and without JavaScript, at phone size (plus the A4 receipt)."""
+
 from __future__ import annotations
 
 import re
@@ -115,5 +116,6 @@ def test_receipt_prints_on_one_a4_page(new_page, world):
     pages = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
     assert re.search(r"Pages:\s+1\b", pages), pages
     assert "(A4)" in pages, pages
-    subprocess.run(["pdftoppm", "-png", "-r", "60", "-singlefile", str(pdf), str(ARTIFACTS / "reportin-receipt")],
-                   check=True)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "60", "-singlefile", str(pdf), str(ARTIFACTS / "reportin-receipt")], check=True
+    )

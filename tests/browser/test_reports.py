@@ -1,5 +1,6 @@
 """双报告 in the browser: a member's report acknowledged by both sides; a secretary rates 20 members
 on one screen — with JavaScript on and off, at 360 px (and the rating screen on a desktop)."""
+
 from __future__ import annotations
 
 import re
@@ -41,8 +42,10 @@ def test_member_report_reaches_both_sides_and_the_member_sees_both(page: Page, n
     expect(page.locator("#report-status")).to_have_attribute("data-status", "submitted")
     report_id = db.session.scalar(select(Report.id))
 
-    for username, side, comment in (("branch_secretary", "branch", "已阅，表现很好"),
-                                    ("community_secretary", "community", "感谢参与社区服务")):
+    for username, side, comment in (
+        ("branch_secretary", "branch", "已阅，表现很好"),
+        ("community_secretary", "community", "感谢参与社区服务"),
+    ):
         other = new_page(javascript=javascript)
         log_in(other, username, PASSWORD)
         other.goto("/reports/inbox?waiting=1")

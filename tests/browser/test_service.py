@@ -1,5 +1,6 @@
 """Service records in a browser: a member logs on a phone, the secretary approves in place, the member
 sees it approved — with JavaScript and without; the queue on a phone; the certificate printed to A4."""
+
 from __future__ import annotations
 
 import re
@@ -89,9 +90,18 @@ def test_secretary_returns_one_and_bulk_approves_the_rest_on_a_phone(page: Page,
     today = local_today()
     records = []
     for days in range(1, 6):
-        records.append(services.log_entry(world.members["member"], world.users["member"], EntryData(
-            service_date=today - timedelta(days=days), content=f"入户走访第{days}次", hours=Decimal("1.5"),
-            community_id=world.community.id)))
+        records.append(
+            services.log_entry(
+                world.members["member"],
+                world.users["member"],
+                EntryData(
+                    service_date=today - timedelta(days=days),
+                    content=f"入户走访第{days}次",
+                    hours=Decimal("1.5"),
+                    community_id=world.community.id,
+                ),
+            )
+        )
     db.session.commit()
     # A picture of the queue on a phone, taken on its own page: a full-page screenshot leaves a style
     # attribute behind that the next htmx swap would copy (and the CSP would then refuse).
@@ -122,11 +132,27 @@ def test_certificate_prints_on_a4_and_verifies(new_page, world, client):
     service_report_in(world.members["member"], world.community)
     db.session.commit()
     today = local_today()
-    for days, text in enumerate(["反诈宣传进社区，发放宣传资料", "垃圾分类宣传引导", "走访慰问独居老人",
-                                 "夜间平安巡逻", "协助社区义诊，维持秩序"], start=1):
-        record = services.log_entry(world.members["member"], world.users["member"], EntryData(
-            service_date=today - timedelta(days=days), content=text, hours=Decimal(days) / 2 + 1,
-            community_id=world.community.id, place="翠湖社区党群服务中心"))
+    for days, text in enumerate(
+        [
+            "反诈宣传进社区，发放宣传资料",
+            "垃圾分类宣传引导",
+            "走访慰问独居老人",
+            "夜间平安巡逻",
+            "协助社区义诊，维持秩序",
+        ],
+        start=1,
+    ):
+        record = services.log_entry(
+            world.members["member"],
+            world.users["member"],
+            EntryData(
+                service_date=today - timedelta(days=days),
+                content=text,
+                hours=Decimal(days) / 2 + 1,
+                community_id=world.community.id,
+                place="翠湖社区党群服务中心",
+            ),
+        )
         services.approve(record, world.users["community_secretary"])
     db.session.commit()
     page = new_page(javascript=True, viewport=DESKTOP)
@@ -142,8 +168,10 @@ def test_certificate_prints_on_a4_and_verifies(new_page, world, client):
     page.pdf(path=str(pdf), format="A4", print_background=True)
     assert pdf.stat().st_size > 10_000
     if shutil.which("pdftoppm"):
-        subprocess.run(["pdftoppm", "-png", "-r", "70", "-f", "1", "-l", "1", str(pdf),
-                        str(ARTIFACTS / "service-certificate")], check=True)
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "70", "-f", "1", "-l", "1", str(pdf), str(ARTIFACTS / "service-certificate")],
+            check=True,
+        )
         assert list(ARTIFACTS.glob("service-certificate*.png"))
     # Anyone can check it, without logging in, and sees only the masked name and totals.
     visitor = new_page(javascript=False)
@@ -163,7 +191,7 @@ def test_an_entry_form_sent_again_after_a_lost_answer_saves_once(page: Page, wor
     page.fill("#content", "答复丢失后重发")
     lost = []
 
-    def lose_the_first_answer(route) -> None:  # noqa: ANN001
+    def lose_the_first_answer(route) -> None:
         if route.request.method == "POST" and not lost:
             lost.append(route.fetch(max_redirects=0).status)  # the server saves the entry...
             route.fulfill(status=204)  # ...but its answer never arrives: the form stays as typed
@@ -193,7 +221,7 @@ def test_a_busy_database_keeps_the_form_for_a_retry(page: Page, world, monkeypat
     page.fill("#hours", "2")
     page.fill("#content", "数据库繁忙时提交")
 
-    def locked(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def locked(*args, **kwargs):
         raise OperationalError("INSERT", {}, sqlite3.OperationalError("database is locked"))
 
     monkeypatch.setattr(services, "log_entry", locked)

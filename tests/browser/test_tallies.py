@@ -1,4 +1,5 @@
 """Print a tally to PDF in Chromium: A4 pages, page numbers, the table header again on page 2."""
+
 from __future__ import annotations
 
 import re
@@ -19,14 +20,19 @@ def _many_members(world, count: int = 90) -> None:
     for i in range(count):
         member = make_member(f"党员{i:03d}", f"136{i:08d}", world.branch)
         db.session.flush()
-        db.session.add(MemberYearTally(member_id=member.id, year=YEAR, approved_half_hours=i % 12,
-                                       approved_entries=i % 4))
+        db.session.add(
+            MemberYearTally(member_id=member.id, year=YEAR, approved_half_hours=i % 12, approved_entries=i % 4)
+        )
     db.session.commit()
 
 
-def _pdf_text(path, page: int) -> str:  # noqa: ANN001
-    return subprocess.run(["pdftotext", "-layout", "-f", str(page), "-l", str(page), str(path), "-"],
-                          capture_output=True, text=True, check=True).stdout
+def _pdf_text(path, page: int) -> str:
+    return subprocess.run(
+        ["pdftotext", "-layout", "-f", str(page), "-l", str(page), str(path), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 def test_branch_tally_prints_on_numbered_a4_pages_with_headers_repeated(new_page, world):
@@ -39,9 +45,15 @@ def test_branch_tally_prints_on_numbered_a4_pages_with_headers_repeated(new_page
     ARTIFACTS.mkdir(exist_ok=True)
     pdf = ARTIFACTS / "tally-branch.pdf"
     page.pdf(path=str(pdf), prefer_css_page_size=True, print_background=True)
-    pages = int(next(line.split()[-1] for line in subprocess.run(
-        ["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout.splitlines()
-        if line.startswith("Pages:")))
+    pages = int(
+        next(
+            line.split()[-1]
+            for line in subprocess.run(
+                ["pdfinfo", str(pdf)], capture_output=True, text=True, check=True
+            ).stdout.splitlines()
+            if line.startswith("Pages:")
+        )
+    )
     assert pages >= 2
     first, second = _pdf_text(pdf, 1), _pdf_text(pdf, 2)
     header = first.split("\n")
@@ -49,8 +61,9 @@ def test_branch_tally_prints_on_numbered_a4_pages_with_headers_repeated(new_page
     assert "姓名" in second and column_line.split()[0] in second  # the table header is repeated on page 2
     assert re.search(rf"第\s*2\s*页\s*共\s*{pages}\s*页", second)
     assert "制表人" in _pdf_text(pdf, pages) and "制表人" not in first
-    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "2", str(pdf), str(ARTIFACTS / "tally-branch")],
-                   check=True)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "2", str(pdf), str(ARTIFACTS / "tally-branch")], check=True
+    )
 
 
 def test_area_tally_page_with_charts_on_a_phone(page, world):
