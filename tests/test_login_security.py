@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from kmvolunteer.auth import services, throttle
 from kmvolunteer.auth.models import LoginThrottle, User
@@ -353,6 +353,8 @@ def test_changing_the_password_keeps_this_session_and_ends_the_others(app, world
         ("Kunming-2", "at least 10"),
         ("1q2w3e4r5t", "common"),  # in the list as it is
         ("Password2026!", "common"),  # a listed password with digits and signs around it
+        ("1q2w3e4r5t!", "common"),  # a listed password that starts with a digit, with a sign after it
+        ("!1q2w3e4r5t", "common"),  # and with a sign before it
         ("qwertyuiop12", "common"),
         ("branch_secretary-9", "username"),
         ("abcdefghijkl", "letters and digits"),
@@ -393,3 +395,19 @@ def test_the_form_explains_the_rules_before_the_user_types(world, login, english
     rules = html.index("at least 10 characters")
     assert rules < html.index('name="new"')
     assert "most common passwords" in html[: html.index('name="new"')]
+
+
+def test_wrong_current_passwords_are_throttled_like_logins(app, world, login, english):
+    """A stolen session cannot guess the account's password through the password form without limit."""
+    thief = login("branch_secretary")
+    wrong = {"current": "not-the-password-1", "new": "Dianchi-lake-2026", "confirm": "Dianchi-lake-2026"}
+    answers = [thief.post("/account/password", wrong) for _ in range(app.config["LOGIN_MAX_FAILURES"] + 1)]
+    assert [a.status_code for a in answers[:-1]] == [422] * app.config["LOGIN_MAX_FAILURES"]
+    assert "current password is wrong" in answers[0].get_data(as_text=True)
+    assert answers[-1].status_code == 429 and int(answers[-1].headers["Retry-After"]) > 0
+    assert "wrong too many times" in answers[-1].get_data(as_text=True)
+    # Even the right password waits now: nothing was checked, nothing changed.
+    right = thief.post("/account/password", {**wrong, "current": PASSWORD})
+    assert right.status_code == 429
+    db.session.expire_all()
+    assert check_password_hash(_user("branch_secretary").password_hash, PASSWORD)

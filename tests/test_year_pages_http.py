@@ -62,3 +62,12 @@ def test_a_tally_year_too_long_to_be_a_year_is_not_found(login, world):
     browser = login("city_org")
     assert browser.get(f"/tallies/areas/{world.city.id}?year={'9' * 5000}").status_code == 404
     assert browser.get(f"/tallies/areas/{world.city.id}?year=1999").status_code == 200
+
+
+@pytest.mark.parametrize("username", ["district_org", "branch_secretary"])
+def test_the_tally_menu_link_keeps_the_year_asked_for(login, world, username):
+    browser = login(username)
+    last_year = browser.get(f"/tallies/?year={THIS_YEAR - 1}")
+    assert last_year.status_code == 302 and f"year={THIS_YEAR - 1}" in last_year.headers["Location"]
+    assert "year=" not in browser.get("/tallies/").headers["Location"]
+    assert browser.get(f"/tallies/?year={NEXT_YEAR}").status_code == 404

@@ -175,8 +175,9 @@ def validate_new_password(user: User, password: str) -> None:
     if user.username.lower() in lowered:
         raise ServiceError(_("The new password must not contain your username."))
     # "Password2026!" is "password" with a year and a sign: as easy to guess as the word itself.
-    core = lowered.strip(string.digits + string.punctuation + string.whitespace)
-    if lowered in common_passwords() or core in common_passwords():
+    signs = string.punctuation + string.whitespace
+    variants = {lowered, lowered.strip(signs), lowered.strip(string.digits + signs)}
+    if variants & common_passwords():
         raise ServiceError(
             _("This is one of the most common passwords, the first that anyone would try. Choose another.")
         )
@@ -187,9 +188,31 @@ def end_sessions(user: User) -> None:
     user.session_version += 1
 
 
+class Throttled(ServiceError):
+    """Refused unchecked: too many wrong tries; ``wait`` seconds until the next may come."""
+
+    def __init__(self, message: str, wait: int) -> None:
+        super().__init__(message)
+        self.wait = wait
+
+
 def change_password(user: User, current: str, new: str) -> None:
+    """Counted like a login: a stolen session cannot guess the current password without limit."""
+    counter = throttle.Counter(f"password:{user.id}", current_app.config["LOGIN_MAX_FAILURES"])
+    reservation = throttle.take([counter])  # commits, so the try counts whatever follows
+    if reservation.wait is not None:
+        raise Throttled(
+            ngettext(
+                "The current password was wrong too many times. Try again in %(num)d minute.",
+                "The current password was wrong too many times. Try again in %(num)d minutes.",
+                math.ceil(reservation.wait / 60),
+            ),
+            reservation.wait,
+        )
     if not check_password_hash(user.password_hash, current or ""):
         raise ServiceError(_("The current password is wrong."))
+    throttle.give_back(reservation)
+    throttle.clear(counter.key)
     if new == current:
         if user.must_change_password:
             raise ServiceError(_("Choose a password of your own, not the one-time password you were given."))

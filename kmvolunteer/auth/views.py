@@ -73,9 +73,17 @@ def logout():
 def change_password():
     form = ChangePasswordForm()
     error = None
+    status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
         try:
             services.change_password(current_user, form.current.data, form.new.data)
+        except services.Throttled as exc:
+            db.session.rollback()
+            response = render(
+                "auth/password.html", "auth/_password_form.html", form=form, error=exc.message, status=429
+            )
+            response.headers["Retry-After"] = str(exc.wait)
+            return response
         except ServiceError as exc:
             db.session.rollback()
             error = exc.message
@@ -84,7 +92,6 @@ def change_password():
             login_user(current_user._get_current_object())  # the session id changed with the password
             flash(_("Your password has been changed."), "success")
             return see_other(url_for("home.index"))
-    status = 422 if request.method == "POST" else 200
     return render("auth/password.html", "auth/_password_form.html", form=form, error=error, status=status)
 
 

@@ -292,11 +292,14 @@ def _crumbs(area: Area, year: int) -> list[tuple[str, str | None]]:
 @bp.route("/")
 @login_required
 def index():
+    """The tally of the user's own place, for the year asked for (a link to last year's stays last year's)."""
+    year = _year()
+    chosen = {"year": year} if "year" in request.args else {}
     for grant in current_user.grants:
         if grant.area is not None and can(current_user, "tally.area", grant.area):
-            return redirect(url_for("tallies.area", area_id=grant.area_id))
+            return redirect(url_for("tallies.area", area_id=grant.area_id, **chosen))
         if grant.branch is not None:
-            return redirect(url_for("tallies.branch", branch_id=grant.branch_id))
+            return redirect(url_for("tallies.branch", branch_id=grant.branch_id, **chosen))
     abort(404)
 
 
