@@ -112,3 +112,41 @@ def test_every_audit_action_code_has_a_label_in_both_languages(app):
             if chinese == english or not re.search(r"[\u4e00-\u9fff]", chinese):
                 untranslated.append((code, english))
     assert not untranslated, f"audit labels without a Chinese translation: {untranslated}"
+
+
+def test_every_status_of_an_audited_record_reads_in_words_in_both_languages(app):
+    from kmvolunteer.audit.labels import STATUSES
+    from kmvolunteer.reportin.models import NeedStatus, ReportInStatus
+    from kmvolunteer.reports.models import ReportStatus, SheetStatus
+    from kmvolunteer.service.models import RecordStatus
+
+    declared = {
+        "ServiceRecord": RecordStatus,
+        "ReportIn": ReportInStatus,
+        "Project": ProjectStatus,
+        "Need": NeedStatus,
+        "Report": ReportStatus,
+        "FeedbackSheet": SheetStatus,
+    }
+    for kind, statuses in declared.items():
+        assert {s.value for s in statuses} <= set(STATUSES[kind]), kind
+    with app.test_request_context(), force_locale("zh_Hans_CN"):
+        for kind, words in STATUSES.items():
+            for code, label in words.items():
+                assert re.search(r"[\u4e00-\u9fff]", str(label)), (kind, code, str(label))
+
+
+def test_the_audit_log_shows_codes_in_words(login, world):
+    from tests.factories import make_report_in
+
+    make_report_in(world.members["member"], world.community)
+    from kmvolunteer.extensions import db
+
+    db.session.commit()
+    secretary = login("community_secretary")
+    queue = secretary.get(f"/communities/{world.community.id}/queue").get_data(as_text=True)
+    report_in_id = re.search(r"/report-ins/(\d+)/confirm", queue).group(1)
+    assert secretary.post(f"/report-ins/{report_in_id}/confirm").status_code in (200, 303)
+    rows = login("district_org").get("/audit/").get_data(as_text=True).split("<tbody>")[-1]
+    assert "<del>待确认</del> → <ins>已确认</ins>" in rows
+    assert "pending" not in rows and "confirmed" not in rows

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from kmvolunteer.core.text import format_hours
+
 ACTIONS = {
     "auth.login": _l("Logged in"),
     "user.created": _l("Account created"),
@@ -83,23 +85,93 @@ FIELDS = {
     "serial": _l("Serial"),
     "rating": _l("Rating"),
     "comment": _l("Comment"),
-    "half_hours": _l("Half-hours"),
+    "half_hours": _l("Hours"),  # shown in hours (see value_label)
+    "hours": _l("Hours"),
+    "entries": _l("Activities"),
+    "side": _l("Acknowledged by"),
     "title": _l("Title"),
     "year": _l("Year"),
 }
+
+
+# Stored codes, in words: a status reads differently on different kinds of record.
+_SERVICE = {
+    "submitted": _l("pending"),
+    "approved": _l("approved"),
+    "returned": _l("returned"),
+    "rejected": _l("rejected"),
+    "withdrawn": _l("withdrawn"),
+    "revoked": _l("revoked"),
+}
+_DOCUMENT = {
+    "draft": _l("Draft"),
+    "submitted": _l("Submitted"),
+    "acknowledged": _l("Acknowledged"),
+    "sent": _l("Sent to the branch"),
+}
+STATUSES = {
+    "ServiceRecord": _SERVICE,
+    "ReportIn": {
+        "pending": _l("waiting for confirmation"),
+        "confirmed": _l("confirmed"),
+        "rejected": _l("rejected"),
+        "withdrawn": _l("withdrawn"),
+        "ended": _l("ended"),
+    },
+    "Report": _DOCUMENT,
+    "FeedbackSheet": _DOCUMENT,
+    "Need": {"open": _l("open for claims"), "closed": _l("Closed")},
+    "Claim": {"active": _l("active"), "withdrawn": _l("withdrawn")},
+    "Resource": {"offered": _l("on offer"), "taken": _l("Taken up"), "withdrawn": _l("withdrawn")},
+    "Project": {
+        "open": _l("not started"),
+        "in_progress": _l("In progress"),
+        "done": _l("Done"),
+        "cancelled": _l("Cancelled"),
+    },
+    "Year": {"open": _l("open"), "closed": _l("closed")},
+}
+VALUES = {
+    "side": {"branch": _l("Branch"), "community": _l("Community")},
+    "rating": {
+        "excellent": _l("Excellent"),
+        "good": _l("Satisfactory"),
+        "fair": _l("Basically satisfactory"),
+        "poor": _l("Unsatisfactory"),
+    },
+}
+YES_NO = {True: _l("Yes"), False: _l("No")}
 
 
 def action_label(code: str) -> str:
     return str(ACTIONS.get(code, code))
 
 
+def value_label(object_type: str, key: str, value: object) -> object:
+    """A stored value as the log shows it: codes in words, half-hours in hours, yes and no."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return str(YES_NO[value])
+    if key == "half_hours" and isinstance(value, int):
+        return format_hours(value)
+    words = STATUSES.get(object_type, {}) if key == "status" else VALUES.get(key, {})
+    return str(words[value]) if isinstance(value, str) and value in words else value
+
+
 def changes(entry) -> list[tuple[str, object, object]]:
-    """(field label, before, after) for the fields that really changed."""
+    """(field label, before, after) for the fields that really changed, in words."""
     before, after = entry.before_data(), entry.after_data()
     rows = []
     for key in list(dict.fromkeys(list(before) + list(after))):
         old, new = before.get(key), after.get(key)
         if key in before and key in after and old == new:
             continue
-        rows.append((str(FIELDS.get(key, key)), old, new))
+        rows.append(
+            (
+                str(FIELDS.get(key, key)),
+                value_label(entry.object_type, key, old),
+                value_label(entry.object_type, key, new),
+            )
+        )
     return rows
