@@ -55,7 +55,10 @@ def test_member_reports_in_without_javascript(login, world):
     assert "HX-Trigger" not in member.get("/report-in", headers={"HX-Request": "true"}).headers
     ri = _reportins()[0]
     assert ri.status == "pending" and ri.community_id == world.community.id and ri.categories[0].name == "环境整治"
-    # A second one is refused with a clear message and changes nothing.
+    # While it waits, the page says so and offers no second form; a second one sent anyway is refused
+    # with a clear message and changes nothing.
+    waiting = member.get("/report-in/new").get_data(as_text=True)
+    assert 'id="report-in-form"' not in waiting and f"/report-ins/{ri.id}" in waiting
     again = member.post("/report-in/new", {"community": world.community2.id})
     # (The message names the community it is waiting at; checked here without depending on translations.)
     assert again.status_code == 422 and "error-summary" in again.get_data(as_text=True)
