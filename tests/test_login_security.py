@@ -259,6 +259,7 @@ def test_throttled_logins_answer_429_with_a_clear_message(app, world, english):
     assert response.headers["Retry-After"] == str(app.config["LOGIN_DELAY_SECONDS"])
     html = response.get_data(as_text=True)
     assert "Too many failed login attempts" in html and "30 seconds" in html
+    assert 'id="login-wait"' in html and "error-summary" not in html  # a wait, not a mistake to correct
     assert 'name="password"' in html  # the form is there to try again
     boosted = b.post(
         "/login", {"username": "city_org", "password": PASSWORD}, headers={"HX-Request": "true", "HX-Boosted": "true"}

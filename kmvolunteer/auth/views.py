@@ -25,7 +25,7 @@ def login():
     if form.validate_on_submit():
         result = services.authenticate(form.username.data, form.password.data, request.remote_addr or "")
         if result.wait is not None:
-            response = render("auth/login.html", form=form, error=result.error, status=429)
+            response = render("auth/login.html", form=form, error=result.error, waiting=True, status=429)
             response.headers["Retry-After"] = str(result.wait)
             return response
         if result.user is not None:
