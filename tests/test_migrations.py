@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import String, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from kmvolunteer.extensions import db
 
@@ -21,3 +23,31 @@ def test_no_model_change_without_a_migration(app, ctx):
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         diff = compare_metadata(context, db.metadata)
     assert diff == [], f"models differ from the migrations; run `flask db migrate`: {diff}"
+
+
+def test_every_status_column_is_checked_by_the_database(app, ctx):
+    """Each table with a life cycle refuses, in the database itself, a status the code does not declare."""
+    inspector = inspect(db.engine)
+    for table in db.metadata.sorted_tables:
+        if "status" not in table.c or not isinstance(table.c.status.type, String):
+            continue  # (a submission's status is the HTTP status of its answer, not a life cycle)
+        declared = next(c for c in table.constraints if c.name == f"ck_{table.name}_status_known")
+        found = {c["name"]: c["sqltext"] for c in inspector.get_check_constraints(table.name)}
+        assert f"ck_{table.name}_status_known" in found, table.name
+        for value in str(declared.sqltext).split("(", 1)[1].rstrip(")").split(", "):
+            assert value in found[f"ck_{table.name}_status_known"], (table.name, value)
+
+
+def test_an_unknown_status_is_refused_by_the_database(app, ctx):
+    with db.engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            connection.execute(text("INSERT INTO service_year (year, status, reopen_reason) VALUES (2099, 'open', '')"))
+            with pytest.raises(IntegrityError), connection.begin_nested():
+                connection.execute(text("UPDATE service_year SET status = 'shut' WHERE year = 2099"))
+            with pytest.raises(IntegrityError), connection.begin_nested():
+                connection.execute(
+                    text("INSERT INTO service_year (year, status, reopen_reason) VALUES (2098, 'maybe', '')")
+                )
+        finally:
+            transaction.rollback()

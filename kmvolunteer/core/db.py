@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import CheckConstraint, and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kmvolunteer.extensions import db
+
+
+def known_statuses(statuses: type[enum.Enum]) -> CheckConstraint:
+    """CHECK (status IN (…)): the database itself refuses a status the code does not declare."""
+    listed = ", ".join(f"'{status.value}'" for status in statuses)
+    return CheckConstraint(f"status IN ({listed})", name="status_known")
 
 
 def _upserting_insert():

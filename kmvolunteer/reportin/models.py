@@ -6,6 +6,7 @@ from datetime import date, datetime, time
 from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from kmvolunteer.core.db import known_statuses
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Branch, Member
@@ -53,6 +54,7 @@ class ReportIn(db.Model):
     __tablename__ = "report_in"
     __stamps__ = (("member", "member_id"), ("area", "community_id"))  # see core/stamps.py
     __table_args__ = (
+        known_statuses(ReportInStatus),
         Index(
             "uq_report_in_member_active",
             "member_id",
@@ -113,7 +115,7 @@ class Need(db.Model):
 
     __tablename__ = "need"
     __stamps__ = (("area", "community_id"),)  # see core/stamps.py
-    __table_args__ = (Index("ix_need_community_status", "community_id", "status"),)
+    __table_args__ = (Index("ix_need_community_status", "community_id", "status"), known_statuses(NeedStatus))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
@@ -141,12 +143,18 @@ class Need(db.Model):
         return max(self.headcount - self.claimed, 0)
 
 
+class ClaimStatus(str, enum.Enum):
+    active = "active"
+    withdrawn = "withdrawn"
+
+
 class Claim(db.Model):
     """认领: a member or a branch taking a place on a need."""
 
     __tablename__ = "claim"
     __stamps__ = (("member", "member_id"),)  # see core/stamps.py
     __table_args__ = (
+        known_statuses(ClaimStatus),
         Index(
             "uq_claim_member_active",
             "need_id",
@@ -169,7 +177,7 @@ class Claim(db.Model):
     need_id: Mapped[int] = mapped_column(ForeignKey("need.id"), index=True)
     member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), index=True)
     branch_id: Mapped[int | None] = mapped_column(ForeignKey("branch.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="active")  # active / withdrawn
+    status: Mapped[str] = mapped_column(String(16), default=ClaimStatus.active.value)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     withdrawn_at: Mapped[datetime | None]
 
@@ -178,10 +186,17 @@ class Claim(db.Model):
     branch: Mapped[Branch | None] = relationship()
 
 
+class ResourceStatus(str, enum.Enum):
+    offered = "offered"
+    taken = "taken"
+    withdrawn = "withdrawn"
+
+
 class Resource(db.Model):
     """资源: what a branch offers to a community it co-builds with."""
 
     __tablename__ = "resource"
+    __table_args__ = (known_statuses(ResourceStatus),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     branch_id: Mapped[int] = mapped_column(ForeignKey("branch.id"), index=True)
@@ -190,7 +205,7 @@ class Resource(db.Model):
     category_id: Mapped[int | None] = mapped_column(ForeignKey("service_category.id"))
     description: Mapped[str] = mapped_column(Text, default="")
     amount: Mapped[str] = mapped_column(String(100), default="")  # how much / how often
-    status: Mapped[str] = mapped_column(String(16), default="offered")  # offered / taken / withdrawn
+    status: Mapped[str] = mapped_column(String(16), default=ResourceStatus.offered.value)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     branch: Mapped[Branch] = relationship()
@@ -209,6 +224,7 @@ class Project(db.Model):
     """项目: a need claimed by a branch, or a resource taken up by the community."""
 
     __tablename__ = "project"
+    __table_args__ = (known_statuses(ProjectStatus),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from kmvolunteer.core.db import known_statuses
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Branch, Member
@@ -34,6 +35,7 @@ class Report(db.Model):
     __tablename__ = "report"
     __stamps__ = (("member", "member_id"),)  # see core/stamps.py
     __table_args__ = (
+        known_statuses(ReportStatus),
         Index(
             "uq_report_member_period",
             "member_id",
@@ -105,6 +107,7 @@ class FeedbackSheet(db.Model):
 
     __tablename__ = "feedback_sheet"
     __table_args__ = (
+        known_statuses(SheetStatus),
         UniqueConstraint("community_id", "branch_id", "year", "period", name="uq_feedback_sheet_period"),
         Index("ix_feedback_sheet_branch_status", "branch_id", "status"),
     )

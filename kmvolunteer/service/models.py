@@ -6,6 +6,7 @@ from datetime import date, datetime, time
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from kmvolunteer.core.db import known_statuses
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Member
@@ -32,6 +33,7 @@ class ServiceRecord(db.Model):
     __stamps__ = (("member", "member_id"), ("area", "community_id"))  # see core/stamps.py
     __table_args__ = (
         CheckConstraint("half_hours > 0 AND half_hours <= 24", name="half_hours_range"),
+        known_statuses(RecordStatus),
         Index("ix_service_record_queue", "community_id", "status", "service_date"),
         Index("ix_service_record_member_year", "member_id", "year", "status"),
         Index("ix_service_record_member_date", "member_id", "service_date"),

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from kmvolunteer.core.db import known_statuses
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area
@@ -33,13 +35,19 @@ class YearRule(db.Model):
     area: Mapped[Area] = relationship()
 
 
+class YearStatus(str, enum.Enum):
+    open = "open"
+    closed = "closed"  # locked, tallies snapshotted
+
+
 class Year(db.Model):
     """A service year: open, or closed (locked, tallies snapshotted) by the city."""
 
     __tablename__ = "service_year"
+    __table_args__ = (known_statuses(YearStatus),)
 
     year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    status: Mapped[str] = mapped_column(String(8), default="open")  # open / closed
+    status: Mapped[str] = mapped_column(String(8), default=YearStatus.open.value)
     closed_at: Mapped[datetime | None]
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     serial: Mapped[str | None] = mapped_column(String(32), unique=True)
