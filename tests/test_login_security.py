@@ -17,6 +17,7 @@ from kmvolunteer.config import Config
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
+from tests.concurrency import run_together
 from tests.conftest import PASSWORD, Browser
 
 
@@ -123,32 +124,9 @@ def test_unknown_names_take_as_long_as_wrong_passwords_with_the_real_hash(world,
 # ---------------------------------------------------------------- 7. throttling
 
 
-def _race(app, n: int, attempt) -> list[services.LoginResult]:
-    barrier = threading.Barrier(n, timeout=30)
-    results: list[services.LoginResult] = []
-    lock = threading.Lock()
-
-    def run(index: int) -> None:
-        with app.app_context():
-            try:
-                barrier.wait()
-                result = attempt(index)
-            finally:
-                db.session.remove()
-            with lock:
-                results.append(result)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
-
-
 def test_twelve_parallel_wrong_passwords_get_at_most_the_limit_of_checks(app, world, verifications):
     limit = app.config["LOGIN_MAX_FAILURES"]
-    results = _race(app, 12, lambda i: _wrong("city_org", f"10.0.1.{i}"))
+    results = run_together(app, 12, lambda i: _wrong("city_org", f"10.0.1.{i}"))
     assert len(results) == 12
     assert len(verifications) == limit, verifications
     throttled = [r for r in results if r.wait]
@@ -159,7 +137,7 @@ def test_twelve_parallel_wrong_passwords_get_at_most_the_limit_of_checks(app, wo
 def test_one_client_trying_every_account_is_held_under_concurrency(app, world, verifications, monkeypatch):
     monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES_PER_ADDRESS", 4)
     names = [f"guess{i}" for i in range(12)]
-    results = _race(app, 12, lambda i: _wrong(names[i], "6.6.6.6"))
+    results = run_together(app, 12, lambda i: _wrong(names[i], "6.6.6.6"))
     assert len(verifications) == 4
     assert sum(1 for r in results if r.wait) == 8
     # Another client is not held back by it.

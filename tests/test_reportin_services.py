@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 import time
 from datetime import date, timedelta
 
@@ -25,6 +24,7 @@ from kmvolunteer.reportin.models import (
     Resource,
     ServiceCategory,
 )
+from tests.concurrency import run_together
 from tests.conftest import PASSWORD
 from tests.factories import (
     add_members,
@@ -484,30 +484,18 @@ def test_policy_for_report_ins(world):
 
 
 def _race(app, worker, n: int) -> list[str]:
-    barrier = threading.Barrier(n)
-    results: list[str] = []
-    lock = threading.Lock()
+    """``worker`` from n threads at once, each committing its own change or telling why it was refused."""
 
-    def run(index: int) -> None:
-        with app.app_context():
-            try:
-                barrier.wait()
-                outcome = worker(index)
-                db.session.commit()
-            except ServiceError as exc:
-                db.session.rollback()
-                outcome = "refused: " + exc.message
-            finally:
-                db.session.remove()
-            with lock:
-                results.append(outcome)
+    def attempt(index: int) -> str:
+        try:
+            outcome = worker(index)
+            db.session.commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            outcome = "refused: " + exc.message
+        return outcome
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
+    return run_together(app, n, attempt)
 
 
 def test_claim_race_never_overbooks(app, world):
