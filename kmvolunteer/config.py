@@ -50,7 +50,7 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or default_database_url()
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         # How long a write waits for SQLite's lock before the request answers 503 (issue 13).
-        self.SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "2000"))
+        self.SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "5000"))
         self.SESSION_COOKIE_SECURE = _flag("COOKIE_SECURE")
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
         self.PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from datetime import timedelta
@@ -31,7 +32,9 @@ HX = {"HX-Request": "true"}
 def sqlite_site(tmp_path_factory):
     """A site on its own SQLite file (whatever engine the suite runs on), with a member reported in."""
     path = tmp_path_factory.mktemp("faults") / "site.db"
-    site = create_app(config.TestConfig(f"sqlite:///{path}"))
+    settings = config.TestConfig(f"sqlite:///{path}")
+    settings.SQLITE_BUSY_TIMEOUT_MS = 2000  # set shorter than the default, to answer the held lock sooner
+    site = create_app(settings)
     with site.app_context():
         upgrade()
         world = build_world(PASSWORD)
@@ -156,3 +159,4 @@ def test_busy_timeout_is_short_and_configurable(sqlite_site):
     site, _path, _community_id = sqlite_site
     with site.app_context():
         assert db.session.execute(db.text("PRAGMA busy_timeout")).scalar() == 2000
+    assert config.Config().SQLITE_BUSY_TIMEOUT_MS == 5000 or "SQLITE_BUSY_TIMEOUT_MS" in os.environ
