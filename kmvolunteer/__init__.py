@@ -130,6 +130,7 @@ def _init_extensions(app: Flask) -> None:
     from kmvolunteer.reports import models as reports_models  # noqa: F401
     from kmvolunteer.service import models as service_models  # noqa: F401
     from kmvolunteer.tallies import models as tallies_models  # noqa: F401
+    from kmvolunteer.years import models as years_models  # noqa: F401
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)

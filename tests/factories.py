@@ -268,7 +268,7 @@ def make_record(
 def make_rule(area: Area, year: int, **values):
     from datetime import date
 
-    from kmvolunteer.tallies.models import YearRule
+    from kmvolunteer.years.models import YearRule
 
     defaults = {
         "min_half_hours": 40,
@@ -324,7 +324,7 @@ def make_claim(need, member: Member):
 
 
 def make_year_rule(area: Area, year: int, min_half_hours: int = 40, min_activities: int = 4):
-    from kmvolunteer.tallies.models import YearRule
+    from kmvolunteer.years.models import YearRule
 
     rule = YearRule(area=area, year=year, min_half_hours=min_half_hours, min_activities=min_activities)
     db.session.add(rule)

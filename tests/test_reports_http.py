@@ -15,7 +15,7 @@ from kmvolunteer.core.time import local_today
 from kmvolunteer.extensions import db
 from kmvolunteer.reports import services
 from kmvolunteer.reports.models import Evaluation, FeedbackSheet, Report
-from kmvolunteer.tallies.models import YearRule
+from kmvolunteer.years.models import YearRule
 from tests.factories import make_member, make_record, make_rule, report_in_at
 
 

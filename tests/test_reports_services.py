@@ -13,10 +13,10 @@ from kmvolunteer.core.audit import AuditEntry
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Member
-from kmvolunteer.reports import rules as rulebook
 from kmvolunteer.reports import services
 from kmvolunteer.reports.models import Evaluation, FeedbackSheet, Report
-from kmvolunteer.reports.rules import RuleValues, effective_rule
+from kmvolunteer.years import rules as rulebook
+from kmvolunteer.years.rules import RuleValues, effective_rule
 from tests.factories import (
     make_member,
     make_record,

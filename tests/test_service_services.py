@@ -24,7 +24,7 @@ from kmvolunteer.service.models import (
     ServiceRecord,
 )
 from kmvolunteer.service.services import DuplicateEntry, EntryData
-from kmvolunteer.tallies.models import Year
+from kmvolunteer.years.models import Year
 from tests.factories import (
     make_claim,
     make_user,

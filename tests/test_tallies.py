@@ -23,14 +23,8 @@ from kmvolunteer.reportin.models import ReportIn
 from kmvolunteer.reports.models import Evaluation, Report
 from kmvolunteer.service.models import MemberYearTally, ServiceRecord
 from kmvolunteer.tallies import rollup, services, years
-from kmvolunteer.tallies.models import (
-    KeptYear,
-    MemberFact,
-    TallyCell,
-    TallySnapshot,
-    Year,
-    YearRule,
-)
+from kmvolunteer.tallies.models import KeptYear, MemberFact, TallyCell, TallySnapshot
+from kmvolunteer.years.models import Year, YearRule
 from tests.factories import make_member
 
 YEAR = 2026
@@ -469,9 +463,9 @@ def test_kept_tallies_follow_every_kind_of_change(world):
     time: after each commit the kept facts and cells equal a recount, and every level still does."""
     from kmvolunteer.org import services as org_services
     from kmvolunteer.reportin import services as reportin_services
-    from kmvolunteer.reports import rules as rulebook
     from kmvolunteer.reports import services as report_services
     from kmvolunteer.service import services as service_services
+    from kmvolunteer.years import rules as rulebook
 
     _random_city(world, random.Random(11), 20)
     assert not rollup.open_kept_years()

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from kmvolunteer.extensions import db
-from kmvolunteer.service import workdays
-from kmvolunteer.service.models import WorkdayOverride
+from kmvolunteer.years import workdays
+from kmvolunteer.years.models import WorkdayOverride
 
 
 def test_official_calendar_knows_holidays_and_adjusted_workdays(ctx):
@@ -65,7 +65,7 @@ def test_late_means_more_than_the_limit_of_working_days(ctx):
 def test_the_city_sets_and_removes_local_exceptions_and_each_is_audited(world, english):
     from kmvolunteer.core.audit import AuditEntry
     from kmvolunteer.core.errors import ServiceError
-    from kmvolunteer.service import workdays
+    from kmvolunteer.years import workdays
 
     city = world.city.path
     holiday = date(2026, 7, 13)  # a Monday: a working day in the national calendar
@@ -117,7 +117,7 @@ def test_only_the_city_department_opens_the_working_days_page(world, login, engl
 
 
 def test_a_year_the_calendar_does_not_know_says_so(world, login, english, monkeypatch):
-    from kmvolunteer.service import workdays
+    from kmvolunteer.years import workdays
 
     monkeypatch.setattr(workdays, "calendar_knows", lambda year: False)
     html = login("city_org").get("/service/workdays?year=2027").get_data(as_text=True)
@@ -126,7 +126,7 @@ def test_a_year_the_calendar_does_not_know_says_so(world, login, english, monkey
 
 def test_the_working_days_page_keeps_to_its_years_and_warns_of_next_year(world, login, english, monkeypatch):
     from kmvolunteer.core.time import local_today
-    from kmvolunteer.service import workdays
+    from kmvolunteer.years import workdays
 
     this_year = local_today().year
     city = login("city_org")

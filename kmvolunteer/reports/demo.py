@@ -19,8 +19,8 @@ from kmvolunteer.core.time import local_today
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Member
 from kmvolunteer.reportin.models import ReportIn
-from kmvolunteer.reports import rules as rulebook
 from kmvolunteer.reports import services
+from kmvolunteer.years import rules as rulebook
 
 COMMENTS = [
     "积极参加社区活动，服务热情高",

@@ -13,7 +13,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from kmvolunteer.core.forms import DateField, IdField
-from kmvolunteer.reports.rules import (
+from kmvolunteer.years.rules import (
     FREQUENCY_LABELS,
     REPORT_PERIOD_LABELS,
     YEAR_MAX,

@@ -30,7 +30,6 @@ from kmvolunteer.core.time import local_day_start_utc, local_today, utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Agency, Area, Branch, Member
 from kmvolunteer.reportin.models import Project, ReportIn
-from kmvolunteer.reports import rules as rulebook
 from kmvolunteer.reports.models import (
     RATING_ORDER,
     Evaluation,
@@ -41,10 +40,11 @@ from kmvolunteer.reports.models import (
     ReportStatus,
     SheetStatus,
 )
-from kmvolunteer.reports.rules import PERIOD_LABELS, effective_rule, period_bounds
 from kmvolunteer.service.models import ServiceRecord
 from kmvolunteer.tallies import rollup
-from kmvolunteer.tallies.models import YearRule
+from kmvolunteer.years import rules as rulebook
+from kmvolunteer.years.models import YearRule
+from kmvolunteer.years.rules import PERIOD_LABELS, effective_rule, period_bounds
 
 APPROVED = "approved"
 RATING_LABELS = {

@@ -22,7 +22,6 @@ from kmvolunteer.core.time import local_today, utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Branch, Member
 from kmvolunteer.reports import home as _home  # noqa: F401 - registers the home page sections
-from kmvolunteer.reports import rules as rulebook
 from kmvolunteer.reports import services
 from kmvolunteer.reports.forms import (
     AckForm,
@@ -35,7 +34,8 @@ from kmvolunteer.reports.forms import (
 )
 from kmvolunteer.reports.models import FeedbackSheet, Report
 from kmvolunteer.reports.services import RATING_LABELS, STATUS_LABELS
-from kmvolunteer.tallies.models import YearRule
+from kmvolunteer.years import rules as rulebook
+from kmvolunteer.years.models import YearRule
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 

@@ -117,13 +117,3 @@ class Certificate(db.Model):
 
     member: Mapped[Member] = relationship()
     community: Mapped[Area | None] = relationship()
-
-
-class WorkdayOverride(db.Model):
-    """A local exception to China's official calendar (e.g. a city holiday), set by the city."""
-
-    __tablename__ = "workday_override"
-
-    day: Mapped[date] = mapped_column(primary_key=True)
-    is_workday: Mapped[bool]
-    note: Mapped[str] = mapped_column(String(100), default="")

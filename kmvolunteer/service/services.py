@@ -33,8 +33,6 @@ from kmvolunteer.core.time import local_today, to_local, utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Branch, Member
 from kmvolunteer.reportin.models import Claim, Need, ReportIn
-from kmvolunteer.reports.rules import effective_rule
-from kmvolunteer.service import workdays
 from kmvolunteer.service.models import (
     Certificate,
     CommunityMonth,
@@ -43,7 +41,9 @@ from kmvolunteer.service.models import (
     ServiceRecord,
 )
 from kmvolunteer.tallies import rollup
-from kmvolunteer.tallies.models import YearRule, year_is_closed
+from kmvolunteer.years import workdays
+from kmvolunteer.years.models import YearRule, year_is_closed
+from kmvolunteer.years.rules import effective_rule
 
 S = RecordStatus
 MAX_ENTRY_HALF_HOURS = 24  # 12 h per entry

@@ -32,7 +32,7 @@ from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Member
 from kmvolunteer.reportin.models import Need
 from kmvolunteer.service import home as _home  # noqa: F401  (registers the home-page sections)
-from kmvolunteer.service import services, workdays
+from kmvolunteer.service import services
 from kmvolunteer.service.forms import (
     AttendanceForm,
     CertificateForm,
@@ -42,6 +42,7 @@ from kmvolunteer.service.forms import (
     WorkdayForm,
 )
 from kmvolunteer.service.models import Certificate, RecordStatus, ServiceRecord
+from kmvolunteer.years import workdays
 
 bp = Blueprint("service", __name__)
 

@@ -21,13 +21,8 @@ from kmvolunteer.org.models import Agency, Area, Branch, Member
 from kmvolunteer.reportin.models import ReportIn
 from kmvolunteer.reports.models import Evaluation, Report
 from kmvolunteer.service.models import MemberYearTally
-from kmvolunteer.tallies.models import (
-    KeptYear,
-    MemberFact,
-    TallySnapshot,
-    YearRule,
-    year_is_closed,
-)
+from kmvolunteer.tallies.models import KeptYear, MemberFact, TallySnapshot
+from kmvolunteer.years.models import YearRule, year_is_closed
 
 FACT_COLUMNS = (
     "member_id",

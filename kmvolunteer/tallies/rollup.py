@@ -36,13 +36,9 @@ from kmvolunteer.core.time import local_today, utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.reports.models import Rating
 from kmvolunteer.tallies.facts import RAW_COLUMNS, city_id, live_raw, members_raw
-from kmvolunteer.tallies.models import (
-    KeptYear,
-    MemberFact,
-    TallyCell,
-    Year,
-    year_is_closed,
-)
+from kmvolunteer.tallies.models import KeptYear, MemberFact, TallyCell
+from kmvolunteer.years import rules
+from kmvolunteer.years.models import Year, year_is_closed
 
 TOUCHED_MEMBERS = "tallies.touched_members"
 TOUCHED_YEARS = "tallies.touched_years"
@@ -56,6 +52,7 @@ def touch(*member_ids: int) -> None:
     db.session.info.setdefault(TOUCHED_MEMBERS, set()).update(member_ids)
 
 
+@rules.rule_changed.connect
 def touch_year(year: int) -> None:
     """Recompute (and from now on keep) the whole year when the current transaction commits."""
     db.session.info.setdefault(TOUCHED_YEARS, set()).add(year)
@@ -268,7 +265,7 @@ def refresh_year(year: int) -> None:
 def years_in_use() -> list[int]:
     """This year and every open year that has a rule or service records: the years worth keeping."""
     from kmvolunteer.service.models import ServiceRecord
-    from kmvolunteer.tallies.models import YearRule
+    from kmvolunteer.years.models import YearRule
 
     years = set(db.session.scalars(select(YearRule.year).distinct()))
     years |= set(db.session.scalars(select(ServiceRecord.year).distinct()))

@@ -35,8 +35,9 @@ from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Agency, Area, Branch
 from kmvolunteer.tallies import rollup, services, years
 from kmvolunteer.tallies.facts import has_rule, year_is_closed
-from kmvolunteer.tallies.models import KeptYear, Year
+from kmvolunteer.tallies.models import KeptYear
 from kmvolunteer.tallies.tables import group_columns, member_columns, total_label
+from kmvolunteer.years.models import Year
 
 bp = Blueprint("tallies", __name__, url_prefix="/tallies")
 PAGE_MEMBER_LIMIT = 500

@@ -21,7 +21,8 @@ from kmvolunteer.tallies.facts import (
     kept_facts,
     live_facts,
 )
-from kmvolunteer.tallies.models import TallySnapshot, Year
+from kmvolunteer.tallies.models import TallySnapshot
+from kmvolunteer.years.models import Year
 
 
 def year_row(year: int) -> Year:

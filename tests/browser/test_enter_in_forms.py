@@ -18,7 +18,7 @@ from kmvolunteer.reports import services
 from kmvolunteer.reports.models import Evaluation, FeedbackLine, Report
 from kmvolunteer.service.models import ServiceRecord
 from kmvolunteer.tallies import years
-from kmvolunteer.tallies.models import Year
+from kmvolunteer.years.models import Year
 from tests.browser.conftest import js_enabled, log_in
 from tests.conftest import PASSWORD
 from tests.factories import (

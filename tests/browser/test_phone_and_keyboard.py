@@ -12,7 +12,7 @@ from kmvolunteer.core.time import local_today
 from kmvolunteer.extensions import db
 from kmvolunteer.service.models import CommunityMonth
 from kmvolunteer.tallies import rollup
-from kmvolunteer.tallies.models import YearRule
+from kmvolunteer.years.models import YearRule
 from tests.browser.conftest import DESKTOP, PHONE, js_enabled, log_in
 from tests.conftest import PASSWORD
 from tests.factories import (

@@ -7,7 +7,7 @@ import subprocess
 
 from kmvolunteer.extensions import db
 from kmvolunteer.service.models import MemberYearTally
-from kmvolunteer.tallies.models import YearRule
+from kmvolunteer.years.models import YearRule
 from tests.browser.conftest import ARTIFACTS, js_enabled, log_in, screenshot
 from tests.conftest import PASSWORD
 from tests.factories import make_member

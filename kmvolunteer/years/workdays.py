@@ -17,7 +17,7 @@ from sqlalchemy import select
 from kmvolunteer.core import audit
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.extensions import db
-from kmvolunteer.service.models import WorkdayOverride
+from kmvolunteer.years.models import WorkdayOverride
 
 NOTE_MAX = 100
 

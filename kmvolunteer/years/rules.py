@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from blinker import signal
 from flask import has_request_context, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -20,8 +21,7 @@ from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area
-from kmvolunteer.tallies import rollup
-from kmvolunteer.tallies.models import YearRule
+from kmvolunteer.years.models import YearRule
 
 REPORT_PERIODS = {"year": ("Y",), "half": ("H1", "H2")}
 FEEDBACK_PERIODS = {"quarter": ("Q1", "Q2", "Q3", "Q4"), "half": ("H1", "H2"), "year": ("Y",)}
@@ -40,6 +40,9 @@ PERIOD_LABELS = {
 REPORT_PERIOD_LABELS = {"year": _l("Once a year"), "half": _l("Every half year")}
 FREQUENCY_LABELS = {"quarter": _l("Every quarter"), "half": _l("Every half year"), "year": _l("Once a year")}
 YEAR_MIN, YEAR_MAX = 2000, 2100
+
+#: Sent with the year whenever that year's rules change (the tallies recount it).
+rule_changed = signal("years.rule-changed")
 
 
 def _path_ids(area: Area) -> list[int]:
@@ -225,7 +228,7 @@ def set_rule(area: Area, year: int, values: RuleValues, *, actor_id: int | None 
     rule.updated_at = utcnow()
     rule.updated_by_id = actor_id
     db.session.flush()
-    rollup.touch_year(year)
+    rule_changed.send(year)
     audit.record(
         "year_rule.set",
         rule,
@@ -250,6 +253,6 @@ def delete_rule(rule: YearRule, *, actor_id: int | None = None) -> None:
         before=_values_of(rule),
         actor_id=actor_id,
     )
-    rollup.touch_year(rule.year)
+    rule_changed.send(rule.year)
     db.session.delete(rule)
     db.session.flush()

@@ -1,0 +1,74 @@
+"""The service year: its rules (年度要求), whether it is open or closed, and the working-day calendar.
+
+Below every feature: features import these; this package imports no feature.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kmvolunteer.core.db import known_statuses
+from kmvolunteer.core.time import utcnow
+from kmvolunteer.extensions import db
+from kmvolunteer.org.models import Area
+
+
+class YearRule(db.Model):
+    """年度要求: the year's minimums, set by the city; a district may tighten them for its area."""
+
+    __tablename__ = "year_rule"
+    __stamps__ = (("rules", None),)  # see core/stamps.py
+    __table_args__ = (UniqueConstraint("year", "area_id", name="uq_year_rule_year_area"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(index=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
+    min_half_hours: Mapped[int] = mapped_column(default=0)
+    min_activities: Mapped[int] = mapped_column(default=0)
+    report_required: Mapped[bool] = mapped_column(default=True)
+    report_period: Mapped[str] = mapped_column(String(8), default="year")  # "year" or "half"
+    report_due: Mapped[date | None]
+    evaluation_due: Mapped[date | None]
+    feedback_frequency: Mapped[str] = mapped_column(String(8), default="quarter")  # quarter / half / year
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    area: Mapped[Area] = relationship()
+
+
+class YearStatus(str, enum.Enum):
+    open = "open"
+    closed = "closed"  # locked, tallies snapshotted
+
+
+class Year(db.Model):
+    """A service year: open, or closed (locked, tallies snapshotted) by the city."""
+
+    __tablename__ = "service_year"
+    __table_args__ = (known_statuses(YearStatus),)
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(String(8), default=YearStatus.open.value)
+    closed_at: Mapped[datetime | None]
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    serial: Mapped[str | None] = mapped_column(String(32), unique=True)
+    reopen_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+def year_is_closed(year: int) -> bool:
+    """Is ``year`` closed (its records locked, its tallies frozen)?"""
+    return db.session.scalar(select(Year.status).where(Year.year == year)) == "closed"
+
+
+class WorkdayOverride(db.Model):
+    """A local exception to China's official calendar (e.g. a city holiday), set by the city."""
+
+    __tablename__ = "workday_override"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    is_workday: Mapped[bool]
+    note: Mapped[str] = mapped_column(String(100), default="")
