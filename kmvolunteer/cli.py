@@ -71,7 +71,7 @@ def _checking_schema(callback: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database has data.")
 def seed_demo(scale: str, communities: int | None, branches: int | None, members: int | None, if_empty: bool) -> None:
     """Fill an EMPTY database with the demo city. Refuses a database that has data."""
-    from kmvolunteer.org import demo
+    from kmvolunteer import demo
 
     if if_empty and not demo.database_is_empty():
         click.echo("The database already has data; the demo city was not loaded.")

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from kmvolunteer.auth.models import Role, User
 from kmvolunteer.auth.policy import About, about_self, can, member_search, scope_community_ids, scoped
-from kmvolunteer.core import audit, stamps
+from kmvolunteer.core import audit
 from kmvolunteer.core.audit import AuditEntry
 from kmvolunteer.core.db import insert_ignore
 from kmvolunteer.core.errors import ServiceError
@@ -34,13 +34,13 @@ from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Branch, Member
 from kmvolunteer.reportin.models import Claim, Need, ReportIn
 from kmvolunteer.service.models import (
+    RECORDS,
     Certificate,
     CommunityMonth,
     MemberYearTally,
     RecordStatus,
     ServiceRecord,
 )
-from kmvolunteer.tallies import rollup
 from kmvolunteer.years import workdays
 from kmvolunteer.years.models import YearRule, year_is_closed
 from kmvolunteer.years.rules import effective_rule
@@ -53,14 +53,7 @@ DAY_STATUSES = (S.submitted.value, S.approved.value)  # for the daily limit
 BULK_LIMIT = 200
 SERIAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed by hand
 
-STATUS_LABELS = {
-    S.submitted.value: _l("pending"),
-    S.approved.value: _l("approved"),
-    S.returned.value: _l("returned"),
-    S.rejected.value: _l("rejected"),
-    S.withdrawn.value: _l("withdrawn"),
-    S.revoked.value: _l("revoked"),
-}
+STATUS_LABELS = RECORDS.labels
 ACTION_LABELS = {
     "service.logged": _l("logged"),
     "service.edited": _l("changed"),
@@ -213,7 +206,6 @@ def _held(record: ServiceRecord, status: str | None = None) -> Held:
 
 def _move(member_id: int, before: Held | None, after: Held | None) -> None:
     """Shift the member-year counters and the community-month hours from what a record held before to after."""
-    rollup.touch(member_id)
     deltas: dict[int, list[int]] = {}
     months: dict[tuple[int, int, int], int] = {}
     for state, sign in ((before, -1), (after, 1)):
@@ -242,6 +234,11 @@ def _move(member_id: int, before: Held | None, after: Held | None) -> None:
     pending = db.session.info.setdefault(MONTH_DELTAS, {})
     for key, hh in months.items():
         pending[key] = pending.get(key, 0) + hh
+
+
+def _count_new(record: ServiceRecord, actor: User) -> None:
+    _move(record.member_id, None, _held(record))
+    RECORDS.created(record, actor_id=actor.id)
 
 
 # A community's month row is shared by everyone serving there that month, so its changes are
@@ -501,6 +498,22 @@ def _clean_text(data: EntryData) -> None:
         setattr(data, name, value)
 
 
+SNAPSHOT_KEYS = (
+    "status",
+    "service_date",
+    "community_id",
+    "need_id",
+    "start_time",
+    "end_time",
+    "place",
+    "content",
+    "organizer",
+    "person_in_charge",
+    "late",
+    "late_reason",
+)
+
+
 def _snapshot(record: ServiceRecord) -> dict[str, Any]:
     return {
         "status": record.status,
@@ -519,8 +532,17 @@ def _snapshot(record: ServiceRecord) -> dict[str, Any]:
     }
 
 
-def _summary(record: ServiceRecord) -> str:
-    return f"{record.member.name} {record.service_date.isoformat()} {format_hours(record.half_hours)} h"
+def _snapshot_of(values: dict[str, Any]) -> dict[str, Any]:
+    """The part of a snapshot that these new column values change."""
+    changed = {key: value for key, value in values.items() if key in SNAPSHOT_KEYS}
+    if "half_hours" in values:
+        changed["hours"] = format_hours(values["half_hours"])
+    return changed
+
+
+def _summary(record: ServiceRecord, service_date: date | None = None, half_hours: int | None = None) -> str:
+    day = service_date or record.service_date
+    return f"{record.member.name} {day.isoformat()} {format_hours(half_hours or record.half_hours)} h"
 
 
 def log_entry(member: Member, actor: User, data: EntryData, *, today: date | None = None) -> ServiceRecord:
@@ -576,7 +598,7 @@ def log_entry(member: Member, actor: User, data: EntryData, *, today: date | Non
     )
     db.session.add(record)
     db.session.flush()
-    _move(member.id, None, _held(record))
+    _count_new(record, actor)
     audit.record(
         "service.logged",
         record,
@@ -642,149 +664,65 @@ def edit_entry(record: ServiceRecord, actor: User, data: EntryData, *, today: da
         person_in_charge=data.person_in_charge,
         late=late,
         late_reason=data.late_reason if late else "",
-        status=S.submitted.value,
     )
     if expected == S.returned.value:
         values.update(submitted_at=utcnow(), reason="")
-    _guarded_update(record, expected, values)
-    _move(
-        record.member_id,
-        old,
-        Held(data.service_date.year, S.submitted.value, half_hours, community.id, data.service_date.month),
-    )
-    db.session.refresh(record)
-    action = "service.resubmitted" if expected == S.returned.value else "service.edited"
-    after = _snapshot(record)
-    changed = {k for k in after if after[k] != before[k]}
-    audit.record(
-        action,
+    after = {**before, **_snapshot_of(values)}
+    changed = {k for k in after if k != "status" and after[k] != before[k]}
+    RECORDS.perform(
         record,
+        "resubmit" if expected == S.returned.value else "edit",
+        actor_id=actor.id,
         scope_path=community.path,
-        summary=_summary(record),
+        summary=_summary(record, data.service_date, half_hours),
+        values=values,
         before={k: before[k] for k in changed},
         after={k: after[k] for k in changed},
-        actor_id=actor.id,
     )
+    db.session.expire(record, ["community", "need"])
+    _move(record.member_id, old, _held(record))
     return record
 
 
-def _guarded_update(record: ServiceRecord, expected: str, values: dict[str, Any]) -> None:
-    """UPDATE … WHERE id = :id AND status = :expected — of two people acting at once, one wins."""
-    result = db.session.execute(
-        update(ServiceRecord)
-        .where(ServiceRecord.id == record.id, ServiceRecord.status == expected)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        current = db.session.scalar(select(ServiceRecord.status).where(ServiceRecord.id == record.id))
-        raise ServiceError(
-            _(
-                "Someone else has just changed this entry: it is now %(state)s. Nothing was changed.",
-                state=STATUS_LABELS.get(current or "", current or ""),
-            )
-        )
-    stamps.touch_row(record, values)
-
-
-def _need_reason(reason: str | None) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ServiceError(_("Give a reason, so the member knows what to do."), "reason")
-    if len(reason) > 255:
-        raise ServiceError(_("Keep the reason under 255 characters."), "reason")
-    return reason
-
-
-def _decide(
-    record: ServiceRecord,
-    actor: User,
-    *,
-    expected: str,
-    to: str,
-    action: str,
-    reason: str = "",
-    permission: str = "service.decide",
-) -> ServiceRecord:
-    if not can(actor, permission, record):
-        if about_self(actor, permission, record):
-            raise ServiceError(_("You cannot decide your own entry; another secretary must."))
-        raise ServiceError(_("This entry is not within your scope."))
+def _decide(record: ServiceRecord, actor: User, action: str, reason: str | None = None) -> ServiceRecord:
     if year_is_closed(record.year):
         raise ServiceError(_("The year %(year)d is closed; its records can no longer change.", year=record.year))
-    if record.status != expected:
-        raise ServiceError(_("This entry is %(state)s; nothing was changed.", state=STATUS_LABELS[record.status]))
-    values: dict[str, Any] = {"status": to}
-    if action != "service.withdrawn":
-        values.update(decided_at=utcnow(), decided_by_id=actor.id, reason=reason)
-    _guarded_update(record, expected, values)
-    _move(record.member_id, _held(record, expected), _held(record, to))
-    before = {"status": expected}
-    after: dict[str, Any] = {"status": to}
-    if reason:
-        before["reason"] = record.reason
-        after["reason"] = reason
-    audit.record(
-        action,
+    old = _held(record)
+    values: dict[str, Any] = {}
+    if action != "withdraw":
+        values.update(decided_at=utcnow(), decided_by_id=actor.id, reason="")
+    RECORDS.perform(
         record,
+        action,
+        actor_id=actor.id,
         scope_path=record.community.path,
         summary=_summary(record),
-        before=before,
-        after=after,
-        actor_id=actor.id,
+        values=values,
+        reason=reason,
     )
-    db.session.refresh(record)
+    _move(record.member_id, old, _held(record))
     return record
 
 
 def approve(record: ServiceRecord, actor: User) -> ServiceRecord:
-    return _decide(record, actor, expected=S.submitted.value, to=S.approved.value, action="service.approved")
+    return _decide(record, actor, "approve")
 
 
 def return_entry(record: ServiceRecord, actor: User, reason: str | None) -> ServiceRecord:
-    return _decide(
-        record,
-        actor,
-        expected=S.submitted.value,
-        to=S.returned.value,
-        action="service.returned",
-        reason=_need_reason(reason),
-    )
+    return _decide(record, actor, "return", reason)
 
 
 def reject(record: ServiceRecord, actor: User, reason: str | None) -> ServiceRecord:
-    return _decide(
-        record,
-        actor,
-        expected=S.submitted.value,
-        to=S.rejected.value,
-        action="service.rejected",
-        reason=_need_reason(reason),
-    )
+    return _decide(record, actor, "reject", reason)
 
 
 def revoke(record: ServiceRecord, actor: User, reason: str | None) -> ServiceRecord:
     """An approved record is never changed in place: it is revoked (with a reason) and logged anew."""
-    return _decide(
-        record,
-        actor,
-        expected=S.approved.value,
-        to=S.revoked.value,
-        action="service.revoked",
-        reason=_need_reason(reason),
-        permission="service.revoke",
-    )
+    return _decide(record, actor, "revoke", reason)
 
 
 def withdraw(record: ServiceRecord, actor: User) -> ServiceRecord:
-    return _decide(
-        record,
-        actor,
-        expected=S.submitted.value,
-        to=S.withdrawn.value,
-        action="service.withdrawn",
-        permission="service.withdraw",
-    )
+    return _decide(record, actor, "withdraw")
 
 
 DECISIONS = {"approve": approve, "return": return_entry, "reject": reject}
@@ -803,7 +741,7 @@ def bulk_decide(ids: Iterable[Any], actor: User, action: str, reason: str | None
     if action not in DECISIONS:
         raise ServiceError(_("Choose approve, return or reject."))
     if action != "approve":
-        reason = _need_reason(reason)
+        reason = RECORDS.require_reason(action, reason)
     wanted: list[int] = []
     for raw in ids:
         try:
@@ -976,7 +914,7 @@ def record_attendance(
         )
         db.session.add(record)
         db.session.flush()
-        _move(member.id, None, _held(record))
+        _count_new(record, actor)
         audit.record(
             "service.recorded",
             record,
