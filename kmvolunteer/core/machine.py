@@ -172,9 +172,33 @@ class Machine:
             raise ServiceError(_("Keep the reason under 255 characters."), "reason")
         return reason
 
-    def table(self) -> list[tuple[str, str, str, str, str]]:
-        """(action, from, to, allowed by, reason) per transition: the declaration as rows."""
-        return [
-            (t.action, " | ".join(t.source), t.target, t.allowed_by, "required" if t.reason else "–")
-            for t in self.transitions.values()
+    def markdown(self) -> str:
+        """The declaration as a table and a state diagram (Mermaid), for docs/state-machines.md."""
+        lines = [
+            f"## {self.model.__name__} (`{self.name}`)",
+            "",
+            "States: " + ", ".join(f"`{status}`" for status in self.statuses),
+            "",
+            "| action | from | to | allowed by (auth/policy.py) | reason | audit code |",
+            "|---|---|---|---|---|---|",
         ]
+        for t in self.transitions.values():
+            source = ", ".join(f"`{status}`" for status in t.source)
+            reason = "required" if t.reason else ""
+            lines.append(f"| {t.action} | {source} | `{t.target}` | `{t.allowed_by}` | {reason} | `{t.audit}` |")
+        lines += ["", "```mermaid", "stateDiagram-v2"]
+        lines += [f"    {source} --> {t.target}: {t.action}" for t in self.transitions.values() for source in t.source]
+        return "\n".join([*lines, "```", ""])
+
+
+def markdown() -> str:
+    """Every declared machine, by table name."""
+    head = [
+        "# State machines",
+        "",
+        "Generated from the declarations (`flask machines > docs/state-machines.md`); a test keeps it current.",
+        "Every change of a status goes through `kmvolunteer/core/machine.py`: policy check → guarded UPDATE",
+        "on the current status → audit entry → `machine.transitioned` event, in the caller's transaction.",
+        "",
+    ]
+    return "\n".join([*head, *(MACHINES[name].markdown() for name in sorted(MACHINES))])

@@ -887,7 +887,7 @@ def _lock_draft(sheet: FeedbackSheet) -> None:
     done = db.session.execute(
         update(FeedbackSheet)
         .where(FeedbackSheet.id == sheet.id, FeedbackSheet.status == SheetStatus.draft.value)
-        .values(status=SheetStatus.draft.value)
+        .values(note=FeedbackSheet.note)
         .execution_options(synchronize_session=False)
     )
     if done.rowcount != 1:
