@@ -19,14 +19,14 @@ from typing import Any, NamedTuple
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, case, event, extract, func, or_, select, update
+from sqlalchemy import Select, and_, case, event, extract, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from kmvolunteer.auth.models import Role, User
 from kmvolunteer.auth.policy import About, about_self, can, member_search, scope_community_ids, scoped
 from kmvolunteer.core import audit
 from kmvolunteer.core.audit import AuditEntry
-from kmvolunteer.core.db import insert_ignore
+from kmvolunteer.core.db import add_to
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.text import format_hours
 from kmvolunteer.core.time import local_today, to_local, utcnow
@@ -170,24 +170,10 @@ def _contribution(status: str, half_hours: int) -> tuple[int, int, int]:
     return 0, 0, 0
 
 
-def _ensure_tally(member_id: int, year: int) -> None:
-    insert_ignore(
-        MemberYearTally,
-        {"member_id": member_id, "year": year, "approved_half_hours": 0, "approved_entries": 0, "pending_entries": 0},
-        ["member_id", "year"],
-    )
-
-
 def _lock_member_year(member_id: int, year: int) -> None:
     """Take the member-year counter row's lock first, so one member's concurrent entries
     (a double-clicked form) are checked one after the other."""
-    _ensure_tally(member_id, year)
-    db.session.execute(
-        update(MemberYearTally)
-        .where(MemberYearTally.member_id == member_id, MemberYearTally.year == year)
-        .values(pending_entries=MemberYearTally.pending_entries)
-        .execution_options(synchronize_session=False)
-    )
+    add_to(MemberYearTally, {"member_id": member_id, "year": year}, {"pending_entries": 0})
 
 
 class Held(NamedTuple):
@@ -220,16 +206,10 @@ def _move(member_id: int, before: Held | None, after: Held | None) -> None:
     for year, (hh, entries, pending) in sorted(deltas.items()):
         if hh == entries == pending == 0:
             continue
-        _ensure_tally(member_id, year)
-        db.session.execute(
-            update(MemberYearTally)
-            .where(MemberYearTally.member_id == member_id, MemberYearTally.year == year)
-            .values(
-                approved_half_hours=MemberYearTally.approved_half_hours + hh,
-                approved_entries=MemberYearTally.approved_entries + entries,
-                pending_entries=MemberYearTally.pending_entries + pending,
-            )
-            .execution_options(synchronize_session=False)
+        add_to(
+            MemberYearTally,
+            {"member_id": member_id, "year": year},
+            {"approved_half_hours": hh, "approved_entries": entries, "pending_entries": pending},
         )
     pending = db.session.info.setdefault(MONTH_DELTAS, {})
     for key, hh in months.items():
@@ -254,18 +234,10 @@ def _apply_month_deltas(session: Session) -> None:
     for (community_id, year, month), hh in sorted(session.info.pop(MONTH_DELTAS, {}).items()):
         if hh == 0:
             continue
-        insert_ignore(
+        add_to(
             CommunityMonth,
-            {"community_id": community_id, "year": year, "month": month, "approved_half_hours": 0},
-            ["community_id", "year", "month"],
-        )
-        db.session.execute(
-            update(CommunityMonth)
-            .where(
-                CommunityMonth.community_id == community_id, CommunityMonth.year == year, CommunityMonth.month == month
-            )
-            .values(approved_half_hours=CommunityMonth.approved_half_hours + hh)
-            .execution_options(synchronize_session=False)
+            {"community_id": community_id, "year": year, "month": month},
+            {"approved_half_hours": hh},
         )
 
 

@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from kmvolunteer.core import machine
-from kmvolunteer.core.db import insert_ignore
+from kmvolunteer.core.db import add_to
 from kmvolunteer.core.time import local_today, utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import members_changed
@@ -207,26 +207,21 @@ def _store(year: int, old: list[Any], new: list[Any]) -> None:
 
 def _add_to_cell(year: int, key: tuple[int, int], delta: dict[str, int], fact: Any) -> None:
     agency_id, community_id = key
-    if fact is not None:
-        insert_ignore(
-            TallyCell,
-            {
-                "year": year,
-                "agency_id": agency_id,
-                "community_id": community_id,
-                "agency_area_id": fact.agency_area_id,
-                "ruled": fact.min_half_hours is not None,
-                "report_due": fact.report_due,
-                **{name: 0 for name in SUMS},
-            },
-            ["year", "agency_id", "community_id"],
+    keys = {"year": year, "agency_id": agency_id, "community_id": community_id}
+    if fact is None:  # the member left the cell, which holds them still
+        db.session.execute(
+            update(TallyCell)
+            .where(*(getattr(TallyCell, name) == value for name, value in keys.items()))
+            .values({name: getattr(TallyCell, name) + value for name, value in delta.items()})
+            .execution_options(synchronize_session=False)
         )
-    db.session.execute(
-        update(TallyCell)
-        .where(TallyCell.year == year, TallyCell.agency_id == agency_id, TallyCell.community_id == community_id)
-        .values({name: getattr(TallyCell, name) + value for name, value in delta.items()})
-        .execution_options(synchronize_session=False)
-    )
+        return
+    shape = {
+        "agency_area_id": fact.agency_area_id,
+        "ruled": fact.min_half_hours is not None,
+        "report_due": fact.report_due,
+    }
+    add_to(TallyCell, keys, delta, {**shape, **{name: 0 for name in SUMS if name not in delta}})
 
 
 def _met_service(f):
