@@ -506,6 +506,15 @@ def scoped(stmt: Select, user: User, action: str) -> Select:
                 )
             )
         return stmt.where(or_(*allowed))
+    if action in {"need.list", "need.manage"}:
+        # Needs of the communities in the user's areas: to read (the queue's filter) or to manage.
+        from kmvolunteer.reportin.models import Need
+
+        roles = AREA_READERS if action == "need.list" else (Role.community_secretary,)
+        paths = _area_paths(user, roles)
+        if not paths:
+            return stmt.where(false())
+        return stmt.where(Need.community_id.in_(select(Area.id).where(_path_filter(Area.path, paths))))
     if action == "service.needs":
         # The needs the member may log service on (their own choices on the entry form).
         return stmt.where(_needs_open_to(user.member)) if user.member is not None else stmt.where(false())

@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, case, event, extract, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from kmvolunteer.auth.models import Role, User
+from kmvolunteer.auth.models import User
 from kmvolunteer.auth.policy import About, about_self, can, member_search, scope_community_ids, scoped
 from kmvolunteer.core import audit
 from kmvolunteer.core.audit import AuditEntry
@@ -1060,24 +1060,20 @@ def queue_branches(user: User, status: str) -> list[Branch]:
     )
 
 
-def queue_needs(user: User) -> list[Need]:
-    paths = [
-        g.area.path
-        for g in user.grants
-        if g.role in (Role.community_secretary.value, Role.subdistrict_officer.value, Role.org_department.value)
-        and g.area
-    ]
-    if not paths:
-        return []
-    areas = select(Area.id).where(or_(*(Area.path.startswith(p, autoescape=True) for p in paths)))
+def _needs(user: User, action: str) -> list[Need]:
     return list(
         db.session.scalars(
-            select(Need)
-            .where(Need.community_id.in_(areas))
+            scoped(select(Need), user, action)
+            .options(joinedload(Need.community))
             .order_by(Need.on_date.desc().nulls_last(), Need.id.desc())
             .limit(200)
         )
     )
+
+
+def queue_needs(user: User) -> list[Need]:
+    """The needs of the communities whose entries the user reads, for the queue's filter."""
+    return _needs(user, "need.list")
 
 
 QUEUE_KEPT_COMMUNITIES = 50
@@ -1237,19 +1233,8 @@ def entry_choices(member: Member) -> tuple[list[Area], list[Need]]:
 
 
 def secretary_needs(user: User) -> list[Need]:
-    paths = [g.area.path for g in user.grants if g.role == Role.community_secretary.value and g.area]
-    if not paths:
-        return []
-    areas = select(Area.id).where(or_(*(Area.path.startswith(p, autoescape=True) for p in paths)))
-    return list(
-        db.session.scalars(
-            select(Need)
-            .where(Need.community_id.in_(areas))
-            .options(joinedload(Need.community))
-            .order_by(Need.on_date.desc().nulls_last(), Need.id.desc())
-            .limit(200)
-        )
-    )
+    """The needs of the secretary's communities, whose attendance they record."""
+    return _needs(user, "need.manage")
 
 
 def entries_on(need: Need, day: date) -> dict[int, ServiceRecord]:
