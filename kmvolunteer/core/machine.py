@@ -111,7 +111,9 @@ class Machine:
                 _("This %(noun)s is already %(state)s; nothing was changed.", noun=self.noun, state=self.label(current))
             )
         values = {**(values or {}), "status": t.target}
-        audit_before, audit_after = {"status": current, **(before or {})}, {"status": t.target, **(after or {})}
+        moved = {"status": current} if current != t.target else {}  # an edit keeps its status
+        audit_before = {**moved, **(before or {})}
+        audit_after = {**({"status": t.target} if moved else {}), **(after or {})}
         if t.reason:
             reason = self.require_reason(action, reason)
             if self.reason_column:
