@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from kmvolunteer.core.machine import MACHINES
 from kmvolunteer.core.text import format_hours
 
 ACTIONS = {
@@ -94,43 +95,6 @@ FIELDS = {
 }
 
 
-# Stored codes, in words: a status reads differently on different kinds of record.
-_SERVICE = {
-    "submitted": _l("pending"),
-    "approved": _l("approved"),
-    "returned": _l("returned"),
-    "rejected": _l("rejected"),
-    "withdrawn": _l("withdrawn"),
-    "revoked": _l("revoked"),
-}
-_DOCUMENT = {
-    "draft": _l("Draft"),
-    "submitted": _l("Submitted"),
-    "acknowledged": _l("Acknowledged"),
-    "sent": _l("Sent to the branch"),
-}
-STATUSES = {
-    "ServiceRecord": _SERVICE,
-    "ReportIn": {
-        "pending": _l("waiting for confirmation"),
-        "confirmed": _l("confirmed"),
-        "rejected": _l("rejected"),
-        "withdrawn": _l("withdrawn"),
-        "ended": _l("ended"),
-    },
-    "Report": _DOCUMENT,
-    "FeedbackSheet": _DOCUMENT,
-    "Need": {"open": _l("open for claims"), "closed": _l("Closed")},
-    "Claim": {"active": _l("active"), "withdrawn": _l("withdrawn")},
-    "Resource": {"offered": _l("on offer"), "taken": _l("Taken up"), "withdrawn": _l("withdrawn")},
-    "Project": {
-        "open": _l("not started"),
-        "in_progress": _l("In progress"),
-        "done": _l("Done"),
-        "cancelled": _l("Cancelled"),
-    },
-    "Year": {"open": _l("open"), "closed": _l("closed")},
-}
 VALUES = {
     "side": {"branch": _l("Branch"), "community": _l("Community")},
     "rating": {
@@ -141,6 +105,14 @@ VALUES = {
     },
 }
 YES_NO = {True: _l("Yes"), False: _l("No")}
+
+
+def status_words(object_type: str) -> dict[str, object]:
+    """A kind of record's statuses in words, as its state machine declares them."""
+    for machine in MACHINES.values():
+        if machine.model.__name__ == object_type:
+            return machine.labels
+    return {}
 
 
 def action_label(code: str) -> str:
@@ -155,7 +127,7 @@ def value_label(object_type: str, key: str, value: object) -> object:
         return str(YES_NO[value])
     if key == "half_hours" and isinstance(value, int):
         return format_hours(value)
-    words = STATUSES.get(object_type, {}) if key == "status" else VALUES.get(key, {})
+    words = status_words(object_type) if key == "status" else VALUES.get(key, {})
     return str(words[value]) if isinstance(value, str) and value in words else value
 
 

@@ -288,7 +288,7 @@ NEEDS = Machine(
         Transition("close", (NeedStatus.open.value,), NeedStatus.closed.value, "need.manage", "need.closed"),
         Transition("reopen", (NeedStatus.closed.value,), NeedStatus.open.value, "need.manage", "need.reopened"),
     ],
-    labels={NeedStatus.open.value: _l("open"), NeedStatus.closed.value: _l("closed")},
+    labels={NeedStatus.open.value: _l("open for claims"), NeedStatus.closed.value: _l("closed")},
     noun=_l("need"),
 )
 CLAIMS = Machine(
@@ -318,7 +318,7 @@ PROJECTS = Machine(
         Transition("cancel", (P.open.value,), P.cancelled.value, "project.manage", "project.cancelled"),
     ],
     labels={
-        P.open.value: _l("Not started"),
+        P.open.value: _l("not started"),
         P.in_progress.value: _l("In progress"),
         P.done.value: _l("Done"),
         P.cancelled.value: _l("Cancelled"),

@@ -218,6 +218,6 @@ SHEETS = Machine(
     FeedbackSheet,
     SheetStatus,
     [Transition("send", ("draft",), "sent", "feedback.write", "feedback.sent")],
-    labels={"draft": _l("Draft"), "sent": _l("Sent")},
+    labels={"draft": _l("Draft"), "sent": _l("Sent to the branch")},
     noun=_l("feedback sheet"),
 )
