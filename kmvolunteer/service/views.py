@@ -13,18 +13,15 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
-from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import select
 
 from kmvolunteer.auth.policy import can, get_or_404, org_areas
-from kmvolunteer.core import stamps
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.htmx import render, safe_next, see_other, trigger, wants_fragment
 from kmvolunteer.core.time import local_today
@@ -423,25 +420,8 @@ def _filter_form() -> tuple[QueueFilterForm, services.Filters]:
 def queue():
     if not can(current_user, "service.queue"):
         abort(404)
-    # The body is kept until an entry, need or name it shows changes (core/stamps.py); it holds the
-    # session's CSRF token and the query's filters, so it varies by both.
     template = "service/_queue.html" if wants_fragment() else "service/_queue_page.html"
-    keys = services.queue_stamps(current_user)
-    grants = tuple((g.role, g.area_id) for g in current_user.grants)
-    generate_csrf()  # puts the session's token in the session if it is not there yet
-    vary = (
-        current_user.id,
-        grants,
-        session["csrf_token"],
-        str(get_locale()),
-        request.query_string,
-        services.overdue_cutoff(),
-    )
-    body = (
-        stamps.cached(template, keys, lambda: _queue_body(template), vary=vary)
-        if keys is not None
-        else _queue_body(template)
-    )
+    body = _queue_body(template)
     return body if wants_fragment() else render("service/queue.html", body=body)
 
 
