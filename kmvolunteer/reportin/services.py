@@ -216,6 +216,19 @@ def pending_count(communities: Iterable[Area]) -> int:
     )
 
 
+def pending_counts(communities: Iterable[Area]) -> dict[int, int]:
+    """Report-ins waiting in each of ``communities``, by community id: one statement however many."""
+    ids = [c.id for c in communities]
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(ReportIn.community_id, func.count(ReportIn.id))
+        .where(ReportIn.community_id.in_(ids), ReportIn.status == PENDING)
+        .group_by(ReportIn.community_id)
+    )
+    return {community_id: 0 for community_id in ids} | dict(rows.tuples().all())
+
+
 def pending_query(community: Area):
     return (
         select(ReportIn)

@@ -1114,13 +1114,16 @@ def _queue_rows(user: User, filters: Filters) -> Select:
     return stmt
 
 
-def queue_counts(user: User, filters: Filters) -> tuple[int, int]:
-    """How many entries the filters find, and how many of those have waited too long."""
+def queue_counts(user: User, filters: Filters) -> tuple[int, int, int]:
+    """How many entries the filters find, how many of those have waited too long, and how many wait for
+    this community secretary in all (``pending_count``): one statement."""
     rows = _queue_rows(user, filters).with_only_columns(
-        func.count(ServiceRecord.id), func.coalesce(func.sum(case((_waited_too_long(), 1), else_=0)), 0)
+        func.count(ServiceRecord.id),
+        func.coalesce(func.sum(case((_waited_too_long(), 1), else_=0)), 0),
+        _pending_statement(user).scalar_subquery(),
     )
-    total, overdue = db.session.execute(rows).one()
-    return int(total), int(overdue)
+    total, overdue, pending = db.session.execute(rows).one()
+    return int(total), int(overdue), int(pending or 0)
 
 
 def queue_query(user: User, filters: Filters) -> Select:
@@ -1182,14 +1185,17 @@ def queue_stamps(user: User) -> list[str] | None:
     return [f"area:{community_id}" for community_id in ids] + ["org"]
 
 
+def _pending_statement(user: User) -> Select:
+    return scoped(select(func.count(ServiceRecord.id)), user, "service.decide").where(
+        ServiceRecord.status == S.submitted.value
+    )
+
+
 def pending_count(user: User) -> int:
     """Entries waiting for this community secretary."""
     if not can(user, "service.decide_any"):
         return 0
-    stmt = scoped(select(func.count(ServiceRecord.id)), user, "service.decide").where(
-        ServiceRecord.status == S.submitted.value
-    )
-    return db.session.scalar(stmt) or 0
+    return db.session.scalar(_pending_statement(user)) or 0
 
 
 def overdue_count(user: User) -> int:

@@ -421,26 +421,23 @@ def queue():
     if not can(current_user, "service.queue"):
         abort(404)
     template = "service/_queue.html" if wants_fragment() else "service/_queue_page.html"
-    body = _queue_body(template)
-    return body if wants_fragment() else render("service/queue.html", body=body)
-
-
-def _queue_body(template: str) -> Markup:
     form, filters = _filter_form()
     page = db.paginate(services.queue_query(current_user, filters), per_page=50, error_out=False, count=False)
-    page.total, overdue = services.queue_counts(current_user, filters)
-    return Markup(
+    page.total, overdue, pending = services.queue_counts(current_user, filters)
+    body = Markup(
         render_template(
             template,
             form=form,
             page=page,
             filters=filters,
-            pending=services.pending_count(current_user),
+            pending=pending,
             overdue=overdue,
             tick_all=request.args.get("tick") == "all",
             **_row_context(),
         )
     )
+    # The menu's count of entries waiting is the one just counted.
+    return body if wants_fragment() else render("service/queue.html", body=body, service_pending=pending)
 
 
 @bp.route("/service/queue/summary")
@@ -450,7 +447,7 @@ def queue_summary():
     if not can(current_user, "service.queue"):
         abort(404)
     _form, filters = _filters()
-    total, overdue = services.queue_counts(current_user, filters)
+    total, overdue, _pending = services.queue_counts(current_user, filters)
     return render("service/_queue_summary.html", total=total, overdue=overdue)
 
 
