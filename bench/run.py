@@ -31,8 +31,6 @@ PASSWORD = "demo2026"
 TARGETS_MS = {
     "member home": 50,
     "approval queue": 50,
-    "member home, built afresh": 50,
-    "approval queue, built afresh": 50,
     "community tally": 150,
     "district tally": 150,
     "city tally": 300,
@@ -138,8 +136,8 @@ def _login(client, username: str) -> None:
 
 
 def statement_counts(app, fx: dict) -> dict[str, dict[str, int]]:
-    """SQL statements sent for a member's home and the approval queue (each built afresh, as the first
-    request after a login), and for approving one entry from the queue; writes are INSERT, UPDATE, DELETE."""
+    """SQL statements sent for a member's home and the approval queue (the first request after a
+    login), and for approving one entry from the queue; writes are INSERT, UPDATE, DELETE."""
     from sqlalchemy import event, select
 
     from kmvolunteer.extensions import db
@@ -195,9 +193,6 @@ def server_times(app, fx: dict, repeat: int) -> dict[str, dict[str, float]]:
     cases = [
         ("member home", fx["member"], "/"),
         ("approval queue", "bench_secretary", "/service/queue"),
-        # Nothing kept (core/stamps.py): as the first request after a change to what the page shows.
-        ("member home, built afresh", fx["member"], "/"),
-        ("approval queue, built afresh", "bench_secretary", "/service/queue"),
         ("community tally", "city_org", f"/tallies/areas/{fx['community']}?year={year}"),
         ("district tally", "city_org", f"/tallies/areas/{fx['district']}?year={year}"),
         ("city tally", "city_org", f"/tallies/areas/{fx['city']}?year={year}"),
@@ -209,14 +204,12 @@ def server_times(app, fx: dict, repeat: int) -> dict[str, dict[str, float]]:
         _login(client, username)
         times = []
         for attempt in range(repeat + 2):
-            if name.endswith("built afresh"):
-                app.extensions["kmvolunteer.fragments"].clear()
             started = time.perf_counter()
             response = client.get(url)
             response.get_data()
             elapsed = (time.perf_counter() - started) * 1000
             assert response.status_code == 200, (name, response.status_code)
-            if attempt >= 2:  # the first two warm the caches
+            if attempt >= 2:  # the first two warm the process (templates, statements)
                 times.append(elapsed)
         times.sort()
         results[name] = {
@@ -411,7 +404,7 @@ def main() -> None:
 
     app = create_app()
     fx = _fixtures(app, args.users)
-    print("\nSQL statements (pages built afresh):")
+    print("\nSQL statements per request:")
     statements = statement_counts(app, fx)
     print(
         f"\nServer times ({args.repeat} requests each, in-process; busiest community {fx['community_name']} "

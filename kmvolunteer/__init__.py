@@ -52,12 +52,11 @@ def create_app(config: object | None = None) -> Flask:
     _init_templates(app)
 
     from kmvolunteer import cli, errors
-    from kmvolunteer.core import htmx, security, stamps, submissions
+    from kmvolunteer.core import htmx, security, submissions
 
     errors.init_app(app)
     htmx.init_app(app)
     security.init_app(app)
-    stamps.init_app(app)
     submissions.init_app(app)
     cli.init_app(app)
 
@@ -123,7 +122,7 @@ def _sqlite_busy_timeout(app: Flask) -> None:
 def _init_extensions(app: Flask) -> None:
     # Every model must be imported for Alembic.
     from kmvolunteer.auth.models import RoleGrant, User
-    from kmvolunteer.core import audit, stamps, submissions  # noqa: F401
+    from kmvolunteer.core import audit, submissions  # noqa: F401
     from kmvolunteer.org import models  # noqa: F401
     from kmvolunteer.org.models import Agency, Branch, Member
     from kmvolunteer.reportin import models as reportin_models  # noqa: F401

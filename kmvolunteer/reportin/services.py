@@ -18,7 +18,7 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from kmvolunteer.core import audit, stamps
+from kmvolunteer.core import audit
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.time import local_today, to_local, utcnow
 from kmvolunteer.extensions import db
@@ -432,7 +432,6 @@ def _transition(
     if result.rowcount != 1:
         db.session.refresh(ri)
         raise ServiceError(refusal)
-    stamps.touch_row(ri, values)
     db.session.refresh(ri)
     if ri.member_id is not None and CONFIRMED in (from_status, to_status):
         rollup.touch(ri.member_id)
@@ -620,7 +619,6 @@ def set_need_status(need: Need, status: str, *, actor_id: int | None = None) -> 
         raise ServiceError(
             _("This need is already closed.") if status == NeedStatus.closed.value else _("This need is already open.")
         )
-    stamps.touch_row(need)
     db.session.refresh(need)
     audit.record(
         "need.closed" if status == NeedStatus.closed.value else "need.reopened",
@@ -700,7 +698,6 @@ def claim_need(
     )
     if result.rowcount != 1:
         raise ServiceError(_claim_refusal(need))
-    stamps.touch_row(need)
     claim = Claim(need_id=need.id, member=member, branch=branch, status="active", created_at=utcnow())
     db.session.add(claim)
     _flush_unique(_("You have already claimed this need."))
@@ -748,8 +745,6 @@ def withdraw_claim(claim: Claim, *, actor_id: int | None = None) -> None:
     )
     if result.rowcount != 1:
         raise ServiceError(_("This claim is already withdrawn."))
-    stamps.touch_row(claim)
-    stamps.touch_row(need)
     db.session.execute(
         update(Need)
         .where(Need.id == need.id, Need.claimed > 0)
@@ -1246,7 +1241,6 @@ def remind_members(branch: Branch, members: Iterable[Member], *, actor_id: int |
             continue
         if active_member_report_in(member) is not None:
             continue
-        stamps.touch(f"member:{member.id}")  # the reminder shows on the member's home page
         audit.record(
             REMINDER_ACTION,
             member,

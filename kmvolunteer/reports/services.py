@@ -23,7 +23,7 @@ from sqlalchemy.orm import aliased
 
 from kmvolunteer.auth.models import User
 from kmvolunteer.auth.policy import About, can
-from kmvolunteer.core import audit, stamps
+from kmvolunteer.core import audit
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.text import format_hours
 from kmvolunteer.core.time import local_day_start_utc, local_today, utcnow
@@ -402,7 +402,6 @@ def _save_draft(report: Report, body: str, community: Area, actor_id: int | None
     )
     if done.rowcount != 1:
         raise _already_submitted(report)
-    stamps.touch_row(report)
     db.session.refresh(report)
     audit.record(
         "report.draft_saved",
@@ -432,7 +431,6 @@ def _submit(report: Report, body: str, community: Area, summary: dict, actor_id:
     )
     if done.rowcount != 1:
         raise _already_submitted(report)
-    stamps.touch_row(report)
     db.session.refresh(report)
     if report.member_id is not None:
         rollup.touch(report.member_id)
@@ -491,7 +489,6 @@ def acknowledge(report: Report, side: str, comment: str, *, actor_id: int | None
                 when=format_date(when, "yyyy-MM-dd") if when else "",
             )
         )
-    stamps.touch_row(report)
     both = [Report.community_ack_at.is_not(None)]
     if report.kind == "member":
         both.append(Report.branch_ack_at.is_not(None))

@@ -23,8 +23,8 @@ from sqlalchemy import Select, and_, case, event, extract, func, or_, select, up
 from sqlalchemy.orm import Session, joinedload
 
 from kmvolunteer.auth.models import Role, User
-from kmvolunteer.auth.policy import About, about_self, can, member_search, scope_community_ids, scoped
-from kmvolunteer.core import audit, stamps
+from kmvolunteer.auth.policy import About, about_self, can, member_search, scoped
+from kmvolunteer.core import audit
 from kmvolunteer.core.audit import AuditEntry
 from kmvolunteer.core.db import insert_ignore
 from kmvolunteer.core.errors import ServiceError
@@ -125,10 +125,7 @@ def pending_warn_days() -> int:
 
 
 def overdue_cutoff(now: datetime | None = None) -> datetime:
-    """Entries submitted before this moment have waited too long.
-
-    To the minute: a queue page kept for reuse (core/stamps.py) varies by this moment.
-    """
+    """Entries submitted before this moment have waited too long (to the minute)."""
     return ((now or utcnow()) - timedelta(days=pending_warn_days())).replace(second=0, microsecond=0)
 
 
@@ -684,7 +681,6 @@ def _guarded_update(record: ServiceRecord, expected: str, values: dict[str, Any]
                 state=STATUS_LABELS.get(current or "", current or ""),
             )
         )
-    stamps.touch_row(record, values)
 
 
 def _need_reason(reason: str | None) -> str:
@@ -1171,18 +1167,6 @@ def queue_needs(user: User) -> list[Need]:
             .limit(200)
         )
     )
-
-
-QUEUE_KEPT_COMMUNITIES = 50
-
-
-def queue_stamps(user: User) -> list[str] | None:
-    """The stamps of what the queue shows: the records and needs of the communities in scope, and the
-    names of places and members. None for a scope so wide (a district, the city) that it is not kept."""
-    ids = scope_community_ids(user, "service.queue")
-    if len(ids) > QUEUE_KEPT_COMMUNITIES:
-        return None
-    return [f"area:{community_id}" for community_id in ids] + ["org"]
 
 
 def _pending_statement(user: User) -> Select:
