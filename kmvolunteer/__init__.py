@@ -189,17 +189,6 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
 
 
-def _request_translations():
-    from flask_babel import get_translations
-
-    if not has_request_context():
-        return get_translations()
-    cached = request.environ.get("kmvolunteer.translations")
-    if cached is None:
-        cached = request.environ["kmvolunteer.translations"] = get_translations()
-    return cached
-
-
 def _init_templates(app: Flask) -> None:
     from flask_babel import get_locale
 
@@ -221,15 +210,6 @@ def _init_templates(app: Flask) -> None:
     app.jinja_env.filters["mask_username"] = mask_username
     app.jinja_env.filters["datetime"] = lambda value, fmt="yyyy-MM-dd HH:mm": (
         format_datetime(value, fmt) if value else ""
-    )
-    # Flask-Babel looks the translations up again for every string; a page with a 50-row
-    # table asks for hundreds, so templates take them once per request.
-    app.jinja_env.install_gettext_callables(
-        gettext=lambda s: _request_translations().ugettext(s),
-        ngettext=lambda s, p, n: _request_translations().ungettext(s, p, n),
-        pgettext=lambda c, s: _request_translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: _request_translations().unpgettext(c, s, p, n),
-        newstyle=True,
     )
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.add_extension("jinja2.ext.loopcontrols")
