@@ -63,10 +63,13 @@ browser:
 test: install-dev browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## bench: city-scale timings (seeds bench/city.db the first time: a few minutes); writes bench/results.json
+## bench: city-scale timings (seeds bench/city.db the first time: a few minutes); writes bench/results.json.
+## Another size: make bench MEMBERS=5000 (and COMMUNITIES=, BRANCHES=); USERS= members and secretaries in turn.
+BENCH_SIZES = $(if $(COMMUNITIES),--communities $(COMMUNITIES)) $(if $(BRANCHES),--branches $(BRANCHES)) \
+	$(if $(MEMBERS),--members $(MEMBERS)) $(if $(USERS),--users $(USERS))
 bench: install-dev
 	@command -v wrk >/dev/null || { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; else sudo apt-get install -y -qq wrk >/dev/null; fi; }
-	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.run $(BENCH_SIZES) $(BENCH_ARGS)
 
 ## loadtest: 50 users for 60 s against gunicorn on SQLite and PostgreSQL, with a killed worker and a restart
 loadtest: install-dev

@@ -52,12 +52,11 @@ def create_app(config: object | None = None) -> Flask:
     _init_templates(app)
 
     from kmvolunteer import cli, errors
-    from kmvolunteer.core import htmx, security, stamps, submissions
+    from kmvolunteer.core import htmx, security, submissions
 
     errors.init_app(app)
     htmx.init_app(app)
     security.init_app(app)
-    stamps.init_app(app)
     submissions.init_app(app)
     cli.init_app(app)
 
@@ -123,7 +122,7 @@ def _sqlite_busy_timeout(app: Flask) -> None:
 def _init_extensions(app: Flask) -> None:
     # Every model must be imported for Alembic.
     from kmvolunteer.auth.models import RoleGrant, User
-    from kmvolunteer.core import audit, stamps, submissions  # noqa: F401
+    from kmvolunteer.core import audit, submissions  # noqa: F401
     from kmvolunteer.org import models  # noqa: F401
     from kmvolunteer.org.models import Agency, Branch, Member
     from kmvolunteer.reportin import models as reportin_models  # noqa: F401
@@ -190,17 +189,6 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
 
 
-def _request_translations():
-    from flask_babel import get_translations
-
-    if not has_request_context():
-        return get_translations()
-    cached = request.environ.get("kmvolunteer.translations")
-    if cached is None:
-        cached = request.environ["kmvolunteer.translations"] = get_translations()
-    return cached
-
-
 def _init_templates(app: Flask) -> None:
     from flask_babel import get_locale
 
@@ -222,15 +210,6 @@ def _init_templates(app: Flask) -> None:
     app.jinja_env.filters["mask_username"] = mask_username
     app.jinja_env.filters["datetime"] = lambda value, fmt="yyyy-MM-dd HH:mm": (
         format_datetime(value, fmt) if value else ""
-    )
-    # Flask-Babel looks the translations up again for every string; a page with a 50-row
-    # table asks for hundreds, so templates take them once per request.
-    app.jinja_env.install_gettext_callables(
-        gettext=lambda s: _request_translations().ugettext(s),
-        ngettext=lambda s, p, n: _request_translations().ungettext(s, p, n),
-        pgettext=lambda c, s: _request_translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: _request_translations().unpgettext(c, s, p, n),
-        newstyle=True,
     )
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.add_extension("jinja2.ext.loopcontrols")

@@ -59,8 +59,6 @@ class Config:
         # Service records (issue 4): late after this many working days; pending highlighted after N days.
         self.LATE_WORKING_DAYS = int(os.environ.get("LATE_WORKING_DAYS", "10"))
         self.PENDING_WARN_DAYS = int(os.environ.get("PENDING_WARN_DAYS", "7"))
-        # Rendered parts of busy pages kept in each worker process (core/stamps.py).
-        self.FRAGMENT_CACHE_MB = int(os.environ.get("FRAGMENT_CACHE_MB", "32"))
         # Failed logins one client address may make before it waits (see LOGIN_MAX_FAILURES below): raise it
         # when many new users log in for the first time from behind one office address.
         self.LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_MAX_FAILURES_PER_ADDRESS", "100"))

@@ -65,8 +65,6 @@ def _clean_database(request):
     if "app" not in request.fixturenames:
         return
     application = request.getfixturevalue("app")
-    # Stamps start again in an emptied database: the kept fragments go with it, as after a restart.
-    application.extensions["kmvolunteer.fragments"].clear()
     with application.app_context():
         db.session.remove()
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]

@@ -543,7 +543,10 @@ def scope_community_ids(user: User, action: str) -> list[int]:
     from flask import g
 
     roles = AREA_READERS if action == "service.queue" else (Role.community_secretary,)
-    paths = _area_paths(user, roles)
+    areas = [grant.area for grant in user.grants if grant.role in {r.value for r in roles} and grant.area]
+    if all(area.level == "community" for area in areas):
+        return sorted({area.id for area in areas})  # a community has no communities under it: no query
+    paths = [area.path for area in areas]
     known = g.setdefault("scope_communities", {})
     key = (user.id, action, tuple(paths))
     if key not in known:

@@ -32,7 +32,6 @@ class Area(db.Model):
     """
 
     __tablename__ = "area"
-    __stamps__ = (("org", None),)  # see core/stamps.py
     __table_args__ = (UniqueConstraint("parent_id", "name", name="uq_area_parent_name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -72,7 +71,6 @@ class Agency(db.Model):
     """An employer (机关单位), e.g. 昆明市民政局; it sits in an area."""
 
     __tablename__ = "agency"
-    __stamps__ = (("org", None),)  # see core/stamps.py
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
@@ -87,7 +85,6 @@ class Branch(db.Model):
     """A party branch (党支部) of an agency."""
 
     __tablename__ = "branch"
-    __stamps__ = (("org", None),)  # see core/stamps.py
     __table_args__ = (UniqueConstraint("agency_id", "name", name="uq_branch_agency_name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -111,7 +108,6 @@ class Member(db.Model):
     """An on-duty party member (在职党员). No ID-card numbers are kept."""
 
     __tablename__ = "member"
-    __stamps__ = (("member", "id"), ("org", None))  # see core/stamps.py
     __table_args__ = (Index("ix_member_branch_active", "branch_id", "active"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,36 +8,24 @@ from sqlalchemy import func, select
 
 from kmvolunteer.auth.models import Role, User
 from kmvolunteer.extensions import db
-from kmvolunteer.home.sections import home_section, member_stamps
+from kmvolunteer.home.sections import home_section
 from kmvolunteer.reportin import services
-from kmvolunteer.reportin.models import Need, NeedStatus
+from kmvolunteer.reportin.models import ACTIVE_REPORT_IN, Need, NeedStatus
 
 
-def _member_stamps(user: User) -> list[str] | None:
-    """The member's own stamps, and their community's (its open needs are counted here)."""
-    keys = member_stamps(user)
-    if keys is None:
-        return None
-    community_id = services.confirmed_community_id(user.member)
-    return keys + [f"area:{community_id}"] if community_id is not None else keys
-
-
-@home_section("reportin/_home_member.html", stamps=_member_stamps)
+@home_section("reportin/_home_member.html")
 def member_section(user: User) -> dict[str, Any] | None:
     if not user.is_member:
         return None
     member = user.member
-    community = services.confirmed_community_of(member)
-    open_needs = 0
-    if community is not None:
-        # Open needs with places left: a full one is no longer the member's to take up.
-        claimable = services.needs_of(community).where(Need.claimed < Need.headcount)
-        open_needs = db.session.scalar(select(func.count()).select_from(claimable.subquery())) or 0
+    history = services.member_history(member)
+    statuses = {ri.status for ri in history}
+    confirmed = next((ri for ri in history if ri.status == services.CONFIRMED), None)
+    claims, open_needs = services.claims_and_open_needs(member, confirmed.community) if confirmed else (0, 0)
     return {
-        "latest": services.latest_member_report_in(member),
-        "community": community,
-        "reminder": services.latest_reminder(member),
-        "claims": services.member_claims(member),
+        "latest": history[0] if history else None,
+        "reminder": None if statuses & set(ACTIVE_REPORT_IN) else services.last_reminder(member),
+        "claims": claims,
         "open_needs": open_needs,
     }
 

@@ -54,7 +54,6 @@ class ReportIn(db.Model):
     """
 
     __tablename__ = "report_in"
-    __stamps__ = (("member", "member_id"), ("area", "community_id"))  # see core/stamps.py
     __table_args__ = (
         known_statuses(ReportInStatus),
         Index(
@@ -116,7 +115,6 @@ class Need(db.Model):
     """需求 / 岗位 published by a community; members and branches claim places on it."""
 
     __tablename__ = "need"
-    __stamps__ = (("area", "community_id"),)  # see core/stamps.py
     __table_args__ = (Index("ix_need_community_status", "community_id", "status"), known_statuses(NeedStatus))
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -154,7 +152,6 @@ class Claim(db.Model):
     """认领: a member or a branch taking a place on a need."""
 
     __tablename__ = "claim"
-    __stamps__ = (("member", "member_id"),)  # see core/stamps.py
     __table_args__ = (
         known_statuses(ClaimStatus),
         Index(

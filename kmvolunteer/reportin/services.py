@@ -12,11 +12,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, time
 
+from flask import has_request_context, request
 from flask_babel import gettext as _
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
-from kmvolunteer.core import audit, stamps
+from kmvolunteer.core import audit
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.time import local_today, to_local, utcnow
 from kmvolunteer.extensions import db
@@ -150,13 +152,22 @@ def confirmed_community_of(member: Member) -> Area | None:
 
 
 def member_history(member: Member) -> list[ReportIn]:
-    return list(
-        db.session.scalars(
-            select(ReportIn)
-            .where(ReportIn.kind == "member", ReportIn.member_id == member.id)
-            .order_by(ReportIn.submitted_at.desc(), ReportIn.id.desc())
+    """The member's report-ins, newest first, with their communities.
+
+    Read once per request: a member's home asks from two sections (report-ins are changed only by
+    requests that redirect or answer without the history).
+    """
+    known = request.environ.setdefault("kmvolunteer.member_history", {}) if has_request_context() else {}
+    if member.id not in known:
+        known[member.id] = list(
+            db.session.scalars(
+                select(ReportIn)
+                .where(ReportIn.kind == "member", ReportIn.member_id == member.id)
+                .options(joinedload(ReportIn.community))
+                .order_by(ReportIn.submitted_at.desc(), ReportIn.id.desc())
+            )
         )
-    )
+    return known[member.id]
 
 
 def latest_member_report_in(member: Member) -> ReportIn | None:
@@ -207,6 +218,19 @@ def pending_count(communities: Iterable[Area]) -> int:
         )
         or 0
     )
+
+
+def pending_counts(communities: Iterable[Area]) -> dict[int, int]:
+    """Report-ins waiting in each of ``communities``, by community id: one statement however many."""
+    ids = [c.id for c in communities]
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(ReportIn.community_id, func.count(ReportIn.id))
+        .where(ReportIn.community_id.in_(ids), ReportIn.status == PENDING)
+        .group_by(ReportIn.community_id)
+    )
+    return {community_id: 0 for community_id in ids} | dict(rows.tuples().all())
 
 
 def pending_query(community: Area):
@@ -599,7 +623,6 @@ def claim_need(
     )
     if result.rowcount != 1:
         raise ServiceError(_claim_refusal(need))
-    stamps.touch_row(need)
     claim = Claim(need_id=need.id, member=member, branch=branch, status="active", created_at=utcnow())
     db.session.add(claim)
     _flush_unique(_("You have already claimed this need."))
@@ -653,7 +676,6 @@ def withdraw_claim(claim: Claim, *, actor_id: int | None = None) -> None:
         .values(claimed=Need.claimed - 1)
         .execution_options(synchronize_session=False)
     )
-    stamps.touch_row(need)
     db.session.expire(need, ["claimed"])
     if claim.branch_id is not None:
         for project in db.session.scalars(
@@ -681,6 +703,16 @@ def claims_of_need(need: Need) -> list[Claim]:
             select(Claim).where(Claim.need_id == need.id, Claim.status == "active").order_by(Claim.created_at)
         )
     )
+
+
+def claims_and_open_needs(member: Member, community: Area) -> tuple[int, int]:
+    """How many needs the member has claimed, and how many open needs with places left ``community``
+    has (a full one is no longer the member's to take up): one statement."""
+    claims = select(func.count(Claim.id)).where(Claim.member_id == member.id, Claim.status == "active")
+    claimable = needs_of(community).where(Need.claimed < Need.headcount).order_by(None)
+    open_needs = select(func.count()).select_from(claimable.subquery())
+    claimed, needs = db.session.execute(select(claims.scalar_subquery(), open_needs.scalar_subquery())).one()
+    return claimed or 0, needs or 0
 
 
 def member_claims(member: Member) -> list[Claim]:
@@ -1074,7 +1106,6 @@ def remind_members(branch: Branch, members: Iterable[Member], *, actor_id: int |
             continue
         if active_member_report_in(member) is not None:
             continue
-        stamps.touch(f"member:{member.id}")  # the reminder shows on the member's home page
         audit.record(
             REMINDER_ACTION,
             member,
@@ -1090,11 +1121,16 @@ def remind_members(branch: Branch, members: Iterable[Member], *, actor_id: int |
 
 def latest_reminder(member: Member):
     """The last reminder to report in, when the member still has not (else None)."""
-    from kmvolunteer.core.audit import AuditEntry
-
     if active_member_report_in(member) is not None:
         return None
-    entry = db.session.scalar(
+    return last_reminder(member)
+
+
+def last_reminder(member: Member):
+    """The last reminder to report in the member was sent, whether or not they have since."""
+    from kmvolunteer.core.audit import AuditEntry
+
+    return db.session.scalar(
         select(AuditEntry)
         .where(
             AuditEntry.action == REMINDER_ACTION, AuditEntry.object_type == "Member", AuditEntry.object_id == member.id
@@ -1102,7 +1138,6 @@ def latest_reminder(member: Member):
         .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
         .limit(1)
     )
-    return entry
 
 
 def search_communities(q: str, *, limit: int = 20) -> list[Area]:

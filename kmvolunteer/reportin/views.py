@@ -48,6 +48,10 @@ CLAIMS_EVENT = "claims-changed"
 def _template_helpers() -> dict:
     return {
         "reportin_pending_count": lambda area: services.pending_count([area]),
+        # The menu's badges, for every community the user is secretary of at once.
+        "reportin_pending_counts": lambda: services.pending_counts(
+            g.area for g in current_user.grants_for(Role.community_secretary) if g.area is not None
+        ),
         "need_is_past": services.is_past,
         "claim_withdrawable": services.can_withdraw_claim_of,
         "need_claim": lambda need, member, branch: services.active_claim(need, member=member, branch=branch),

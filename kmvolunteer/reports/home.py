@@ -6,18 +6,19 @@ from typing import Any
 
 from kmvolunteer.auth.models import Role, User
 from kmvolunteer.core.time import local_today
-from kmvolunteer.home.sections import home_section, member_stamps
+from kmvolunteer.home.sections import home_section
 from kmvolunteer.reports import services
 
 
-@home_section("reports/_home_member.html", stamps=member_stamps)
+@home_section("reports/_home_member.html")
 def member_section(user: User) -> dict[str, Any] | None:
     if not user.is_member:
         return None
     member = user.member
     today = local_today()
-    rule, periods = services.member_periods(member, today.year, today)
-    return {"overdue": services.member_overdue(member, today), "periods": periods, "rule": rule, "year": today.year}
+    years = services.member_years(member, (today.year - 1, today.year), today)
+    rule, periods = years[today.year]
+    return {"overdue": services.overdue_of(member, years), "periods": periods, "rule": rule, "year": today.year}
 
 
 @home_section("reports/_home_secretary.html")

@@ -35,7 +35,6 @@ class Report(db.Model):
     """
 
     __tablename__ = "report"
-    __stamps__ = (("member", "member_id"),)  # see core/stamps.py
     __table_args__ = (
         known_statuses(ReportStatus),
         Index(

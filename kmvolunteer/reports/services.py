@@ -12,7 +12,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from flask_babel import format_date
 from flask_babel import gettext as _
@@ -23,12 +23,13 @@ from sqlalchemy.orm import aliased
 
 from kmvolunteer.auth.models import User
 from kmvolunteer.auth.policy import About, can
-from kmvolunteer.core import audit, stamps
+from kmvolunteer.core import audit
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.text import format_hours
 from kmvolunteer.core.time import local_day_start_utc, local_today, utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Agency, Area, Branch, Member, members_changed
+from kmvolunteer.reportin import services as reportin_services
 from kmvolunteer.reportin.models import Project, ReportIn
 from kmvolunteer.reports.models import (
     RATING_ORDER,
@@ -65,15 +66,32 @@ def _day_text(day: date | None) -> str:
 # ---------------------------------------------------------------- who was reported in where
 
 
+REPORTED_IN = ("confirmed", "ended")
+
+
+def _moments(start: date, end: date) -> tuple[datetime, datetime]:
+    return local_day_start_utc(start), local_day_start_utc(end + timedelta(days=1))
+
+
 def _reported_in_between(start: date, end: date):
     """Member report-ins that were confirmed at some moment between ``start`` and ``end`` (local days)."""
-    begin = local_day_start_utc(start)
-    finish = local_day_start_utc(end + timedelta(days=1))
+    begin, finish = _moments(start, end)
     return and_(
         ReportIn.kind == "member",
-        ReportIn.status.in_(("confirmed", "ended")),
+        ReportIn.status.in_(REPORTED_IN),
         func.coalesce(ReportIn.decided_at, ReportIn.submitted_at) < finish,
         or_(ReportIn.ended_at.is_(None), ReportIn.ended_at >= begin),
+    )
+
+
+def _was_reported_in_between(ri: ReportIn, start: date, end: date) -> bool:
+    """``_reported_in_between`` for one report-in already loaded."""
+    begin, finish = _moments(start, end)
+    return (
+        ri.kind == "member"
+        and ri.status in REPORTED_IN
+        and (ri.decided_at or ri.submitted_at) < finish
+        and (ri.ended_at is None or ri.ended_at >= begin)
     )
 
 
@@ -172,25 +190,40 @@ def member_rule(member: Member, year: int) -> YearRule | None:
 
 
 def member_periods(member: Member, year: int, today: date | None = None) -> tuple[YearRule | None, list[PeriodInfo]]:
-    today = today or local_today()
-    rule = member_rule(member, year)
-    if rule is None:
-        return None, []
+    return member_years(member, (year,), today or local_today())[year]
+
+
+def member_years(
+    member: Member, years: Iterable[int], today: date
+) -> dict[int, tuple[YearRule | None, list[PeriodInfo]]]:
+    """Each year's rule and report periods for the member, their reports read in one statement."""
+    years = tuple(years)
     reports = {
-        r.period: r
+        (r.year, r.period): r
         for r in db.session.scalars(
-            select(Report).where(Report.kind == "member", Report.member_id == member.id, Report.year == year)
+            select(Report).where(Report.kind == "member", Report.member_id == member.id, Report.year.in_(years))
         )
     }
-    infos = []
-    for code in rulebook.report_periods(rule):
-        start, end = period_bounds(year, code)
-        infos.append(
-            PeriodInfo(
-                year, code, start, end, rulebook.report_due(rule, code), rule.report_required, reports.get(code), today
+    found: dict[int, tuple[YearRule | None, list[PeriodInfo]]] = {}
+    for year in years:
+        rule = member_rule(member, year)
+        infos = []
+        for code in rulebook.report_periods(rule) if rule is not None else ():
+            start, end = period_bounds(year, code)
+            infos.append(
+                PeriodInfo(
+                    year,
+                    code,
+                    start,
+                    end,
+                    rulebook.report_due(rule, code),
+                    rule.report_required,
+                    reports.get((year, code)),
+                    today,
+                )
             )
-        )
-    return rule, infos
+        found[year] = (rule, infos)
+    return found
 
 
 def _check_member_period(member: Member, year: int, period: str, today: date) -> Area:
@@ -366,7 +399,6 @@ def _save_draft(report: Report, body: str, community: Area, actor_id: int | None
     )
     if done.rowcount != 1:
         raise _already_submitted(report)
-    stamps.touch_row(report)
     db.session.refresh(report)
     audit.record(
         "report.draft_saved",
@@ -444,7 +476,6 @@ def acknowledge(report: Report, side: str, comment: str, *, actor_id: int | None
                 when=format_date(when, "yyyy-MM-dd") if when else "",
             )
         )
-    stamps.touch_row(report)
     db.session.refresh(report)
     complete = report.community_ack_at is not None and (report.kind != "member" or report.branch_ack_at is not None)
     told = {"scope_path": report.community.path, "actor_id": actor_id, "summary": comment[:200]}
@@ -1097,15 +1128,17 @@ def year_view(branch: Branch, year: int, today: date | None = None) -> YearView:
 def member_overdue(member: Member, today: date | None = None) -> list[PeriodInfo]:
     """Required reports past their due date that the member has not submitted (this year and last)."""
     today = today or local_today()
+    return overdue_of(member, member_years(member, (today.year - 1, today.year), today))
+
+
+def overdue_of(member: Member, years: dict[int, tuple[YearRule | None, list[PeriodInfo]]]) -> list[PeriodInfo]:
+    """Of ``member_years``, the overdue periods of the years the member was reported in."""
+    history = reportin_services.member_history(member)
     owed = []
-    for year in (today.year - 1, today.year):
+    for year, (_rule, periods) in years.items():
         start, end = period_bounds(year, "Y")
-        if not db.session.scalar(
-            select(func.count(ReportIn.id)).where(ReportIn.member_id == member.id, _reported_in_between(start, end))
-        ):
-            continue
-        _rule, periods = member_periods(member, year, today)
-        owed.extend(p for p in periods if p.overdue)
+        if any(_was_reported_in_between(ri, start, end) for ri in history):
+            owed.extend(p for p in periods if p.overdue)
     return owed
 
 

@@ -7,18 +7,16 @@ from typing import Any
 from kmvolunteer.auth.models import Role, User
 from kmvolunteer.auth.policy import can
 from kmvolunteer.core.time import local_today
-from kmvolunteer.home.sections import home_section, member_stamps
+from kmvolunteer.home.sections import home_section
 from kmvolunteer.service import services
 
 
-@home_section("service/_home_member.html", order=10, stamps=member_stamps)
+@home_section("service/_home_member.html", order=10)
 def member_section(user: User) -> dict[str, Any] | None:
     member = user.member
     if member is None or not member.active:
         return None
-    year = local_today().year
-    returned = dict(services.member_entries(member, year)).get("returned", [])
-    return {"progress": services.progress(member, year), "returned": returned, "fmt": services.format_hours}
+    return {"progress": services.progress(member, local_today().year), "fmt": services.format_hours}
 
 
 @home_section("service/_home_secretary.html", order=20)

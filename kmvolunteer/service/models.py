@@ -32,7 +32,6 @@ class ServiceRecord(db.Model):
     """
 
     __tablename__ = "service_record"
-    __stamps__ = (("member", "member_id"), ("area", "community_id"))  # see core/stamps.py
     __table_args__ = (
         CheckConstraint("half_hours > 0 AND half_hours <= 24", name="half_hours_range"),
         known_statuses(RecordStatus),

@@ -23,7 +23,7 @@ from sqlalchemy import Select, and_, case, event, extract, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from kmvolunteer.auth.models import User
-from kmvolunteer.auth.policy import About, about_self, can, member_search, scope_community_ids, scoped
+from kmvolunteer.auth.policy import About, about_self, can, member_search, scoped
 from kmvolunteer.core import audit
 from kmvolunteer.core.audit import AuditEntry
 from kmvolunteer.core.db import add_to
@@ -118,10 +118,7 @@ def pending_warn_days() -> int:
 
 
 def overdue_cutoff(now: datetime | None = None) -> datetime:
-    """Entries submitted before this moment have waited too long.
-
-    To the minute: a queue page kept for reuse (core/stamps.py) varies by this moment.
-    """
+    """Entries submitted before this moment have waited too long (to the minute)."""
     return ((now or utcnow()) - timedelta(days=pending_warn_days())).replace(second=0, microsecond=0)
 
 
@@ -1024,13 +1021,16 @@ def _queue_rows(user: User, filters: Filters) -> Select:
     return stmt
 
 
-def queue_counts(user: User, filters: Filters) -> tuple[int, int]:
-    """How many entries the filters find, and how many of those have waited too long."""
+def queue_counts(user: User, filters: Filters) -> tuple[int, int, int]:
+    """How many entries the filters find, how many of those have waited too long, and how many wait for
+    this community secretary in all (``pending_count``): one statement."""
     rows = _queue_rows(user, filters).with_only_columns(
-        func.count(ServiceRecord.id), func.coalesce(func.sum(case((_waited_too_long(), 1), else_=0)), 0)
+        func.count(ServiceRecord.id),
+        func.coalesce(func.sum(case((_waited_too_long(), 1), else_=0)), 0),
+        _pending_statement(user).scalar_subquery(),
     )
-    total, overdue = db.session.execute(rows).one()
-    return int(total), int(overdue)
+    total, overdue, pending = db.session.execute(rows).one()
+    return int(total), int(overdue), int(pending or 0)
 
 
 def queue_query(user: User, filters: Filters) -> Select:
@@ -1071,31 +1071,22 @@ def _needs(user: User, action: str) -> list[Need]:
     )
 
 
+def _pending_statement(user: User) -> Select:
+    return scoped(select(func.count(ServiceRecord.id)), user, "service.decide").where(
+        ServiceRecord.status == S.submitted.value
+    )
+
+
 def queue_needs(user: User) -> list[Need]:
     """The needs of the communities whose entries the user reads, for the queue's filter."""
     return _needs(user, "need.list")
-
-
-QUEUE_KEPT_COMMUNITIES = 50
-
-
-def queue_stamps(user: User) -> list[str] | None:
-    """The stamps of what the queue shows: the records and needs of the communities in scope, and the
-    names of places and members. None for a scope so wide (a district, the city) that it is not kept."""
-    ids = scope_community_ids(user, "service.queue")
-    if len(ids) > QUEUE_KEPT_COMMUNITIES:
-        return None
-    return [f"area:{community_id}" for community_id in ids] + ["org"]
 
 
 def pending_count(user: User) -> int:
     """Entries waiting for this community secretary."""
     if not can(user, "service.decide_any"):
         return 0
-    stmt = scoped(select(func.count(ServiceRecord.id)), user, "service.decide").where(
-        ServiceRecord.status == S.submitted.value
-    )
-    return db.session.scalar(stmt) or 0
+    return db.session.scalar(_pending_statement(user)) or 0
 
 
 def overdue_count(user: User) -> int:
@@ -1131,6 +1122,7 @@ class Progress:
     half_hours: int
     entries: int
     pending: int
+    returned: int  # entries returned to the member, waiting for them to change them
     rule: YearRule | None
 
     @property
@@ -1159,14 +1151,28 @@ class Progress:
 
 
 def progress(member: Member, year: int) -> Progress:
-    tally = db.session.get(MemberYearTally, (member.id, year))
-    return Progress(
-        year,
-        tally.approved_half_hours if tally else 0,
-        tally.approved_entries if tally else 0,
-        tally.pending_entries if tally else 0,
-        rule_for(member, year),
+    """The member's counters of the year and their returned entries, in one statement."""
+
+    def counter(column) -> Any:
+        return select(column).where(MemberYearTally.member_id == member.id, MemberYearTally.year == year)
+
+    returned = select(func.count(ServiceRecord.id)).where(
+        ServiceRecord.member_id == member.id, ServiceRecord.year == year, ServiceRecord.status == S.returned.value
     )
+    half_hours, entries, pending, returned_entries = db.session.execute(
+        select(
+            *(
+                stmt.scalar_subquery()
+                for stmt in (
+                    counter(MemberYearTally.approved_half_hours),
+                    counter(MemberYearTally.approved_entries),
+                    counter(MemberYearTally.pending_entries),
+                    returned,
+                )
+            )
+        )
+    ).one()
+    return Progress(year, half_hours or 0, entries or 0, pending or 0, returned_entries or 0, rule_for(member, year))
 
 
 STATE_ORDER = [

@@ -13,18 +13,15 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
-from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import select
 
 from kmvolunteer.auth.policy import can, get_or_404, org_areas
-from kmvolunteer.core import stamps
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.htmx import render, safe_next, see_other, trigger, wants_fragment
 from kmvolunteer.core.time import local_today
@@ -423,44 +420,24 @@ def _filter_form() -> tuple[QueueFilterForm, services.Filters]:
 def queue():
     if not can(current_user, "service.queue"):
         abort(404)
-    # The body is kept until an entry, need or name it shows changes (core/stamps.py); it holds the
-    # session's CSRF token and the query's filters, so it varies by both.
     template = "service/_queue.html" if wants_fragment() else "service/_queue_page.html"
-    keys = services.queue_stamps(current_user)
-    grants = tuple((g.role, g.area_id) for g in current_user.grants)
-    generate_csrf()  # puts the session's token in the session if it is not there yet
-    vary = (
-        current_user.id,
-        grants,
-        session["csrf_token"],
-        str(get_locale()),
-        request.query_string,
-        services.overdue_cutoff(),
-    )
-    body = (
-        stamps.cached(template, keys, lambda: _queue_body(template), vary=vary)
-        if keys is not None
-        else _queue_body(template)
-    )
-    return body if wants_fragment() else render("service/queue.html", body=body)
-
-
-def _queue_body(template: str) -> Markup:
     form, filters = _filter_form()
     page = db.paginate(services.queue_query(current_user, filters), per_page=50, error_out=False, count=False)
-    page.total, overdue = services.queue_counts(current_user, filters)
-    return Markup(
+    page.total, overdue, pending = services.queue_counts(current_user, filters)
+    body = Markup(
         render_template(
             template,
             form=form,
             page=page,
             filters=filters,
-            pending=services.pending_count(current_user),
+            pending=pending,
             overdue=overdue,
             tick_all=request.args.get("tick") == "all",
             **_row_context(),
         )
     )
+    # The menu's count of entries waiting is the one just counted.
+    return body if wants_fragment() else render("service/queue.html", body=body, service_pending=pending)
 
 
 @bp.route("/service/queue/summary")
@@ -470,7 +447,7 @@ def queue_summary():
     if not can(current_user, "service.queue"):
         abort(404)
     _form, filters = _filters()
-    total, overdue = services.queue_counts(current_user, filters)
+    total, overdue, _pending = services.queue_counts(current_user, filters)
     return render("service/_queue_summary.html", total=total, overdue=overdue)
 
 

@@ -23,7 +23,6 @@ class YearRule(db.Model):
     """年度要求: the year's minimums, set by the city; a district may tighten them for its area."""
 
     __tablename__ = "year_rule"
-    __stamps__ = (("rules", None),)  # see core/stamps.py
     __table_args__ = (UniqueConstraint("year", "area_id", name="uq_year_rule_year_area"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -52,23 +52,21 @@ def _path_ids(area: Area) -> list[int]:
 def effective_rule(year: int, area: Area) -> YearRule | None:
     """The rule for ``area`` in ``year``: its district's if the district set one, else the city's, else None.
 
-    Within a request a rule found is remembered (a member's home asks three times); rules are
-    changed only by requests that redirect afterwards.
+    Within a request the rules of a place, of every year, are read once (a member's home asks for this
+    year's and last year's, from two sections); rules are changed only by requests that redirect afterwards.
     """
-    remembered = request.environ.setdefault("kmvolunteer.rules", {}) if has_request_context() else {}
-    if (year, area.id) in remembered:
-        return remembered[(year, area.id)]
     ids = _path_ids(area)
     if not ids:
         return None
-    rules = {
-        r.area_id: r
-        for r in db.session.scalars(select(YearRule).where(YearRule.year == year, YearRule.area_id.in_(ids)))
-    }
+    known = request.environ.setdefault("kmvolunteer.rules", {}) if has_request_context() else {}
+    if area.id not in known:
+        known[area.id] = {
+            (r.year, r.area_id): r for r in db.session.scalars(select(YearRule).where(YearRule.area_id.in_(ids)))
+        }
+    rules = known[area.id]
     for area_id in reversed(ids):
-        if area_id in rules:
-            remembered[(year, area.id)] = rules[area_id]
-            return rules[area_id]
+        if (year, area_id) in rules:
+            return rules[(year, area_id)]
     return None
 
 

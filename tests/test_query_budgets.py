@@ -1,0 +1,98 @@
+"""What the busiest pages cost (issue 14, item 7): a member's home and the approval queue are built for
+each request, so their budget is the SQL statements they send, whatever the data and the grants."""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event
+
+from kmvolunteer.auth.models import Role, RoleGrant
+from kmvolunteer.core.audit import record as audit_record
+from kmvolunteer.core.time import local_today
+from kmvolunteer.extensions import db
+from kmvolunteer.reportin.services import REMINDER_ACTION
+from tests.factories import make_claim, make_need, make_record, make_report_in, make_rule
+
+HOME_BUDGET = 6
+QUEUE_BUDGET = 6
+
+
+@contextmanager
+def statements(app):
+    """The statements sent to the database while the block runs."""
+    sent: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        sent.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.mark.parametrize("report_in", ["confirmed", "pending", None])
+def test_member_home_within_budget(app, world, login, report_in):
+    member = world.members["member"]
+    today = local_today()
+    for year in (today.year - 1, today.year):
+        make_rule(world.city, year)
+    make_rule(world.district, today.year, min_half_hours=60)
+    if report_in is not None:
+        make_report_in(member, world.community, report_in)
+    else:
+        audit_record(REMINDER_ACTION, member, scope_path=world.district.path, summary="reminded")
+    make_claim(make_need(world.community), member)
+    make_need(world.community, title="敬老院探访")
+    for status in ("approved", "submitted", "returned"):
+        make_record(member, world.community, today - timedelta(days=1), status=status)
+    db.session.commit()
+    browser = login("13800000001")
+
+    with statements(app) as sent:
+        response = browser.get("/")
+
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert 'id="home-service"' in page and 'id="home-reportin"' in page and 'id="home-reports"' in page
+    assert ('id="reminder-notice"' in page) == (report_in is None)
+    assert len(sent) <= HOME_BUDGET, "\n".join(sent)
+
+
+def test_queue_within_budget_and_the_menu_whatever_the_grants(app, world, login):
+    today = local_today()
+    for days in range(5):
+        make_record(world.members["member"], world.community, today - timedelta(days=days), status="submitted")
+    make_report_in(world.members["member2"], world.community2, "pending")
+    db.session.commit()
+
+    browser = login("community_secretary")
+    with statements(app) as sent:
+        response = browser.get("/service/queue")
+    assert response.status_code == 200
+    assert len(sent) <= QUEUE_BUDGET, "\n".join(sent)
+    one_grant = len(sent)
+
+    secretary = world.users["community_secretary"]
+    for community in (world.community2, world.other_community):
+        secretary.grants.append(RoleGrant(role=Role.community_secretary.value, area=community))
+    db.session.commit()
+    browser = login("community_secretary")
+    with statements(app) as sent:
+        response = browser.get("/service/queue")
+
+    assert response.status_code == 200
+    assert len(sent) == one_grant, "\n".join(sent)
+    page = response.get_data(as_text=True)
+    # Each community's badge in the menu counts its own report-ins waiting.
+    for community, waiting in ((world.community, 0), (world.community2, 1), (world.other_community, 0)):
+        assert re.search(rf'id="reportin-badge-{community.id}"[^>]*>{waiting}</span>', page), community.name
+    # The menu's count of entries waiting is the queue's.
+    assert re.search(r'id="pending-badge"[^>]*>5</span>', page)
