@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, g, render_template, request
+from flask import Flask, flash, g, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import (
@@ -21,7 +21,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from kmvolunteer.core import submissions
-from kmvolunteer.core.htmx import is_htmx, wants_fragment
+from kmvolunteer.core.errors import ServiceError
+from kmvolunteer.core.htmx import back_path, is_htmx, see_other, wants_fragment
 from kmvolunteer.extensions import login_manager
 
 log = logging.getLogger("kmvolunteer.errors")
@@ -111,6 +112,17 @@ def init_app(app: Flask) -> None:
     def _csrf(error: CSRFError):
         log.info("CSRF refused: %s", error.description)
         return _render(400, str(_l("The form had expired or was sent from elsewhere. Reload the page and try again.")))
+
+    @app.errorhandler(ServiceError)
+    def _refused(error: ServiceError):
+        """A refused change that the view does not show itself (core/refusals.py): nothing is saved; an htmx
+        fragment request gets the message in base.html's alert region (the part it targets stays as it
+        was), any other request gets it flashed on the page it came from."""
+        _rollback()
+        if wants_fragment():
+            return render_template("errors/_refused.html", message=error.message), 422
+        flash(error.message, "error")
+        return see_other(back_path(url_for("home.index")))
 
     @app.errorhandler(HTTPException)
     @_needing_no_database
