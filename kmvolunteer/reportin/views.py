@@ -18,7 +18,6 @@ from kmvolunteer.org.models import Area, Branch, Member
 from kmvolunteer.reportin import home as _home  # noqa: F401  (registers the home-page sections)
 from kmvolunteer.reportin import services
 from kmvolunteer.reportin.forms import (
-    ActionForm,
     BranchReportInForm,
     CategoryForm,
     MemberReportInForm,
@@ -144,7 +143,6 @@ def mine():
         community=community,
         needs=needs,
         reminder=services.latest_reminder(member),
-        action_form=ActionForm(),
     )
 
 
@@ -204,7 +202,6 @@ def show(report_in_id: int):
         report_in=report_in,
         reason_form=ReasonForm(formdata=None),
         end_form=ReasonForm(formdata=None, prefix="end"),
-        action_form=ActionForm(),
     )
 
 
@@ -226,7 +223,6 @@ def _queue_response(report_in: ReportIn, error: str | None = None):
             status=422 if error else 200,
             ri=report_in,
             error=error,
-            action_form=ActionForm(),
         )
         return trigger(response, EVENT) if error is None else response
     if error:
@@ -263,7 +259,6 @@ def reject(report_in_id: int):
         report_in=report_in,
         reason_form=form,
         end_form=ReasonForm(formdata=None, prefix="end"),
-        action_form=ActionForm(),
     )
 
 
@@ -299,7 +294,6 @@ def end(report_in_id: int):
         report_in=report_in,
         end_form=form,
         reason_form=ReasonForm(formdata=None),
-        action_form=ActionForm(),
     )
 
 
@@ -315,9 +309,7 @@ def _community(community_id: int, action: str = "community.manage") -> Area:
 def queue(community_id: int):
     community = _community(community_id)
     page = db.paginate(services.pending_query(community), per_page=50, error_out=False)
-    return render(
-        "reportin/queue.html", "reportin/_queue.html", community=community, page=page, action_form=ActionForm()
-    )
+    return render("reportin/queue.html", "reportin/_queue.html", community=community, page=page)
 
 
 @bp.route("/communities/<int:community_id>/queue/confirm", methods=["POST"])
@@ -405,7 +397,6 @@ def lists(community_id: int):
         resources=resources,
         projects=projects,
         ctx=_claim_context(community),
-        action_form=ActionForm(),
     )
 
 
@@ -431,7 +422,6 @@ def _need_card(need: Need, *, error: str | None = None, status: int = 200):
         need=need,
         error=error,
         ctx=_claim_context(need.community),
-        action_form=ActionForm(),
         claims=services.claims_of_need(need),
     )
     return trigger(response, CLAIMS_EVENT) if error is None and wants_fragment() else response
@@ -543,7 +533,6 @@ def branch(branch_id: int):
         ).all(),
         projects=db.session.scalars(services.projects_of(branch=party_branch)).all(),
         claims=services.branch_claims(party_branch),
-        action_form=ActionForm(),
     )
 
 
@@ -645,7 +634,7 @@ def resource_action(resource_id: int, action: str):
 @login_required
 def project(project_id: int):
     item = get_or_404(Project, project_id, "project.view")
-    return render("reportin/project.html", project=item, form=OutcomeForm(formdata=None), action_form=ActionForm())
+    return render("reportin/project.html", project=item, form=OutcomeForm(formdata=None))
 
 
 @bp.route("/projects/<int:project_id>/<any(start, finish):action>", methods=["POST"])
@@ -660,7 +649,7 @@ def project_action(project_id: int, action: str):
         with refused(form):
             services.finish_project(item, form.outcome.data, actor_id=_actor())
             return _project_updated(item)
-    return render("reportin/project.html", status=422, project=item, form=form, action_form=ActionForm())
+    return render("reportin/project.html", status=422, project=item, form=form)
 
 
 def _project_updated(item: Project):
@@ -721,7 +710,6 @@ def categories():
         form=form,
         status=status,
         items=services.all_categories(),
-        action_form=ActionForm(),
     )
 
 
