@@ -33,6 +33,7 @@ MESSAGES = {
     404: (_l("Page not found"), _l("This page does not exist, or it is not within your scope.")),
     405: (_l("Not allowed"), _l("This address does not accept that kind of request.")),
     413: (_l("File too large"), _l("The upload is larger than the site accepts.")),
+    422: (_l("Not possible"), _l("This cannot be done.")),
     429: (_l("Too many requests"), _l("Too many attempts. Wait a few minutes and try again.")),
     500: (_l("Something went wrong"), _l("The site hit an error. Nothing was saved. Please try again.")),
 }
@@ -117,10 +118,13 @@ def init_app(app: Flask) -> None:
     def _refused(error: ServiceError):
         """A refused change that the view does not show itself (core/refusals.py): nothing is saved; an htmx
         fragment request gets the message in base.html's alert region (the part it targets stays as it
-        was), any other request gets it flashed on the page it came from."""
+        was), a form's POST gets it flashed on the page it came from, a page (GET) an error page: sent
+        back to where it came from, a page reloaded would come back to itself."""
         _rollback()
         if wants_fragment():
             return render_template("errors/_refused.html", message=error.message), 422
+        if request.method in ("GET", "HEAD"):
+            return _render(422, error.message)
         flash(error.message, "error")
         return see_other(back_path(url_for("home.index")))
 

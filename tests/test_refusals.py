@@ -168,3 +168,16 @@ def test_refused_lets_everything_else_through(app, ctx):
         assert not refusal and refusal.message is None
         with pytest.raises(KeyError), refused():
             raise KeyError("not a refusal")
+
+
+def test_a_page_refused_on_get_shows_an_error_page_rather_than_going_back(client, monkeypatch):
+    """Sent back to where it came from, a page reloaded would come back to itself, again and again."""
+
+    def refuse(serial):
+        raise ServiceError("Certificates cannot be checked right now.")
+
+    monkeypatch.setattr(services, "find_certificate", refuse)
+    response = client.get("/verify/ABC", headers={"Referer": "http://localhost/verify/ABC"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Not possible" in html
+    assert "Certificates cannot be checked right now." in html
