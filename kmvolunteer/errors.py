@@ -115,6 +115,7 @@ def init_app(app: Flask) -> None:
         return _render(400, str(_l("The form had expired or was sent from elsewhere. Reload the page and try again.")))
 
     @app.errorhandler(ServiceError)
+    @_needing_no_database
     def _refused(error: ServiceError):
         """A refused change that the view does not show itself (core/refusals.py): nothing is saved; an htmx
         fragment request gets the message in base.html's alert region (the part it targets stays as it
