@@ -16,7 +16,7 @@ from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.extensions import db
 
 # Commands that work on a database without the schema (or create it).
-SCHEMA_FREE = {"db", "backup", "check-deploy"}
+SCHEMA_FREE = {"db", "backup", "check-deploy", "machines"}
 
 
 def init_app(app: Flask) -> None:
@@ -24,6 +24,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_admin)
     app.cli.add_command(backup)
     app.cli.add_command(check_deploy)
+    app.cli.add_command(machines)
     _require_schema(app.cli)
 
 
@@ -71,7 +72,7 @@ def _checking_schema(callback: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database has data.")
 def seed_demo(scale: str, communities: int | None, branches: int | None, members: int | None, if_empty: bool) -> None:
     """Fill an EMPTY database with the demo city. Refuses a database that has data."""
-    from kmvolunteer.org import demo
+    from kmvolunteer import demo
 
     if if_empty and not demo.database_is_empty():
         click.echo("The database already has data; the demo city was not loaded.")
@@ -90,6 +91,15 @@ def seed_demo(scale: str, communities: int | None, branches: int | None, members
     click.echo(
         f"Seeded {counts} in {time.monotonic() - started:.1f} s. Demo accounts use the password {demo.DEMO_PASSWORD!r}."
     )
+
+
+@click.command("machines")
+@with_appcontext
+def machines() -> None:
+    """Print every declared state machine as Markdown (docs/state-machines.md is this output)."""
+    from kmvolunteer.core import machine
+
+    click.echo(machine.markdown(), nl=False)
 
 
 @click.command("create-admin")

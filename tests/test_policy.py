@@ -99,6 +99,22 @@ def test_scoped_lists(world):
     assert "13800000003" not in names(scoped(select(User.username), u["district_org"], "user.list"))
 
 
+def test_scoped_needs_to_read_and_to_manage(world):
+    from kmvolunteer.reportin.models import Need
+    from tests.factories import make_need
+
+    make_need(world.community, title="翠湖")
+    make_need(world.community2, title="文化巷")
+    make_need(world.other_community, title="别区")
+    db.session.commit()
+    u = world.users
+    titles = lambda user, action: sorted(db.session.scalars(scoped(select(Need.title), user, action)))  # noqa: E731
+    assert titles(u["community_secretary"], "need.manage") == titles(u["community_secretary"], "need.list") == ["翠湖"]
+    assert titles(u["subdistrict_officer"], "need.list") == ["文化巷", "翠湖"]
+    assert titles(u["subdistrict_officer"], "need.manage") == []  # reads, does not manage
+    assert titles(u["member"], "need.list") == titles(u["branch_secretary"], "need.manage") == []
+
+
 def test_scoped_audit_entries_follow_the_area(world):
     record("test.here", world.branch, scope_path=world.community.path, actor_id=world.users["city_org"].id)
     record("test.there", world.other_branch, scope_path=world.other_community.path, actor_id=world.users["city_org"].id)

@@ -538,7 +538,7 @@ def test_confirm_race_has_one_winner(app, world):
 
 
 def test_generated_demo_city_reports_most_members_in_quickly(app, ctx):
-    from kmvolunteer.org import demo
+    from kmvolunteer import demo
 
     started = time.monotonic()
     demo.seed(generated=demo.Sizes(communities=30, branches=60, members=3000), echo=lambda *_: None)

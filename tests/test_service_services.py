@@ -798,7 +798,7 @@ def test_two_secretaries_cannot_both_decide_one_entry(app, setup, second):
         )
         assert sorted(results, key=lambda r: r != "ok")[0] == "ok" and results.count("ok") == 1, results
         loser = next(r for r in results if r != "ok")
-        assert "Someone else has just changed this entry" in loser
+        assert "Someone else has already changed this entry" in loser
         db.session.expire_all()
         decided = db.session.scalars(
             select(AuditEntry.action).where(

@@ -643,3 +643,87 @@ def test_the_year_list_offers_years_with_something_in_them(world, login):
     db.session.commit()
     html = login("city_org").get(f"/tallies/areas/{world.city.id}").get_data(as_text=True)
     assert this_year - 3 in {int(y) for y in re.findall(r'<option value="(\d{4})"', html)}
+
+
+STEPS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            [
+                "approve",
+                "return",
+                "reject",
+                "revoke",
+                "withdraw_entry",
+                "confirm",
+                "reject_report_in",
+                "withdraw_report_in",
+                "end",
+                "rate",
+                "deactivate",
+            ]
+        ),
+        st.integers(0, 10_000),  # which object
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(steps=STEPS)
+def test_random_transitions_through_the_services_keep_every_counter_equal_to_a_recount(world, steps):
+    """Any sequence of the public services' transitions, refused or not: the service counters, the kept
+    facts and the cells equal a recount after every commit (they follow the events, not the callers)."""
+    from kmvolunteer.org import services as org_services
+    from kmvolunteer.reportin import services as reportin_services
+    from kmvolunteer.reports import services as report_services
+    from kmvolunteer.service import services as service_services
+
+    if not rollup.open_kept_years():
+        _random_city(world, random.Random(23), 12)
+        rollup.refresh_year(YEAR)
+        db.session.commit()
+    secretary = world.users["community_secretary"]
+
+    def pick(model, index, *where):
+        rows = db.session.scalars(select(model).where(*where).order_by(model.id)).all()
+        return rows[index % len(rows)] if rows else None
+
+    for action, index in steps:
+        record = pick(ServiceRecord, index)
+        report_in = pick(ReportIn, index, ReportIn.kind == "member")
+        member = pick(Member, index, Member.active.is_(True))
+        try:
+            if action in ("approve", "withdraw_entry") and record is not None:
+                do = service_services.approve if action == "approve" else service_services.withdraw
+                do(record, secretary if action == "approve" else record.member.user or secretary)
+            elif action in ("return", "reject", "revoke") and record is not None:
+                decide = {"return": service_services.return_entry, "reject": service_services.reject}
+                decide.get(action, service_services.revoke)(record, secretary, "原因")
+            elif action == "confirm" and report_in is not None:
+                reportin_services.confirm_report_in(report_in)
+            elif action == "reject_report_in" and report_in is not None:
+                reportin_services.reject_report_in(report_in, "不在辖区")
+            elif action == "withdraw_report_in" and report_in is not None:
+                reportin_services.withdraw_report_in(report_in)
+            elif action == "end" and report_in is not None:
+                reportin_services.end_report_in(report_in, reason="工作调动")
+            elif action == "rate" and report_in is not None and report_in.status == "confirmed":
+                report_services.set_rating(
+                    report_in.community,
+                    report_in.member,
+                    YEAR,
+                    RATINGS[index % 4],
+                    reason="复核",
+                    today=date(YEAR, 12, 1),
+                )
+            elif action == "deactivate" and member is not None and member.user_id is None:
+                org_services.deactivate_member(member)
+            db.session.commit()
+        except ServiceError:
+            db.session.rollback()
+        db.session.expire_all()
+        assert service_services.stored_counters() == service_services.recount()
+        assert rollup.differences(YEAR) == {"facts": 0, "cells": 0}

@@ -7,9 +7,9 @@ import re
 import pytest
 from sqlalchemy import select
 
+from kmvolunteer import demo
 from kmvolunteer.core.time import local_today
 from kmvolunteer.extensions import db
-from kmvolunteer.org import demo
 from kmvolunteer.org.models import Area, Branch, Member
 from tests.conftest import Browser
 

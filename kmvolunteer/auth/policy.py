@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Select, and_, false, or_, select
 
 from kmvolunteer.auth.models import Role, RoleGrant, User
+from kmvolunteer.core import machine
 from kmvolunteer.core.audit import AuditEntry
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Agency, Area, Branch, Department, Member
@@ -175,6 +176,9 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "report.ack_branch": lambda u, r: r.kind == "member" and r.status != "draft" and r.branch_id in _branch_ids(u),
     "report.ack_community": lambda u, r: r.status != "draft" and _community_secretary_of(u, r.community),
     "branch_report.write": lambda u, branch: branch.id in _branch_ids(u),
+    "report.submit": lambda u, r: (
+        _is_self(u, r.member) and r.member.active if r.kind == "member" else r.branch_id in _branch_ids(u)
+    ),
     "evaluation.manage": lambda u, community: community.level == "community" and _community_secretary_of(u, community),
     # Rating one member: ``e`` is an Evaluation or an About(community, member=…).
     "evaluation.rate": lambda u, e: e.community.level == "community" and _community_secretary_of(u, e.community),
@@ -348,6 +352,17 @@ def can(user: User | Any, action: str, obj: Any = None) -> bool:
     return bool(rule(user, obj)) and not about_self(user, action, obj)
 
 
+def _transition_refusal(actor_id: int, action: str, obj: Any) -> str | None:
+    """What core.machine asks before a declared transition: None (allowed), "self" or "scope"."""
+    user = db.session.get(User, actor_id)
+    if can(user, action, obj):
+        return None
+    return "self" if user is not None and about_self(user, action, obj) else "scope"
+
+
+machine.use_policy(_transition_refusal)
+
+
 # --- Where a member may log service ----------------------------------------------------------------
 
 
@@ -491,6 +506,15 @@ def scoped(stmt: Select, user: User, action: str) -> Select:
                 )
             )
         return stmt.where(or_(*allowed))
+    if action in {"need.list", "need.manage"}:
+        # Needs of the communities in the user's areas: to read (the queue's filter) or to manage.
+        from kmvolunteer.reportin.models import Need
+
+        roles = AREA_READERS if action == "need.list" else (Role.community_secretary,)
+        paths = _area_paths(user, roles)
+        if not paths:
+            return stmt.where(false())
+        return stmt.where(Need.community_id.in_(select(Area.id).where(_path_filter(Area.path, paths))))
     if action == "service.needs":
         # The needs the member may log service on (their own choices on the entry form).
         return stmt.where(_needs_open_to(user.member)) if user.member is not None else stmt.where(false())

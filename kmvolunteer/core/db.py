@@ -48,6 +48,29 @@ def insert_ignore(model: type, values: dict[str, Any], keys: list[str]) -> None:
             pass  # another transaction created it first
 
 
+def add_to(model: type, keys: dict[str, Any], amounts: dict[str, int], new: dict[str, Any] | None = None) -> None:
+    """Add ``amounts`` to the counters of the row with these ``keys``, creating it (with the other
+    columns ``new``) when missing: one INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n."""
+    dialect_insert = _upserting_insert()
+    if dialect_insert is not None:
+        stmt = dialect_insert(model).values(**keys, **(new or {}), **amounts)
+        db.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=list(keys),
+                set_={name: getattr(model, name) + getattr(stmt.excluded, name) for name in amounts},
+            )
+        )
+        return
+    insert_ignore(model, {**keys, **(new or {}), **{name: 0 for name in amounts}}, list(keys))
+    match = and_(*(getattr(model, key) == value for key, value in keys.items()))
+    db.session.execute(
+        update(model)
+        .where(match)
+        .values({name: getattr(model, name) + value for name, value in amounts.items()})
+        .execution_options(synchronize_session=False)
+    )
+
+
 def upsert(model: type, rows: list[dict[str, Any]], keys: list[str], columns: list[str]) -> None:
     """Insert each row, or set its ``columns`` where a row with the same ``keys`` exists.
 

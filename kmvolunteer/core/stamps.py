@@ -5,7 +5,7 @@ in ``__stamps__`` which keys its rows belong to, as (prefix, attribute) pairs â€
 "member_id") gives "member:<member_id>", ("org", None) gives "org". Whenever such a row is
 added, changed or deleted, each of its keys (before and after the change) gets a new random
 version in the same transaction. Changes made with a bulk UPDATE are not seen by the ORM:
-their services call ``touch_row``.
+``touch_row`` catches them (declared transitions call it through ``core.machine.transitioned``).
 
 ``cached`` keeps a fragment under the versions it was built from. After any change to what it
 shows, the versions differ and the fragment is built again: nothing is ever invalidated, so
@@ -28,6 +28,7 @@ from sqlalchemy import BigInteger, String, bindparam, event, select
 from sqlalchemy.orm import Mapped, Mapper, Session, mapped_column, object_session
 from sqlalchemy.orm.base import NEVER_SET, NO_VALUE
 
+from kmvolunteer.core import machine
 from kmvolunteer.core.db import upsert
 from kmvolunteer.extensions import db
 
@@ -54,6 +55,12 @@ def touch_row(obj: Any, values: dict[str, Any] | None = None) -> None:
     for prefix, attribute in getattr(type(obj), "__stamps__", ()):
         if attribute is not None and (values or {}).get(attribute) is not None:
             touch(f"{prefix}:{values[attribute]}")
+
+
+@machine.transitioned.connect
+def _transitioned(sender: type, *, obj: Any, previous: dict[str, Any] | None, **_: Any) -> None:
+    if previous is not None:  # a new row is seen by the ORM
+        touch_row(obj, previous)
 
 
 def keys_of(obj: Any) -> set[str]:

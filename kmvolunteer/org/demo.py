@@ -216,10 +216,11 @@ def _reset_sequences() -> None:
         )
 
 
-def seed(
+def seed_org(
     *, generated: Sizes | None = None, members_per_branch: int = 10, seed_value: int = 2026, echo=print
-) -> dict[str, int]:
-    """Fill an empty database with the demo city (or a generated one) and the demo accounts."""
+) -> tuple[random.Random, dict[str, int]]:
+    """Fill an empty database with the demo city's places, branches, members and demo accounts
+    (kmvolunteer.demo adds the features' data); the random source goes on to the features."""
     if not database_is_empty():
         raise ServiceError("The database is not empty; seed-demo only fills an empty database.")
     rng = random.Random(seed_value)
@@ -276,18 +277,7 @@ def seed(
     db.session.flush()
     _demo_accounts(password_hash)
     db.session.commit()
-    from kmvolunteer.reportin import demo as reportin_demo
-    from kmvolunteer.reports import demo as reports_demo
-    from kmvolunteer.service import demo as service_demo
-    from kmvolunteer.tallies import rollup
-
-    for feature in (reportin_demo, service_demo, reports_demo):
-        feature.seed(rng=rng, generated=generated is not None, echo=echo)
-        db.session.commit()
-    for year in rollup.years_in_use():
-        rollup.refresh_year(year)
-    db.session.commit()
-    return {"areas": len(plan.areas), "branches": len(plan.branches), "members": total_members}
+    return rng, {"areas": len(plan.areas), "branches": len(plan.branches), "members": total_members}
 
 
 def _demo_accounts(password_hash: str) -> None:

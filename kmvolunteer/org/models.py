@@ -3,6 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from blinker import signal
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -99,6 +100,11 @@ class Branch(db.Model):
 
     def full_name(self) -> str:
         return f"{self.agency.name} {self.name}"
+
+
+# Sent (with member_ids) when something a member's figures depend on changes outside a declared
+# transition (core/machine.py): the roster, a rating. Derived data (the tallies) follows it.
+members_changed = signal("org.members-changed")
 
 
 class Member(db.Model):

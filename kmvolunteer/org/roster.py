@@ -18,8 +18,7 @@ from kmvolunteer.core import audit
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.text import is_mobile, normalize_phone
 from kmvolunteer.extensions import db
-from kmvolunteer.org.models import Branch, Member
-from kmvolunteer.tallies import rollup
+from kmvolunteer.org.models import Branch, Member, members_changed
 
 # Column key → header names accepted (the template uses the first, Chinese, one).
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -276,7 +275,7 @@ def import_roster(check: RosterCheck, *, source: str) -> list[ImportedMember]:
         db.session.flush()
     except IntegrityError as exc:
         raise ServiceError(taken) from exc
-    rollup.touch(*(item.member.id for item in imported))
+    members_changed.send(None, member_ids=[item.member.id for item in imported])
     for item in imported:
         audit.record(
             "member.imported",

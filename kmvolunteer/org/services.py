@@ -11,8 +11,7 @@ from kmvolunteer.core import audit
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.extensions import db
 from kmvolunteer.org import roster
-from kmvolunteer.org.models import Agency, Area, Branch, Member
-from kmvolunteer.tallies import rollup
+from kmvolunteer.org.models import Agency, Area, Branch, Member, members_changed
 
 
 def add_member(branch: Branch, *, name: str, phone: str, post: str) -> roster.ImportedMember:
@@ -29,7 +28,7 @@ def deactivate_member(member: Member) -> None:
     if not member.active:
         raise ServiceError(_("This member is already inactive."))
     member.active = False
-    rollup.touch(member.id)
+    members_changed.send(None, member_ids=[member.id])
     if member.user is not None:
         member.user.active = False
         member.user.session_version += 1

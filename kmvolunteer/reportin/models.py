@@ -3,10 +3,12 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, time
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kmvolunteer.core.db import known_statuses
+from kmvolunteer.core.machine import Machine, Transition
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Branch, Member
@@ -241,3 +243,85 @@ class Project(db.Model):
     branch: Mapped[Branch] = relationship()
     need: Mapped[Need | None] = relationship()
     resource: Mapped[Resource | None] = relationship()
+
+
+# ---------------------------------------------------------------- declared state machines (core/machine.py)
+
+RI = ReportInStatus
+REPORT_INS = Machine(
+    ReportIn,
+    ReportInStatus,
+    [
+        Transition("confirm", (RI.pending.value,), RI.confirmed.value, "reportin.decide", "reportin.confirmed"),
+        Transition(
+            "reject",
+            (RI.pending.value,),
+            RI.rejected.value,
+            "reportin.decide",
+            "reportin.rejected",
+            reason=_l("Give a reason for rejecting the report-in."),
+        ),
+        Transition("withdraw", (RI.pending.value,), RI.withdrawn.value, "reportin.withdraw", "reportin.withdrawn"),
+        Transition(
+            "end",
+            (RI.confirmed.value,),
+            RI.ended.value,
+            "reportin.end",
+            "reportin.ended",
+            reason=_l("Give a reason for ending the report-in."),
+        ),
+    ],
+    labels={
+        RI.pending.value: _l("waiting for confirmation"),
+        RI.confirmed.value: _l("confirmed"),
+        RI.rejected.value: _l("rejected"),
+        RI.withdrawn.value: _l("withdrawn"),
+        RI.ended.value: _l("ended"),
+    },
+    noun=_l("report-in"),
+    reason_column="reason",
+)
+NEEDS = Machine(
+    Need,
+    NeedStatus,
+    [
+        Transition("close", (NeedStatus.open.value,), NeedStatus.closed.value, "need.manage", "need.closed"),
+        Transition("reopen", (NeedStatus.closed.value,), NeedStatus.open.value, "need.manage", "need.reopened"),
+    ],
+    labels={NeedStatus.open.value: _l("open"), NeedStatus.closed.value: _l("closed")},
+    noun=_l("need"),
+)
+CLAIMS = Machine(
+    Claim,
+    ClaimStatus,
+    [Transition("withdraw", ("active",), "withdrawn", "claim.withdraw", "claim.withdrawn")],
+    labels={ClaimStatus.active.value: _l("active"), ClaimStatus.withdrawn.value: _l("withdrawn")},
+    noun=_l("claim"),
+)
+RESOURCES = Machine(
+    Resource,
+    ResourceStatus,
+    [
+        Transition("take", ("offered",), "taken", "resource.take", "resource.taken"),
+        Transition("withdraw", ("offered",), "withdrawn", "resource.withdraw", "resource.withdrawn"),
+    ],
+    labels={"offered": _l("on offer"), "taken": _l("Taken up"), "withdrawn": _l("withdrawn")},
+    noun=_l("resource"),
+)
+P = ProjectStatus
+PROJECTS = Machine(
+    Project,
+    ProjectStatus,
+    [
+        Transition("start", (P.open.value,), P.in_progress.value, "project.manage", "project.in_progress"),
+        Transition("finish", (P.in_progress.value,), P.done.value, "project.manage", "project.done"),
+        Transition("cancel", (P.open.value,), P.cancelled.value, "project.manage", "project.cancelled"),
+    ],
+    labels={
+        P.open.value: _l("Not started"),
+        P.in_progress.value: _l("In progress"),
+        P.done.value: _l("Done"),
+        P.cancelled.value: _l("Cancelled"),
+    },
+    noun=_l("project"),
+)

@@ -23,6 +23,11 @@ from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Agency, Area, Branch, Member
 from kmvolunteer.reportin.models import (
     ACTIVE_REPORT_IN,
+    CLAIMS,
+    NEEDS,
+    PROJECTS,
+    REPORT_INS,
+    RESOURCES,
     Claim,
     Need,
     NeedStatus,
@@ -34,7 +39,6 @@ from kmvolunteer.reportin.models import (
     ServiceCategory,
     report_in_category,
 )
-from kmvolunteer.tallies import rollup
 
 DEFAULT_CATEGORIES = ("政策宣传", "环境整治", "关爱帮扶", "平安巡逻", "文明创建", "疫情防控", "专业服务")
 REMINDER_ACTION = "reportin.reminded"
@@ -395,43 +399,16 @@ def report_in_branch(
     return report_in
 
 
-def _transition(
-    ri: ReportIn, from_status: str, to_status: str, values: dict, *, action: str, refusal: str, actor_id: int | None
-) -> None:
-    before = _snapshot(ri)
-    result = db.session.execute(
-        update(ReportIn)
-        .where(ReportIn.id == ri.id, ReportIn.status == from_status)
-        .values(status=to_status, **values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        db.session.refresh(ri)
-        raise ServiceError(refusal)
-    stamps.touch_row(ri, values)
-    db.session.refresh(ri)
-    if ri.member_id is not None and CONFIRMED in (from_status, to_status):
-        rollup.touch(ri.member_id)
-    audit.record(
-        action,
+def _transition(ri: ReportIn, action: str, *, actor_id: int | None, values: dict | None = None, **kw) -> None:
+    REPORT_INS.perform(
         ri,
-        scope_path=ri.community.path,
+        action,
         actor_id=actor_id,
+        scope_path=ri.community.path,
         summary=f"{who(ri)} → {ri.community.name}",
-        before=before,
-        after=_snapshot(ri),
+        values=values,
+        **kw,
     )
-
-
-def _already(ri: ReportIn) -> str:
-    labels = {
-        "pending": _("waiting for confirmation"),
-        "confirmed": _("confirmed"),
-        "rejected": _("rejected"),
-        "withdrawn": _("withdrawn"),
-        "ended": _("ended"),
-    }
-    return _("This report-in is already %(status)s; nothing was changed.", status=labels.get(ri.status, ri.status))
 
 
 def serial_for(ri: ReportIn) -> str:
@@ -439,17 +416,13 @@ def serial_for(ri: ReportIn) -> str:
 
 
 def confirm_report_in(ri: ReportIn, *, actor_id: int | None = None) -> None:
-    db.session.refresh(ri)
-    if ri.status != PENDING:
-        raise ServiceError(_already(ri))
+    serial = serial_for(ri)
     _transition(
         ri,
-        PENDING,
-        CONFIRMED,
-        {"decided_at": utcnow(), "decided_by_id": actor_id, "serial": serial_for(ri), "reason": ""},
-        action="reportin.confirmed",
-        refusal=_already(ri),
+        "confirm",
         actor_id=actor_id,
+        values={"decided_at": utcnow(), "decided_by_id": actor_id, "serial": serial, "reason": ""},
+        after={"serial": serial},
     )
 
 
@@ -468,56 +441,21 @@ def confirm_many(report_ins: Iterable[ReportIn], *, actor_id: int | None = None)
 
 
 def reject_report_in(ri: ReportIn, reason: str, *, actor_id: int | None = None) -> None:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ServiceError(_("Give a reason for rejecting the report-in."), field="reason")
-    if len(reason) > 255:
-        raise ServiceError(_("The reason can be at most 255 characters."), field="reason")
-    db.session.refresh(ri)
-    if ri.status != PENDING:
-        raise ServiceError(_already(ri))
     _transition(
-        ri,
-        PENDING,
-        ReportInStatus.rejected.value,
-        {"decided_at": utcnow(), "decided_by_id": actor_id, "reason": reason},
-        action="reportin.rejected",
-        refusal=_already(ri),
-        actor_id=actor_id,
+        ri, "reject", actor_id=actor_id, values={"decided_at": utcnow(), "decided_by_id": actor_id}, reason=reason
     )
 
 
 def withdraw_report_in(ri: ReportIn, *, actor_id: int | None = None) -> None:
-    db.session.refresh(ri)
     if ri.status != PENDING:
         raise ServiceError(_("Only a report-in waiting for confirmation can be withdrawn."))
-    _transition(
-        ri,
-        PENDING,
-        ReportInStatus.withdrawn.value,
-        {"decided_at": utcnow()},
-        action="reportin.withdrawn",
-        refusal=_already(ri),
-        actor_id=actor_id,
-    )
+    _transition(ri, "withdraw", actor_id=actor_id, values={"decided_at": utcnow()})
 
 
 def end_report_in(ri: ReportIn, *, reason: str, actor_id: int | None = None) -> None:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ServiceError(_("Give a reason for ending the report-in."), field="reason")
-    db.session.refresh(ri)
     if ri.status != CONFIRMED:
         raise ServiceError(_("Only a confirmed report-in can be ended."))
-    _transition(
-        ri,
-        CONFIRMED,
-        ReportInStatus.ended.value,
-        {"ended_at": utcnow(), "reason": reason[:255]},
-        action="reportin.ended",
-        refusal=_already(ri),
-        actor_id=actor_id,
-    )
+    _transition(ri, "end", actor_id=actor_id, values={"ended_at": utcnow()}, reason=reason)
 
 
 # --------------------------------------------------------------------------- needs and claims
@@ -585,27 +523,12 @@ def publish_need(community: Area, data: NeedData, *, actor_id: int | None = None
 
 
 def set_need_status(need: Need, status: str, *, actor_id: int | None = None) -> None:
-    other = NeedStatus.closed.value if status == NeedStatus.open.value else NeedStatus.open.value
-    result = db.session.execute(
-        update(Need)
-        .where(Need.id == need.id, Need.status == other)
-        .values(status=status)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        raise ServiceError(
-            _("This need is already closed.") if status == NeedStatus.closed.value else _("This need is already open.")
-        )
-    stamps.touch_row(need)
-    db.session.refresh(need)
-    audit.record(
-        "need.closed" if status == NeedStatus.closed.value else "need.reopened",
+    NEEDS.perform(
         need,
-        scope_path=need.community.path,
+        "close" if status == NeedStatus.closed.value else "reopen",
         actor_id=actor_id,
+        scope_path=need.community.path,
         summary=need.title,
-        before={"status": other},
-        after={"status": status},
     )
 
 
@@ -716,33 +639,22 @@ def withdraw_claim(claim: Claim, *, actor_id: int | None = None) -> None:
     need = claim.need
     if not can_withdraw_claim_of(need):
         raise ServiceError(_("The need has started; the claim can no longer be withdrawn."))
-    result = db.session.execute(
-        update(Claim)
-        .where(Claim.id == claim.id, Claim.status == "active")
-        .values(status="withdrawn", withdrawn_at=utcnow())
-        .execution_options(synchronize_session=False)
+    CLAIMS.perform(
+        claim,
+        "withdraw",
+        actor_id=actor_id,
+        scope_path=need.community.path,
+        summary=need.title,
+        values={"withdrawn_at": utcnow()},
     )
-    if result.rowcount != 1:
-        raise ServiceError(_("This claim is already withdrawn."))
-    stamps.touch_row(claim)
-    stamps.touch_row(need)
     db.session.execute(
         update(Need)
         .where(Need.id == need.id, Need.claimed > 0)
         .values(claimed=Need.claimed - 1)
         .execution_options(synchronize_session=False)
     )
-    db.session.refresh(claim)
-    db.session.refresh(need)
-    audit.record(
-        "claim.withdrawn",
-        claim,
-        scope_path=need.community.path,
-        actor_id=actor_id,
-        summary=need.title,
-        before={"status": "active"},
-        after={"status": "withdrawn", "claimed": need.claimed},
-    )
+    stamps.touch_row(need)
+    db.session.expire(need, ["claimed"])
     if claim.branch_id is not None:
         for project in db.session.scalars(
             select(Project).where(
@@ -751,7 +663,7 @@ def withdraw_claim(claim: Claim, *, actor_id: int | None = None) -> None:
                 Project.status == ProjectStatus.open.value,
             )
         ):
-            _project_transition(project, ProjectStatus.open.value, ProjectStatus.cancelled.value, {}, actor_id=actor_id)
+            _project_transition(project, "cancel", actor_id=actor_id)
 
 
 def needs_of(community: Area, *, open_only: bool = True):
@@ -837,39 +749,13 @@ def offer_resource(
     return resource
 
 
-def _resource_transition(
-    resource: Resource, from_status: str, to_status: str, *, action: str, refusal: str, actor_id: int | None
-) -> None:
-    result = db.session.execute(
-        update(Resource)
-        .where(Resource.id == resource.id, Resource.status == from_status)
-        .values(status=to_status)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        raise ServiceError(refusal)
-    db.session.refresh(resource)
-    audit.record(
-        action,
-        resource,
-        scope_path=resource.community.path,
-        actor_id=actor_id,
-        summary=resource.title,
-        before={"status": from_status},
-        after={"status": to_status},
-    )
+def _resource_transition(resource: Resource, action: str, *, actor_id: int | None) -> None:
+    RESOURCES.perform(resource, action, actor_id=actor_id, scope_path=resource.community.path, summary=resource.title)
 
 
 def take_up_resource(resource: Resource, *, actor_id: int | None = None) -> Project:
     """The community takes up a branch's resource: it becomes a project."""
-    _resource_transition(
-        resource,
-        "offered",
-        "taken",
-        action="resource.taken",
-        refusal=_("This resource is no longer on offer."),
-        actor_id=actor_id,
-    )
+    _resource_transition(resource, "take", actor_id=actor_id)
     project = Project(
         community_id=resource.community_id,
         branch_id=resource.branch_id,
@@ -892,54 +778,30 @@ def take_up_resource(resource: Resource, *, actor_id: int | None = None) -> Proj
 
 
 def withdraw_resource(resource: Resource, *, actor_id: int | None = None) -> None:
-    _resource_transition(
-        resource,
-        "offered",
-        "withdrawn",
-        action="resource.withdrawn",
-        refusal=_("Only a resource still on offer can be withdrawn."),
-        actor_id=actor_id,
-    )
+    _resource_transition(resource, "withdraw", actor_id=actor_id)
 
 
-def _project_transition(
-    project: Project, from_status: str, to_status: str, values: dict, *, actor_id: int | None
-) -> None:
-    result = db.session.execute(
-        update(Project)
-        .where(Project.id == project.id, Project.status == from_status)
-        .values(status=to_status, **values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        raise ServiceError(_("The project has moved on meanwhile; nothing was changed."))
-    db.session.refresh(project)
-    audit.record(
-        f"project.{to_status}",
+def _project_transition(project: Project, action: str, *, actor_id: int | None, values: dict | None = None) -> None:
+    PROJECTS.perform(
         project,
-        scope_path=project.community.path,
+        action,
         actor_id=actor_id,
+        scope_path=project.community.path,
         summary=project.title,
-        before={"status": from_status},
-        after={"status": to_status, "outcome": project.outcome or None},
+        values=values,
+        after={"outcome": values["outcome"]} if values and "outcome" in values else None,
     )
 
 
 def start_project(project: Project, *, actor_id: int | None = None) -> None:
-    _project_transition(project, ProjectStatus.open.value, ProjectStatus.in_progress.value, {}, actor_id=actor_id)
+    _project_transition(project, "start", actor_id=actor_id)
 
 
 def finish_project(project: Project, outcome: str, *, actor_id: int | None = None) -> None:
     outcome = (outcome or "").strip()
     if not outcome:
         raise ServiceError(_("Describe the outcome in a few words."), field="outcome")
-    _project_transition(
-        project,
-        ProjectStatus.in_progress.value,
-        ProjectStatus.done.value,
-        {"outcome": outcome, "done_at": utcnow()},
-        actor_id=actor_id,
-    )
+    _project_transition(project, "finish", actor_id=actor_id, values={"outcome": outcome, "done_at": utcnow()})
 
 
 def resources_of(community: Area, *, status: str | None = "offered"):

@@ -7,10 +7,12 @@ import json
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kmvolunteer.core.db import known_statuses
+from kmvolunteer.core.machine import Machine, Transition
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Branch, Member
@@ -188,3 +190,34 @@ class Evaluation(db.Model):
 
     community: Mapped[Area] = relationship()
     member: Mapped[Member] = relationship()
+
+
+# ---------------------------------------------------------------- declared state machines (core/machine.py)
+
+REPORTS = Machine(
+    Report,
+    ReportStatus,
+    [
+        Transition("submit", ("draft",), "submitted", "report.submit", "report.submitted"),
+        # The acknowledgement that completes the report's (the other side, if any, has acknowledged).
+        *(
+            Transition(
+                f"acknowledge_{side}",
+                ("submitted",),
+                "acknowledged",
+                f"report.ack_{side}",
+                f"report.acknowledged_by_{side}",
+            )
+            for side in ("branch", "community")
+        ),
+    ],
+    labels={"draft": _l("Draft"), "submitted": _l("Submitted"), "acknowledged": _l("Acknowledged")},
+    noun=_l("report"),
+)
+SHEETS = Machine(
+    FeedbackSheet,
+    SheetStatus,
+    [Transition("send", ("draft",), "sent", "feedback.write", "feedback.sent")],
+    labels={"draft": _l("Draft"), "sent": _l("Sent")},
+    noun=_l("feedback sheet"),
+)

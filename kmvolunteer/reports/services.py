@@ -28,10 +28,12 @@ from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.text import format_hours
 from kmvolunteer.core.time import local_day_start_utc, local_today, utcnow
 from kmvolunteer.extensions import db
-from kmvolunteer.org.models import Agency, Area, Branch, Member
+from kmvolunteer.org.models import Agency, Area, Branch, Member, members_changed
 from kmvolunteer.reportin.models import Project, ReportIn
 from kmvolunteer.reports.models import (
     RATING_ORDER,
+    REPORTS,
+    SHEETS,
     Evaluation,
     FeedbackLine,
     FeedbackSheet,
@@ -41,7 +43,6 @@ from kmvolunteer.reports.models import (
     SheetStatus,
 )
 from kmvolunteer.service.models import ServiceRecord
-from kmvolunteer.tallies import rollup
 from kmvolunteer.years import rules as rulebook
 from kmvolunteer.years.models import YearRule
 from kmvolunteer.years.rules import PERIOD_LABELS, effective_rule, period_bounds
@@ -53,11 +54,7 @@ RATING_LABELS = {
     Rating.fair.value: _l("Basically satisfactory"),
     Rating.poor.value: _l("Unsatisfactory"),
 }
-STATUS_LABELS = {
-    ReportStatus.draft.value: _l("Draft"),
-    ReportStatus.submitted.value: _l("Submitted"),
-    ReportStatus.acknowledged.value: _l("Acknowledged"),
-}
+STATUS_LABELS = REPORTS.labels
 BODY_MAX = 5000
 
 
@@ -382,36 +379,25 @@ def _save_draft(report: Report, body: str, community: Area, actor_id: int | None
 
 
 def _submit(report: Report, body: str, community: Area, summary: dict, actor_id: int | None) -> Report:
-    done = db.session.execute(
-        update(Report)
-        .where(Report.id == report.id, Report.status == ReportStatus.draft.value)
-        .values(
-            status=ReportStatus.submitted.value,
-            body=body,
-            community_id=community.id,
-            summary=json.dumps(summary, ensure_ascii=False, sort_keys=True),
-            summary_half_hours=summary.get("half_hours", 0),
-            summary_entries=summary.get("entry_count", 0),
-            submitted_at=utcnow(),
-            updated_at=utcnow(),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if done.rowcount != 1:
-        raise _already_submitted(report)
-    stamps.touch_row(report)
-    db.session.refresh(report)
-    if report.member_id is not None:
-        rollup.touch(report.member_id)
-    audit.record(
-        "report.submitted",
+    half_hours, entries = summary.get("half_hours", 0), summary.get("entry_count", 0)
+    REPORTS.perform(
         report,
-        scope_path=community.path,
+        "submit",
         actor_id=actor_id,
+        scope_path=community.path,
         summary=f"{report.kind} {report.year} {report.period}",
-        before={"status": "draft"},
-        after={"status": "submitted", "half_hours": report.summary_half_hours, "entries": report.summary_entries},
+        values={
+            "body": body,
+            "community_id": community.id,
+            "summary": json.dumps(summary, ensure_ascii=False, sort_keys=True),
+            "summary_half_hours": half_hours,
+            "summary_entries": entries,
+            "submitted_at": utcnow(),
+            "updated_at": utcnow(),
+        },
+        after={"half_hours": half_hours, "entries": entries},
     )
+    db.session.expire(report, ["community"])
     return report
 
 
@@ -459,24 +445,18 @@ def acknowledge(report: Report, side: str, comment: str, *, actor_id: int | None
             )
         )
     stamps.touch_row(report)
-    both = [Report.community_ack_at.is_not(None)]
-    if report.kind == "member":
-        both.append(Report.branch_ack_at.is_not(None))
-    db.session.execute(
-        update(Report)
-        .where(Report.id == report.id, Report.status == ReportStatus.submitted.value, *both)
-        .values(status=ReportStatus.acknowledged.value)
-        .execution_options(synchronize_session=False)
-    )
     db.session.refresh(report)
-    audit.record(
-        f"report.acknowledged_by_{side}",
-        report,
-        scope_path=report.community.path,
-        actor_id=actor_id,
-        summary=comment[:200],
-        after={"status": report.status, "side": side, "comment": comment},
-    )
+    complete = report.community_ack_at is not None and (report.kind != "member" or report.branch_ack_at is not None)
+    told = {"scope_path": report.community.path, "actor_id": actor_id, "summary": comment[:200]}
+    if complete:  # this side's acknowledgement completes the report's
+        REPORTS.perform(report, f"acknowledge_{side}", after={"side": side, "comment": comment}, **told)
+    else:
+        audit.record(
+            f"report.acknowledged_by_{side}",
+            report,
+            after={"status": report.status, "side": side, "comment": comment},
+            **told,
+        )
     return report
 
 
@@ -725,7 +705,7 @@ def set_rating(
         )
     db.session.refresh(existing)
     if existing.published:
-        rollup.touch(member.id)
+        members_changed.send(None, member_ids=[member.id])
     audit.record(
         "evaluation.changed_after_publishing" if existing.published else "evaluation.rated",
         existing,
@@ -776,10 +756,11 @@ def publish_evaluations(community: Area, year: int, *, actor_id: int | None = No
         raise ServiceError(
             _("There is nothing new to publish: every rating of %(year)d is already published.", year=year)
         )
-    rollup.touch(
-        *db.session.scalars(
+    members_changed.send(
+        None,
+        member_ids=db.session.scalars(
             select(Evaluation.member_id).where(Evaluation.community_id == community.id, Evaluation.year == year)
-        )
+        ).all(),
     )
     db.session.expire_all()
     audit.record(
@@ -906,7 +887,7 @@ def _lock_draft(sheet: FeedbackSheet) -> None:
     done = db.session.execute(
         update(FeedbackSheet)
         .where(FeedbackSheet.id == sheet.id, FeedbackSheet.status == SheetStatus.draft.value)
-        .values(status=SheetStatus.draft.value)
+        .values(note=FeedbackSheet.note)
         .execution_options(synchronize_session=False)
     )
     if done.rowcount != 1:
@@ -952,23 +933,14 @@ def send_sheet(sheet: FeedbackSheet, *, actor_id: int | None = None) -> None:
     _lock_draft(sheet)
     _fill_lines(sheet)
     db.session.flush()
-    done = db.session.execute(
-        update(FeedbackSheet)
-        .where(FeedbackSheet.id == sheet.id, FeedbackSheet.status == SheetStatus.draft.value)
-        .values(status=SheetStatus.sent.value, sent_at=utcnow(), sent_by_id=actor_id)
-        .execution_options(synchronize_session=False)
-    )
-    if done.rowcount != 1:
-        raise ServiceError(_("This feedback sheet has already been sent; it can no longer be changed."))
-    db.session.refresh(sheet)
-    audit.record(
-        "feedback.sent",
+    SHEETS.perform(
         sheet,
-        scope_path=sheet.community.path,
+        "send",
         actor_id=actor_id,
+        scope_path=sheet.community.path,
         summary=f"{sheet.branch.full_name()} {sheet.year} {sheet.period}",
-        before={"status": "draft"},
-        after={"status": "sent", "lines": len(sheet.lines)},
+        values={"sent_at": utcnow(), "sent_by_id": actor_id},
+        after={"lines": len(sheet.lines)},
     )
 
 

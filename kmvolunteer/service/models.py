@@ -3,10 +3,12 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, time
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kmvolunteer.core.db import known_statuses
+from kmvolunteer.core.machine import Machine, Transition
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Member
@@ -72,6 +74,59 @@ class ServiceRecord(db.Model):
     @property
     def hours(self) -> float:
         return self.half_hours / 2
+
+
+S = RecordStatus
+OWN_ENTRY = _l("You cannot decide your own entry; another secretary must.")
+GIVE_REASON = _l("Give a reason, so the member knows what to do.")
+RECORDS = Machine(
+    ServiceRecord,
+    RecordStatus,
+    [
+        Transition("edit", (S.submitted.value,), S.submitted.value, "service.edit", "service.edited"),
+        Transition("resubmit", (S.returned.value,), S.submitted.value, "service.edit", "service.resubmitted"),
+        Transition("withdraw", (S.submitted.value,), S.withdrawn.value, "service.withdraw", "service.withdrawn"),
+        Transition(
+            "approve",
+            (S.submitted.value,),
+            S.approved.value,
+            "service.decide",
+            "service.approved",
+            refused_self=OWN_ENTRY,
+        ),
+        *(
+            Transition(
+                action,
+                (S.submitted.value,),
+                target.value,
+                "service.decide",
+                f"service.{target.value}",
+                reason=GIVE_REASON,
+                refused_self=OWN_ENTRY,
+            )
+            for action, target in (("return", S.returned), ("reject", S.rejected))
+        ),
+        Transition(
+            "revoke",
+            (S.approved.value,),
+            S.revoked.value,
+            "service.revoke",
+            "service.revoked",
+            reason=GIVE_REASON,
+            refused_self=OWN_ENTRY,
+        ),
+    ],
+    labels={
+        S.submitted.value: _l("pending"),
+        S.approved.value: _l("approved"),
+        S.returned.value: _l("returned"),
+        S.rejected.value: _l("rejected"),
+        S.withdrawn.value: _l("withdrawn"),
+        S.revoked.value: _l("revoked"),
+    },
+    noun=_l("entry"),
+    reason_column="reason",
+)
 
 
 class MemberYearTally(db.Model):

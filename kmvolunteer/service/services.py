@@ -19,14 +19,14 @@ from typing import Any, NamedTuple
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, case, event, extract, func, or_, select, update
+from sqlalchemy import Select, and_, case, event, extract, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from kmvolunteer.auth.models import Role, User
+from kmvolunteer.auth.models import User
 from kmvolunteer.auth.policy import About, about_self, can, member_search, scope_community_ids, scoped
-from kmvolunteer.core import audit, stamps
+from kmvolunteer.core import audit
 from kmvolunteer.core.audit import AuditEntry
-from kmvolunteer.core.db import insert_ignore
+from kmvolunteer.core.db import add_to
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.text import format_hours
 from kmvolunteer.core.time import local_today, to_local, utcnow
@@ -34,13 +34,13 @@ from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Branch, Member
 from kmvolunteer.reportin.models import Claim, Need, ReportIn
 from kmvolunteer.service.models import (
+    RECORDS,
     Certificate,
     CommunityMonth,
     MemberYearTally,
     RecordStatus,
     ServiceRecord,
 )
-from kmvolunteer.tallies import rollup
 from kmvolunteer.years import workdays
 from kmvolunteer.years.models import YearRule, year_is_closed
 from kmvolunteer.years.rules import effective_rule
@@ -53,14 +53,7 @@ DAY_STATUSES = (S.submitted.value, S.approved.value)  # for the daily limit
 BULK_LIMIT = 200
 SERIAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed by hand
 
-STATUS_LABELS = {
-    S.submitted.value: _l("pending"),
-    S.approved.value: _l("approved"),
-    S.returned.value: _l("returned"),
-    S.rejected.value: _l("rejected"),
-    S.withdrawn.value: _l("withdrawn"),
-    S.revoked.value: _l("revoked"),
-}
+STATUS_LABELS = RECORDS.labels
 ACTION_LABELS = {
     "service.logged": _l("logged"),
     "service.edited": _l("changed"),
@@ -177,24 +170,10 @@ def _contribution(status: str, half_hours: int) -> tuple[int, int, int]:
     return 0, 0, 0
 
 
-def _ensure_tally(member_id: int, year: int) -> None:
-    insert_ignore(
-        MemberYearTally,
-        {"member_id": member_id, "year": year, "approved_half_hours": 0, "approved_entries": 0, "pending_entries": 0},
-        ["member_id", "year"],
-    )
-
-
 def _lock_member_year(member_id: int, year: int) -> None:
     """Take the member-year counter row's lock first, so one member's concurrent entries
     (a double-clicked form) are checked one after the other."""
-    _ensure_tally(member_id, year)
-    db.session.execute(
-        update(MemberYearTally)
-        .where(MemberYearTally.member_id == member_id, MemberYearTally.year == year)
-        .values(pending_entries=MemberYearTally.pending_entries)
-        .execution_options(synchronize_session=False)
-    )
+    add_to(MemberYearTally, {"member_id": member_id, "year": year}, {"pending_entries": 0})
 
 
 class Held(NamedTuple):
@@ -213,7 +192,6 @@ def _held(record: ServiceRecord, status: str | None = None) -> Held:
 
 def _move(member_id: int, before: Held | None, after: Held | None) -> None:
     """Shift the member-year counters and the community-month hours from what a record held before to after."""
-    rollup.touch(member_id)
     deltas: dict[int, list[int]] = {}
     months: dict[tuple[int, int, int], int] = {}
     for state, sign in ((before, -1), (after, 1)):
@@ -228,20 +206,19 @@ def _move(member_id: int, before: Held | None, after: Held | None) -> None:
     for year, (hh, entries, pending) in sorted(deltas.items()):
         if hh == entries == pending == 0:
             continue
-        _ensure_tally(member_id, year)
-        db.session.execute(
-            update(MemberYearTally)
-            .where(MemberYearTally.member_id == member_id, MemberYearTally.year == year)
-            .values(
-                approved_half_hours=MemberYearTally.approved_half_hours + hh,
-                approved_entries=MemberYearTally.approved_entries + entries,
-                pending_entries=MemberYearTally.pending_entries + pending,
-            )
-            .execution_options(synchronize_session=False)
+        add_to(
+            MemberYearTally,
+            {"member_id": member_id, "year": year},
+            {"approved_half_hours": hh, "approved_entries": entries, "pending_entries": pending},
         )
     pending = db.session.info.setdefault(MONTH_DELTAS, {})
     for key, hh in months.items():
         pending[key] = pending.get(key, 0) + hh
+
+
+def _count_new(record: ServiceRecord, actor: User) -> None:
+    _move(record.member_id, None, _held(record))
+    RECORDS.created(record, actor_id=actor.id)
 
 
 # A community's month row is shared by everyone serving there that month, so its changes are
@@ -257,18 +234,10 @@ def _apply_month_deltas(session: Session) -> None:
     for (community_id, year, month), hh in sorted(session.info.pop(MONTH_DELTAS, {}).items()):
         if hh == 0:
             continue
-        insert_ignore(
+        add_to(
             CommunityMonth,
-            {"community_id": community_id, "year": year, "month": month, "approved_half_hours": 0},
-            ["community_id", "year", "month"],
-        )
-        db.session.execute(
-            update(CommunityMonth)
-            .where(
-                CommunityMonth.community_id == community_id, CommunityMonth.year == year, CommunityMonth.month == month
-            )
-            .values(approved_half_hours=CommunityMonth.approved_half_hours + hh)
-            .execution_options(synchronize_session=False)
+            {"community_id": community_id, "year": year, "month": month},
+            {"approved_half_hours": hh},
         )
 
 
@@ -501,6 +470,22 @@ def _clean_text(data: EntryData) -> None:
         setattr(data, name, value)
 
 
+SNAPSHOT_KEYS = (
+    "status",
+    "service_date",
+    "community_id",
+    "need_id",
+    "start_time",
+    "end_time",
+    "place",
+    "content",
+    "organizer",
+    "person_in_charge",
+    "late",
+    "late_reason",
+)
+
+
 def _snapshot(record: ServiceRecord) -> dict[str, Any]:
     return {
         "status": record.status,
@@ -519,8 +504,17 @@ def _snapshot(record: ServiceRecord) -> dict[str, Any]:
     }
 
 
-def _summary(record: ServiceRecord) -> str:
-    return f"{record.member.name} {record.service_date.isoformat()} {format_hours(record.half_hours)} h"
+def _snapshot_of(values: dict[str, Any]) -> dict[str, Any]:
+    """The part of a snapshot that these new column values change."""
+    changed = {key: value for key, value in values.items() if key in SNAPSHOT_KEYS}
+    if "half_hours" in values:
+        changed["hours"] = format_hours(values["half_hours"])
+    return changed
+
+
+def _summary(record: ServiceRecord, service_date: date | None = None, half_hours: int | None = None) -> str:
+    day = service_date or record.service_date
+    return f"{record.member.name} {day.isoformat()} {format_hours(half_hours or record.half_hours)} h"
 
 
 def log_entry(member: Member, actor: User, data: EntryData, *, today: date | None = None) -> ServiceRecord:
@@ -576,7 +570,7 @@ def log_entry(member: Member, actor: User, data: EntryData, *, today: date | Non
     )
     db.session.add(record)
     db.session.flush()
-    _move(member.id, None, _held(record))
+    _count_new(record, actor)
     audit.record(
         "service.logged",
         record,
@@ -642,149 +636,65 @@ def edit_entry(record: ServiceRecord, actor: User, data: EntryData, *, today: da
         person_in_charge=data.person_in_charge,
         late=late,
         late_reason=data.late_reason if late else "",
-        status=S.submitted.value,
     )
     if expected == S.returned.value:
         values.update(submitted_at=utcnow(), reason="")
-    _guarded_update(record, expected, values)
-    _move(
-        record.member_id,
-        old,
-        Held(data.service_date.year, S.submitted.value, half_hours, community.id, data.service_date.month),
-    )
-    db.session.refresh(record)
-    action = "service.resubmitted" if expected == S.returned.value else "service.edited"
-    after = _snapshot(record)
-    changed = {k for k in after if after[k] != before[k]}
-    audit.record(
-        action,
+    after = {**before, **_snapshot_of(values)}
+    changed = {k for k in after if k != "status" and after[k] != before[k]}
+    RECORDS.perform(
         record,
+        "resubmit" if expected == S.returned.value else "edit",
+        actor_id=actor.id,
         scope_path=community.path,
-        summary=_summary(record),
+        summary=_summary(record, data.service_date, half_hours),
+        values=values,
         before={k: before[k] for k in changed},
         after={k: after[k] for k in changed},
-        actor_id=actor.id,
     )
+    db.session.expire(record, ["community", "need"])
+    _move(record.member_id, old, _held(record))
     return record
 
 
-def _guarded_update(record: ServiceRecord, expected: str, values: dict[str, Any]) -> None:
-    """UPDATE … WHERE id = :id AND status = :expected — of two people acting at once, one wins."""
-    result = db.session.execute(
-        update(ServiceRecord)
-        .where(ServiceRecord.id == record.id, ServiceRecord.status == expected)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        current = db.session.scalar(select(ServiceRecord.status).where(ServiceRecord.id == record.id))
-        raise ServiceError(
-            _(
-                "Someone else has just changed this entry: it is now %(state)s. Nothing was changed.",
-                state=STATUS_LABELS.get(current or "", current or ""),
-            )
-        )
-    stamps.touch_row(record, values)
-
-
-def _need_reason(reason: str | None) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ServiceError(_("Give a reason, so the member knows what to do."), "reason")
-    if len(reason) > 255:
-        raise ServiceError(_("Keep the reason under 255 characters."), "reason")
-    return reason
-
-
-def _decide(
-    record: ServiceRecord,
-    actor: User,
-    *,
-    expected: str,
-    to: str,
-    action: str,
-    reason: str = "",
-    permission: str = "service.decide",
-) -> ServiceRecord:
-    if not can(actor, permission, record):
-        if about_self(actor, permission, record):
-            raise ServiceError(_("You cannot decide your own entry; another secretary must."))
-        raise ServiceError(_("This entry is not within your scope."))
+def _decide(record: ServiceRecord, actor: User, action: str, reason: str | None = None) -> ServiceRecord:
     if year_is_closed(record.year):
         raise ServiceError(_("The year %(year)d is closed; its records can no longer change.", year=record.year))
-    if record.status != expected:
-        raise ServiceError(_("This entry is %(state)s; nothing was changed.", state=STATUS_LABELS[record.status]))
-    values: dict[str, Any] = {"status": to}
-    if action != "service.withdrawn":
-        values.update(decided_at=utcnow(), decided_by_id=actor.id, reason=reason)
-    _guarded_update(record, expected, values)
-    _move(record.member_id, _held(record, expected), _held(record, to))
-    before = {"status": expected}
-    after: dict[str, Any] = {"status": to}
-    if reason:
-        before["reason"] = record.reason
-        after["reason"] = reason
-    audit.record(
-        action,
+    old = _held(record)
+    values: dict[str, Any] = {}
+    if action != "withdraw":
+        values.update(decided_at=utcnow(), decided_by_id=actor.id, reason="")
+    RECORDS.perform(
         record,
+        action,
+        actor_id=actor.id,
         scope_path=record.community.path,
         summary=_summary(record),
-        before=before,
-        after=after,
-        actor_id=actor.id,
+        values=values,
+        reason=reason,
     )
-    db.session.refresh(record)
+    _move(record.member_id, old, _held(record))
     return record
 
 
 def approve(record: ServiceRecord, actor: User) -> ServiceRecord:
-    return _decide(record, actor, expected=S.submitted.value, to=S.approved.value, action="service.approved")
+    return _decide(record, actor, "approve")
 
 
 def return_entry(record: ServiceRecord, actor: User, reason: str | None) -> ServiceRecord:
-    return _decide(
-        record,
-        actor,
-        expected=S.submitted.value,
-        to=S.returned.value,
-        action="service.returned",
-        reason=_need_reason(reason),
-    )
+    return _decide(record, actor, "return", reason)
 
 
 def reject(record: ServiceRecord, actor: User, reason: str | None) -> ServiceRecord:
-    return _decide(
-        record,
-        actor,
-        expected=S.submitted.value,
-        to=S.rejected.value,
-        action="service.rejected",
-        reason=_need_reason(reason),
-    )
+    return _decide(record, actor, "reject", reason)
 
 
 def revoke(record: ServiceRecord, actor: User, reason: str | None) -> ServiceRecord:
     """An approved record is never changed in place: it is revoked (with a reason) and logged anew."""
-    return _decide(
-        record,
-        actor,
-        expected=S.approved.value,
-        to=S.revoked.value,
-        action="service.revoked",
-        reason=_need_reason(reason),
-        permission="service.revoke",
-    )
+    return _decide(record, actor, "revoke", reason)
 
 
 def withdraw(record: ServiceRecord, actor: User) -> ServiceRecord:
-    return _decide(
-        record,
-        actor,
-        expected=S.submitted.value,
-        to=S.withdrawn.value,
-        action="service.withdrawn",
-        permission="service.withdraw",
-    )
+    return _decide(record, actor, "withdraw")
 
 
 DECISIONS = {"approve": approve, "return": return_entry, "reject": reject}
@@ -803,7 +713,7 @@ def bulk_decide(ids: Iterable[Any], actor: User, action: str, reason: str | None
     if action not in DECISIONS:
         raise ServiceError(_("Choose approve, return or reject."))
     if action != "approve":
-        reason = _need_reason(reason)
+        reason = RECORDS.require_reason(action, reason)
     wanted: list[int] = []
     for raw in ids:
         try:
@@ -976,7 +886,7 @@ def record_attendance(
         )
         db.session.add(record)
         db.session.flush()
-        _move(member.id, None, _held(record))
+        _count_new(record, actor)
         audit.record(
             "service.recorded",
             record,
@@ -1150,24 +1060,20 @@ def queue_branches(user: User, status: str) -> list[Branch]:
     )
 
 
-def queue_needs(user: User) -> list[Need]:
-    paths = [
-        g.area.path
-        for g in user.grants
-        if g.role in (Role.community_secretary.value, Role.subdistrict_officer.value, Role.org_department.value)
-        and g.area
-    ]
-    if not paths:
-        return []
-    areas = select(Area.id).where(or_(*(Area.path.startswith(p, autoescape=True) for p in paths)))
+def _needs(user: User, action: str) -> list[Need]:
     return list(
         db.session.scalars(
-            select(Need)
-            .where(Need.community_id.in_(areas))
+            scoped(select(Need), user, action)
+            .options(joinedload(Need.community))
             .order_by(Need.on_date.desc().nulls_last(), Need.id.desc())
             .limit(200)
         )
     )
+
+
+def queue_needs(user: User) -> list[Need]:
+    """The needs of the communities whose entries the user reads, for the queue's filter."""
+    return _needs(user, "need.list")
 
 
 QUEUE_KEPT_COMMUNITIES = 50
@@ -1327,19 +1233,8 @@ def entry_choices(member: Member) -> tuple[list[Area], list[Need]]:
 
 
 def secretary_needs(user: User) -> list[Need]:
-    paths = [g.area.path for g in user.grants if g.role == Role.community_secretary.value and g.area]
-    if not paths:
-        return []
-    areas = select(Area.id).where(or_(*(Area.path.startswith(p, autoescape=True) for p in paths)))
-    return list(
-        db.session.scalars(
-            select(Need)
-            .where(Need.community_id.in_(areas))
-            .options(joinedload(Need.community))
-            .order_by(Need.on_date.desc().nulls_last(), Need.id.desc())
-            .limit(200)
-        )
-    )
+    """The needs of the secretary's communities, whose attendance they record."""
+    return _needs(user, "need.manage")
 
 
 def entries_on(need: Need, day: date) -> dict[int, ServiceRecord]:

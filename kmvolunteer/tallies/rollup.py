@@ -1,9 +1,10 @@
 """Keeping the tallies of open years current, so a city tally reads thousands of rows, not millions.
 
 For every kept year (KeptYear) each active member has a MemberFact row, and the members
-of one agency serving in one community are summed in a TallyCell. The services that
-change what a member's figures depend on (entries, report-ins, reports, ratings, the
-roster) call ``touch(member_id)``; just before the transaction commits, each touched
+of one agency serving in one community are summed in a TallyCell. What a member's figures
+depend on (entries, report-ins, reports, ratings, the roster) is followed through the
+features' events (``core.machine.transitioned``, ``org.models.members_changed``), which
+``touch(member_id)``; just before the transaction commits, each touched
 member's facts are recomputed from the records and the difference is added to the cells
 (cells in key order, so two transactions never wait for each other in a circle). A
 change of the year's rule, or reopening a year, recomputes the whole year
@@ -31,10 +32,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from kmvolunteer.core.db import insert_ignore
+from kmvolunteer.core import machine
+from kmvolunteer.core.db import add_to
 from kmvolunteer.core.time import local_today, utcnow
 from kmvolunteer.extensions import db
-from kmvolunteer.reports.models import Rating
+from kmvolunteer.org.models import members_changed
+from kmvolunteer.reportin.models import ReportIn, ReportInStatus
+from kmvolunteer.reports.models import Rating, Report
+from kmvolunteer.service.models import ServiceRecord
 from kmvolunteer.tallies.facts import RAW_COLUMNS, city_id, live_raw, members_raw
 from kmvolunteer.tallies.models import KeptYear, MemberFact, TallyCell
 from kmvolunteer.years import rules
@@ -50,6 +55,29 @@ SUMS = ("headcount", "half_hours", "reports", "met_service", "met_all", *(f"rati
 def touch(*member_ids: int) -> None:
     """Recompute these members' facts when the current transaction commits."""
     db.session.info.setdefault(TOUCHED_MEMBERS, set()).update(member_ids)
+
+
+# What a member's figures depend on, followed through the features' events: every change of a
+# service record, a report-in that is or was confirmed, a member's report, the roster and ratings.
+
+
+@machine.transitioned.connect_via(ServiceRecord)
+@machine.transitioned.connect_via(Report)
+def _member_record_changed(sender: type, *, obj: Any, **_: Any) -> None:
+    if obj.member_id is not None:
+        touch(obj.member_id)
+
+
+@machine.transitioned.connect_via(ReportIn)
+def _report_in_changed(sender: type, *, obj: Any, previous: dict[str, Any] | None, **_: Any) -> None:
+    confirmed = ReportInStatus.confirmed.value
+    if obj.member_id is not None and confirmed in (obj.status, (previous or {}).get("status")):
+        touch(obj.member_id)
+
+
+@members_changed.connect
+def _members_changed(sender: Any, *, member_ids: Iterable[int]) -> None:
+    touch(*member_ids)
 
 
 @rules.rule_changed.connect
@@ -179,26 +207,21 @@ def _store(year: int, old: list[Any], new: list[Any]) -> None:
 
 def _add_to_cell(year: int, key: tuple[int, int], delta: dict[str, int], fact: Any) -> None:
     agency_id, community_id = key
-    if fact is not None:
-        insert_ignore(
-            TallyCell,
-            {
-                "year": year,
-                "agency_id": agency_id,
-                "community_id": community_id,
-                "agency_area_id": fact.agency_area_id,
-                "ruled": fact.min_half_hours is not None,
-                "report_due": fact.report_due,
-                **{name: 0 for name in SUMS},
-            },
-            ["year", "agency_id", "community_id"],
+    keys = {"year": year, "agency_id": agency_id, "community_id": community_id}
+    if fact is None:  # the member left the cell, which holds them still
+        db.session.execute(
+            update(TallyCell)
+            .where(*(getattr(TallyCell, name) == value for name, value in keys.items()))
+            .values({name: getattr(TallyCell, name) + value for name, value in delta.items()})
+            .execution_options(synchronize_session=False)
         )
-    db.session.execute(
-        update(TallyCell)
-        .where(TallyCell.year == year, TallyCell.agency_id == agency_id, TallyCell.community_id == community_id)
-        .values({name: getattr(TallyCell, name) + value for name, value in delta.items()})
-        .execution_options(synchronize_session=False)
-    )
+        return
+    shape = {
+        "agency_area_id": fact.agency_area_id,
+        "ruled": fact.min_half_hours is not None,
+        "report_due": fact.report_due,
+    }
+    add_to(TallyCell, keys, delta, {**shape, **{name: 0 for name in SUMS if name not in delta}})
 
 
 def _met_service(f):
@@ -264,7 +287,6 @@ def refresh_year(year: int) -> None:
 
 def years_in_use() -> list[int]:
     """This year and every open year that has a rule or service records: the years worth keeping."""
-    from kmvolunteer.service.models import ServiceRecord
     from kmvolunteer.years.models import YearRule
 
     years = set(db.session.scalars(select(YearRule.year).distinct()))

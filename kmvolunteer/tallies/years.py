@@ -5,10 +5,9 @@ from __future__ import annotations
 import secrets
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, insert, literal, select, update
+from sqlalchemy import delete, insert, literal, select
 
 from kmvolunteer.auth.models import User
-from kmvolunteer.core import audit
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
@@ -22,7 +21,7 @@ from kmvolunteer.tallies.facts import (
     live_facts,
 )
 from kmvolunteer.tallies.models import TallySnapshot
-from kmvolunteer.years.models import Year
+from kmvolunteer.years.models import YEARS, Year
 
 
 def year_row(year: int) -> Year:
@@ -72,13 +71,15 @@ def close_year(year: int, *, actor: User) -> Year:
         raise ServiceError(_("Year %(year)d cannot be closed while entries are waiting for review.", year=year))
     row = year_row(year)
     serial = f"ND{year}-{secrets.token_hex(4).upper()}"
-    result = db.session.execute(
-        update(Year)
-        .where(Year.year == year, Year.status == "open")
-        .values(status="closed", closed_at=utcnow(), closed_by_id=actor.id, serial=serial)
+    YEARS.perform(
+        row,
+        "close",
+        actor_id=actor.id,
+        scope_path=_city_path(),
+        summary=f"{year} {serial}",
+        values={"closed_at": utcnow(), "closed_by_id": actor.id, "serial": serial},
+        after={"serial": serial},
     )
-    if result.rowcount != 1:
-        raise ServiceError(_("Year %(year)d is already closed.", year=year))
     # A kept year's facts are current already; only a year nobody kept is counted from the records.
     source = (kept_facts(year) if is_kept(year) else live_facts(year)).subquery()
     db.session.execute(
@@ -87,40 +88,21 @@ def close_year(year: int, *, actor: User) -> Year:
         )
     )
     rollup.freeze_year(year)
-    db.session.refresh(row)
-    audit.record(
-        "year.closed",
-        row,
-        scope_path=_city_path(),
-        summary=f"{year} {serial}",
-        before={"status": "open"},
-        after={"status": "closed", "serial": serial},
-    )
     return row
 
 
 def reopen_year(year: int, *, reason: str, actor: User) -> Year:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ServiceError(_("Give the reason for reopening the year."), field="reason")
     row = year_row(year)
-    old_serial = row.serial
-    result = db.session.execute(
-        update(Year)
-        .where(Year.year == year, Year.status == "closed")
-        .values(status="open", reopen_reason=reason, serial=None)
-    )
-    if result.rowcount != 1:
-        raise ServiceError(_("Year %(year)d is not closed.", year=year))
-    db.session.execute(delete(TallySnapshot).where(TallySnapshot.year == year))
-    rollup.touch_year(year)
-    db.session.refresh(row)
-    audit.record(
-        "year.reopened",
+    YEARS.perform(
         row,
+        "reopen",
+        actor_id=actor.id,
         scope_path=_city_path(),
         summary=f"{year}: {reason}"[:255],
-        before={"status": "closed", "serial": old_serial},
-        after={"status": "open", "reason": reason},
+        values={"serial": None},
+        reason=reason,
+        before={"serial": row.serial},
     )
+    db.session.execute(delete(TallySnapshot).where(TallySnapshot.year == year))
+    rollup.touch_year(year)
     return row

@@ -8,10 +8,12 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kmvolunteer.core.db import known_statuses
+from kmvolunteer.core.machine import Machine, Transition
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area
@@ -57,6 +59,26 @@ class Year(db.Model):
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     serial: Mapped[str | None] = mapped_column(String(32), unique=True)
     reopen_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+YEARS = Machine(
+    Year,
+    YearStatus,
+    [
+        Transition("close", ("open",), "closed", "year.manage", "year.closed"),
+        Transition(
+            "reopen",
+            ("closed",),
+            "open",
+            "year.manage",
+            "year.reopened",
+            reason=_l("Give the reason for reopening the year."),
+        ),
+    ],
+    labels={"open": _l("open"), "closed": _l("closed")},
+    noun=_l("year"),
+    reason_column="reopen_reason",
+)
 
 
 def year_is_closed(year: int) -> bool:

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 from playwright.sync_api import Page
 
-from kmvolunteer.org import demo
+from kmvolunteer import demo
 from tests.browser.conftest import DESKTOP, _context, _is_real_console_error
 
 ACCOUNTS = [username for username, *_ in demo.DEMO_ACCOUNTS] + [demo.DEMO_MEMBER[0]]

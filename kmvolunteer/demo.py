@@ -1,0 +1,27 @@
+"""The demo city: the org's places and people, then each feature's data, then the tallies counted.
+
+It composes the features, so it sits on the top floor with the app and the commands.
+"""
+
+from __future__ import annotations
+
+from kmvolunteer.extensions import db
+from kmvolunteer.org.demo import DEMO_ACCOUNTS, DEMO_MEMBER, DEMO_PASSWORD, Sizes, database_is_empty, seed_org
+from kmvolunteer.reportin import demo as reportin_demo
+from kmvolunteer.reports import demo as reports_demo
+from kmvolunteer.service import demo as service_demo
+from kmvolunteer.tallies import rollup
+
+__all__ = ["DEMO_ACCOUNTS", "DEMO_MEMBER", "DEMO_PASSWORD", "Sizes", "database_is_empty", "seed"]
+
+
+def seed(*, generated: Sizes | None = None, echo=print) -> dict[str, int]:
+    """Fill an empty database with the demo city (or a generated one of ``generated`` sizes)."""
+    rng, counts = seed_org(generated=generated, echo=echo)
+    for feature in (reportin_demo, service_demo, reports_demo):
+        feature.seed(rng=rng, generated=generated is not None, echo=echo)
+        db.session.commit()
+    for year in rollup.years_in_use():
+        rollup.refresh_year(year)
+    db.session.commit()
+    return counts
