@@ -22,7 +22,7 @@ from kmvolunteer.service.services import EntryData
 from tests.factories import service_report_in
 
 HX = {"HX-Request": "true"}
-REFUSED = "This entry is approved; nothing was changed."
+REFUSED = "This entry is already approved; nothing was changed."
 
 
 @pytest.fixture(autouse=True)

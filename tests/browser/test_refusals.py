@@ -19,7 +19,7 @@ from tests.browser.conftest import js_enabled, log_in
 from tests.conftest import PASSWORD
 from tests.factories import service_report_in
 
-NOTHING_CHANGED = "未作任何更改"  # "This entry is %(state)s; nothing was changed."
+NOTHING_CHANGED = "未作任何更改"  # "This %(noun)s is already %(state)s; nothing was changed."
 
 
 def _entry(world) -> ServiceRecord:
