@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, g, render_template, request
+from flask import Flask, flash, g, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import (
@@ -21,7 +21,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from kmvolunteer.core import submissions
-from kmvolunteer.core.htmx import is_htmx, wants_fragment
+from kmvolunteer.core.errors import ServiceError
+from kmvolunteer.core.htmx import back_path, is_htmx, see_other, wants_fragment
 from kmvolunteer.extensions import login_manager
 
 log = logging.getLogger("kmvolunteer.errors")
@@ -32,6 +33,7 @@ MESSAGES = {
     404: (_l("Page not found"), _l("This page does not exist, or it is not within your scope.")),
     405: (_l("Not allowed"), _l("This address does not accept that kind of request.")),
     413: (_l("File too large"), _l("The upload is larger than the site accepts.")),
+    422: (_l("Not possible"), _l("This cannot be done.")),
     429: (_l("Too many requests"), _l("Too many attempts. Wait a few minutes and try again.")),
     500: (_l("Something went wrong"), _l("The site hit an error. Nothing was saved. Please try again.")),
 }
@@ -111,6 +113,21 @@ def init_app(app: Flask) -> None:
     def _csrf(error: CSRFError):
         log.info("CSRF refused: %s", error.description)
         return _render(400, str(_l("The form had expired or was sent from elsewhere. Reload the page and try again.")))
+
+    @app.errorhandler(ServiceError)
+    @_needing_no_database
+    def _refused(error: ServiceError):
+        """A refused change that the view does not show itself (core/refusals.py): nothing is saved; an htmx
+        fragment request gets the message in base.html's alert region (the part it targets stays as it
+        was), a form's POST gets it flashed on the page it came from, a page (GET) an error page: sent
+        back to where it came from, a page reloaded would come back to itself."""
+        _rollback()
+        if wants_fragment():
+            return render_template("errors/_refused.html", message=error.message), 422
+        if request.method in ("GET", "HEAD"):
+            return _render(422, error.message)
+        flash(error.message, "error")
+        return see_other(back_path(url_for("home.index")))
 
     @app.errorhandler(HTTPException)
     @_needing_no_database

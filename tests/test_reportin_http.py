@@ -105,7 +105,7 @@ def test_secretary_confirms_with_htmx_and_the_badge_refreshes(login, world):
     assert ">0</span>" in badge
     # Clicking again: a clear message in the row, nothing changes.
     again = secretary.post(f"/report-ins/{ri.id}/confirm", headers=HX)
-    assert again.status_code == 409 and 'class="field-error"' in again.get_data(as_text=True)
+    assert again.status_code == 422 and 'class="field-error"' in again.get_data(as_text=True)
     assert _reportins()[0].serial is not None
 
 
@@ -202,7 +202,7 @@ def test_claiming_full_closed_or_past_needs_gives_a_message(login, world):
     for need in (full, past, closed):
         response = member.post(f"/needs/{need.id}/claim", {"as": "member"}, headers=HX)
         html = response.get_data(as_text=True)
-        assert response.status_code == 409 and 'role="alert"' in html
+        assert response.status_code == 422 and 'role="alert"' in html
         messages.add(html.split('role="alert">')[1].split("<")[0])
     assert len(messages) == 3  # full, past and closed each say why
     assert db.session.scalar(select(func.count(Claim.id))) == 0

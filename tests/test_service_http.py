@@ -244,9 +244,9 @@ def test_row_approve_in_place_returns_the_row_and_fires_the_event(login, setup):
     assert 'id="queue-summary"' in summary and "0 entries" in summary and "<html" not in summary
     approved = b.get("/service/queue/summary?status=approved", headers=HX).get_data(as_text=True)
     assert "1 entry" in approved
-    # Approving again: a clear message in the row (409), no error page, nothing changed.
+    # Approving again: a clear message in the row (422), no error page, nothing changed.
     again = b.post(f"/service/records/{record.id}/approve", headers=HX)
-    assert again.status_code == 409 and "<html" not in again.get_data(as_text=True)
+    assert again.status_code == 422 and "<html" not in again.get_data(as_text=True)
     assert "row-message" in again.get_data(as_text=True)
 
 

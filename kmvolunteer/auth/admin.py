@@ -11,8 +11,8 @@ from kmvolunteer.auth import services
 from kmvolunteer.auth.forms import GrantForm, NewUserForm, UserSearchForm
 from kmvolunteer.auth.models import GRANT_SCOPE, Role, RoleGrant, User
 from kmvolunteer.auth.policy import can, get_or_404, org_areas, scoped
-from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.htmx import render, see_other
+from kmvolunteer.core.refusals import refused
 from kmvolunteer.core.text import parse_id
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Agency, Area, Branch, Department
@@ -62,23 +62,18 @@ def new():
     _require_admin()
     form = NewUserForm()
     form.home_area.choices = _home_area_choices()
-    error = None
     if form.validate_on_submit():
         home = db.session.get(Area, form.home_area.data)
         if home is None or not can(current_user, "user.create", home):
             abort(404)
-        try:
+        with refused(form):
             user, password = services.create_user(
                 username=form.username.data, display_name=form.display_name.data, home_area=home
             )
-        except ServiceError as exc:
-            db.session.rollback()
-            error = exc.message
-        else:
             db.session.commit()
             return render("accounts/created.html", user=user, password=password)
     status = 422 if request.method == "POST" else 200
-    return render("accounts/new.html", form=form, error=error, status=status)
+    return render("accounts/new.html", form=form, status=status)
 
 
 BRANCHES_SHOWN = 200
@@ -137,7 +132,7 @@ def show(user_id: int):
     return _render_grant_form(user, form)
 
 
-def _render_grant_form(user: User, form: GrantForm, error: str | None = None, status: int = 200):
+def _render_grant_form(user: User, form: GrantForm, status: int = 200):
     more = len(form.scope.choices) > BRANCHES_SHOWN
     form.scope.choices = form.scope.choices[:BRANCHES_SHOWN]
     return render(
@@ -146,7 +141,6 @@ def _render_grant_form(user: User, form: GrantForm, error: str | None = None, st
         status=status,
         user=user,
         form=form,
-        error=error,
         more=more,
         searchable=GRANT_SCOPE[Role(form.role.data)] == "branch",
     )
@@ -157,26 +151,21 @@ def _render_grant_form(user: User, form: GrantForm, error: str | None = None, st
 def add_grant(user_id: int):
     user = get_or_404(User, user_id, "user.manage")
     form = _grant_form(user)
-    error = None
     if form.validate_on_submit():
         kind, _sep, raw_id = form.scope.data.partition(":")
         model = {"area": Area, "branch": Branch, "department": Department}.get(kind)
         target = db.session.get(model, parse_id(raw_id)) if model and parse_id(raw_id) else None
         if target is None:
             abort(404)
-        try:
+        with refused(form):
             grant = services.build_grant(Role(form.role.data), user=user, **{kind: target})
             if not can(current_user, "grant.give", grant):
                 abort(404)
             services.add_grant(user, grant, actor=current_user)
-        except ServiceError as exc:
-            db.session.rollback()
-            error = exc.message
-        else:
             db.session.commit()
             flash(_("Role granted."), "success")
             return see_other(url_for("accounts.show", user_id=user.id))
-    return _render_grant_form(user, form, error, status=422)
+    return _render_grant_form(user, form, status=422)
 
 
 @bp.route("/<int:user_id>/grants/<int:grant_id>/revoke", methods=["POST"])
@@ -197,14 +186,9 @@ def revoke_grant(user_id: int, grant_id: int):
 def set_active(user_id: int):
     user = get_or_404(User, user_id, "user.manage")
     active = request.form.get("active") == "1"
-    try:
-        services.set_active(user, active, actor=current_user)
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(_("Account enabled.") if active else _("Account disabled."), "success")
+    services.set_active(user, active, actor=current_user)
+    db.session.commit()
+    flash(_("Account enabled.") if active else _("Account disabled."), "success")
     return see_other(url_for("accounts.show", user_id=user.id))
 
 

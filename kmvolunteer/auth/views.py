@@ -9,8 +9,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from kmvolunteer.auth import services
 from kmvolunteer.auth.forms import ChangePasswordForm, LanguageForm, LoginForm
-from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.htmx import render, safe_next, see_other
+from kmvolunteer.core.refusals import refused
 from kmvolunteer.extensions import db
 
 bp = Blueprint("auth", __name__)
@@ -72,27 +72,19 @@ def logout():
 @login_required
 def change_password():
     form = ChangePasswordForm()
-    error = None
     status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
-        try:
+        with refused(form) as refusal:
             services.change_password(current_user, form.current.data, form.new.data)
-        except services.Throttled as exc:
-            db.session.rollback()
-            response = render(
-                "auth/password.html", "auth/_password_form.html", form=form, error=exc.message, status=429
-            )
-            response.headers["Retry-After"] = str(exc.wait)
-            return response
-        except ServiceError as exc:
-            db.session.rollback()
-            error = exc.message
-        else:
             db.session.commit()
             login_user(current_user._get_current_object())  # the session id changed with the password
             flash(_("Your password has been changed."), "success")
             return see_other(url_for("home.index"))
-    return render("auth/password.html", "auth/_password_form.html", form=form, error=error, status=status)
+        if isinstance(refusal.error, services.Throttled):
+            response = render("auth/password.html", "auth/_password_form.html", form=form, status=429)
+            response.headers["Retry-After"] = str(refusal.error.wait)
+            return response
+    return render("auth/password.html", "auth/_password_form.html", form=form, status=status)
 
 
 @bp.route("/language", methods=["POST"])

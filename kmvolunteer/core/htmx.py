@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from flask import Flask, Response, make_response, redirect, render_template, request, session, url_for
+from flask import Flask, Response, current_app, make_response, redirect, render_template, request, session, url_for
+from werkzeug.exceptions import HTTPException
 
 
 def is_htmx() -> bool:
@@ -68,6 +69,35 @@ def safe_next(target: str | None, fallback: str) -> str:
     if "\\" in target or any(ord(c) < 32 for c in target):
         return fallback
     return target
+
+
+def referrer_path() -> str | None:
+    """The same-site path (and query) of the page this request was sent from, if the browser said."""
+    if not request.referrer:
+        return None
+    parts = urlsplit(request.referrer)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def back_path(fallback: str) -> str:
+    """Where to go back to after a POST: the form's ``next``, else the page it was sent from, if either is a
+    same-site page to GET (a page re-rendered at a POST-only URL is not), else ``fallback``."""
+    for target in (request.values.get("next"), referrer_path()):
+        path = safe_next(target, "")
+        if path and _gettable(path):
+            return path
+    return fallback
+
+
+def _gettable(path: str) -> bool:
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    try:
+        adapter.match(urlsplit(path).path, method="GET")
+    except HTTPException:  # not found, GET not allowed, or only reached through a redirect
+        return False
+    return True
 
 
 def page_url(keep: Iterable[Any] | None, /, endpoint: str | None = None, **changes: object) -> str:

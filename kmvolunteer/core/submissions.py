@@ -20,7 +20,6 @@ import secrets
 import time
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import (
     Flask,
@@ -47,7 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from kmvolunteer.core.htmx import is_htmx, safe_next, see_other
+from kmvolunteer.core.htmx import is_htmx, referrer_path, safe_next, see_other
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
 
@@ -102,17 +101,9 @@ def _answer(key: str, recorded: tuple[int | None, str | None]) -> Response:
     if location:
         flash(_("This form had already been sent. It was saved the first time and not again."), "info")
         return see_other(location)
-    back = safe_next(request.referrer and _path_of(request.referrer), "/")
+    back = safe_next(referrer_path(), "/")
     template = "errors/_already_saved.html" if is_htmx() else "errors/already_saved.html"
     return Response(render_template(template, back=back), 200)
-
-
-def _path_of(url: str) -> str | None:
-    """The same-site path of a Referer, for the "back" link (safe_next refuses anything else)."""
-    parts = urlsplit(url)
-    if parts.netloc and parts.netloc != request.host:
-        return None
-    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def answer_repeat() -> Response | None:

@@ -11,8 +11,8 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from kmvolunteer.auth.policy import can, get_or_404, scoped
-from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.htmx import render, see_other
+from kmvolunteer.core.refusals import refused
 from kmvolunteer.extensions import db
 from kmvolunteer.org import roster, services
 from kmvolunteer.org.forms import MemberForm, RosterUploadForm, SearchForm
@@ -60,16 +60,11 @@ def branch(branch_id: int):
 def add_member(branch_id: int):
     party_branch = get_or_404(Branch, branch_id, "branch.manage")
     form = MemberForm()
-    error = None
     if form.validate_on_submit():
-        try:
+        with refused(form):
             added = services.add_member(
                 party_branch, name=form.name.data, phone=form.phone.data, post=form.post.data or ""
             )
-        except ServiceError as exc:
-            db.session.rollback()
-            error = exc.message
-        else:
             db.session.commit()
             return render("org/accounts_issued.html", issued=[added], branch=party_branch)
     page = db.paginate(services.roster_query(party_branch, None, current_user), per_page=50, error_out=False)
@@ -81,7 +76,6 @@ def add_member(branch_id: int):
         page=page,
         search=SearchForm(),
         form=form,
-        error=error,
     )
 
 
@@ -96,14 +90,9 @@ def member(member_id: int):
 @login_required
 def deactivate_member(member_id: int):
     person = get_or_404(Member, member_id, "member.edit")
-    try:
-        services.deactivate_member(person)
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(_("%(name)s is no longer on the roster.", name=person.name), "success")
+    services.deactivate_member(person)
+    db.session.commit()
+    flash(_("%(name)s is no longer on the roster.", name=person.name), "success")
     return see_other(url_for("org.branch", branch_id=person.branch_id))
 
 
@@ -119,25 +108,18 @@ def roster_import():
         abort(404)
     form = RosterUploadForm()
     check = None
-    error = None
     if form.validate_on_submit():
         upload = form.file.data
-        try:
+        with refused(form):
             table = roster.read_table(upload.filename or "", upload.read())
             check = roster.check_roster(table, _fillable_branches())
             if check.clean:
                 imported = roster.import_roster(check, source=upload.filename or "")
                 db.session.commit()
                 return render("org/accounts_issued.html", issued=imported, branch=None)
-        except ServiceError as exc:
-            db.session.rollback()
-            error = exc.message
-        else:
             db.session.rollback()
     status = 422 if request.method == "POST" else 200
-    return render(
-        "org/roster_import.html", form=form, check=check, error=error, status=status, branches=_fillable_branches()
-    )
+    return render("org/roster_import.html", form=form, check=check, status=status, branches=_fillable_branches())
 
 
 @bp.route("/roster/template.<string:kind>")

@@ -130,7 +130,3 @@ class RosterFilterForm(FlaskForm):
     branch = SelectField(_l("Branch"), coerce=_int_or_none, validate_choice=False)
     category = SelectField(_l("Service category"), coerce=_int_or_none, validate_choice=False)
     skill = StringField(_l("Skill"), validators=[Optional(), Length(max=50)])
-
-
-class ActionForm(FlaskForm):
-    """Only a CSRF token: for buttons that post (confirm, claim, withdraw...)."""

@@ -10,15 +10,14 @@ from sqlalchemy import select
 from kmvolunteer.auth.models import Role
 from kmvolunteer.auth.policy import can, get_or_404, scoped
 from kmvolunteer.core import exports
-from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.htmx import render, safe_next, see_other, trigger, wants_fragment
+from kmvolunteer.core.refusals import Refusal, refused
 from kmvolunteer.core.text import parse_id
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Branch, Member
 from kmvolunteer.reportin import home as _home  # noqa: F401  (registers the home-page sections)
 from kmvolunteer.reportin import services
 from kmvolunteer.reportin.forms import (
-    ActionForm,
     BranchReportInForm,
     CategoryForm,
     MemberReportInForm,
@@ -148,7 +147,6 @@ def mine():
         community=community,
         needs=needs,
         reminder=services.latest_reminder(member),
-        action_form=ActionForm(),
     )
 
 
@@ -171,9 +169,8 @@ def new():
     current = services.active_member_report_in(member)
     moving = current is not None and current.status == services.CONFIRMED
     form = _member_form(member)
-    error = None
     if request.method == "POST" and form.validate_on_submit():
-        try:
+        with refused(form):
             services.report_in_member(
                 member,
                 db.session.get(Area, form.community.data),
@@ -182,10 +179,6 @@ def new():
                 actor_id=_actor(),
                 moving=moving,
             )
-        except ServiceError as exc:
-            db.session.rollback()
-            error = exc.message
-        else:
             db.session.commit()
             flash(_("Your report-in has been sent. The community secretary will confirm it."), "success")
             return see_other(url_for("reportin.mine"), EVENT)
@@ -193,7 +186,6 @@ def new():
     return render(
         "reportin/new.html",
         form=form,
-        error=error,
         current=current,
         moving=moving,
         status=status,
@@ -214,7 +206,6 @@ def show(report_in_id: int):
         report_in=report_in,
         reason_form=ReasonForm(formdata=None),
         end_form=ReasonForm(formdata=None, prefix="end"),
-        action_form=ActionForm(),
     )
 
 
@@ -227,16 +218,15 @@ def receipt(report_in_id: int):
     return render("reportin/receipt.html", report_in=report_in)
 
 
-def _queue_response(report_in: ReportIn, error: str | None = None, status: int = 200):
+def _queue_response(report_in: ReportIn, error: str | None = None):
     """After a decision: the updated queue row for htmx, else back to the page the user came from."""
     if wants_fragment():
         response = render(
             "reportin/show.html",
             "reportin/_queue_row.html",
-            status=status,
+            status=422 if error else 200,
             ri=report_in,
             error=error,
-            action_form=ActionForm(),
         )
         return trigger(response, EVENT) if error is None else response
     if error:
@@ -248,17 +238,12 @@ def _queue_response(report_in: ReportIn, error: str | None = None, status: int =
 @login_required
 def confirm(report_in_id: int):
     report_in = get_or_404(ReportIn, report_in_id, "reportin.decide")
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
+    with refused() as refusal:
         services.confirm_report_in(report_in, actor_id=_actor())
-    except ServiceError as exc:
-        db.session.rollback()
-        return _queue_response(db.session.get(ReportIn, report_in_id), exc.message, 409)
-    db.session.commit()
-    if not wants_fragment():
-        flash(_("Report-in of %(name)s confirmed.", name=services.who(report_in)), "success")
-    return _queue_response(report_in)
+        db.session.commit()
+        if not wants_fragment():
+            flash(_("Report-in of %(name)s confirmed.", name=services.who(report_in)), "success")
+    return _queue_response(report_in, refusal.message)
 
 
 @bp.route("/report-ins/<int:report_in_id>/reject", methods=["POST"])
@@ -266,14 +251,9 @@ def confirm(report_in_id: int):
 def reject(report_in_id: int):
     report_in = get_or_404(ReportIn, report_in_id, "reportin.decide")
     form = ReasonForm()
-    error = None
     if form.validate_on_submit():
-        try:
+        with refused(form):
             services.reject_report_in(report_in, form.reason.data, actor_id=_actor())
-        except ServiceError as exc:
-            db.session.rollback()
-            error = exc.message
-        else:
             db.session.commit()
             flash(_("Report-in rejected."), "success")
             return see_other(url_for("reportin.queue", community_id=report_in.community_id), EVENT)
@@ -282,9 +262,7 @@ def reject(report_in_id: int):
         status=422,
         report_in=report_in,
         reason_form=form,
-        error=error,
         end_form=ReasonForm(formdata=None, prefix="end"),
-        action_form=ActionForm(),
     )
 
 
@@ -292,16 +270,9 @@ def reject(report_in_id: int):
 @login_required
 def withdraw(report_in_id: int):
     report_in = get_or_404(ReportIn, report_in_id, "reportin.withdraw")
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        services.withdraw_report_in(report_in, actor_id=_actor())
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(_("Report-in withdrawn."), "success")
+    services.withdraw_report_in(report_in, actor_id=_actor())
+    db.session.commit()
+    flash(_("Report-in withdrawn."), "success")
     fallback = (
         url_for("reportin.mine")
         if report_in.kind == "member"
@@ -315,14 +286,9 @@ def withdraw(report_in_id: int):
 def end(report_in_id: int):
     report_in = get_or_404(ReportIn, report_in_id, "reportin.end")
     form = ReasonForm(prefix="end")
-    error = None
     if form.validate_on_submit():
-        try:
+        with refused(form):
             services.end_report_in(report_in, reason=form.reason.data, actor_id=_actor())
-        except ServiceError as exc:
-            db.session.rollback()
-            error = exc.message
-        else:
             db.session.commit()
             flash(_("Report-in ended."), "success")
             return see_other(url_for("reportin.show", report_in_id=report_in.id), EVENT)
@@ -331,9 +297,7 @@ def end(report_in_id: int):
         status=422,
         report_in=report_in,
         end_form=form,
-        end_error=error,
         reason_form=ReasonForm(formdata=None),
-        action_form=ActionForm(),
     )
 
 
@@ -349,17 +313,13 @@ def _community(community_id: int, action: str = "community.manage") -> Area:
 def queue(community_id: int):
     community = _community(community_id)
     page = db.paginate(services.pending_query(community), per_page=50, error_out=False)
-    return render(
-        "reportin/queue.html", "reportin/_queue.html", community=community, page=page, action_form=ActionForm()
-    )
+    return render("reportin/queue.html", "reportin/_queue.html", community=community, page=page)
 
 
 @bp.route("/communities/<int:community_id>/queue/confirm", methods=["POST"])
 @login_required
 def confirm_bulk(community_id: int):
     community = _community(community_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
     ids = [i for i in map(parse_id, request.form.getlist("ids")) if i]
     if not ids:
         flash(_("Tick the report-ins to confirm."), "error")
@@ -441,7 +401,6 @@ def lists(community_id: int):
         resources=resources,
         projects=projects,
         ctx=_claim_context(community),
-        action_form=ActionForm(),
     )
 
 
@@ -467,7 +426,6 @@ def _need_card(need: Need, *, error: str | None = None, status: int = 200):
         need=need,
         error=error,
         ctx=_claim_context(need.community),
-        action_form=ActionForm(),
         claims=services.claims_of_need(need),
     )
     return trigger(response, CLAIMS_EVENT) if error is None and wants_fragment() else response
@@ -479,7 +437,6 @@ def new_need(community_id: int):
     community = _community(community_id)
     form = NeedForm()
     form.category.choices = [("", _("No category"))] + [(c.id, c.name) for c in services.active_categories()]
-    error = None
     if form.validate_on_submit():
         data = services.NeedData(
             kind=form.kind.data,
@@ -493,20 +450,13 @@ def new_need(community_id: int):
             recurrence=form.recurrence.data,
             headcount=form.headcount.data,
         )
-        try:
+        with refused(form):
             need = services.publish_need(community, data, actor_id=_actor())
-        except ServiceError as exc:
-            db.session.rollback()
-            error = exc.message
-            if exc.field and exc.field in form:
-                form[exc.field].errors = [exc.message]
-                error = None
-        else:
             db.session.commit()
             flash(_("Published."), "success")
             return see_other(url_for("reportin.need", need_id=need.id))
     status = 422 if request.method == "POST" else 200
-    return render("reportin/need_form.html", community=community, form=form, error=error, status=status)
+    return render("reportin/need_form.html", community=community, form=form, status=status)
 
 
 @bp.route("/needs/<int:need_id>")
@@ -524,8 +474,6 @@ def claim(need_id: int):
     item = db.session.get(Need, need_id)
     if item is None or not can(current_user, "community.lists", item.community):
         abort(404)
-    if not ActionForm().validate_on_submit():
-        abort(400)
     who = request.form.get("as", "member")
     member = branch = None
     if who.startswith("branch:") and parse_id(who[7:]):
@@ -536,20 +484,17 @@ def claim(need_id: int):
         if not can(current_user, "need.claim", item):
             abort(404)
         member = current_user.member
-    try:
+    with refused() as refusal:
         services.claim_need(item, member=member, branch=branch, actor_id=_actor())
-    except ServiceError as exc:
-        db.session.rollback()
-        return _after_claim(item, exc.message)
-    db.session.commit()
-    return _after_claim(item, None, _("Claimed: %(title)s", title=item.title))
+        db.session.commit()
+    return _after_claim(item, refusal, _("Claimed: %(title)s", title=item.title))
 
 
-def _after_claim(item: Need, error: str | None, success: str | None = None):
-    item = db.session.get(Need, item.id)
+def _after_claim(item: Need, refusal: Refusal, success: str):
+    """The need's card with the claims as they are now (and the refusal, if refused), or back to the page."""
     if wants_fragment():
-        return _need_card(item, error=error, status=409 if error else 200)
-    flash(error or success, "error" if error else "success")
+        return _need_card(item, error=refusal.message, status=422 if refusal else 200)
+    flash(refusal.message or success, "error" if refusal else "success")
     return see_other(_back(url_for("reportin.need", need_id=item.id)), CLAIMS_EVENT)
 
 
@@ -557,32 +502,20 @@ def _after_claim(item: Need, error: str | None, success: str | None = None):
 @login_required
 def withdraw_claim(claim_id: int):
     item = get_or_404(Claim, claim_id, "claim.withdraw")
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
+    with refused() as refusal:
         services.withdraw_claim(item, actor_id=_actor())
-    except ServiceError as exc:
-        db.session.rollback()
-        return _after_claim(item.need, exc.message)
-    db.session.commit()
-    return _after_claim(item.need, None, _("Claim withdrawn."))
+        db.session.commit()
+    return _after_claim(item.need, refusal, _("Claim withdrawn."))
 
 
 @bp.route("/needs/<int:need_id>/status", methods=["POST"])
 @login_required
 def need_status(need_id: int):
     item = get_or_404(Need, need_id, "need.manage")
-    if not ActionForm().validate_on_submit():
-        abort(400)
     status = "closed" if request.form.get("status") == "closed" else "open"
-    try:
-        services.set_need_status(item, status, actor_id=_actor())
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(_("Closed.") if status == "closed" else _("Reopened."), "success")
+    services.set_need_status(item, status, actor_id=_actor())
+    db.session.commit()
+    flash(_("Closed.") if status == "closed" else _("Reopened."), "success")
     return see_other(url_for("reportin.need", need_id=item.id))
 
 
@@ -604,7 +537,6 @@ def branch(branch_id: int):
         ).all(),
         projects=db.session.scalars(services.projects_of(branch=party_branch)).all(),
         claims=services.branch_claims(party_branch),
-        action_form=ActionForm(),
     )
 
 
@@ -612,22 +544,15 @@ def branch(branch_id: int):
 @login_required
 def remind(branch_id: int):
     party_branch = get_or_404(Branch, branch_id, "branch.remind")
-    if not ActionForm().validate_on_submit():
-        abort(400)
     ids = [i for i in map(parse_id, request.form.getlist("ids")) if i]
     members = (
         db.session.scalars(select(Member).where(Member.id.in_(ids), Member.branch_id == party_branch.id)).all()
         if ids
         else []
     )
-    try:
-        count = services.remind_members(party_branch, members, actor_id=_actor())
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(_("%(num)d members reminded.", num=count), "success")
+    count = services.remind_members(party_branch, members, actor_id=_actor())
+    db.session.commit()
+    flash(_("%(num)d members reminded.", num=count), "success")
     return see_other(url_for("reportin.branch", branch_id=party_branch.id))
 
 
@@ -641,9 +566,8 @@ def new_cobuild(branch_id: int):
         form.subdistrict.data = _arg_int("subdistrict")
         form.community.data = _arg_int("community")
     _fill_places(form)
-    error = None
     if request.method == "POST" and form.validate_on_submit():
-        try:
+        with refused(form):
             services.report_in_branch(
                 party_branch,
                 db.session.get(Area, form.community.data),
@@ -655,10 +579,6 @@ def new_cobuild(branch_id: int):
                 community_commitments=form.community_commitments.data,
                 actor_id=_actor(),
             )
-        except ServiceError as exc:
-            db.session.rollback()
-            error = exc.message
-        else:
             db.session.commit()
             flash(_("The branch's report-in has been sent. The community secretary will confirm it."), "success")
             return see_other(url_for("reportin.branch", branch_id=party_branch.id), EVENT)
@@ -667,7 +587,6 @@ def new_cobuild(branch_id: int):
         "reportin/cobuild_form.html",
         branch=party_branch,
         form=form,
-        error=error,
         status=status,
         q=(request.args.get("q") or "").strip()[:30],
         found=services.search_communities(request.args.get("q", "")[:30]),
@@ -681,9 +600,8 @@ def new_resource(branch_id: int):
     form = ResourceForm()
     form.community.choices = [(a.id, a.name) for a in services.branch_cobuilds(party_branch)]
     form.category.choices = [("", _("No category"))] + [(c.id, c.name) for c in services.active_categories()]
-    error = None
     if form.validate_on_submit():
-        try:
+        with refused(form):
             services.offer_resource(
                 party_branch,
                 db.session.get(Area, form.community.data),
@@ -693,32 +611,21 @@ def new_resource(branch_id: int):
                 amount=form.amount.data,
                 actor_id=_actor(),
             )
-        except ServiceError as exc:
-            db.session.rollback()
-            error = exc.message
-        else:
             db.session.commit()
             flash(_("Resource offered."), "success")
             return see_other(url_for("reportin.branch", branch_id=party_branch.id))
     status = 422 if request.method == "POST" else 200
-    return render("reportin/resource_form.html", branch=party_branch, form=form, error=error, status=status)
+    return render("reportin/resource_form.html", branch=party_branch, form=form, status=status)
 
 
 @bp.route("/resources/<int:resource_id>/<any(take, withdraw):action>", methods=["POST"])
 @login_required
 def resource_action(resource_id: int, action: str):
     item = get_or_404(Resource, resource_id, f"resource.{action}")
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        if action == "take":
-            project = services.take_up_resource(item, actor_id=_actor())
-        else:
-            services.withdraw_resource(item, actor_id=_actor())
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return see_other(_back(url_for("reportin.lists", community_id=item.community_id)))
+    if action == "take":
+        project = services.take_up_resource(item, actor_id=_actor())
+    else:
+        services.withdraw_resource(item, actor_id=_actor())
     db.session.commit()
     if action == "take":
         flash(_("Taken up: the project %(title)s has been created.", title=item.title), "success")
@@ -731,38 +638,28 @@ def resource_action(resource_id: int, action: str):
 @login_required
 def project(project_id: int):
     item = get_or_404(Project, project_id, "project.view")
-    return render("reportin/project.html", project=item, form=OutcomeForm(formdata=None), action_form=ActionForm())
+    return render("reportin/project.html", project=item, form=OutcomeForm(formdata=None))
 
 
 @bp.route("/projects/<int:project_id>/<any(start, finish):action>", methods=["POST"])
 @login_required
 def project_action(project_id: int, action: str):
     item = get_or_404(Project, project_id, "project.manage")
-    form = OutcomeForm() if action == "finish" else ActionForm()
-    error = None
+    if action == "start":
+        services.start_project(item, actor_id=_actor())
+        return _project_updated(item)
+    form = OutcomeForm()
     if form.validate_on_submit():
-        try:
-            if action == "start":
-                services.start_project(item, actor_id=_actor())
-            else:
-                services.finish_project(item, form.outcome.data, actor_id=_actor())
-        except ServiceError as exc:
-            db.session.rollback()
-            error = exc.message
-        else:
-            db.session.commit()
-            flash(_("Project updated."), "success")
-            return see_other(url_for("reportin.project", project_id=item.id))
-    elif action == "start":
-        abort(400)
-    return render(
-        "reportin/project.html",
-        status=422,
-        project=item,
-        form=form if action == "finish" else OutcomeForm(formdata=None),
-        error=error,
-        action_form=ActionForm(),
-    )
+        with refused(form):
+            services.finish_project(item, form.outcome.data, actor_id=_actor())
+            return _project_updated(item)
+    return render("reportin/project.html", status=422, project=item, form=form)
+
+
+def _project_updated(item: Project):
+    db.session.commit()
+    flash(_("Project updated."), "success")
+    return see_other(url_for("reportin.project", project_id=item.id))
 
 
 # --------------------------------------------------------------------------- area figures
@@ -803,14 +700,9 @@ def categories():
     _require_categories()
     services.ensure_default_categories()
     form = CategoryForm()
-    error = None
     if form.validate_on_submit():
-        try:
+        with refused(form):
             services.add_category(form.name.data)
-        except ServiceError as exc:
-            db.session.rollback()
-            error = exc.message
-        else:
             db.session.commit()
             flash(_("Category added."), "success")
             return see_other(url_for("reportin.categories"))
@@ -820,10 +712,8 @@ def categories():
     return render(
         "reportin/categories.html",
         form=form,
-        error=error,
         status=status,
         items=services.all_categories(),
-        action_form=ActionForm(),
     )
 
 
@@ -834,17 +724,10 @@ def category(category_id: int):
     item = db.session.get(ServiceCategory, category_id)
     if item is None:
         abort(404)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        if "name" in request.form:
-            services.rename_category(item, request.form["name"])
-        else:
-            services.set_category_active(item, request.form.get("active") == "1")
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+    if "name" in request.form:
+        services.rename_category(item, request.form["name"])
     else:
-        db.session.commit()
-        flash(_("Category saved."), "success")
+        services.set_category_active(item, request.form.get("active") == "1")
+    db.session.commit()
+    flash(_("Category saved."), "success")
     return see_other(url_for("reportin.categories"))

@@ -17,6 +17,7 @@ from kmvolunteer.auth.policy import About, can, get_or_404, org_areas, scoped
 from kmvolunteer.core import exports
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.htmx import render, see_other, trigger, wants_fragment
+from kmvolunteer.core.refusals import refused
 from kmvolunteer.core.text import format_hours
 from kmvolunteer.core.time import local_today, utcnow
 from kmvolunteer.extensions import db
@@ -148,10 +149,9 @@ def write(year: int, period: str):
     if report is not None and report.status != "draft" and request.method == "GET":
         return see_other(url_for("reports.show", report_id=report.id))
     form = ReportForm(obj=report) if request.method == "GET" else ReportForm()
-    error = None
     if form.validate_on_submit():
         submit = form.action.data == "submit"
-        try:
+        with refused(form):
             if submit:
                 report = services.submit_member_report(
                     member, year, period, form.body.data or "", actor_id=current_user.id
@@ -160,13 +160,6 @@ def write(year: int, period: str):
                 report = services.save_member_draft(
                     member, year, period, form.body.data or "", actor_id=current_user.id
                 )
-        except ServiceError as exc:
-            db.session.rollback()
-            error = exc.message
-            if exc.field == "body":
-                form.body.errors = [exc.message]
-                error = None
-        else:
             db.session.commit()
             if submit:
                 flash(
@@ -182,7 +175,6 @@ def write(year: int, period: str):
     return render(
         "reports/write.html",
         form=form,
-        error=error,
         status=status,
         kind="member",
         year=year,
@@ -212,14 +204,9 @@ def acknowledge(report_id: int, side: str):
     if not can(current_user, f"report.ack_{side}", report):
         abort(404)
     form = AckForm()
-    error = None
     if form.validate_on_submit():
-        try:
+        with refused(form):
             services.acknowledge(report, side, form.comment.data or "", actor_id=current_user.id)
-        except ServiceError as exc:
-            db.session.rollback()
-            error = exc.message
-        else:
             db.session.commit()
             if wants_fragment():
                 return trigger(
@@ -234,8 +221,7 @@ def acknowledge(report_id: int, side: str):
                 )
             flash(_("Acknowledged."), "success")
             return see_other(url_for("reports.show", report_id=report.id), "reports-changed")
-    db.session.refresh(report)
-    return render("reports/show.html", "reports/_acks.html", status=422, report=report, form=form, error=error)
+    return render("reports/show.html", "reports/_acks.html", status=422, report=report, form=form)
 
 
 @bp.route("/inbox")
@@ -288,16 +274,11 @@ def write_branch(branch_id: int, community_id: int, year: int):
     if report is not None and report.status != "draft" and request.method == "GET":
         return see_other(url_for("reports.show", report_id=report.id))
     form = ReportForm(obj=report) if request.method == "GET" else ReportForm()
-    error = None
     if form.validate_on_submit():
         submit = form.action.data == "submit"
-        try:
+        with refused(form):
             call = services.submit_branch_report if submit else services.save_branch_draft
             report = call(branch, community, year, form.body.data or "", actor_id=current_user.id)
-        except ServiceError as exc:
-            db.session.rollback()
-            error = exc.message
-        else:
             db.session.commit()
             if submit:
                 flash(_("Branch report submitted to %(community)s.", community=community.name), "success")
@@ -308,7 +289,6 @@ def write_branch(branch_id: int, community_id: int, year: int):
     return render(
         "reports/write.html",
         form=form,
-        error=error,
         status=status,
         kind="branch",
         year=year,
@@ -390,19 +370,15 @@ def rate_one(community_id: int, year: int, member_id: int):
     if member is None or not services.is_reported_in(member, community, year):
         abort(404)  # only members reported in to this community are in scope here
     values = _row_values(member_id)  # CSRFProtect has checked the token already
-    error = None
     changed = False
-    try:
+    with refused() as refusal:
         if not values["rating"]:
             raise ServiceError(_("Choose a rating."), "rating")
         _evaluation, changed = services.set_rating(
             community, member, year, values["rating"], values["comment"], values["reason"], actor_id=current_user.id
         )
-    except ServiceError as exc:
-        db.session.rollback()
-        error = exc.message
-    else:
         db.session.commit()
+    error = refusal.message
     if not wants_fragment():
         flash(error or _("Rating saved."), "error" if error else "success")
         return see_other(url_for("reports.evaluations", community_id=community.id, year=year))
@@ -485,23 +461,18 @@ def rate_bulk(community_id: int, year: int):
     _check_year(year)
     form = BulkRateForm()
     if form.validate_on_submit():
-        try:
-            rated, skipped = services.rate_unrated(community, year, form.rating.data, actor_id=current_user.id)
-        except ServiceError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash(ngettext("%(num)d member rated.", "%(num)d members rated.", len(rated)), "success")
-            if skipped:
-                flash(
-                    _(
-                        "Skipped, with no approved service this year (rate them one by one, with a reason if "
-                        "above “Basically satisfactory”): %(names)s",
-                        names="、".join(m.name for m in skipped),
-                    ),
-                    "warning",
-                )
+        rated, skipped = services.rate_unrated(community, year, form.rating.data, actor_id=current_user.id)
+        db.session.commit()
+        flash(ngettext("%(num)d member rated.", "%(num)d members rated.", len(rated)), "success")
+        if skipped:
+            flash(
+                _(
+                    "Skipped, with no approved service this year (rate them one by one, with a reason if "
+                    "above “Basically satisfactory”): %(names)s",
+                    names="、".join(m.name for m in skipped),
+                ),
+                "warning",
+            )
     return see_other(url_for("reports.evaluations", community_id=community.id, year=year), "evaluations-changed")
 
 
@@ -510,21 +481,16 @@ def rate_bulk(community_id: int, year: int):
 def publish(community_id: int, year: int):
     community = _community_for(community_id, "evaluation.manage")
     _check_year(year)
-    try:
-        count = services.publish_evaluations(community, year, actor_id=current_user.id)
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.message, "warning")
-    else:
-        db.session.commit()
-        flash(
-            ngettext(
-                "%(num)d rating published to the members' branches.",
-                "%(num)d ratings published to the members' branches.",
-                count,
-            ),
-            "success",
-        )
+    count = services.publish_evaluations(community, year, actor_id=current_user.id)
+    db.session.commit()
+    flash(
+        ngettext(
+            "%(num)d rating published to the members' branches.",
+            "%(num)d ratings published to the members' branches.",
+            count,
+        ),
+        "success",
+    )
     return see_other(url_for("reports.evaluations", community_id=community.id, year=year), "evaluations-changed")
 
 
@@ -564,24 +530,16 @@ def generate(community_id: int):
     branch = db.session.get(Branch, form.branch_id.data)
     if branch is None or not can(current_user, "feedback.write", About(community, branch=branch)):
         abort(404)
-    try:
-        sheet = services.generate_sheet(community, branch, year, form.period.data, actor_id=current_user.id)
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return see_other(url_for("reports.feedback", community_id=community.id, year=year))
+    sheet = services.generate_sheet(community, branch, year, form.period.data, actor_id=current_user.id)
     db.session.commit()
     return see_other(url_for("reports.sheet", sheet_id=sheet.id))
 
 
-def _sheet_page(
-    sheet: FeedbackSheet, form: SheetForm | None = None, *, status: int = 200, error: str | None = None
-) -> Response:
+def _sheet_page(sheet: FeedbackSheet, form: SheetForm | None = None, *, status: int = 200) -> Response:
     return render(
         "reports/sheet.html",
         sheet=sheet,
         form=form or SheetForm(obj=sheet),
-        error=error,
         status=status,
         manage=can(current_user, "feedback.write", sheet),
         now=utcnow(),
@@ -600,25 +558,21 @@ def sheet(sheet_id: int):
     if form.validate_on_submit():
         remarks = {line.id: request.form.get(f"remark-{line.id}", line.remark)[:1000] for line in found.lines}
         action = request.form.get("action", "save")
-        try:
+        with refused(form):
             services.save_sheet(found, form.note.data or "", remarks, actor_id=current_user.id)
             if action == "send":
                 services.send_sheet(found, actor_id=current_user.id)
             elif action == "refresh":
                 services.refresh_sheet(found, actor_id=current_user.id)
-        except ServiceError as exc:
-            db.session.rollback()
-            db.session.refresh(found)
-            return _sheet_page(found, form, status=422, error=exc.message)
-        db.session.commit()
-        flash(
-            {
-                "send": _("Feedback sent to %(branch)s.", branch=found.branch.full_name()),
-                "refresh": _("Figures counted again from the approved records."),
-            }.get(action, _("Saved.")),
-            "success",
-        )
-        return see_other(url_for("reports.sheet", sheet_id=found.id), "feedback-changed")
+            db.session.commit()
+            flash(
+                {
+                    "send": _("Feedback sent to %(branch)s.", branch=found.branch.full_name()),
+                    "refresh": _("Figures counted again from the approved records."),
+                }.get(action, _("Saved.")),
+                "success",
+            )
+            return see_other(url_for("reports.sheet", sheet_id=found.id), "feedback-changed")
     return _sheet_page(found, form, status=422)
 
 
@@ -725,33 +679,14 @@ def rule_edit(area_id: int, year: int):
     )
     template = rule or parent_rule
     form = RuleForm(data=_form_data(template, year)) if request.method == "GET" else RuleForm()
-    error = None
     if request.method == "POST" and request.form.get("action") == "remove" and rule is not None:
-        try:
-            rulebook.delete_rule(rule, actor_id=current_user.id)
-        except ServiceError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash(_("The district's own rule was removed; the city's rule applies."), "success")
+        rulebook.delete_rule(rule, actor_id=current_user.id)
+        db.session.commit()
+        flash(_("The district's own rule was removed; the city's rule applies."), "success")
         return see_other(url_for("reports.rules", year=year))
     if form.validate_on_submit():
-        try:
+        with refused(form):
             rulebook.set_rule(area, year, _rule_values(form), actor_id=current_user.id)
-        except ServiceError as exc:
-            db.session.rollback()
-            error = exc.message
-            field = {
-                "min_hours": form.min_hours,
-                "min_activities": form.min_activities,
-                "report_due": form.report_due,
-                "evaluation_due": form.evaluation_due,
-            }.get(exc.field or "")
-            if field is not None:
-                field.errors = [exc.message]
-                error = None
-        else:
             db.session.commit()
             flash(_("The rule for %(area)s in %(year)d is saved.", area=area.name, year=year), "success")
             return see_other(url_for("reports.rules", year=year))
@@ -763,7 +698,6 @@ def rule_edit(area_id: int, year: int):
         year=year,
         rule=rule,
         parent_rule=parent_rule,
-        error=error,
         status=status,
     )
 

@@ -22,8 +22,8 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from kmvolunteer.auth.policy import can, get_or_404, org_areas
-from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.htmx import render, safe_next, see_other, trigger, wants_fragment
+from kmvolunteer.core.refusals import refused
 from kmvolunteer.core.time import local_today
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Member
@@ -140,15 +140,6 @@ def _entry_data(form: EntryForm) -> services.EntryData:
     )
 
 
-def _show_error(form: EntryForm, exc: ServiceError) -> str | None:
-    """A field's error goes next to the field (and into the summary); others only into the summary."""
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = list(field.errors) + [exc.message]
-        return None
-    return exc.message
-
-
 @bp.route("/service/new", methods=["GET", "POST"])
 @login_required
 def new_entry():
@@ -169,15 +160,10 @@ def new_entry():
                 form.service_date.data = need.on_date
         elif home is not None:
             form.community_id.data = home.id
-    error = duplicate = None
+    duplicate = None
     if form.validate_on_submit():
-        try:
+        with refused(form) as refusal:
             record = services.log_entry(member, current_user, _entry_data(form))
-        except ServiceError as exc:
-            db.session.rollback()
-            error = _show_error(form, exc)
-            duplicate = getattr(exc, "existing_id", None)
-        else:
             db.session.commit()
             flash(
                 _(
@@ -188,13 +174,13 @@ def new_entry():
                 "success",
             )
             return see_other(url_for("service.my_service"), CHANGED)
+        duplicate = getattr(refusal.error, "existing_id", None)
     status = 422 if request.method == "POST" else 200
     return render(
         "service/new.html",
         "service/_entry_form.html",
         status=status,
         form=form,
-        error=error,
         duplicate=duplicate,
         record=None,
     )
@@ -231,25 +217,20 @@ def edit_entry(record_id: int):
     _entry_choices(form, entry.member, entry)
     if request.method == "GET":
         form.hours.data = "" if entry.start_time else services.format_hours(entry.half_hours)
-    error = duplicate = None
+    duplicate = None
     if form.validate_on_submit():
-        try:
+        with refused(form) as refusal:
             services.edit_entry(entry, current_user, _entry_data(form))
-        except ServiceError as exc:
-            db.session.rollback()
-            error = _show_error(form, exc)
-            duplicate = getattr(exc, "existing_id", None)
-        else:
             db.session.commit()
             flash(_("Your entry was saved and sent for review."), "success")
             return see_other(url_for("service.my_service", year=entry.year), CHANGED)
+        duplicate = getattr(refusal.error, "existing_id", None)
     status = 422 if request.method == "POST" else 200
     return render(
         "service/edit.html",
         "service/_entry_form.html",
         status=status,
         form=form,
-        error=error,
         duplicate=duplicate,
         record=entry,
         labels=services.STATUS_LABELS,
@@ -260,14 +241,9 @@ def edit_entry(record_id: int):
 @login_required
 def withdraw(record_id: int):
     entry = get_or_404(ServiceRecord, record_id, "service.withdraw")
-    try:
-        services.withdraw(entry, current_user)
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(_("The entry was withdrawn."), "success")
+    services.withdraw(entry, current_user)
+    db.session.commit()
+    flash(_("The entry was withdrawn."), "success")
     return see_other(url_for("service.my_service", year=entry.year), CHANGED)
 
 
@@ -283,9 +259,7 @@ def decide(record_id: int, action: str):
         abort(404)
     form = ReasonForm(prefix=f"r{entry.id}")
     form.validate()
-    error = None
-    status = 200
-    try:
+    with refused() as refusal:
         if action == "approve":
             services.approve(entry, current_user)
         elif action == "return":
@@ -294,25 +268,20 @@ def decide(record_id: int, action: str):
             services.reject(entry, current_user, form.reason.data)
         else:
             services.revoke(entry, current_user, form.reason.data)
-    except ServiceError as exc:
-        db.session.rollback()
-        error = exc.message
-        status = 422 if exc.field == "reason" else 409
-    else:
         db.session.commit()
     db.session.refresh(entry)
     if wants_fragment() and request.form.get("from") != "record":
         response = render(
             "service/_queue_row.html",
-            status=status,
+            status=422 if refusal else 200,
             record=entry,
-            error=error,
-            done=None if error else action,
+            error=refusal.message,
+            done=None if refusal else action,
             **_row_context(),
         )
-        return trigger(response, CHANGED) if not error else response
-    if error:
-        flash(error, "error")
+        return response if refusal else trigger(response, CHANGED)
+    if refusal:
+        flash(refusal.message, "error")
     else:
         flash(
             _(
@@ -465,15 +434,7 @@ def bulk():
     if not can(current_user, "service.decide_any"):
         abort(404)
     action = request.form.get("bulk_action", "")
-    back = safe_next(request.form.get("next"), url_for("service.queue"))
-    try:
-        result = services.bulk_decide(
-            request.form.getlist("ids"), current_user, action, request.form.get("bulk_reason")
-        )
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return see_other(back)
+    result = services.bulk_decide(request.form.getlist("ids"), current_user, action, request.form.get("bulk_reason"))
     db.session.commit()
     verbs = {
         "approve": ngettext("Approved %(num)d entry.", "Approved %(num)d entries.", len(result.done)),
@@ -486,7 +447,7 @@ def bulk():
         for record_id, entry, why in result.skipped:
             who = f"{entry.member.name} {entry.service_date.isoformat()}" if entry is not None else ""
             flash(_("No. %(id)d %(who)s — %(why)s", id=record_id, who=who, why=why), "warning")
-    return see_other(back, CHANGED)
+    return see_other(safe_next(request.form.get("next"), url_for("service.queue")), CHANGED)
 
 
 # ---------------------------------------------------------------- attendance sheet
@@ -516,12 +477,10 @@ def attendance():
         ):
             form.service_date.data = need.on_date
     day = form.service_date.data or local_today()
-    error = None
-    result = None
     status = 200
     if request.method == "POST":
         if form.validate() and need is not None:
-            try:
+            with refused(form):
                 result = services.record_attendance(
                     need,
                     day,
@@ -534,14 +493,6 @@ def attendance():
                     place=need.place,
                     late_reason=form.late_reason.data or "",
                 )
-            except ServiceError as exc:
-                db.session.rollback()
-                field = getattr(form, exc.field, None) if exc.field else None
-                if field is not None:
-                    field.errors = list(field.errors) + [exc.message]
-                else:
-                    error = exc.message
-            else:
                 db.session.commit()
                 flash(
                     ngettext(
@@ -567,7 +518,6 @@ def attendance():
         candidates=candidates,
         claimed=services.claimed_member_ids(need) if need else set(),
         existing=services.entries_on(need, day) if need else {},
-        error=error,
         status=status,
         ticked={int(v) for v in request.form.getlist("member_ids") if v.isdigit()},
         labels=services.STATUS_LABELS,
@@ -589,14 +539,9 @@ def certificate():
     form.year.choices = [(y, str(y)) for y in range(this_year, this_year - 3, -1)]
     if request.method == "GET":
         form.year.data = _year_arg()
-    error = None
     if form.validate_on_submit():
-        try:
+        with refused(form):
             issued = services.issue_certificate(member, form.year.data, current_user)
-        except ServiceError as exc:
-            db.session.rollback()
-            error = exc.message
-        else:
             db.session.commit()
             return see_other(url_for("service.certificate_print", serial=issued.serial))
     year = form.year.data or this_year
@@ -609,7 +554,6 @@ def certificate():
     return render(
         "service/certificate_new.html",
         form=form,
-        error=error,
         status=status,
         member=member,
         year=year,
@@ -710,16 +654,11 @@ def workdays_page():
     """The city's exceptions to the national calendar, which decide when an entry is logged late."""
     city_path = _city_path()
     form = WorkdayForm()
-    error = None
     if form.validate_on_submit():
-        try:
+        with refused(form):
             replaced = workdays.set_override(
                 form.day.data, form.kind.data == "work", form.note.data or "", scope_path=city_path
             )
-        except ServiceError as exc:
-            db.session.rollback()
-            error = exc.message
-        else:
             db.session.commit()
             day = form.day.data.isoformat()
             flash(
@@ -734,7 +673,6 @@ def workdays_page():
         "service/workdays.html",
         status=422 if request.method == "POST" else 200,
         form=form,
-        error=error,
         year=year,
         years=_workday_years(),
         overrides=workdays.overrides_in_year(year),
@@ -751,12 +689,7 @@ def workday_remove(day: str):
         chosen = date.fromisoformat(day)
     except ValueError:
         abort(404)
-    try:
-        workdays.remove_override(chosen, scope_path=city_path)
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(_("%(day)s follows the national calendar again.", day=chosen.isoformat()), "success")
+    workdays.remove_override(chosen, scope_path=city_path)
+    db.session.commit()
+    flash(_("%(day)s follows the national calendar again.", day=chosen.isoformat()), "success")
     return see_other(url_for("service.workdays_page", year=chosen.year))

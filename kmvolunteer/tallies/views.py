@@ -28,8 +28,8 @@ from flask_login import current_user, login_required
 from kmvolunteer.auth.policy import can, get_or_404, manages_branch_at
 from kmvolunteer.core import exports
 from kmvolunteer.core.charts import Point, bar_chart, for_any_screen, line_chart
-from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.htmx import page_url, render, see_other
+from kmvolunteer.core.refusals import refused
 from kmvolunteer.core.time import local_today, to_local, utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Agency, Area, Branch
@@ -422,14 +422,12 @@ def year_list():
 def close(year: int):
     if not can(current_user, "year.manage"):
         abort(404)
-    try:
+    with refused() as refusal:
         years.close_year(year, actor=current_user)
-    except ServiceError as exc:
-        db.session.rollback()
-        return _years_page(year, exc.message)
-    db.session.commit()
-    flash(_("Year %(year)d is closed and its tallies are frozen.", year=year), "success")
-    return see_other(url_for("tallies.year_list", year=year))
+        db.session.commit()
+        flash(_("Year %(year)d is closed and its tallies are frozen.", year=year), "success")
+        return see_other(url_for("tallies.year_list", year=year))
+    return _years_page(year, refusal.message)
 
 
 @bp.route("/years/<int:year>/reopen", methods=["POST"])
@@ -437,14 +435,12 @@ def close(year: int):
 def reopen(year: int):
     if not can(current_user, "year.manage"):
         abort(404)
-    try:
+    with refused() as refusal:
         years.reopen_year(year, reason=request.form.get("reason", ""), actor=current_user)
-    except ServiceError as exc:
-        db.session.rollback()
-        return _years_page(year, exc.message)
-    db.session.commit()
-    flash(_("Year %(year)d is open again.", year=year), "success")
-    return see_other(url_for("tallies.year_list", year=year))
+        db.session.commit()
+        flash(_("Year %(year)d is open again.", year=year), "success")
+        return see_other(url_for("tallies.year_list", year=year))
+    return _years_page(year, refusal.message)
 
 
 def _years_page(year: int, error: str | None = None):
