@@ -169,7 +169,7 @@ def test_periods_and_due_dates():
 
 
 def test_member_report_draft_submitted_acknowledged_by_both_sides(world, reported):
-    draft = services.save_member_draft(reported, YEAR, "Y", "初稿", actor_id=1, today=TODAY)
+    draft = services.save_member_draft(reported, YEAR, "Y", "初稿", actor_id=reported.user_id, today=TODAY)
     assert draft.status == "draft" and draft.body == "初稿" and draft.summary == ""
     report = services.submit_member_report(reported, YEAR, "Y", "全年在翠湖社区服务。", today=TODAY)
     db.session.commit()
