@@ -1,4 +1,4 @@
-"""Fixtures: one app and schema per session (built by the migrations), emptied after each test.
+"""Fixtures: one app and schema per session (built by the migrations); each test's changes are undone.
 
 DATABASE_URL picks the engine: unset → a SQLite file in a temp folder;
 postgresql+psycopg://... → that database (its public schema is rebuilt).
@@ -9,12 +9,15 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import threading
 import time
+from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import func, select, text
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.exc import OperationalError
 
 from kmvolunteer import create_app
@@ -27,8 +30,13 @@ PASSWORD = "secret-2026"
 
 
 def pytest_configure(config) -> None:
-    """Compile the translations the suite needs (the .mo files are not committed), so that
-    `pytest` alone works as well as `make test`."""
+    """Declare the ``committing`` marker; compile the translations the suite needs (the .mo files are not
+    committed), so that `pytest` alone works as well as `make test`."""
+    config.addinivalue_line(
+        "markers",
+        "committing: the test commits for real (other threads or connections must see its data); every "
+        "table is emptied after it instead of its transaction being rolled back",
+    )
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
@@ -59,12 +67,53 @@ def app():
 
 
 @pytest.fixture(autouse=True)
-def _clean_database(request):
-    """Empty every table after each test that used the database."""
-    yield
+def _isolated(request):
+    """Each test that uses the database leaves it empty: most run in a transaction rolled back at their end;
+    those marked ``committing`` (or served by a live server) commit for real and have every table emptied."""
     if "app" not in request.fixturenames:
+        yield
         return
     application = request.getfixturevalue("app")
+    if request.node.get_closest_marker("committing") or "live_server" in request.fixturenames:
+        yield
+        _empty_every_table(application)
+    else:
+        with _rolled_back(application):
+            yield
+
+
+@contextmanager
+def _rolled_back(application):
+    """Every session of the test (its own, each request's) joins one outer transaction on one connection,
+    rolled back at the end: a commit in the app releases a savepoint instead (SQLAlchemy's "joining a
+    session into an external transaction")."""
+    with application.app_context():
+        connection = db.engine.connect()
+    transaction = connection.begin()
+    if connection.dialect.name == "sqlite":
+        # pysqlite begins a transaction only before a write: begin it now, or the first SAVEPOINT would
+        # begin one of its own, which its RELEASE would commit.
+        connection.exec_driver_sql("BEGIN")
+    test_thread = threading.get_ident()
+
+    def bind(session, *args, **kwargs):
+        assert threading.get_ident() == test_thread, "a thread used the database: mark the test committing"
+        return connection
+
+    factory = db.session.session_factory
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            # Flask-SQLAlchemy's sessions pick the app's engine whatever their ``bind``; each new one
+            # (there is one per app context) takes the test's connection instead.
+            patch.setattr(factory.class_, "get_bind", bind)
+            patch.setitem(factory.kw, "join_transaction_mode", "create_savepoint")
+            yield
+    finally:
+        transaction.rollback()
+        connection.close()
+
+
+def _empty_every_table(application) -> None:
     with application.app_context():
         db.session.remove()
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]
@@ -107,10 +156,18 @@ def client(app):
 def row_count() -> int:
     """Rows in every table but the logs: a refused request must leave it unchanged."""
     db.session.expire_all()
-    return sum(
-        db.session.scalar(select(func.count()).select_from(t))
-        for t in db.metadata.sorted_tables
-        if t.name not in ("audit_entry", "login_failure", "login_throttle")
+    return sum(db.session.execute(_counts_of_every_table()).one())
+
+
+@cache
+def _counts_of_every_table() -> Select:
+    """One query for all the tables (the hostile and fuzz tests ask after every request)."""
+    return select(
+        *(
+            select(func.count()).select_from(t).scalar_subquery()
+            for t in db.metadata.sorted_tables
+            if t.name not in ("audit_entry", "login_failure", "login_throttle")
+        )
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 from werkzeug.security import generate_password_hash
 
@@ -19,12 +20,18 @@ def make_area(name: str, level: str, parent: Area | None = None) -> Area:
     return area
 
 
+@cache
+def _password_hash(password: str) -> str:
+    """Hashed once per password and reused: a test's dozen users need not each pay for it."""
+    return generate_password_hash(password, method="pbkdf2:sha256:1000")
+
+
 def make_user(username: str, password: str, home_area: Area, *grants: RoleGrant, name: str | None = None) -> User:
     user = User(
         username=username,
         display_name=name or username,
         home_area=home_area,
-        password_hash=generate_password_hash(password, method="pbkdf2:sha256:1000"),
+        password_hash=_password_hash(password),
         grants=list(grants),
     )
     db.session.add(user)

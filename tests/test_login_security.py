@@ -124,6 +124,7 @@ def test_unknown_names_take_as_long_as_wrong_passwords_with_the_real_hash(world,
 # ---------------------------------------------------------------- 7. throttling
 
 
+@pytest.mark.committing
 def test_twelve_parallel_wrong_passwords_get_at_most_the_limit_of_checks(app, world, verifications):
     limit = app.config["LOGIN_MAX_FAILURES"]
     results = run_together(app, 12, lambda i: _wrong("city_org", f"10.0.1.{i}"))
@@ -134,6 +135,7 @@ def test_twelve_parallel_wrong_passwords_get_at_most_the_limit_of_checks(app, wo
     assert all(0 < r.wait <= app.config["LOGIN_DELAY_SECONDS"] for r in throttled)
 
 
+@pytest.mark.committing
 def test_one_client_trying_every_account_is_held_under_concurrency(app, world, verifications, monkeypatch):
     monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES_PER_ADDRESS", 4)
     names = [f"guess{i}" for i in range(12)]

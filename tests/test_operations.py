@@ -24,6 +24,7 @@ def _table_counts(engine) -> dict[str, int]:
         }
 
 
+@pytest.mark.committing  # the backup is copied from another connection
 def test_backup_restores_identical_data(app, ctx, tmp_path):
     if db.engine.dialect.name != "sqlite":
         with pytest.raises(ValueError, match="pg_dump"):

@@ -498,6 +498,7 @@ def _race(app, worker, n: int) -> list[str]:
     return run_together(app, n, attempt)
 
 
+@pytest.mark.committing
 def test_claim_race_never_overbooks(app, world):
     members = add_members(world.branch, 8, PASSWORD, world.district)
     for member in members:
@@ -520,6 +521,7 @@ def test_claim_race_never_overbooks(app, world):
     )
 
 
+@pytest.mark.committing
 def test_confirm_race_has_one_winner(app, world):
     ri = make_report_in(world.members["member"], world.community)
     db.session.commit()

@@ -169,7 +169,7 @@ def test_periods_and_due_dates():
 
 
 def test_member_report_draft_submitted_acknowledged_by_both_sides(world, reported):
-    draft = services.save_member_draft(reported, YEAR, "Y", "初稿", actor_id=1, today=TODAY)
+    draft = services.save_member_draft(reported, YEAR, "Y", "初稿", actor_id=reported.user_id, today=TODAY)
     assert draft.status == "draft" and draft.body == "初稿" and draft.summary == ""
     report = services.submit_member_report(reported, YEAR, "Y", "全年在翠湖社区服务。", today=TODAY)
     db.session.commit()
@@ -257,6 +257,7 @@ def test_half_year_periods_from_a_district_rule(world, reported):
     assert report.summary_half_hours == 4  # only the March entry is in H1
 
 
+@pytest.mark.committing
 def test_two_submits_at_once_one_wins(app, world, reported):
     barrier = threading.Barrier(2, timeout=20)
     results: list[str] = []
@@ -285,6 +286,7 @@ def test_two_submits_at_once_one_wins(app, world, reported):
     assert db.session.scalar(select(func.count(Report.id))) == 1
 
 
+@pytest.mark.committing
 def test_two_acknowledgements_at_once_one_wins(app, world, reported):
     report = services.submit_member_report(reported, YEAR, "Y", "报告", today=TODAY)
     db.session.commit()
@@ -400,6 +402,7 @@ def test_bulk_then_publish_then_change_only_with_a_reason(world, reported):
     assert entry.before_data()["rating"] == "good" and entry.after_data()["change_reason"] == "补充年底表现"
 
 
+@pytest.mark.committing
 def test_two_ratings_of_one_member_at_once_make_one_row(app, world, reported):
     barrier = threading.Barrier(2, timeout=20)
     results: list[str] = []

@@ -787,6 +787,7 @@ def _decider(record_id: int, user_id: int, how: str):
     return prepare
 
 
+@pytest.mark.committing
 @pytest.mark.parametrize("second", ["approve", "reject"])
 def test_two_secretaries_cannot_both_decide_one_entry(app, setup, second):
     w = setup
@@ -809,6 +810,7 @@ def test_two_secretaries_cannot_both_decide_one_entry(app, setup, second):
     assert_counters_match()
 
 
+@pytest.mark.committing
 def test_a_double_clicked_form_logs_once(app, setup):
     w = setup
     member_id, user_id, community_id = w.members["member"].id, w.users["member"].id, w.community.id

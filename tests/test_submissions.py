@@ -169,6 +169,7 @@ def test_a_repeat_whose_first_answer_was_lost_says_it_was_saved(member):
     assert _records() == 1
 
 
+@pytest.mark.committing
 def test_two_identical_posts_at_once_create_one_record(app, member):
     b, entry = member
     twin = Browser(app.test_client())
@@ -201,6 +202,7 @@ def test_keys_older_than_a_week_are_forgotten_on_the_next_save(member):
     assert db.session.scalar(select(func.count()).select_from(Submission)) == 1
 
 
+@pytest.mark.committing
 def test_a_twin_that_commits_first_makes_the_commit_fail_and_the_answer_a_repeat(member, monkeypatch):
     b, entry = member
     log_entry = services.log_entry
