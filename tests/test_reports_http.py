@@ -80,6 +80,13 @@ def test_each_side_acknowledges_only_its_own_side(login, city):
     assert report.branch_comment == "已阅" and report.status == "submitted"
 
 
+def test_a_refused_comment_is_linked_to_its_own_side_box(login, city):
+    report = submitted_report(city)
+    response = login("branch_secretary").post(f"/reports/{report.id}/acknowledge/branch", {"comment": "长" * 1001})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'href="#comment-branch"' in html and 'id="comment-branch"' in html
+
+
 def test_acknowledging_with_htmx_returns_the_fragment_and_an_event(login, city):
     report = submitted_report(city)
     secretary = login("community_secretary")

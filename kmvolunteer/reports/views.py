@@ -221,6 +221,7 @@ def acknowledge(report_id: int, side: str):
                 )
             flash(_("Acknowledged."), "success")
             return see_other(url_for("reports.show", report_id=report.id), "reports-changed")
+    form.comment.id = f"comment-{side}"  # the summary's link goes to this side's comment box
     return render("reports/show.html", "reports/_acks.html", status=422, report=report, form=form)
 
 
