@@ -85,12 +85,13 @@ def live_raw(year: int, scope: Scope | None = None) -> Select:
 
 @lru_cache(maxsize=1)
 def members_raw() -> Select:
-    """live_raw for a few members, built once with bound parameters ``year``, ``city_id``,
-    ``member_ids`` and ``report_member_ids`` (the same ids): refreshing one member after each
-    approval should not spend its time building this statement again."""
+    """live_raw for a few members, built once with bound parameters ``year``, ``member_ids`` and
+    ``report_member_ids`` (the same ids): refreshing one member after each approval should not spend
+    its time building this statement again (nor a query for the city's id)."""
+    city = select(Area.id).where(Area.level == "city").order_by(Area.id).limit(1).scalar_subquery()
     return _raw(
         bindparam("year"),
-        bindparam("city_id"),
+        city,
         [Member.id.in_(bindparam("member_ids", expanding=True))],
         [Report.member_id.in_(bindparam("report_member_ids", expanding=True))],
     )

@@ -40,7 +40,7 @@ from kmvolunteer.org.models import members_changed
 from kmvolunteer.reportin.models import ReportIn, ReportInStatus
 from kmvolunteer.reports.models import Rating, Report
 from kmvolunteer.service.models import ServiceRecord
-from kmvolunteer.tallies.facts import RAW_COLUMNS, city_id, live_raw, members_raw
+from kmvolunteer.tallies.facts import RAW_COLUMNS, live_raw, members_raw
 from kmvolunteer.tallies.models import KeptYear, MemberFact, TallyCell
 from kmvolunteer.years import rules
 from kmvolunteer.years.models import Year, year_is_closed
@@ -156,7 +156,6 @@ def refresh_members(member_ids: Iterable[int]) -> None:
     session = db.session
     ids = sorted(set(member_ids))
     _lock_kept_tallies(exclusive=False)
-    city = city_id() or 0
     for year in open_kept_years():
         deltas: dict[tuple[int, int], Counter] = {}
         shape: dict[tuple[int, int], Any] = {}
@@ -168,9 +167,7 @@ def refresh_members(member_ids: Iterable[int]) -> None:
                 .order_by(MemberFact.member_id)
                 .with_for_update()
             ).all()
-            new = session.execute(
-                members_raw(), {"year": year, "city_id": city, "member_ids": chunk, "report_member_ids": chunk}
-            ).all()
+            new = session.execute(members_raw(), {"year": year, "member_ids": chunk, "report_member_ids": chunk}).all()
             for fact, sign in [(f, -1) for f in old] + [(f, 1) for f in new]:
                 key = _cell_key(fact)
                 delta = deltas.setdefault(key, Counter())
