@@ -22,6 +22,7 @@ from tests.factories import make_claim, make_need, make_record, make_report_in, 
 SAVEPOINTS = re.compile(r"(RELEASE |ROLLBACK TO )?SAVEPOINT ")
 HOME_BUDGET = 6
 QUEUE_BUDGET = 6
+APPROVAL_BUDGET, APPROVAL_WRITES = 10, 6
 
 
 @contextmanager
@@ -100,3 +101,29 @@ def test_queue_within_budget_and_the_menu_whatever_the_grants(app, world, login)
         assert re.search(rf'id="reportin-badge-{community.id}"[^>]*>{waiting}</span>', page), community.name
     # The menu's count of entries waiting is the queue's.
     assert re.search(r'id="pending-badge"[^>]*>5</span>', page)
+
+
+def test_one_approval_within_budget(app, world):
+    """The write path of one approval (core/machine.py and what follows its event): the record, its
+    audit entry, the member's and the month's counters, the member's kept facts and cell."""
+    from kmvolunteer.service import services
+    from kmvolunteer.tallies import rollup
+
+    today = local_today()
+    make_rule(world.city, today.year)
+    make_report_in(world.members["member"], world.community, "confirmed")
+    record = make_record(world.members["member"], world.community, today - timedelta(days=1), status="submitted")
+    rollup.refresh_year(today.year)
+    db.session.commit()
+    secretary = world.users["community_secretary"]
+    secretary.grants, record.community, record.member  # noqa: B018 — the policy check of the view loads them
+
+    with statements(app) as sent:
+        services.approve(record, secretary)
+        db.session.commit()
+
+    writes = [s for s in sent if s.split()[0] in ("INSERT", "UPDATE", "DELETE")]
+    # PostgreSQL also takes the kept tallies' shared lock (tallies/rollup.py); SQLite has one writer.
+    budget = APPROVAL_BUDGET + (db.engine.dialect.name == "postgresql")
+    assert record.status == "approved"
+    assert len(sent) <= budget and len(writes) <= APPROVAL_WRITES, "\n".join(sent)
