@@ -26,13 +26,12 @@ from kmvolunteer.auth.models import GRANT_SCOPE, LoginFailure, Role, RoleGrant, 
 from kmvolunteer.core import audit
 from kmvolunteer.core.audit import AuditEntry
 from kmvolunteer.core.errors import ServiceError
+from kmvolunteer.core.passwords import new_initial_password
 from kmvolunteer.core.text import mask_username
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Branch, Department
 
-# Readable initial passwords: no 0/O, 1/l/I.
-_PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 # The 10,000 most common passwords; where the list comes from is said in its first lines.
 COMMON_PASSWORDS_FILE = Path(__file__).with_name("common-passwords.txt.gz")
 
@@ -64,12 +63,6 @@ def _verify(password_hash: str | None, password: str) -> bool:
     if _outdated(password_hash):
         check_password_hash(full_strength, password)
     return valid
-
-
-def new_initial_password() -> tuple[str, str]:
-    """A readable one-time password and its hash."""
-    password = "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(10))
-    return password, generate_password_hash(password, method=current_app.config["INITIAL_PASSWORD_HASH_METHOD"])
 
 
 def normalize_username(username: str) -> str:

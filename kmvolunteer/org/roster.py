@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from kmvolunteer.auth.models import User
-from kmvolunteer.auth.services import new_initial_password
 from kmvolunteer.core import audit
 from kmvolunteer.core.errors import ServiceError
+from kmvolunteer.core.passwords import new_initial_password
 from kmvolunteer.core.text import is_mobile, normalize_phone
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Branch, Member, members_changed
