@@ -1,4 +1,5 @@
-"""The demo city: the org's places and people, then each feature's data, then the tallies counted.
+"""The demo city: the org's places and people, then each feature's data, announced (bulk_loaded) so
+that derived data, the tallies, is counted.
 
 It composes the features, so it sits on the top floor with the app and the commands.
 """
@@ -7,10 +8,10 @@ from __future__ import annotations
 
 from kmvolunteer.extensions import db
 from kmvolunteer.org.demo import DEMO_ACCOUNTS, DEMO_MEMBER, DEMO_PASSWORD, Sizes, database_is_empty, seed_org
+from kmvolunteer.org.models import bulk_loaded
 from kmvolunteer.reportin import demo as reportin_demo
 from kmvolunteer.reports import demo as reports_demo
 from kmvolunteer.service import demo as service_demo
-from kmvolunteer.tallies import rollup
 
 __all__ = ["DEMO_ACCOUNTS", "DEMO_MEMBER", "DEMO_PASSWORD", "Sizes", "database_is_empty", "seed"]
 
@@ -21,7 +22,6 @@ def seed(*, generated: Sizes | None = None, echo=print) -> dict[str, int]:
     for feature in (reportin_demo, service_demo, reports_demo):
         feature.seed(rng=rng, generated=generated is not None, echo=echo)
         db.session.commit()
-    for year in rollup.years_in_use():
-        rollup.refresh_year(year)
+    bulk_loaded.send(None)
     db.session.commit()
     return counts

@@ -102,6 +102,8 @@ class Branch(db.Model):
 # Sent (with member_ids) when something a member's figures depend on changes outside a declared
 # transition (core/machine.py): the roster, a rating. Derived data (the tallies) follows it.
 members_changed = signal("org.members-changed")
+# Sent when records were written in bulk, past the services (the demo city): derived data recounts.
+bulk_loaded = signal("org.bulk-loaded")
 
 
 class Member(db.Model):

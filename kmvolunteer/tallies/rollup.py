@@ -36,7 +36,7 @@ from kmvolunteer.core import machine
 from kmvolunteer.core.db import add_to
 from kmvolunteer.core.time import local_today, utcnow
 from kmvolunteer.extensions import db
-from kmvolunteer.org.models import members_changed
+from kmvolunteer.org.models import bulk_loaded, members_changed
 from kmvolunteer.reportin.models import ReportIn, ReportInStatus
 from kmvolunteer.reports.models import Rating, Report
 from kmvolunteer.service.models import ServiceRecord
@@ -78,6 +78,12 @@ def _report_in_changed(sender: type, *, obj: Any, previous: dict[str, Any] | Non
 @members_changed.connect
 def _members_changed(sender: Any, *, member_ids: Iterable[int]) -> None:
     touch(*member_ids)
+
+
+@bulk_loaded.connect
+def _bulk_loaded(sender: Any) -> None:
+    for year in years_in_use():
+        touch_year(year)
 
 
 @rules.rule_changed.connect
