@@ -565,12 +565,12 @@ def grants_of(user: User, role: Role) -> list[RoleGrant]:
     return user.grants_for(role)
 
 
-def get_or_404(model: type, object_id: int, action: str, user: User | None = None) -> Any:
-    """Load an object the current user may ``action``; anything else is 404."""
+def get_or_404(model: type, object_id: int, action: str, user: User | None = None, options: tuple = ()) -> Any:
+    """Load an object the current user may ``action`` (with the loader ``options`` given); anything else is 404."""
     from flask import abort
     from flask_login import current_user
 
-    obj = db.session.get(model, object_id)
+    obj = db.session.get(model, object_id, options=options)
     if obj is None or not can(user or current_user, action, obj):
         abort(404)
     return obj

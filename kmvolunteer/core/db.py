@@ -94,6 +94,17 @@ def upsert(model: type, rows: list[dict[str, Any]], keys: list[str], columns: li
             db.session.execute(insert(model).values(**row))
 
 
+def commit_keeping_loaded() -> None:
+    """Commit without expiring the objects loaded: they hold what this transaction wrote, so the
+    response can be built from them without loading them all again."""
+    session = db.session()
+    expiring, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expiring
+
+
 def pending_migrations() -> bool | None:
     """Whether migrations/ has revisions the database lacks; None when the database has no schema at all."""
     from alembic.runtime.migration import MigrationContext

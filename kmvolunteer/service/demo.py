@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from time import monotonic
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import func, insert, select, text
 
 from kmvolunteer.auth.models import Role, RoleGrant, User
 from kmvolunteer.core.audit import AuditEntry
@@ -24,8 +24,7 @@ from kmvolunteer.core.time import local_today, utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Member
 from kmvolunteer.reportin.models import Need, ReportIn
-from kmvolunteer.service import services
-from kmvolunteer.service.models import CommunityMonth, MemberYearTally, ServiceRecord
+from kmvolunteer.service.models import ServiceRecord
 
 CHUNK = 20_000
 HOME_COMMUNITY = "翠湖社区"
@@ -97,8 +96,7 @@ def seed(*, rng: random.Random, generated: bool, echo: Callable[[str], None]) ->
     plan.home_queue(home.id, [m for m in members if where[m.id] == home.id])
     plan.flush()
     _reset_sequences()
-    _build_counters()
-    echo(f"service: {plan.total} records and their counters in {monotonic() - started:.1f} s")
+    echo(f"service: {plan.total} records in {monotonic() - started:.1f} s")
 
 
 def _confirmed_communities() -> dict[int, int]:
@@ -396,20 +394,3 @@ def _reset_sequences() -> None:
                 f'COALESCE((SELECT MAX(id) FROM "{table}"), 0) + 1, false)'
             )
         )
-
-
-def _build_counters() -> None:
-    """The per-member-year counters, from the records, in one statement."""
-    db.session.execute(delete(MemberYearTally))
-    db.session.execute(
-        insert(MemberYearTally).from_select(
-            ["member_id", "year", "approved_half_hours", "approved_entries", "pending_entries"],
-            services.counters_from_records(),
-        )
-    )
-    db.session.execute(delete(CommunityMonth))
-    db.session.execute(
-        insert(CommunityMonth).from_select(
-            ["community_id", "year", "month", "approved_half_hours"], services.months_from_records()
-        )
-    )

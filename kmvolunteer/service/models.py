@@ -128,30 +128,6 @@ RECORDS = Machine(
 )
 
 
-class MemberYearTally(db.Model):
-    """Per-member, per-year counters, updated in the same transaction as every record change."""
-
-    __tablename__ = "member_year_tally"
-
-    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), primary_key=True)
-    year: Mapped[int] = mapped_column(primary_key=True, index=True)
-    approved_half_hours: Mapped[int] = mapped_column(default=0)
-    approved_entries: Mapped[int] = mapped_column(default=0)
-    pending_entries: Mapped[int] = mapped_column(default=0)
-
-
-class CommunityMonth(db.Model):
-    """Approved half-hours served in a community in a month, updated with the member counters;
-    the tallies' hours-by-month line reads these instead of every record."""
-
-    __tablename__ = "community_month"
-
-    community_id: Mapped[int] = mapped_column(ForeignKey("area.id"), primary_key=True)
-    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    month: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    approved_half_hours: Mapped[int] = mapped_column(default=0)
-
-
 class Certificate(db.Model):
     """服务记录证明: a printed platform record of a member's approved service in a year.
 

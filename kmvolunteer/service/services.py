@@ -2,8 +2,8 @@
 
 Every transition follows one order: policy check → rule checks → a guarded UPDATE
 (``WHERE status = :expected``, so of two people clicking at once only one wins) →
-the per-member-year counters in the same transaction → one audit entry with
-before/after. Nothing here commits or touches ``request``; a ServiceError means
+one audit entry with before/after → the ``machine.transitioned`` event, which the
+tallies' counters follow in the same transaction. Nothing here commits or touches ``request``; a ServiceError means
 nothing was changed (the caller rolls back and shows the message).
 """
 
@@ -14,33 +14,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, NamedTuple
+from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, case, event, extract, func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Select, and_, case, func, or_, select, update
+from sqlalchemy.orm import joinedload
 
 from kmvolunteer.auth.models import User
 from kmvolunteer.auth.policy import About, about_self, can, member_search, scoped
 from kmvolunteer.core import audit
 from kmvolunteer.core.audit import AuditEntry
-from kmvolunteer.core.db import add_to
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.text import format_hours
 from kmvolunteer.core.time import local_today, to_local, utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Branch, Member
 from kmvolunteer.reportin.models import Claim, Need, ReportIn
-from kmvolunteer.service.models import (
-    RECORDS,
-    Certificate,
-    CommunityMonth,
-    MemberYearTally,
-    RecordStatus,
-    ServiceRecord,
-)
+from kmvolunteer.service.models import RECORDS, Certificate, RecordStatus, ServiceRecord
 from kmvolunteer.years import workdays
 from kmvolunteer.years.models import YearRule, year_is_closed
 from kmvolunteer.years.rules import effective_rule
@@ -155,151 +147,31 @@ def parse_hours(raw: Any) -> Decimal | None:
     return value
 
 
-# ---------------------------------------------------------------- counters
+# ---------------------------------------------------------------- counting
 
 
-def _contribution(status: str, half_hours: int) -> tuple[int, int, int]:
-    """What one record adds to (approved_half_hours, approved_entries, pending_entries)."""
-    if status == S.approved.value:
-        return half_hours, 1, 0
-    if status == S.submitted.value:
-        return 0, 0, 1
-    return 0, 0, 0
+def _lock_member(member_id: int) -> None:
+    """Take the member row's write lock first, so one member's concurrent entries (a double-clicked
+    form) are checked one after the other: an UPDATE that changes nothing locks the row on PostgreSQL
+    and takes SQLite's write lock before the checks read."""
+    db.session.execute(
+        update(Member)
+        .where(Member.id == member_id)
+        .values(active=Member.active)
+        .execution_options(synchronize_session=False)
+    )
 
 
-def _lock_member_year(member_id: int, year: int) -> None:
-    """Take the member-year counter row's lock first, so one member's concurrent entries
-    (a double-clicked form) are checked one after the other."""
-    add_to(MemberYearTally, {"member_id": member_id, "year": year}, {"pending_entries": 0})
+def year_counts(member_id: int, year: int) -> Select:
+    """(approved half-hours, approved entries, pending entries, returned entries) of a member's year,
+    counted from their records (at most a few hundred, found by ix_service_record_member_year)."""
 
+    def count(status: RecordStatus, value: Any = 1):
+        return func.coalesce(func.sum(case((ServiceRecord.status == status.value, value), else_=0)), 0)
 
-class Held(NamedTuple):
-    """What a record counts for: its year, status and hours, and where and in which month it was served."""
-
-    year: int
-    status: str
-    half_hours: int
-    community_id: int
-    month: int
-
-
-def _held(record: ServiceRecord, status: str | None = None) -> Held:
-    return Held(record.year, status or record.status, record.half_hours, record.community_id, record.service_date.month)
-
-
-def _move(member_id: int, before: Held | None, after: Held | None) -> None:
-    """Shift the member-year counters and the community-month hours from what a record held before to after."""
-    deltas: dict[int, list[int]] = {}
-    months: dict[tuple[int, int, int], int] = {}
-    for state, sign in ((before, -1), (after, 1)):
-        if state is None:
-            continue
-        parts = _contribution(state.status, state.half_hours)
-        current = deltas.setdefault(state.year, [0, 0, 0])
-        for index in range(3):
-            current[index] += sign * parts[index]
-        key = (state.community_id, state.year, state.month)
-        months[key] = months.get(key, 0) + sign * parts[0]
-    for year, (hh, entries, pending) in sorted(deltas.items()):
-        if hh == entries == pending == 0:
-            continue
-        add_to(
-            MemberYearTally,
-            {"member_id": member_id, "year": year},
-            {"approved_half_hours": hh, "approved_entries": entries, "pending_entries": pending},
-        )
-    pending = db.session.info.setdefault(MONTH_DELTAS, {})
-    for key, hh in months.items():
-        pending[key] = pending.get(key, 0) + hh
-
-
-def _count_new(record: ServiceRecord, actor: User) -> None:
-    _move(record.member_id, None, _held(record))
-    RECORDS.created(record, actor_id=actor.id)
-
-
-# A community's month row is shared by everyone serving there that month, so its changes are
-# applied once, just before the commit and in key order: two secretaries approving at once then
-# never hold each other's months.
-MONTH_DELTAS = "service.month_deltas"
-
-
-@event.listens_for(Session, "before_commit")
-def _apply_month_deltas(session: Session) -> None:
-    if session.in_nested_transaction():
-        return
-    for (community_id, year, month), hh in sorted(session.info.pop(MONTH_DELTAS, {}).items()):
-        if hh == 0:
-            continue
-        add_to(
-            CommunityMonth,
-            {"community_id": community_id, "year": year, "month": month},
-            {"approved_half_hours": hh},
-        )
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_month_deltas(session: Session, previous_transaction: Any) -> None:
-    if not previous_transaction.nested:
-        session.info.pop(MONTH_DELTAS, None)
-
-
-def counters_from_records() -> Select:
-    """(member, year, approved half-hours, approved entries, pending entries), the columns of
-    MemberYearTally, from the records."""
-    approved = ServiceRecord.status == S.approved.value
     return select(
-        ServiceRecord.member_id,
-        ServiceRecord.year,
-        func.sum(case((approved, ServiceRecord.half_hours), else_=0)),
-        func.sum(case((approved, 1), else_=0)),
-        func.sum(case((ServiceRecord.status == S.submitted.value, 1), else_=0)),
-    ).group_by(ServiceRecord.member_id, ServiceRecord.year)
-
-
-def recount() -> dict[tuple[int, int], tuple[int, int, int]]:
-    """The counters computed from scratch from the records (for tests and the check command)."""
-    return {
-        (m, y): (int(hh or 0), int(e or 0), int(p or 0))
-        for m, y, hh, e, p in db.session.execute(counters_from_records())
-        if hh or e or p
-    }
-
-
-def months_from_records() -> Select:
-    """Approved half-hours by (community, year, month), the columns of CommunityMonth, from the records."""
-    month = extract("month", ServiceRecord.service_date)
-    return (
-        select(ServiceRecord.community_id, ServiceRecord.year, month, func.sum(ServiceRecord.half_hours))
-        .where(ServiceRecord.status == S.approved.value)
-        .group_by(ServiceRecord.community_id, ServiceRecord.year, month)
-    )
-
-
-def recount_months() -> dict[tuple[int, int, int], int]:
-    return {(c, y, int(m)): int(hh) for c, y, m, hh in db.session.execute(months_from_records()) if hh}
-
-
-def stored_months() -> dict[tuple[int, int, int], int]:
-    rows = db.session.execute(
-        select(
-            CommunityMonth.community_id, CommunityMonth.year, CommunityMonth.month, CommunityMonth.approved_half_hours
-        )
-    )
-    return {(c, y, m): hh for c, y, m, hh in rows if hh}
-
-
-def stored_counters() -> dict[tuple[int, int], tuple[int, int, int]]:
-    rows = db.session.execute(
-        select(
-            MemberYearTally.member_id,
-            MemberYearTally.year,
-            MemberYearTally.approved_half_hours,
-            MemberYearTally.approved_entries,
-            MemberYearTally.pending_entries,
-        )
-    )
-    return {(m, y): (hh, e, p) for m, y, hh, e, p in rows if hh or e or p}
+        count(S.approved, ServiceRecord.half_hours), count(S.approved), count(S.submitted), count(S.returned)
+    ).where(ServiceRecord.member_id == member_id, ServiceRecord.year == year)
 
 
 # ---------------------------------------------------------------- entries
@@ -533,7 +405,7 @@ def log_entry(member: Member, actor: User, data: EntryData, *, today: date | Non
             ),
             "late_reason",
         )
-    _lock_member_year(member.id, data.service_date.year)
+    _lock_member(member.id)
     _check_duplicates_and_day(
         member.id,
         data.service_date,
@@ -567,7 +439,7 @@ def log_entry(member: Member, actor: User, data: EntryData, *, today: date | Non
     )
     db.session.add(record)
     db.session.flush()
-    _count_new(record, actor)
+    RECORDS.created(record, actor_id=actor.id)
     audit.record(
         "service.logged",
         record,
@@ -604,8 +476,7 @@ def edit_entry(record: ServiceRecord, actor: User, data: EntryData, *, today: da
             ),
             "late_reason",
         )
-    for year in sorted({record.year, data.service_date.year}):
-        _lock_member_year(record.member_id, year)
+    _lock_member(record.member_id)
     _check_duplicates_and_day(
         record.member_id,
         data.service_date,
@@ -618,7 +489,6 @@ def edit_entry(record: ServiceRecord, actor: User, data: EntryData, *, today: da
         exclude_id=record.id,
     )
     before = _snapshot(record)
-    old = _held(record, expected)
     values: dict[str, Any] = dict(
         community_id=community.id,
         need_id=need.id if need else None,
@@ -649,14 +519,12 @@ def edit_entry(record: ServiceRecord, actor: User, data: EntryData, *, today: da
         after={k: after[k] for k in changed},
     )
     db.session.expire(record, ["community", "need"])
-    _move(record.member_id, old, _held(record))
     return record
 
 
 def _decide(record: ServiceRecord, actor: User, action: str, reason: str | None = None) -> ServiceRecord:
     if year_is_closed(record.year):
         raise ServiceError(_("The year %(year)d is closed; its records can no longer change.", year=record.year))
-    old = _held(record)
     values: dict[str, Any] = {}
     if action != "withdraw":
         values.update(decided_at=utcnow(), decided_by_id=actor.id, reason="")
@@ -669,7 +537,6 @@ def _decide(record: ServiceRecord, actor: User, action: str, reason: str | None 
         values=values,
         reason=reason,
     )
-    _move(record.member_id, old, _held(record))
     return record
 
 
@@ -840,7 +707,7 @@ def record_attendance(
         if not can(actor, "service.decide", About(need.community, member=member)):
             result.skipped.append((member_id, member, _("your own entry needs another secretary")))
             continue
-        _lock_member_year(member.id, day.year)
+        _lock_member(member.id)
         try:
             _check_duplicates_and_day(
                 member.id,
@@ -883,7 +750,7 @@ def record_attendance(
         )
         db.session.add(record)
         db.session.flush()
-        _count_new(record, actor)
+        RECORDS.created(record, actor_id=actor.id)
         audit.record(
             "service.recorded",
             record,
@@ -964,9 +831,10 @@ def issue_certificate(member: Member, year: int, actor: User) -> Certificate:
 def certificate_outdated(certificate: Certificate) -> bool:
     """Has the member's approved service in the certificate's year changed since it was issued
     (an entry revoked, or more approved)? The certificate itself keeps the totals as issued."""
-    tally = db.session.get(MemberYearTally, (certificate.member_id, certificate.year))
-    now = (tally.approved_half_hours, tally.approved_entries) if tally else (0, 0)
-    return now != (certificate.approved_half_hours, certificate.approved_entries)
+    half_hours, entries, _pending, _returned = db.session.execute(
+        year_counts(certificate.member_id, certificate.year)
+    ).one()
+    return (half_hours, entries) != (certificate.approved_half_hours, certificate.approved_entries)
 
 
 def find_certificate(serial: str) -> Certificate | None:
@@ -999,6 +867,14 @@ SORTS = {
     "hours": (ServiceRecord.half_hours.desc(), ServiceRecord.id.asc()),
     "member": (Member.name.asc(), ServiceRecord.service_date.asc(), ServiceRecord.id.asc()),
 }
+
+
+# What a row of the queue shows of an entry, loaded with it.
+RECORD_ROW = (
+    joinedload(ServiceRecord.member).joinedload(Member.branch).joinedload(Branch.agency),
+    joinedload(ServiceRecord.community),
+    joinedload(ServiceRecord.need),
+)
 
 
 def _queue_rows(user: User, filters: Filters) -> Select:
@@ -1034,11 +910,7 @@ def queue_counts(user: User, filters: Filters) -> tuple[int, int, int]:
 
 
 def queue_query(user: User, filters: Filters) -> Select:
-    stmt = _queue_rows(user, filters).options(
-        joinedload(ServiceRecord.member).joinedload(Member.branch).joinedload(Branch.agency),
-        joinedload(ServiceRecord.community),
-        joinedload(ServiceRecord.need),
-    )
+    stmt = _queue_rows(user, filters).options(*RECORD_ROW)
     return stmt.order_by(*SORTS.get(filters.sort, SORTS["submitted"]))
 
 
@@ -1151,28 +1023,9 @@ class Progress:
 
 
 def progress(member: Member, year: int) -> Progress:
-    """The member's counters of the year and their returned entries, in one statement."""
-
-    def counter(column) -> Any:
-        return select(column).where(MemberYearTally.member_id == member.id, MemberYearTally.year == year)
-
-    returned = select(func.count(ServiceRecord.id)).where(
-        ServiceRecord.member_id == member.id, ServiceRecord.year == year, ServiceRecord.status == S.returned.value
-    )
-    half_hours, entries, pending, returned_entries = db.session.execute(
-        select(
-            *(
-                stmt.scalar_subquery()
-                for stmt in (
-                    counter(MemberYearTally.approved_half_hours),
-                    counter(MemberYearTally.approved_entries),
-                    counter(MemberYearTally.pending_entries),
-                    returned,
-                )
-            )
-        )
-    ).one()
-    return Progress(year, half_hours or 0, entries or 0, pending or 0, returned_entries or 0, rule_for(member, year))
+    """The member's approved and pending entries of the year and their returned ones, in one statement."""
+    half_hours, entries, pending, returned = db.session.execute(year_counts(member.id, year)).one()
+    return Progress(year, half_hours, entries, pending, returned, rule_for(member, year))
 
 
 STATE_ORDER = [

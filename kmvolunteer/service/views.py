@@ -22,6 +22,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from kmvolunteer.auth.policy import can, get_or_404, org_areas
+from kmvolunteer.core.db import commit_keeping_loaded
 from kmvolunteer.core.htmx import render, safe_next, see_other, trigger, wants_fragment
 from kmvolunteer.core.refusals import refused
 from kmvolunteer.core.time import local_today
@@ -254,7 +255,8 @@ def withdraw(record_id: int):
 @login_required
 def decide(record_id: int, action: str):
     permission = "service.revoke" if action == "revoke" else "service.decide"
-    entry = get_or_404(ServiceRecord, record_id, "service.view")
+    # With all the row shows, so that rendering it after the commit loads nothing again.
+    entry = get_or_404(ServiceRecord, record_id, "service.view", options=services.RECORD_ROW)
     if not can(current_user, permission, entry):
         abort(404)
     form = ReasonForm(prefix=f"r{entry.id}")
@@ -268,8 +270,9 @@ def decide(record_id: int, action: str):
             services.reject(entry, current_user, form.reason.data)
         else:
             services.revoke(entry, current_user, form.reason.data)
-        db.session.commit()
-    db.session.refresh(entry)
+        commit_keeping_loaded()
+    if refusal:
+        db.session.refresh(entry)  # rolled back: as it is now
     if wants_fragment() and request.form.get("from") != "record":
         response = render(
             "service/_queue_row.html",
@@ -603,26 +606,6 @@ def verify(serial: str | None):
     )
     response.headers["X-Robots-Tag"] = "noindex"
     return response
-
-
-# ---------------------------------------------------------------- operations
-
-
-@bp.cli.command("check-counters")
-def check_counters() -> None:
-    """Compare the per-member-year counters with a recount from the records."""
-    import click
-
-    stored, counted = services.stored_counters(), services.recount()
-    wrong = {k for k in stored.keys() | counted.keys() if stored.get(k, (0, 0, 0)) != counted.get(k, (0, 0, 0))}
-    click.echo(f"{len(counted)} member-years counted, {len(wrong)} differ.")
-    for key in sorted(wrong)[:50]:
-        click.echo(f"member {key[0]} year {key[1]}: stored {stored.get(key)} counted {counted.get(key)}")
-    months, counted_months = services.stored_months(), services.recount_months()
-    wrong_months = {k for k in months.keys() | counted_months.keys() if months.get(k) != counted_months.get(k)}
-    click.echo(f"{len(counted_months)} community-months counted, {len(wrong_months)} differ.")
-    if wrong or wrong_months:
-        raise SystemExit(1)
 
 
 # ---------------------------------------------------------------- local working-day exceptions

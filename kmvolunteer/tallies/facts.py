@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, case, func, or_, select
+from sqlalchemy import Select, and_, bindparam, case, extract, func, or_, select
 from sqlalchemy.orm import aliased
 
 from kmvolunteer.core.time import local_today
@@ -20,19 +20,19 @@ from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Agency, Area, Branch, Member
 from kmvolunteer.reportin.models import ReportIn
 from kmvolunteer.reports.models import Evaluation, Report
-from kmvolunteer.service.models import MemberYearTally
-from kmvolunteer.tallies.models import KeptYear, MemberFact, TallySnapshot
+from kmvolunteer.service.models import RecordStatus, ServiceRecord
+from kmvolunteer.tallies.models import MONTHS, KeptYear, MemberFact, TallySnapshot
 from kmvolunteer.years.models import YearRule, year_is_closed
 
+# What a member's records add up to in a year (with MONTHS): the counters a change of a record moves.
+COUNTERS = ("approved_half_hours", "approved_entries", "pending_entries")
 FACT_COLUMNS = (
     "member_id",
     "branch_id",
     "agency_id",
     "agency_area_id",
     "community_id",
-    "approved_half_hours",
-    "approved_entries",
-    "pending_entries",
+    *COUNTERS,
     "reports_submitted",
     "rating",
     "min_half_hours",
@@ -60,7 +60,7 @@ class Scope:
     ids: tuple[int, ...] = ()
 
 
-RAW_COLUMNS = FACT_COLUMNS[:-1] + ("reports_needed", "report_due")
+RAW_COLUMNS = FACT_COLUMNS[:-1] + ("reports_needed", "report_due", *MONTHS)
 
 
 def _required(needed, due):
@@ -79,25 +79,56 @@ def live_raw(year: int, scope: Scope | None = None) -> Select:
     city's; the rule columns are NULL when no rule is set for the year)."""
     by_members = scope is not None and scope.kind == "members"
     return _raw(
-        year, city_id() or 0, scope_filter(scope, _LIVE), [Report.member_id.in_(scope.ids)] if by_members else []
+        year,
+        city_id() or 0,
+        scope_filter(scope, _LIVE),
+        [Report.member_id.in_(scope.ids)] if by_members else [],
+        [ServiceRecord.member_id.in_(scope.ids)] if by_members else [],
     )
 
 
 @lru_cache(maxsize=1)
 def members_raw() -> Select:
-    """live_raw for a few members, built once with bound parameters ``year``, ``member_ids`` and
-    ``report_member_ids`` (the same ids): refreshing one member after each approval should not spend
-    its time building this statement again (nor a query for the city's id)."""
+    """live_raw for a few members, built once with bound parameters ``year``, ``member_ids``,
+    ``report_member_ids`` and ``record_member_ids`` (the same ids): recomputing one member should not
+    spend its time building this statement again (nor a query for the city's id)."""
     city = select(Area.id).where(Area.level == "city").order_by(Area.id).limit(1).scalar_subquery()
     return _raw(
         bindparam("year"),
         city,
         [Member.id.in_(bindparam("member_ids", expanding=True))],
         [Report.member_id.in_(bindparam("report_member_ids", expanding=True))],
+        [ServiceRecord.member_id.in_(bindparam("record_member_ids", expanding=True))],
     )
 
 
-def _raw(year: Any, city: Any, where: list, report_where: list) -> Select:
+def _counted(year: Any, record_where: list):
+    """Each member's approved half-hours (in all and by month), approved and pending entries of the
+    year, from their records."""
+    approved = ServiceRecord.status == RecordStatus.approved.value
+    month = extract("month", ServiceRecord.service_date)
+
+    def total(condition, value: Any = 1):
+        return func.sum(case((condition, value), else_=0))
+
+    return (
+        select(
+            ServiceRecord.member_id,
+            total(approved, ServiceRecord.half_hours).label("approved_half_hours"),
+            total(approved).label("approved_entries"),
+            total(ServiceRecord.status == RecordStatus.submitted.value).label("pending_entries"),
+            *(
+                total(and_(approved, month == number), ServiceRecord.half_hours).label(name)
+                for number, name in enumerate(MONTHS, start=1)
+            ),
+        )
+        .where(ServiceRecord.year == year, *record_where)
+        .group_by(ServiceRecord.member_id)
+        .subquery()
+    )
+
+
+def _raw(year: Any, city: Any, where: list, report_where: list, record_where: list) -> Select:
     own_rule, city_rule = aliased(YearRule), aliased(YearRule)
     rule = case((own_rule.id.is_not(None), 1), else_=0)
 
@@ -115,6 +146,7 @@ def _raw(year: Any, city: Any, where: list, report_where: list) -> Select:
         .group_by(Report.member_id)
         .subquery()
     )
+    counted = _counted(year, record_where)
     confirmed = and_(ReportIn.member_id == Member.id, ReportIn.kind == "member", ReportIn.status == "confirmed")
     needed = case(
         (pick("report_required").is_(None), None),
@@ -127,15 +159,14 @@ def _raw(year: Any, city: Any, where: list, report_where: list) -> Select:
         Branch.agency_id.label("agency_id"),
         Agency.area_id.label("agency_area_id"),
         ReportIn.community_id.label("community_id"),
-        func.coalesce(MemberYearTally.approved_half_hours, 0).label("approved_half_hours"),
-        func.coalesce(MemberYearTally.approved_entries, 0).label("approved_entries"),
-        func.coalesce(MemberYearTally.pending_entries, 0).label("pending_entries"),
+        *(func.coalesce(counted.c[name], 0).label(name) for name in COUNTERS),
         func.coalesce(reports.c.n, 0).label("reports_submitted"),
         Evaluation.rating.label("rating"),
         pick("min_half_hours").label("min_half_hours"),
         pick("min_activities").label("min_activities"),
         needed.label("reports_needed"),
         pick("report_due").label("report_due"),
+        *(func.coalesce(counted.c[name], 0).label(name) for name in MONTHS),
     ]
     return (
         select(*columns)
@@ -143,7 +174,7 @@ def _raw(year: Any, city: Any, where: list, report_where: list) -> Select:
         .join(Branch, Member.branch_id == Branch.id)
         .join(Agency, Branch.agency_id == Agency.id)
         .outerjoin(ReportIn, confirmed)
-        .outerjoin(MemberYearTally, and_(MemberYearTally.member_id == Member.id, MemberYearTally.year == year))
+        .outerjoin(counted, counted.c.member_id == Member.id)
         .outerjoin(reports, reports.c.member_id == Member.id)
         .outerjoin(
             Evaluation,
@@ -163,9 +194,11 @@ def _raw(year: Any, city: Any, where: list, report_where: list) -> Select:
 def live_facts(year: int, scope: Scope | None = None) -> Select:
     """FACT_COLUMNS computed from the records."""
     raw = live_raw(year, scope)
-    needed, due = raw.selected_columns.reports_needed, raw.selected_columns.report_due
+    columns = raw.selected_columns
     return raw.with_only_columns(
-        *list(raw.selected_columns)[:-2], _required(needed, due).label("reports_required"), maintain_column_froms=True
+        *(columns[name] for name in FACT_COLUMNS[:-1]),
+        _required(columns.reports_needed, columns.report_due).label("reports_required"),
+        maintain_column_froms=True,
     )
 
 

@@ -43,8 +43,32 @@ class KeptYear(db.Model):
     refreshed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class MemberFact(db.Model):
-    """One active member's figures for a kept year, recomputed from the records whenever they change.
+MONTHS = tuple(f"month_{month}" for month in range(1, 13))
+
+
+class ByMonth:
+    """Approved half-hours by the month the service was given (``month_1`` … ``month_12``)."""
+
+    month_1: Mapped[int] = mapped_column(default=0, server_default="0")
+    month_2: Mapped[int] = mapped_column(default=0, server_default="0")
+    month_3: Mapped[int] = mapped_column(default=0, server_default="0")
+    month_4: Mapped[int] = mapped_column(default=0, server_default="0")
+    month_5: Mapped[int] = mapped_column(default=0, server_default="0")
+    month_6: Mapped[int] = mapped_column(default=0, server_default="0")
+    month_7: Mapped[int] = mapped_column(default=0, server_default="0")
+    month_8: Mapped[int] = mapped_column(default=0, server_default="0")
+    month_9: Mapped[int] = mapped_column(default=0, server_default="0")
+    month_10: Mapped[int] = mapped_column(default=0, server_default="0")
+    month_11: Mapped[int] = mapped_column(default=0, server_default="0")
+    month_12: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class MemberFact(ByMonth, db.Model):
+    """One active member's figures for a kept year: the only counters of service records.
+
+    A change of one of the member's records adds its difference here (and to the member's
+    cell) in the same transaction; anything else recomputes the row from the records
+    (tallies.rollup).
 
     ``reports_needed`` is what the rule asks for (NULL: no rule for the year, 0: no report
     required); whether it is due yet is decided when the tally is read, from ``report_due``.
@@ -73,8 +97,9 @@ class MemberFact(db.Model):
     report_due: Mapped[date | None]
 
 
-class TallyCell(db.Model):
-    """The members of one agency serving in one community (0: not reported in), summed for a kept year.
+class TallyCell(ByMonth, db.Model):
+    """The members of one agency serving in one community (0: not reported in), summed for a kept year;
+    the hours by month are what the area's hours-by-month line adds up.
 
     Every member of a cell falls under the same year rule (their agency's), so the
     number meeting it can be kept both with and without the report (``met_all`` and

@@ -1,14 +1,20 @@
 """Keeping the tallies of open years current, so a city tally reads thousands of rows, not millions.
 
 For every kept year (KeptYear) each active member has a MemberFact row, and the members
-of one agency serving in one community are summed in a TallyCell. What a member's figures
-depend on (entries, report-ins, reports, ratings, the roster) is followed through the
-features' events (``core.machine.transitioned``, ``org.models.members_changed``), which
-``touch(member_id)``; just before the transaction commits, each touched
-member's facts are recomputed from the records and the difference is added to the cells
-(cells in key order, so two transactions never wait for each other in a circle). A
-change of the year's rule, or reopening a year, recomputes the whole year
-(``touch_year``). A closed year's cells are frozen with its snapshot (``freeze_year``).
+of one agency serving in one community are summed in a TallyCell: these are the only
+counters of service records. What a member's figures depend on is followed through the
+features' events (``core.machine.transitioned``, ``org.models.members_changed``):
+
+* a service record created or changed moves its difference (hours, entries, hours of its
+  month) into the member's fact of the record's year — one ``UPDATE … RETURNING``, which
+  also tells whether the member now meets the rule — and into their cell: two rows;
+* anything else (report-ins, reports, ratings, the roster) ``touch``es the member, whose
+  facts are recomputed from the records;
+
+both just before the transaction commits, facts in member order and then cells in key order,
+so two transactions never wait for each other in a circle. A change of the year's rule, or
+reopening a year, recomputes the whole year (``touch_year``). A closed year's cells are frozen
+with its snapshot (``freeze_year``).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from datetime import date
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
@@ -39,17 +46,40 @@ from kmvolunteer.extensions import db
 from kmvolunteer.org.models import bulk_loaded, members_changed
 from kmvolunteer.reportin.models import ReportIn, ReportInStatus
 from kmvolunteer.reports.models import Rating, Report
-from kmvolunteer.service.models import ServiceRecord
-from kmvolunteer.tallies.facts import RAW_COLUMNS, live_raw, members_raw
-from kmvolunteer.tallies.models import KeptYear, MemberFact, TallyCell
+from kmvolunteer.service.models import RecordStatus, ServiceRecord
+from kmvolunteer.tallies.facts import COUNTERS, RAW_COLUMNS, live_raw, members_raw
+from kmvolunteer.tallies.models import MONTHS, KeptYear, MemberFact, TallyCell
 from kmvolunteer.years import rules
 from kmvolunteer.years.models import Year, year_is_closed
 
 TOUCHED_MEMBERS = "tallies.touched_members"
 TOUCHED_YEARS = "tallies.touched_years"
+RECORD_DELTAS = "tallies.record_deltas"
 CHUNK = 500
 NEVER_DUE = date(9999, 12, 31)
-SUMS = ("headcount", "half_hours", "reports", "met_service", "met_all", *(f"rating_{r.value}" for r in Rating))
+SUMS = (
+    "headcount",
+    "half_hours",
+    "reports",
+    "met_service",
+    "met_all",
+    *(f"rating_{r.value}" for r in Rating),
+    *MONTHS,
+)
+# The columns of a member's fact that decide what it adds to the cell, read back after a change.
+CONTRIBUTING = (
+    "agency_id",
+    "community_id",
+    "agency_area_id",
+    "report_due",
+    *COUNTERS,
+    "reports_submitted",
+    "rating",
+    "min_half_hours",
+    "min_activities",
+    "reports_needed",
+    *MONTHS,
+)
 
 
 def touch(*member_ids: int) -> None:
@@ -61,9 +91,42 @@ def touch(*member_ids: int) -> None:
 # service record, a report-in that is or was confirmed, a member's report, the roster and ratings.
 
 
+def _counted(year: int, status: str, half_hours: int, month: int) -> dict[tuple[int, str], int]:
+    """What one record in this state adds to its member's counters, by (year, counter)."""
+    if status == RecordStatus.approved.value:
+        return {
+            (year, "approved_half_hours"): half_hours,
+            (year, "approved_entries"): 1,
+            (year, MONTHS[month - 1]): half_hours,
+        }
+    if status == RecordStatus.submitted.value:
+        return {(year, "pending_entries"): 1}
+    return {}
+
+
 @machine.transitioned.connect_via(ServiceRecord)
+def _service_record_changed(sender: type, *, obj: Any, previous: dict[str, Any] | None, **_: Any) -> None:
+    """Move the record's difference into its member's counters when the transaction commits."""
+    now = _counted(obj.year, obj.status, obj.half_hours, obj.service_date.month)
+    deltas = db.session.info.setdefault(RECORD_DELTAS, {})
+    changes = [(now, 1)]
+    if previous is not None:
+        was = {**{key: getattr(obj, key) for key in ("year", "status", "half_hours", "service_date")}, **previous}
+        changes.append((_counted(was["year"], was["status"], was["half_hours"], was["service_date"].month), -1))
+    for counted, sign in changes:
+        for (year, name), value in counted.items():
+            delta = deltas.setdefault((year, obj.member_id), Counter())
+            delta[name] += sign * value
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_record_deltas(session: Session, previous_transaction: Any) -> None:
+    if not previous_transaction.nested:
+        session.info.pop(RECORD_DELTAS, None)
+
+
 @machine.transitioned.connect_via(Report)
-def _member_record_changed(sender: type, *, obj: Any, **_: Any) -> None:
+def _member_report_changed(sender: type, *, obj: Any, **_: Any) -> None:
     if obj.member_id is not None:
         touch(obj.member_id)
 
@@ -99,11 +162,23 @@ def _refresh_touched(session: Session) -> None:
         return  # a savepoint is being released; the refresh waits for the real commit
     years = session.info.pop(TOUCHED_YEARS, set())
     members = session.info.pop(TOUCHED_MEMBERS, set())
+    # A member or year recomputed from the records needs no deltas; nor does a delta that adds up to nothing.
+    deltas = {
+        key: {name: value for name, value in delta.items() if value}
+        for key, delta in session.info.pop(RECORD_DELTAS, {}).items()
+        if key[0] not in years and key[1] not in members
+    }
+    deltas = {key: delta for key, delta in deltas.items() if delta}
     for year in sorted(years):
         if not year_is_closed(year):  # a closed year's cells stay as frozen with its snapshot
             refresh_year(year)
+    cells = CellChanges()
+    if deltas:
+        _lock_kept_tallies(exclusive=False)
+        members |= _move_facts(deltas, cells)
     if members:
-        refresh_members(members)
+        refresh_members(members, cells)
+    cells.write()
 
 
 # PostgreSQL: a year being recomputed is locked against the refresh of single members, which
@@ -116,6 +191,29 @@ def _lock_kept_tallies(exclusive: bool) -> None:
     if db.session.get_bind().dialect.name == "postgresql":
         function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
         db.session.execute(select(getattr(func, function)(_LOCK_KEY)))
+
+
+def _move_facts(deltas: dict[tuple[int, int], dict[str, int]], cells: CellChanges) -> set[int]:
+    """Add each (year, member)'s deltas to their fact, one UPDATE … RETURNING each, and gather what
+    that changes in their cells. Returns the members without a fact in a year with deltas (a year
+    not kept, or a member not counted yet): they are recomputed instead."""
+    missing: set[int] = set()
+    for year, member_id in sorted(deltas):
+        delta = deltas[(year, member_id)]
+        new = db.session.execute(
+            update(MemberFact)
+            .where(MemberFact.year == year, MemberFact.member_id == member_id)
+            .values({name: getattr(MemberFact, name) + value for name, value in delta.items()})
+            .returning(*(getattr(MemberFact, name) for name in CONTRIBUTING))
+            .execution_options(synchronize_session=False)
+        ).one_or_none()
+        if new is None:
+            missing.add(member_id)
+            continue
+        old = {name: getattr(new, name) - value for name, value in delta.items()}
+        cells.add(year, SimpleNamespace(**{**new._asdict(), **old}), -1)
+        cells.add(year, new, 1)
+    return missing
 
 
 def freeze_year(year: int) -> None:
@@ -150,6 +248,8 @@ def contribution(fact: Any) -> Counter:
     )
     if fact.rating:
         parts[f"rating_{fact.rating}"] = 1
+    for name in MONTHS:
+        parts[name] = getattr(fact, name)
     return parts
 
 
@@ -157,14 +257,36 @@ def _cell_key(fact: Any) -> tuple[int, int]:
     return fact.agency_id, fact.community_id or 0
 
 
-def refresh_members(member_ids: Iterable[int]) -> None:
-    """Recompute these members' facts in every open kept year and move the difference into the cells."""
+class CellChanges:
+    """What facts moved add to their cells, gathered to be written once per cell, in key order."""
+
+    def __init__(self) -> None:
+        self.deltas: dict[tuple[int, int, int], Counter] = {}
+        self.shapes: dict[tuple[int, int, int], Any] = {}
+
+    def add(self, year: int, fact: Any, sign: int) -> None:
+        key = (year, *_cell_key(fact))
+        delta = self.deltas.setdefault(key, Counter())
+        for name, value in contribution(fact).items():
+            delta[name] += sign * value
+        if sign == 1:
+            self.shapes[key] = fact
+
+    def write(self) -> None:
+        for key in sorted(self.deltas):
+            delta = {name: value for name, value in self.deltas[key].items() if value}
+            if delta:
+                _add_to_cell(key[0], key[1:], delta, self.shapes.get(key))
+
+
+def refresh_members(member_ids: Iterable[int], cells: CellChanges | None = None) -> None:
+    """Recompute these members' facts in every open kept year and move the difference into the cells
+    (into ``cells``, when given, for the caller to write)."""
     session = db.session
     ids = sorted(set(member_ids))
+    changes = cells or CellChanges()
     _lock_kept_tallies(exclusive=False)
     for year in open_kept_years():
-        deltas: dict[tuple[int, int], Counter] = {}
-        shape: dict[tuple[int, int], Any] = {}
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start : start + CHUNK]
             old = session.execute(
@@ -173,19 +295,17 @@ def refresh_members(member_ids: Iterable[int]) -> None:
                 .order_by(MemberFact.member_id)
                 .with_for_update()
             ).all()
-            new = session.execute(members_raw(), {"year": year, "member_ids": chunk, "report_member_ids": chunk}).all()
-            for fact, sign in [(f, -1) for f in old] + [(f, 1) for f in new]:
-                key = _cell_key(fact)
-                delta = deltas.setdefault(key, Counter())
-                for name, value in contribution(fact).items():
-                    delta[name] += sign * value
-                if sign == 1:
-                    shape[key] = fact
+            new = session.execute(
+                members_raw(),
+                {"year": year, "member_ids": chunk, "report_member_ids": chunk, "record_member_ids": chunk},
+            ).all()
+            for fact in old:
+                changes.add(year, fact, -1)
+            for fact in new:
+                changes.add(year, fact, 1)
             _store(year, old, new)
-        for key in sorted(deltas):
-            delta = {name: value for name, value in deltas[key].items() if value}
-            if delta:
-                _add_to_cell(year, key, delta, shape.get(key))
+    if cells is None:
+        changes.write()
 
 
 def _store(year: int, old: list[Any], new: list[Any]) -> None:
@@ -257,6 +377,7 @@ def cells_from_facts(year: int):
             func.sum(_one_if(met_service)).label("met_service"),
             func.sum(_one_if(met_all)).label("met_all"),
             *(func.sum(_one_if(f.rating == r.value)).label(f"rating_{r.value}") for r in Rating),
+            *(func.sum(getattr(f, name)).label(name) for name in MONTHS),
         )
         .where(f.year == year)
         .group_by(f.agency_id, community_id)

@@ -18,16 +18,16 @@ from kmvolunteer.core.time import local_today
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Agency, Area, Branch, Member
 from kmvolunteer.reports.models import Rating
-from kmvolunteer.service.models import CommunityMonth
 from kmvolunteer.tallies.facts import (
     Columns,
     Scope,
     compliant_expr,
     facts,
     is_kept,
+    live_raw,
     scope_filter,
 )
-from kmvolunteer.tallies.models import TallyCell
+from kmvolunteer.tallies.models import MONTHS, TallyCell
 
 RATINGS = [r.value for r in Rating]
 
@@ -352,12 +352,14 @@ def member_rows(
 
 
 def monthly_half_hours(year: int, area: Area) -> list[int]:
-    """Approved half-hours served in communities under ``area``, month by month (from CommunityMonth)."""
-    communities = select(Area.id).where(Area.level == "community", _under(Area.path, area))
-    rows = db.session.execute(
-        select(CommunityMonth.month, func.sum(CommunityMonth.approved_half_hours))
-        .where(CommunityMonth.community_id.in_(communities), CommunityMonth.year == year)
-        .group_by(CommunityMonth.month)
-    ).all()
-    by_month = {int(m): int(total or 0) for m, total in rows}
-    return [by_month.get(m, 0) for m in range(1, 13)]
+    """Approved half-hours month by month of the members reported in to communities under ``area`` (those
+    the area's table counts): summed from the kept cells, else from the records."""
+    scope = Scope("service_area", area.path)
+    if is_kept(year):
+        c = TallyCell
+        where = scope_filter(scope, Columns(None, None, c.agency_id, c.agency_area_id, func.nullif(c.community_id, 0)))
+        units = select(*(getattr(c, name) for name in MONTHS)).where(c.year == year, *where).subquery()
+    else:
+        units = live_raw(year, scope).subquery()
+    totals = db.session.execute(select(*(func.coalesce(func.sum(units.c[name]), 0) for name in MONTHS))).one()
+    return [int(total) for total in totals]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 import subprocess
+from datetime import date
 
 from kmvolunteer.extensions import db
-from kmvolunteer.service.models import MemberYearTally
 from kmvolunteer.years.models import YearRule
 from tests.browser.conftest import ARTIFACTS, js_enabled, log_in, screenshot
 from tests.conftest import PASSWORD
-from tests.factories import make_member
+from tests.factories import make_member, make_record
 
 YEAR = 2026
 
@@ -20,9 +20,8 @@ def _many_members(world, count: int = 90) -> None:
     for i in range(count):
         member = make_member(f"党员{i:03d}", f"136{i:08d}", world.branch)
         db.session.flush()
-        db.session.add(
-            MemberYearTally(member_id=member.id, year=YEAR, approved_half_hours=i % 12, approved_entries=i % 4)
-        )
+        for entry in range(i % 4):
+            make_record(member, world.community, date(YEAR, 1 + entry, 10), half_hours=i % 3 + 1)
     db.session.commit()
 
 
