@@ -439,6 +439,29 @@ def _kept_and_correct(world) -> None:
     _check_every_level(world)
 
 
+def test_hours_by_month_are_those_of_the_members_the_area_counts_kept_or_not(world):
+    """The hours-by-month line of an area adds up the approved hours of the members reported in to its
+    communities (the same members as its table), whether read from the records or the kept cells."""
+    _random_city(world, random.Random(31), 30)
+    db.session.commit()
+    expected = {area.id: [0] * 12 for area in (world.city, world.district)}
+    confirmed = {
+        r.member_id: r.community
+        for r in db.session.scalars(select(ReportIn).where(ReportIn.kind == "member", ReportIn.status == "confirmed"))
+    }
+    for record in db.session.scalars(select(ServiceRecord).where(ServiceRecord.status == "approved")):
+        community = confirmed.get(record.member_id)
+        for area in (world.city, world.district):
+            if community is not None and community.path.startswith(area.path) and record.member.active:
+                expected[area.id][record.service_date.month - 1] += record.half_hours
+    assert any(expected[world.district.id])
+    live = {area.id: services.monthly_half_hours(YEAR, area) for area in (world.city, world.district)}
+    rollup.refresh_year(YEAR)
+    db.session.commit()
+    kept = {area.id: services.monthly_half_hours(YEAR, area) for area in (world.city, world.district)}
+    assert live == kept == expected
+
+
 def test_kept_tallies_follow_every_kind_of_change(world):
     """Keep the year, then change what the figures depend on through the services, one kind at a
     time: after each commit the kept facts and cells equal a recount, and every level still does."""
