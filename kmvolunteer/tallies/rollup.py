@@ -9,7 +9,7 @@ features' events (``core.machine.transitioned``, ``org.models.members_changed``)
   month) into the member's fact of the record's year — one ``UPDATE … RETURNING``, which
   also tells whether the member now meets the rule — and into their cell: two rows;
 * anything else (report-ins, reports, ratings, the roster) ``touch``es the member, whose
-  facts are recomputed from the records;
+  facts are recomputed from the records (in the report's year only, for a report);
 
 both just before the transaction commits, facts in member order and then cells in key order,
 so two transactions never wait for each other in a circle. A change of the year's rule, or
@@ -82,9 +82,9 @@ CONTRIBUTING = (
 )
 
 
-def touch(*member_ids: int) -> None:
-    """Recompute these members' facts when the current transaction commits."""
-    db.session.info.setdefault(TOUCHED_MEMBERS, set()).update(member_ids)
+def touch(*member_ids: int, year: int | None = None) -> None:
+    """Recompute these members' facts (of ``year`` only, when given) when the current transaction commits."""
+    db.session.info.setdefault(TOUCHED_MEMBERS, set()).update((member_id, year) for member_id in member_ids)
 
 
 # What a member's figures depend on, followed through the features' events: every change of a
@@ -128,7 +128,7 @@ def _forget_record_deltas(session: Session, previous_transaction: Any) -> None:
 @machine.transitioned.connect_via(Report)
 def _member_report_changed(sender: type, *, obj: Any, **_: Any) -> None:
     if obj.member_id is not None:
-        touch(obj.member_id)
+        touch(obj.member_id, year=obj.year)
 
 
 @machine.transitioned.connect_via(ReportIn)
@@ -161,12 +161,18 @@ def _refresh_touched(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint is being released; the refresh waits for the real commit
     years = session.info.pop(TOUCHED_YEARS, set())
-    members = session.info.pop(TOUCHED_MEMBERS, set())
+    touched = session.info.pop(TOUCHED_MEMBERS, set())
+    everywhere = {member_id for member_id, year in touched if year is None}
+    in_year = {
+        (year, member_id)
+        for member_id, year in touched
+        if year is not None and year not in years and member_id not in everywhere
+    }
     # A member or year recomputed from the records needs no deltas; nor does a delta that adds up to nothing.
     deltas = {
         key: {name: value for name, value in delta.items() if value}
         for key, delta in session.info.pop(RECORD_DELTAS, {}).items()
-        if key[0] not in years and key[1] not in members
+        if key[0] not in years and key[1] not in everywhere and key not in in_year
     }
     deltas = {key: delta for key, delta in deltas.items() if delta}
     for year in sorted(years):
@@ -175,9 +181,11 @@ def _refresh_touched(session: Session) -> None:
     cells = CellChanges()
     if deltas:
         _lock_kept_tallies(exclusive=False)
-        members |= _move_facts(deltas, cells)
-    if members:
-        refresh_members(members, cells)
+        in_year |= _move_facts(deltas, cells)
+    if everywhere:
+        refresh_members(everywhere, cells)
+    for year in sorted({year for year, _member_id in in_year}):
+        refresh_members({member_id for y, member_id in in_year if y == year}, cells, only_year=year)
     cells.write()
 
 
@@ -193,11 +201,11 @@ def _lock_kept_tallies(exclusive: bool) -> None:
         db.session.execute(select(getattr(func, function)(_LOCK_KEY)))
 
 
-def _move_facts(deltas: dict[tuple[int, int], dict[str, int]], cells: CellChanges) -> set[int]:
+def _move_facts(deltas: dict[tuple[int, int], dict[str, int]], cells: CellChanges) -> set[tuple[int, int]]:
     """Add each (year, member)'s deltas to their fact, one UPDATE … RETURNING each, and gather what
-    that changes in their cells. Returns the members without a fact in a year with deltas (a year
-    not kept, or a member not counted yet): they are recomputed instead."""
-    missing: set[int] = set()
+    that changes in their cells. Returns the (year, member)s without a fact (a year not kept, or a
+    member not counted yet): they are recomputed instead."""
+    missing: set[tuple[int, int]] = set()
     for year, member_id in sorted(deltas):
         delta = deltas[(year, member_id)]
         new = db.session.execute(
@@ -208,7 +216,7 @@ def _move_facts(deltas: dict[tuple[int, int], dict[str, int]], cells: CellChange
             .execution_options(synchronize_session=False)
         ).one_or_none()
         if new is None:
-            missing.add(member_id)
+            missing.add((year, member_id))
             continue
         old = {name: getattr(new, name) - value for name, value in delta.items()}
         cells.add(year, SimpleNamespace(**{**new._asdict(), **old}), -1)
@@ -279,14 +287,16 @@ class CellChanges:
                 _add_to_cell(key[0], key[1:], delta, self.shapes.get(key))
 
 
-def refresh_members(member_ids: Iterable[int], cells: CellChanges | None = None) -> None:
-    """Recompute these members' facts in every open kept year and move the difference into the cells
-    (into ``cells``, when given, for the caller to write)."""
+def refresh_members(member_ids: Iterable[int], cells: CellChanges | None = None, only_year: int | None = None) -> None:
+    """Recompute these members' facts in every open kept year (or in ``only_year``, if kept and open) and
+    move the difference into the cells (into ``cells``, when given, for the caller to write)."""
     session = db.session
     ids = sorted(set(member_ids))
     changes = cells or CellChanges()
     _lock_kept_tallies(exclusive=False)
     for year in open_kept_years():
+        if only_year not in (None, year):
+            continue
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start : start + CHUNK]
             old = session.execute(
