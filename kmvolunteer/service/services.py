@@ -3,8 +3,9 @@
 Every transition follows one order: policy check → rule checks → a guarded UPDATE
 (``WHERE status = :expected``, so of two people clicking at once only one wins) →
 one audit entry with before/after → the ``machine.transitioned`` event, which the
-tallies' counters follow in the same transaction. Nothing here commits or touches ``request``; a ServiceError means
-nothing was changed (the caller rolls back and shows the message).
+tallies' counters follow in the same transaction. Nothing here commits or touches
+``request``; a ServiceError means nothing was changed (the caller rolls back and shows
+the message).
 """
 
 from __future__ import annotations
@@ -162,7 +163,7 @@ def _lock_member(member_id: int) -> None:
     )
 
 
-def year_counts(member_id: int, year: int) -> Select:
+def _year_counts(member_id: int, year: int) -> Select:
     """(approved half-hours, approved entries, pending entries, returned entries) of a member's year,
     counted from their records (at most a few hundred, found by ix_service_record_member_year)."""
 
@@ -832,7 +833,7 @@ def certificate_outdated(certificate: Certificate) -> bool:
     """Has the member's approved service in the certificate's year changed since it was issued
     (an entry revoked, or more approved)? The certificate itself keeps the totals as issued."""
     half_hours, entries, _pending, _returned = db.session.execute(
-        year_counts(certificate.member_id, certificate.year)
+        _year_counts(certificate.member_id, certificate.year)
     ).one()
     return (half_hours, entries) != (certificate.approved_half_hours, certificate.approved_entries)
 
@@ -1024,7 +1025,7 @@ class Progress:
 
 def progress(member: Member, year: int) -> Progress:
     """The member's approved and pending entries of the year and their returned ones, in one statement."""
-    half_hours, entries, pending, returned = db.session.execute(year_counts(member.id, year)).one()
+    half_hours, entries, pending, returned = db.session.execute(_year_counts(member.id, year)).one()
     return Progress(year, half_hours, entries, pending, returned, rule_for(member, year))
 
 

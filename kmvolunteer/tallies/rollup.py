@@ -287,12 +287,11 @@ class CellChanges:
                 _add_to_cell(key[0], key[1:], delta, self.shapes.get(key))
 
 
-def refresh_members(member_ids: Iterable[int], cells: CellChanges | None = None, only_year: int | None = None) -> None:
+def refresh_members(member_ids: Iterable[int], cells: CellChanges, only_year: int | None = None) -> None:
     """Recompute these members' facts in every open kept year (or in ``only_year``, if kept and open) and
-    move the difference into the cells (into ``cells``, when given, for the caller to write)."""
+    gather the difference in ``cells``, for the caller to write."""
     session = db.session
     ids = sorted(set(member_ids))
-    changes = cells or CellChanges()
     _lock_kept_tallies(exclusive=False)
     for year in open_kept_years():
         if only_year not in (None, year):
@@ -310,12 +309,10 @@ def refresh_members(member_ids: Iterable[int], cells: CellChanges | None = None,
                 {"year": year, "member_ids": chunk, "report_member_ids": chunk, "record_member_ids": chunk},
             ).all()
             for fact in old:
-                changes.add(year, fact, -1)
+                cells.add(year, fact, -1)
             for fact in new:
-                changes.add(year, fact, 1)
+                cells.add(year, fact, 1)
             _store(year, old, new)
-    if cells is None:
-        changes.write()
 
 
 def _store(year: int, old: list[Any], new: list[Any]) -> None:
