@@ -129,6 +129,7 @@ def _init_extensions(app: Flask) -> None:
     from kmvolunteer.reports import models as reports_models  # noqa: F401
     from kmvolunteer.service import models as service_models  # noqa: F401
     from kmvolunteer.tallies import models as tallies_models  # noqa: F401
+    from kmvolunteer.whistles import models as whistles_models  # noqa: F401
     from kmvolunteer.years import models as years_models  # noqa: F401
 
     db.init_app(app)
@@ -184,8 +185,20 @@ def _register_blueprints(app: Flask) -> None:
     from kmvolunteer.reports.views import bp as reports_bp
     from kmvolunteer.service.views import bp as service_bp
     from kmvolunteer.tallies.views import bp as tallies_bp
+    from kmvolunteer.whistles.views import bp as whistles_bp
 
-    for blueprint in (home_bp, auth_bp, accounts_bp, org_bp, audit_bp, reportin_bp, service_bp, reports_bp, tallies_bp):
+    for blueprint in (
+        home_bp,
+        auth_bp,
+        accounts_bp,
+        org_bp,
+        audit_bp,
+        reportin_bp,
+        service_bp,
+        reports_bp,
+        tallies_bp,
+        whistles_bp,
+    ):
         app.register_blueprint(blueprint)
 
 

@@ -59,6 +59,8 @@ class Config:
         # Service records (issue 4): late after this many working days; pending highlighted after N days.
         self.LATE_WORKING_DAYS = int(os.environ.get("LATE_WORKING_DAYS", "10"))
         self.PENDING_WARN_DAYS = int(os.environ.get("PENDING_WARN_DAYS", "7"))
+        # 吹哨报到 (issue 15): the office hours whistle deadlines count in (Kunming's government offices).
+        self.WORKING_HOURS = os.environ.get("WORKING_HOURS", "09:00-12:00,14:00-18:00")
         # Failed logins one client address may make before it waits (see LOGIN_MAX_FAILURES below): raise it
         # when many new users log in for the first time from behind one office address.
         self.LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_MAX_FAILURES_PER_ADDRESS", "100"))

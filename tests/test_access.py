@@ -165,7 +165,43 @@ def _resource(world, branch):
 
 
 # For each decision action: (an object about the given member or their branch, one about someone else).
+def _summonses(w, member):
+    """Two handled summonses of the community's whistle; the member is an officer of the first department."""
+    from kmvolunteer.core.time import utcnow
+    from kmvolunteer.org.models import Department
+    from kmvolunteer.whistles.models import Summons, Whistle, WhistleCategory
+
+    mine, theirs = (Department(name=name, area=w.subdistrict) for name in ("华山街道城管中队", "华山街道市场监管所"))
+    member.user.grants.append(RoleGrant(role=Role.department_officer.value, department=mine))
+    whistle = Whistle(
+        area=w.community,
+        title="占道经营",
+        problem="早市占道",
+        address="翠湖南路",
+        category=WhistleCategory(name="市场秩序"),
+    )
+    now = utcnow()
+    rows = [
+        Summons(whistle=whistle, department=d, status="handled", sign_due_at=now, contact_due_at=now, handle_due_at=now)
+        for d in (mine, theirs)
+    ]
+    db.session.add_all(rows)
+    db.session.flush()
+    return rows
+
+
+def _extensions(w, member):
+    from kmvolunteer.whistles.models import SummonsExtension
+
+    rows = [SummonsExtension(summons=s, working_days=2, request_reason="需协调产权单位") for s in _summonses(w, member)]
+    db.session.add_all(rows)
+    db.session.flush()
+    return rows
+
+
 DECISION_OBJECTS = {
+    "summons.rate": lambda w, m, other: _summonses(w, m),
+    "extension.decide": lambda w, m, other: _extensions(w, m),
     "reportin.decide": lambda w, m, other: (make_report_in(m, w.community), make_report_in(other, w.community)),
     "reportin.end": lambda w, m, other: (
         make_report_in(m, w.community, "confirmed"),

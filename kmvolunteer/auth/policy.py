@@ -234,7 +234,48 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "tally.agency": lambda u, agency: _org_covers(u, agency.area),
     "tally.branch": _manages_branch,
     "year.manage": lambda u, _=None: _city_org(u),
+    # --- 吹哨报到 whistles (issue 15): the blowing area's staff blow, route, rate, close, reopen, escalate
+    # and decide extensions; a department officer acts on their department's summons only; the areas
+    # above read everything below them; everyone involved in a whistle reads the one it escalated to.
+    "whistle.blow": lambda u, area: area is not None and area.active and _blows_at(u, area),
+    "whistle.view": lambda u, w: _whistle_view(u, w),
+    "whistle.manage": lambda u, w: _blows_at(u, w.area),
+    "summons.view": lambda u, s: s.department_id in _department_ids(u) or _whistle_view(u, s.whistle),
+    "summons.act": lambda u, s: s.department_id in _department_ids(u),
+    "summons.rate": lambda u, s: _blows_at(u, s.whistle.area),
+    "summons.reopen": lambda u, s: _blows_at(u, s.whistle.area),
+    "extension.decide": lambda u, e: _blows_at(u, e.summons.whistle.area),
+    "deadline.manage": lambda u, _=None: _city_org(u),
 }
+
+
+# --- 吹哨报到 whistles helpers ---
+# Who blows a whistle for an area of each level: a grant of this role on that very area.
+BLOWERS = {
+    "community": Role.community_secretary,
+    "subdistrict": Role.subdistrict_officer,
+    "district": Role.org_department,
+}
+
+
+def _blows_at(user: User, area: Area | None) -> bool:
+    role = BLOWERS.get(area.level) if area is not None else None
+    return role is not None and any(g.role == role.value and g.area_id == area.id for g in user.grants)
+
+
+def _department_ids(user: User) -> set[int]:
+    return {g.department_id for g in user.grants if g.role == Role.department_officer.value and g.department_id}
+
+
+def _whistle_view(user: User, whistle: Any) -> bool:
+    """The whistle's area and the areas above it, the departments it summons, and whoever may read the
+    whistle it was escalated from."""
+    if _covered(_area_paths(user, AREA_READERS), whistle.area):
+        return True
+    mine = _department_ids(user)
+    if mine and any(s.department_id in mine for s in whistle.summonses):
+        return True
+    return whistle.escalated_from is not None and _whistle_view(user, whistle.escalated_from)
 
 
 # --- 双报到 (report-ins) helpers: begin ---
@@ -303,10 +344,12 @@ class About(NamedTuple):
 
 
 class Subject(NamedTuple):
-    """Whom a decision is about: a person, or a branch (its secretaries and members)."""
+    """Whom a decision is about: a person, a branch (its secretaries and members), or a department
+    (its officers)."""
 
     member: Member | None = None
     branch: Branch | None = None
+    department: Department | None = None
 
 
 # Every action that decides about a person or a branch, and how to find whom it is about. ``can`` refuses
@@ -323,12 +366,16 @@ SUBJECTS: dict[str, Callable[[Any], Subject]] = {
     "report.ack_community": lambda r: Subject(r.member, r.branch if r.kind == "branch" else None),
     "evaluation.rate": lambda e: Subject(e.member),
     "feedback.write": lambda sheet: Subject(branch=sheet.branch),
+    "summons.rate": lambda s: Subject(department=s.department),
+    "extension.decide": lambda e: Subject(department=e.summons.department),
 }
 DECISIONS = frozenset(SUBJECTS)
 
 
 def _is_subject(user: User, subject: Subject) -> bool:
     if subject.member is not None and _is_self(user, subject.member):
+        return True
+    if subject.department is not None and subject.department.id in _department_ids(user):
         return True
     branch = subject.branch
     return branch is not None and (
@@ -525,6 +572,18 @@ def scoped(stmt: Select, user: User, action: str) -> Select:
         # The community ids are listed in the statement rather than as a sub-select, so the
         # planner sees "community_id IN (…)" and walks the (community, status, …) indexes.
         return stmt.where(ServiceRecord.community_id.in_(scope_community_ids(user, action)))
+    if action in {"whistle.list", "summons.list"}:
+        # Whistles blown in the user's areas (and below), and those summoning the user's departments.
+        from kmvolunteer.whistles.models import Summons, Whistle
+
+        readers = _area_paths(user, AREA_READERS)
+        mine = _department_ids(user)
+        in_area = Whistle.area_id.in_(select(Area.id).where(_path_filter(Area.path, readers))) if readers else false()
+        if action == "whistle.list":
+            summoned = Summons.department_id.in_(mine) if mine else false()
+            return stmt.where(or_(in_area, Whistle.id.in_(select(Summons.whistle_id).where(summoned))))
+        ours = Summons.department_id.in_(mine) if mine else false()
+        return stmt.where(or_(ours, Summons.whistle_id.in_(select(Whistle.id).where(in_area))))
     raise KeyError(f"no scope rule for {action!r}")
 
 
