@@ -306,14 +306,14 @@ def _settle(whistle: Whistle) -> None:
     """An open whistle with something handled and nothing left to act on is handled (by the system)."""
     if whistle.status != WhistleStatus.open.value:
         return
-    counts = dict(
-        db.session.execute(
-            select(case((Summons.status.in_(ACTIVE_SUMMONS), "active"), else_="other"), func.count(Summons.id))
+    statuses = set(
+        db.session.scalars(
+            select(Summons.status)
             .where(Summons.whistle_id == whistle.id, Summons.status != SummonsStatus.declined.value)
-            .group_by(1)
-        ).all()
+            .distinct()
+        )
     )
-    if counts.get("other") and not counts.get("active"):
+    if statuses and statuses.isdisjoint(ACTIVE_SUMMONS):
         WHISTLES.perform(
             whistle,
             "settle",
