@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
@@ -445,6 +446,39 @@ def test_two_passes_at_once_escalate_once(app, town, monkeypatch):
     db.session.expire_all()
     assert count(Whistle) == 2
     assert db.session.scalar(select(func.count()).where(Whistle.escalated_from_id == whistle.id)) == 1
+
+
+@pytest.mark.committing
+def test_two_departments_handling_the_last_two_summons_at_once_settle_the_whistle(app, town, monkeypatch):
+    whistle = blow(town, town.street, town.market)
+    officers = {town.street.id: town.officer.id, town.market.id: town.market_officer.id}
+    for summons in whistle.summonses:
+        officer = db.session.get(User, officers[summons.department_id])
+        services.sign(summons, officer)
+        services.record_contact(summons, officer)
+    db.session.commit()
+    jobs = [(s.id, officers[s.department_id]) for s in whistle.summonses]
+    # Both summonses are handled before either looks at the whistle (on SQLite the second writer waits for
+    # the first to commit, so the barrier gives way after a moment).
+    both_handled = threading.Barrier(2, timeout=2)
+    settle = services._settle
+
+    def settle_when_both_handled(w):
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_handled.wait()
+        settle(w)
+
+    monkeypatch.setattr(services, "_settle", settle_when_both_handled)
+
+    def handle(index: int) -> None:
+        summons_id, officer_id = jobs[index]
+        services.handle(db.session.get(Summons, summons_id), db.session.get(User, officer_id), "已处理")
+        db.session.commit()
+
+    run_together(app, 2, handle)
+    db.session.expire_all()
+    assert db.session.get(Whistle, whistle.id).status == "handled"
+    assert {s.status for s in db.session.get(Whistle, whistle.id).summonses} == {"handled"}
 
 
 # ---------------------------------------------------------------- scope and timeline

@@ -303,8 +303,12 @@ def decline(summons: Summons, actor: User, reason: str | None) -> None:
 
 
 def _settle(whistle: Whistle) -> None:
-    """An open whistle with something handled and nothing left to act on is handled (by the system)."""
-    if whistle.status != WhistleStatus.open.value:
+    """An open whistle with something handled and nothing left to act on is handled (by the system).
+
+    The whistle's row is locked first: of two departments handling the last two summons at once, the second
+    waits for the first to commit, then sees both handled (on SQLite writers queue anyway)."""
+    status = db.session.scalar(select(Whistle.status).where(Whistle.id == whistle.id).with_for_update())
+    if status != WhistleStatus.open.value:
         return
     statuses = set(
         db.session.scalars(
