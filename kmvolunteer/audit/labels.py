@@ -68,6 +68,24 @@ ACTIONS = {
     "year.reopened": _l("Year reopened"),
     "workday.set": _l("Local working day or day off set"),
     "workday.removed": _l("Local working day or day off removed"),
+    "whistle.blown": _l("Whistle blown"),
+    "summons.summoned": _l("Department summoned"),
+    "summons.signed": _l("Summons signed for"),
+    "summons.contacted": _l("Department made contact"),
+    "summons.progress": _l("Progress recorded"),
+    "summons.handled": _l("Summons handled"),
+    "summons.declined": _l("Summons declined"),
+    "summons.rated": _l("Handling rated"),
+    "summons.rated_unsatisfied": _l("Handling rated unsatisfactory"),
+    "summons.reopened": _l("Summons reopened"),
+    "extension.requested": _l("Extension requested"),
+    "extension.approved": _l("Extension approved"),
+    "extension.refused": _l("Extension refused"),
+    "whistle.handled": _l("Whistle handled"),
+    "whistle.closed": _l("Whistle closed"),
+    "whistle.reopened": _l("Whistle reopened"),
+    "whistle.escalated": _l("Whistle escalated one tier up"),
+    "whistle.deadline_rule": _l("Whistle deadlines set"),
 }
 
 FIELDS = {
@@ -92,6 +110,17 @@ FIELDS = {
     "side": _l("Acknowledged by"),
     "title": _l("Title"),
     "year": _l("Year"),
+    "urgency": _l("Urgency"),
+    "escalation_reason": _l("Why escalated"),
+    "sign_due_at": _l("Sign by"),
+    "contact_due_at": _l("Contact by"),
+    "handle_due_at": _l("Handle by"),
+    "result": _l("Result"),
+    "note": _l("Note"),
+    "working_days": _l("Working days"),
+    "sign_minutes": _l("Sign within (working minutes)"),
+    "contact_hours": _l("Contact within (hours)"),
+    "handle_days": _l("Handle within (working days)"),
 }
 
 
@@ -102,7 +131,11 @@ VALUES = {
         "good": _l("Satisfactory"),
         "fair": _l("Basically satisfactory"),
         "poor": _l("Unsatisfactory"),
+        "satisfied": _l("Satisfied"),  # a whistle's summons: 满意 / 基本满意 / 不满意
+        "basic": _l("Basically satisfied"),
+        "unsatisfied": _l("Unsatisfied"),
     },
+    "urgency": {"normal": _l("Normal"), "urgent": _l("Urgent")},
 }
 YES_NO = {True: _l("Yes"), False: _l("No")}
 
