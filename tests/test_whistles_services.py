@@ -345,7 +345,7 @@ def test_unsatisfied_sends_the_summons_back_and_reopens_the_whistle(town):
 def test_close_only_a_handled_whistle_and_reopen_with_a_reason(town):
     secretary = town.user("community_secretary")
     whistle = blow(town)
-    refused(services.close, whistle, secretary, match="already open")
+    refused(services.close, whistle, secretary, match="already under way")
     summons = handled(town, whistle)
     refused(services.close, whistle, town.officer, match="not within your scope")
     services.rate(summons, secretary, "satisfied")

@@ -117,7 +117,7 @@ FIELDS = {
     "handle_due_at": _l("Handle by"),
     "result": _l("Result"),
     "note": _l("Note"),
-    "working_days": _l("Working days"),
+    "working_days": _l("Extra working days"),
     "sign_minutes": _l("Sign within (working minutes)"),
     "contact_hours": _l("Contact within (hours)"),
     "handle_days": _l("Handle within (working days)"),

@@ -258,9 +258,9 @@ WHISTLES = Machine(
         ),
     ],
     labels={
-        W.open.value: _l("open"),
+        W.open.value: _l("under way"),
         W.handled.value: _l("handled"),
-        W.closed.value: _l("closed"),
+        W.closed.value: _l("solved and closed"),
         W.escalated.value: _l("escalated"),
     },
     noun=_l("whistle"),
