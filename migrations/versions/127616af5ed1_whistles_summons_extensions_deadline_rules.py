@@ -2,7 +2,7 @@
 and one extension, and the deadline rules per tier and urgency
 
 Revision ID: 127616af5ed1
-Revises: c3d9a6f1e2b4
+Revises: d4e8b1c7a2f5
 Create Date: 2026-12-02 16:59:07.858456
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = "127616af5ed1"
-down_revision = "c3d9a6f1e2b4"
+down_revision = "d4e8b1c7a2f5"
 branch_labels = None
 depends_on = None
 
