@@ -10,7 +10,7 @@ from flask import Flask, abort, g, has_request_context, request, session
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import joinedload
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -123,6 +123,8 @@ def _init_extensions(app: Flask) -> None:
     # Every model must be imported for Alembic.
     from kmvolunteer.auth.models import RoleGrant, User
     from kmvolunteer.core import audit, submissions  # noqa: F401
+    from kmvolunteer.notices import models as notices_models  # noqa: F401
+    from kmvolunteer.notices.services import unread_notices
     from kmvolunteer.org import models  # noqa: F401
     from kmvolunteer.org.models import Agency, Branch, Member
     from kmvolunteer.reportin import models as reportin_models  # noqa: F401
@@ -147,21 +149,22 @@ def _init_extensions(app: Flask) -> None:
         user_id, _, version = session_id.partition(":")
         if not user_id.isdigit():
             return None
-        # Every page asks for the grants and their places, and a member's pages for their branch,
-        # agency and its place: one query for all.
-        user = db.session.get(
-            User,
-            int(user_id),
-            options=[
+        # Every page asks for the grants and their places, a member's pages for their branch, agency and
+        # its place, and the menu for the unread notices: one query for all.
+        row = db.session.execute(
+            select(User, unread_notices(User.id))
+            .where(User.id == int(user_id))
+            .options(
                 joinedload(User.grants).options(
                     joinedload(RoleGrant.area), joinedload(RoleGrant.branch), joinedload(RoleGrant.department)
                 ),
                 joinedload(User.member).joinedload(Member.branch).joinedload(Branch.agency).joinedload(Agency.area),
-            ],
-        )
-        if user is None or not user.active or str(user.session_version) != version:
+            )
+        ).first()
+        if row is None or not row[0].active or str(row[0].session_version) != version:
             return None
-        return user
+        g.unread_notices = row[1]
+        return row[0]
 
     def select_locale() -> str:
         languages = app.config["LANGUAGES"]
@@ -180,6 +183,7 @@ def _register_blueprints(app: Flask) -> None:
     from kmvolunteer.auth.admin import bp as accounts_bp
     from kmvolunteer.auth.views import bp as auth_bp
     from kmvolunteer.home.views import bp as home_bp
+    from kmvolunteer.notices.views import bp as notices_bp
     from kmvolunteer.org.views import bp as org_bp
     from kmvolunteer.reportin.views import bp as reportin_bp
     from kmvolunteer.reports.views import bp as reports_bp
@@ -198,6 +202,7 @@ def _register_blueprints(app: Flask) -> None:
         reports_bp,
         tallies_bp,
         whistles_bp,
+        notices_bp,
     ):
         app.register_blueprint(blueprint)
 

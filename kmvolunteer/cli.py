@@ -20,6 +20,9 @@ SCHEMA_FREE = {"db", "backup", "check-deploy", "machines"}
 
 
 def init_app(app: Flask) -> None:
+    from kmvolunteer import jobs
+
+    app.cli.add_command(jobs.cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_admin)
     app.cli.add_command(backup)

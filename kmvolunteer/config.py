@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +37,29 @@ def load_secret_key(instance_dir: Path = INSTANCE_DIR) -> str:
 
 def default_database_url(instance_dir: Path = INSTANCE_DIR) -> str:
     return f"sqlite:///{instance_dir / 'kmvolunteer.db'}"
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """The background worker's (kmvolunteer/jobs.py), read when that module is imported: its tasks are
+    declared against one queue. Redis when REDIS_URL is set (several hosts share the queue), else huey's
+    SQLite file in the instance folder; HUEY_IMMEDIATE runs each task at once, in the caller."""
+
+    redis_url: str = ""
+    path: Path = INSTANCE_DIR / "huey.db"
+    name: str = "kmvolunteer"
+    immediate: bool = False
+    pass_minutes: int = 5  # how often the whistle pass (escalation, then reminders) runs
+
+    @classmethod
+    def from_env(cls) -> JobSettings:
+        return cls(
+            redis_url=os.environ.get("REDIS_URL", ""),
+            path=Path(os.environ.get("HUEY_FILE") or INSTANCE_DIR / "huey.db"),
+            name=os.environ.get("HUEY_NAME", "kmvolunteer"),
+            immediate=_flag("HUEY_IMMEDIATE"),
+            pass_minutes=int(os.environ.get("WHISTLE_PASS_MINUTES", "5")),
+        )
 
 
 class Config:

@@ -48,6 +48,7 @@ ID_KINDS = {
     "branch_id": lambda w, mine: (w.branch if not mine else w.other_branch).id,
     "member_id": lambda w, mine: (w.members["member"] if not mine else w.members["other_member"]).id,
     "user_id": lambda w, mine: (w.users["member"] if not mine else w.users["other_member"]).id,
+    "notice_id": lambda w, mine: _side(w, mine)["notice"].id,
     "grant_id": lambda w, mine: (
         (w.users["community_secretary"] if not mine else w.users["other_secretary"]).grants[0].id
     ),
@@ -69,16 +70,26 @@ GUANDU_SIDE = ["other_org", "other_secretary", "other_branch_secretary", "138000
 
 @pytest.fixture
 def world(world):
+    from kmvolunteer.notices.models import Notice
     from kmvolunteer.reportin.models import Claim, Project, Resource, ServiceCategory
     from kmvolunteer.reports.models import FeedbackSheet, Report
     from kmvolunteer.service.models import ServiceRecord
+    from kmvolunteer.whistles.models import Whistle
+    from kmvolunteer.whistles.services import ensure_default_categories
     from tests.factories import make_branch_report_in, make_need, make_report_in
 
     world.extra = {"category": ServiceCategory(name="测试类别", sort_order=99)}
     db.session.add(world.extra["category"])
-    for side, member, community, branch in (
-        ("wuhua", world.members["member"], world.community, world.branch),
-        ("guandu", world.members["other_member"], world.other_community, world.other_branch),
+    (whistle_category, *_) = ensure_default_categories()
+    for side, member, community, branch, secretary in (
+        ("wuhua", world.members["member"], world.community, world.branch, world.users["community_secretary"]),
+        (
+            "guandu",
+            world.members["other_member"],
+            world.other_community,
+            world.other_branch,
+            world.users["other_secretary"],
+        ),
     ):
         report_in = make_report_in(member, community, "confirmed")
         make_branch_report_in(branch, community)
@@ -107,7 +118,11 @@ def world(world):
             content="垃圾分类宣传",
             status="submitted",
         )
-        db.session.add_all([claim, resource, project, report, sheet, record])
+        whistle = Whistle(
+            area=community, title="路面渗水", problem="路面渗水", address="景虹街", category=whistle_category
+        )
+        notice = Notice(user_id=secretary.id, kind="escalated", whistle=whistle)
+        db.session.add_all([claim, resource, project, report, sheet, record, notice])
         db.session.flush()
         world.extra[side] = {
             "report_in": report_in,
@@ -118,6 +133,7 @@ def world(world):
             "report": report,
             "sheet": sheet,
             "record": record,
+            "notice": notice,
         }
     db.session.commit()
     return world

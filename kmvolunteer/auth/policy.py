@@ -246,6 +246,10 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "summons.reopen": lambda u, s: _blows_at(u, s.whistle.area),
     "extension.decide": lambda u, e: _blows_at(u, e.summons.whistle.area),
     "deadline.manage": lambda u, _=None: _city_org(u),
+    # --- 我的提醒 notices: whoever can be told of a whistle (a blower or a department officer) has the page;
+    # a notice is its addressee's alone.
+    "notice.list": lambda u, _=None: any(g.role in NOTICE_ROLES for g in u.grants),
+    "notice.read": lambda u, n: n.user_id == u.id,
 }
 
 
@@ -256,6 +260,8 @@ BLOWERS = {
     "subdistrict": Role.subdistrict_officer,
     "district": Role.org_department,
 }
+
+NOTICE_ROLES = {Role.department_officer.value, *(role.value for role in BLOWERS.values())}
 
 
 def _blows_at(user: User, area: Area | None) -> bool:

@@ -1,0 +1,40 @@
+"""A notice to one user: what happened (kind) to which whistle or summons; the words are chosen when it is
+shown, in the reader's language."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kmvolunteer.core.time import utcnow
+from kmvolunteer.extensions import db
+from kmvolunteer.whistles.models import Summons, Whistle
+
+# summoned: a summons reached the department; handled / declined: the department answered the blower;
+# escalated: a whistle went one tier up; due_*: an hour before the summons' deadline of that step.
+KINDS = ("summoned", "handled", "declined", "escalated", "due_sign", "due_contact", "due_handle")
+
+
+class Notice(db.Model):
+    __tablename__ = "notice"
+    __table_args__ = (
+        # A reminder's key (step, summons, deadline) reaches each user once, however many passes run.
+        UniqueConstraint("user_id", "key", name="uq_notice_user_key"),
+        Index("ix_notice_user_unread", "user_id", "read_at"),
+        CheckConstraint("kind IN (" + ", ".join(f"'{kind}'" for kind in KINDS) + ")", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    whistle_id: Mapped[int] = mapped_column(ForeignKey("whistle.id"), index=True)
+    summons_id: Mapped[int | None] = mapped_column(ForeignKey("summons.id"), index=True)
+    due_at: Mapped[datetime | None]
+    key: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]
+
+    whistle: Mapped[Whistle] = relationship()
+    summons: Mapped[Summons | None] = relationship()

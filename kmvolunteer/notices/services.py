@@ -1,0 +1,186 @@
+"""Who is told what: notices follow the whistles' events (``core.machine.transitioned``) in the event's
+transaction, and the reminder pass (run by the background worker) tells a department an hour before each
+deadline of its summons. Nothing here commits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask_babel import format_datetime
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
+
+from kmvolunteer.auth.models import Role, RoleGrant, User
+from kmvolunteer.auth.policy import BLOWERS
+from kmvolunteer.core import machine
+from kmvolunteer.core.db import insert_ignore
+from kmvolunteer.core.time import utcnow
+from kmvolunteer.extensions import db
+from kmvolunteer.notices.models import Notice
+from kmvolunteer.org.models import Area
+from kmvolunteer.whistles.models import ACTIVE_SUMMONS, Summons, Whistle, WhistleStatus
+
+REMIND_BEFORE = timedelta(hours=1)
+# The deadline of each step, and the column that says the step was taken (None: the summons' status does).
+DEADLINES = {
+    "due_sign": (Summons.sign_due_at, Summons.signed_at),
+    "due_contact": (Summons.contact_due_at, Summons.contacted_at),
+    "due_handle": (Summons.handle_due_at, None),
+}
+# The department's answers the blower hears of: the summons' action → the notice's kind.
+ANSWERS = {"handle": "handled", "decline": "declined"}
+
+
+# --------------------------------------------------------------------------- recipients
+
+
+def _active(query):
+    return query.join(User, RoleGrant.user_id == User.id).where(User.active.is_(True))
+
+
+def officers(department_ids: Iterable[int]) -> set[int]:
+    """The users who act for these departments."""
+    return set(
+        db.session.scalars(
+            _active(select(RoleGrant.user_id)).where(
+                RoleGrant.role == Role.department_officer.value, RoleGrant.department_id.in_(list(department_ids))
+            )
+        )
+    )
+
+
+def blowers(area: Area) -> set[int]:
+    """The staff who blow (and follow) the whistles of ``area``."""
+    role = BLOWERS.get(area.level)
+    if role is None:
+        return set()
+    return set(
+        db.session.scalars(
+            _active(select(RoleGrant.user_id)).where(RoleGrant.role == role.value, RoleGrant.area_id == area.id)
+        )
+    )
+
+
+def notify(user_ids: Iterable[int], kind: str, whistle_id: int, summons_id: int | None = None) -> None:
+    now = utcnow()
+    db.session.add_all(
+        Notice(user_id=user_id, kind=kind, whistle_id=whistle_id, summons_id=summons_id, created_at=now)
+        for user_id in sorted(set(user_ids))
+    )
+
+
+# --------------------------------------------------------------------------- the whistles' events
+
+
+@machine.transitioned.connect_via(Summons)
+def _summons_changed(sender: type, *, obj: Summons, transition: Any, **_: Any) -> None:
+    if transition is None:
+        notify(officers([obj.department_id]), "summoned", obj.whistle_id, obj.id)
+    elif transition.action in ANSWERS:
+        notify(blowers(obj.whistle.area), ANSWERS[transition.action], obj.whistle_id, obj.id)
+
+
+@machine.transitioned.connect_via(Whistle)
+def _whistle_created(sender: type, *, obj: Whistle, transition: Any, **_: Any) -> None:
+    """A whistle escalated one tier up: the area above (to route it), the area below and every department
+    it had summoned hear of it, with the new whistle."""
+    if transition is None and obj.escalated_from_id is not None:
+        lower = obj.escalated_from
+        involved = blowers(obj.area) | blowers(lower.area) | officers(s.department_id for s in lower.summonses)
+        notify(involved, "escalated", obj.id)
+
+
+# --------------------------------------------------------------------------- reminders
+
+
+def reminder_pass(now: datetime | None = None) -> int:
+    """Tell the officers of each department whose summons has a deadline within the next hour, step not
+    taken. Each (user, step, summons, deadline) is told once: running twice, or on two hosts, adds nothing.
+    Returns the number of reminders considered."""
+    now = now or utcnow()
+    count = 0
+    for kind, (due, done) in DEADLINES.items():
+        query = (
+            select(Summons.id, Summons.whistle_id, Summons.department_id, due)
+            .join(Whistle, Summons.whistle_id == Whistle.id)
+            .where(
+                Whistle.status == WhistleStatus.open.value,
+                Summons.status.in_(ACTIVE_SUMMONS),
+                due > now,
+                due <= now + REMIND_BEFORE,
+            )
+        )
+        if done is not None:
+            query = query.where(done.is_(None))
+        for summons_id, whistle_id, department_id, due_at in db.session.execute(query):
+            key = f"{kind}:{summons_id}:{due_at:%Y%m%d%H%M%S}"
+            for user_id in sorted(officers([department_id])):
+                values = {
+                    "user_id": user_id,
+                    "kind": kind,
+                    "whistle_id": whistle_id,
+                    "summons_id": summons_id,
+                    "due_at": due_at,
+                    "key": key,
+                    "created_at": now,
+                }
+                insert_ignore(Notice, values, ["user_id", "key"])
+                count += 1
+    return count
+
+
+# --------------------------------------------------------------------------- reading
+
+WORDS = {
+    "summoned": _l("%(department)s is summoned by whistle %(whistle)s."),
+    "handled": _l("%(department)s handled whistle %(whistle)s: rate it."),
+    "declined": _l("%(department)s declined whistle %(whistle)s: summon the right department."),
+    "escalated": _l("Whistle %(whistle)s was escalated one tier up."),
+    "due_sign": _l("%(department)s must sign for whistle %(whistle)s by %(due)s."),
+    "due_contact": _l("%(department)s must contact the blower of whistle %(whistle)s by %(due)s."),
+    "due_handle": _l("%(department)s must handle whistle %(whistle)s by %(due)s."),
+}
+
+
+def describe(notice: Notice) -> str:
+    """The notice in the reader's language."""
+    return str(WORDS[notice.kind]) % {
+        "whistle": f"{notice.whistle.serial} {notice.whistle.title}",
+        "department": notice.summons.department.name if notice.summons else "",
+        "due": format_datetime(notice.due_at, "yyyy-MM-dd HH:mm") if notice.due_at else "",
+    }
+
+
+def unread_notices(user_id: Any) -> Any:
+    """How many notices ``user_id`` (a column or a value) has not read: a scalar subquery, which the login's
+    user query carries, so the menu's count costs no statement of its own."""
+    return (
+        select(func.count())
+        .select_from(Notice)
+        .where(Notice.user_id == user_id, Notice.read_at.is_(None))
+        .scalar_subquery()
+    )
+
+
+def notices_of(user: User, limit: int) -> list[Notice]:
+    """The user's newest notices, with their whistle and summons' department for the words."""
+    return list(
+        db.session.scalars(
+            select(Notice)
+            .where(Notice.user_id == user.id)
+            .options(joinedload(Notice.whistle), joinedload(Notice.summons).joinedload(Summons.department))
+            .order_by(Notice.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def mark_read(user: User, notice_id: int | None = None) -> int:
+    """Mark one of the user's notices (or all of them) read; returns how many changed."""
+    query = update(Notice).where(Notice.user_id == user.id, Notice.read_at.is_(None))
+    if notice_id is not None:
+        query = query.where(Notice.id == notice_id)
+    return db.session.execute(query.values(read_at=utcnow())).rowcount
