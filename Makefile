@@ -8,7 +8,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 export FLASK_APP := app
 
-.PHONY: run test install install-dev translations browser messages bench loadtest clean lock lint
+.PHONY: run worker test install install-dev translations browser messages bench loadtest clean lock lint
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,8 @@ install-dev: $(VENV)/.installed-dev translations
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile -d kmvolunteer/translations
 
-## run: install, back up and migrate the embedded SQLite database, load the demo city if empty, serve.
+## run: install, back up and migrate the embedded SQLite database, load the demo city if empty, then serve
+## and run the background worker beside the web server (Ctrl-C stops both).
 run: install
 	mkdir -p $(INSTANCE)
 	$(BIN)/python -c "from kmvolunteer.config import load_secret_key; load_secret_key()"
@@ -50,7 +51,13 @@ run: install
 	@echo ""
 	@echo "  kmvolunteer is running at http://$(HOST):$(PORT)  (demo password: demo2026)"
 	@echo ""
+	@trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; trap 'exit 130' INT TERM; \
+	$(BIN)/flask jobs worker & worker=$$!; \
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - app:app
+
+## worker: the background worker alone (a host of its own; REDIS_URL shares the queue between hosts).
+worker: install
+	$(BIN)/flask jobs worker
 
 ## browser: Debian's Chromium and CJK fonts for the browser tests (they are mandatory).
 browser:

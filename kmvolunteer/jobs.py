@@ -9,6 +9,7 @@ both start changes things once. Tasks run in an app context of the factory's app
 
 from __future__ import annotations
 
+import logging
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 
@@ -30,6 +31,7 @@ def make_huey(settings: JobSettings) -> Huey:
     return SqliteHuey(settings.name, filename=str(settings.path), immediate=settings.immediate)
 
 
+log = logging.getLogger(__name__)
 SETTINGS = JobSettings.from_env()
 huey = make_huey(SETTINGS)
 _app: Flask | None = None
@@ -58,9 +60,10 @@ def whistle_pass(now: datetime | None = None) -> tuple[int, int]:
 
 
 @huey.periodic_task(crontab(minute=f"*/{SETTINGS.pass_minutes}"))
-def scheduled_whistle_pass() -> tuple[int, int]:
+def scheduled_whistle_pass() -> None:
     with _app_context():
-        return whistle_pass()
+        escalated, reminded = whistle_pass()
+    log.info("Whistle pass: %d whistle(s) escalated, %d reminder(s) considered.", escalated, reminded)
 
 
 # --------------------------------------------------------------------------- flask jobs

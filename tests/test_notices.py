@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from kmvolunteer.config import PROJECT_ROOT
 from kmvolunteer.extensions import db
 from kmvolunteer.notices import services as notices
 from kmvolunteer.notices.models import Notice
@@ -140,3 +141,9 @@ def test_only_people_who_can_be_told_have_the_page(town, login):
     assert member.get("/notices").status_code == 404
     assert "/notices" not in member.get("/").get_data(as_text=True)
     assert 'href="/notices"' in login("community_secretary").get("/").get_data(as_text=True)
+
+
+def test_the_whistles_never_import_the_notices():
+    """Notices follow the whistles' events, as the tallies follow the features'."""
+    for path in (PROJECT_ROOT / "kmvolunteer" / "whistles").rglob("*.py"):
+        assert "kmvolunteer.notices" not in path.read_text(encoding="utf-8"), path
