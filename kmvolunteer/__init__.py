@@ -160,7 +160,7 @@ def _init_extensions(app: Flask) -> None:
                 ),
                 joinedload(User.member).joinedload(Member.branch).joinedload(Branch.agency).joinedload(Agency.area),
             )
-        ).first()
+        ).unique().one_or_none()
         if row is None or not row[0].active or str(row[0].session_version) != version:
             return None
         g.unread_notices = row[1]
