@@ -151,7 +151,7 @@ def _init_extensions(app: Flask) -> None:
             return None
         # Every page asks for the grants and their places, a member's pages for their branch, agency and
         # its place, and the menu for the unread notices: one query for all.
-        row = db.session.execute(
+        query = (
             select(User, unread_notices(User.id))
             .where(User.id == int(user_id))
             .options(
@@ -160,7 +160,8 @@ def _init_extensions(app: Flask) -> None:
                 ),
                 joinedload(User.member).joinedload(Member.branch).joinedload(Branch.agency).joinedload(Agency.area),
             )
-        ).unique().one_or_none()
+        )
+        row = db.session.execute(query).unique().one_or_none()
         if row is None or not row[0].active or str(row[0].session_version) != version:
             return None
         g.unread_notices = row[1]
