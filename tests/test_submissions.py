@@ -54,6 +54,8 @@ OTHERS = {
     "auth.language",
     "auth.login",
     "auth.logout",
+    "notices.read",
+    "notices.read_all",
     "org.deactivate_member",
     "reportin.category",
     "reportin.confirm",
