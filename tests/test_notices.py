@@ -20,6 +20,7 @@ from tests.test_whistles_services import town as town  # a fixture
 
 
 def kinds(user) -> list[tuple[str, int | None]]:
+    db.session.commit()  # the notices of an event are inserted when its transaction commits
     return list(
         db.session.execute(
             select(Notice.kind, Notice.summons_id).where(Notice.user_id == user.id).order_by(Notice.id)
@@ -47,6 +48,7 @@ def test_handling_and_declining_tell_the_blowers(town):
 def test_an_escalation_tells_everyone_involved(town):
     whistle = blow(town, town.street, town.market)
     (higher,) = services.escalation_pass(whistle.summonses[0].sign_due_at + timedelta(minutes=1))
+    db.session.commit()
     told = set(db.session.scalars(select(Notice.user_id).where(Notice.kind == "escalated")))
     involved = {town.user("community_secretary"), town.user("subdistrict_officer"), town.officer, town.market_officer}
     assert told == {user.id for user in involved}
@@ -55,6 +57,7 @@ def test_an_escalation_tells_everyone_involved(town):
 
 def test_the_reminder_pass_tells_an_hour_before_each_deadline_once(town):
     whistle = blow(town)
+    db.session.commit()
     summons = whistle.summonses[0]
     assert notices.reminder_pass(summons.sign_due_at - timedelta(hours=2)) == 0  # not within the hour yet
     soon = summons.sign_due_at - timedelta(minutes=30)
@@ -70,6 +73,7 @@ def test_the_reminder_pass_tells_an_hour_before_each_deadline_once(town):
 
 def test_a_moved_deadline_is_reminded_again_and_a_handled_summons_not_at_all(town):
     summons = blow(town).summonses[0]
+    db.session.commit()
     notices.reminder_pass(summons.handle_due_at - timedelta(minutes=30))
     db.session.execute(Summons.__table__.update().values(handle_due_at=summons.handle_due_at + timedelta(days=2)))
     db.session.expire_all()
@@ -101,6 +105,7 @@ def test_two_reminder_passes_at_once_remind_once(app, town):
 def test_the_page_lists_a_users_own_notices_newest_first_and_marks_them_read(town, login):
     whistle = blow(town, town.street, town.market)
     handled(town, whistle)
+    db.session.commit()
     notices.reminder_pass(whistle.summonses[1].sign_due_at - timedelta(minutes=30))
     db.session.commit()
     officer = login("street_officer")

@@ -10,8 +10,8 @@ from typing import Any
 
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session, joinedload
 
 from kmvolunteer.auth.models import Role, RoleGrant, User
 from kmvolunteer.auth.policy import BLOWERS
@@ -24,6 +24,7 @@ from kmvolunteer.org.models import Area
 from kmvolunteer.whistles.models import ACTIVE_SUMMONS, Summons, Whistle, WhistleStatus
 
 REMIND_BEFORE = timedelta(hours=1)
+PENDING = "pending_notices"  # the session's notices waiting for its commit
 # The deadline of each step, and the column that says the step was taken (None: the summons' status does).
 DEADLINES = {
     "due_sign": (Summons.sign_due_at, Summons.signed_at),
@@ -65,11 +66,26 @@ def blowers(area: Area) -> set[int]:
 
 
 def notify(user_ids: Iterable[int], kind: str, whistle_id: int, summons_id: int | None = None) -> None:
+    """Notices for the event's transaction, inserted just before it commits: after the event's own locks (a
+    notice's foreign-key lock on its whistle, taken at once, would deadlock two departments settling one
+    whistle at the same moment)."""
     now = utcnow()
-    db.session.add_all(
-        Notice(user_id=user_id, kind=kind, whistle_id=whistle_id, summons_id=summons_id, created_at=now)
+    db.session.info.setdefault(PENDING, []).extend(
+        {"user_id": user_id, "kind": kind, "whistle_id": whistle_id, "summons_id": summons_id, "created_at": now}
         for user_id in sorted(set(user_ids))
     )
+
+
+@event.listens_for(Session, "before_commit")
+def _add_pending(session: Session) -> None:
+    if not session.in_nested_transaction():
+        session.add_all(Notice(**values) for values in session.info.pop(PENDING, []))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_pending(session: Session, previous_transaction: Any) -> None:
+    if not previous_transaction.nested:
+        session.info.pop(PENDING, None)
 
 
 # --------------------------------------------------------------------------- the whistles' events
