@@ -7,6 +7,7 @@ from __future__ import annotations
 import click
 from flask import Blueprint, abort, flash, make_response, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from kmvolunteer.auth.policy import can, get_or_404
@@ -28,7 +29,7 @@ from kmvolunteer.whistles.models import (
 bp = Blueprint("whistles", __name__, cli_group="whistles")
 
 CHANGED = "whistles-changed"
-RATINGS = {"satisfied": _("Satisfied"), "basic": _("Basically satisfied"), "unsatisfied": _("Unsatisfied")}
+RATINGS = {"satisfied": _l("Satisfied"), "basic": _l("Basically satisfied"), "unsatisfied": _l("Unsatisfied")}
 
 
 @bp.cli.command("escalate")
