@@ -32,7 +32,9 @@ def town(world):
     far = Department(name="关上街道城管中队", area=w.other_community.parent)
     db.session.add_all([street, far])
     db.session.flush()
-    make_user("street_officer", PASSWORD, w.subdistrict, RoleGrant(role=Role.department_officer.value, department=street))
+    make_user(
+        "street_officer", PASSWORD, w.subdistrict, RoleGrant(role=Role.department_officer.value, department=street)
+    )
     make_user("far_officer", PASSWORD, w.subdistrict, RoleGrant(role=Role.department_officer.value, department=far))
     w.street, w.far = street, far
     w.category_id = services.ensure_default_categories()[0].id
@@ -41,7 +43,12 @@ def town(world):
 
 
 def blow(w, **fields) -> Whistle:
-    values = {"title": "景虹街路面渗水", "problem": "路面长期渗水", "address": "景虹街 12 号", "category_id": w.category_id}
+    values = {
+        "title": "景虹街路面渗水",
+        "problem": "路面长期渗水",
+        "address": "景虹街 12 号",
+        "category_id": w.category_id,
+    }
     whistle = services.blow(
         w.community, w.users["community_secretary"], WhistleData(**{**values, **fields}), [w.street.id]
     )

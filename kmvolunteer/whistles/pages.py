@@ -35,7 +35,7 @@ QUEUE_FILTERS: dict[str, tuple[str, ...] | None] = {
 LIST_FILTERS = ("open", "handled", "closed", "escalated", "all")
 
 # The deadline a summons is working to, by its status.
-NEXT_DUE = case(
+next_due_at = case(
     (Summons.status == SummonsStatus.summoned.value, Summons.sign_due_at),
     (Summons.status == SummonsStatus.signed.value, Summons.contact_due_at),
     else_=Summons.handle_due_at,
@@ -129,11 +129,11 @@ def queue(user: User, name: str, now: datetime | None = None) -> Select:
     if statuses is not None:
         stmt = stmt.where(Summons.status.in_(statuses))
     if name == "overdue":
-        stmt = stmt.where(NEXT_DUE < (now or utcnow()))
+        stmt = stmt.where(next_due_at < (now or utcnow()))
     active_first = case((Summons.status.in_(ACTIVE_SUMMONS), 0), else_=1)
     return stmt.options(
         selectinload(Summons.whistle).selectinload(Whistle.area), selectinload(Summons.extension)
-    ).order_by(active_first, NEXT_DUE, Summons.id)
+    ).order_by(active_first, next_due_at, Summons.id)
 
 
 def queue_counts(user: User, now: datetime | None = None) -> dict[str, int]:
@@ -143,10 +143,9 @@ def queue_counts(user: User, now: datetime | None = None) -> dict[str, int]:
         _ours(user).with_only_columns(
             func.count(Summons.id),
             func.count(case((active, 1))),
-            func.count(case((active & (NEXT_DUE < now), 1))),
+            func.count(case((active & (next_due_at < now), 1))),
             func.count(case((Summons.status.in_(DONE_SUMMONS), 1))),
             func.count(case((Summons.status == SummonsStatus.declined.value, 1))),
         )
     ).one()
     return dict(zip(("all", "active", "overdue", "done", "declined"), row, strict=True))
-
