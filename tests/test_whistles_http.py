@@ -3,14 +3,16 @@ queue and its steps (plain POST and htmx fragment), scope (404s), CSRF, and host
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
 from kmvolunteer.auth.models import Role, RoleGrant
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Department
-from kmvolunteer.whistles import services
-from kmvolunteer.whistles.models import Summons, Whistle
+from kmvolunteer.whistles import deadlines, services
+from kmvolunteer.whistles.models import Summons, Whistle, WhistleCategory
 from kmvolunteer.whistles.services import WhistleData
 from tests.conftest import PASSWORD, row_count
 from tests.factories import make_user
@@ -289,3 +291,102 @@ def test_department_home_shows_queue_counts(login, town):
     blow(town)
     home = login("street_officer").get("/").get_data(as_text=True)
     assert 'id="home-whistle-queue"' in home and "To act on" in home
+
+
+# ---------------------------------------------------------------- the deadline rules
+
+
+def rule(tier="community", urgency="normal", **changes) -> dict:
+    return {
+        "tier": tier,
+        "urgency": urgency,
+        "sign_minutes": "45",
+        "contact_hours": "12",
+        "handle_days": "2",
+        **changes,
+    }
+
+
+def test_city_org_sets_a_deadline_rule_and_new_summons_follow_it(login, town):
+    b = login("city_org")
+    assert "Sign within" in b.get("/whistles/rules").get_data(as_text=True)
+    assert b.post("/whistles/rules", rule()).status_code == 303
+    assert deadlines.limits_for("community", "normal") == deadlines.Limits(45, 12, 2)
+    whistle = blow(town)
+    summons = summons_of(whistle.id)
+    assert summons.contact_due_at - summons.summoned_at == timedelta(hours=12)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"sign_minutes": "5"}, "from 10 to 480"),
+        ({"contact_hours": "abc"}, "from 1 to 72"),
+        ({"handle_days": "31"}, "from 1 to 30"),
+        ({"handle_days": "99999999999"}, "6 characters"),
+        ({"tier": "city"}, "no such tier"),
+    ],
+)
+def test_deadline_rules_out_of_range_are_refused(login, town, changes, message):
+    city_org_refused(login, "/whistles/rules", rule(**changes), 422, message)
+
+
+def city_org_refused(login, url: str, data: dict, status: int, message: str | None) -> None:
+    """The city's organization department posts ``data`` to ``url``: refused with ``status``, nothing changes."""
+    b = login("city_org")
+    b.get(url)
+    before = row_count()
+    response = b.post(url, data)
+    assert response.status_code == status
+    if message:
+        assert message in response.get_data(as_text=True)
+    assert row_count() == before
+
+
+@pytest.mark.parametrize("who", ["district_org", "community_secretary", "street_officer"])
+@pytest.mark.parametrize(("url", "data"), [("/whistles/rules", rule()), ("/whistles/categories", {"name": "某类"})])
+def test_only_the_city_org_sets_deadlines_and_categories(login, town, who, url, data):
+    b = login(who)
+    assert b.get(url).status_code == 404
+    assert b.post(url, data).status_code == 404
+
+
+@pytest.mark.parametrize("years", [[2027], []])
+def test_org_home_warns_of_a_year_on_the_monday_to_friday_fallback(login, town, monkeypatch, years):
+    monkeypatch.setattr(deadlines, "years_on_fallback", lambda: years)
+    home = login("city_org").get("/").get_data(as_text=True)
+    assert ('id="home-whistle-calendar"' in home) == bool(years)
+    assert ("Monday to Friday for 2027" in home) == bool(years)
+    assert ("/service/workdays" in home) == bool(years)
+
+
+# ---------------------------------------------------------------- the category list
+
+
+def test_city_org_adds_renames_and_takes_off_categories(login, town):
+    b = login("city_org")
+    assert "道路交通" in b.get("/whistles/categories").get_data(as_text=True)
+    assert b.post("/whistles/categories", {"name": "城市绿化"}).status_code == 303
+    added = db.session.scalars(select(WhistleCategory).where(WhistleCategory.name == "城市绿化")).one()
+    assert b.post("/whistles/categories", {"id": str(added.id), "name": "园林绿化"}).status_code == 303
+    assert b.post("/whistles/categories", {"id": str(added.id), "name": "园林绿化", "action": "off"}).status_code == 303
+    db.session.expire_all()
+    assert (added.name, added.active) == ("园林绿化", False)
+    secretary = login("community_secretary")
+    assert "园林绿化" not in secretary.get("/whistles/new").get_data(as_text=True)
+    # a category off the list is refused on a whistle
+    response = secretary.post("/whistles/new", form(town, category_id=str(added.id)))
+    assert response.status_code == 422 and "Choose a category from the list." in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "message"),
+    [
+        ({"name": ""}, 422, "Enter a name for the category."),
+        ({"name": "道路交通"}, 422, "There is already a category of that name."),
+        ({"name": "x" * 33}, 422, "32"),
+        ({"id": "999999", "name": "某类"}, 404, None),
+    ],
+)
+def test_bad_categories_are_refused(login, town, data, status, message):
+    city_org_refused(login, "/whistles/categories", data, status, message)

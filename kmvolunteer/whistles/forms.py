@@ -46,3 +46,13 @@ class FilterForm(FlaskForm):
         csrf = False
 
     status = SelectField(_l("Status"), validate_choice=False)
+
+
+class RuleForm(FlaskForm):
+    """One tier and urgency's deadlines; the ranges are deadlines.RANGES, checked by deadlines.set_rule."""
+
+    tier = StringField()
+    urgency = StringField()
+    sign_minutes = StringField(_l("Sign within (working minutes)"), validators=[Length(max=6)])
+    contact_hours = StringField(_l("Contact within (hours)"), validators=[Length(max=6)])
+    handle_days = StringField(_l("Handle within (working days)"), validators=[Length(max=6)])

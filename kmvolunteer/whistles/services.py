@@ -71,6 +71,38 @@ def active_categories() -> list[WhistleCategory]:
     )
 
 
+def save_category(actor: User, name: str | None, category: WhistleCategory | None = None) -> WhistleCategory:
+    """Add a category to the list, or rename ``category``; names are unique."""
+    if not can(actor, "category.manage"):
+        raise ServiceError(_("Only the city's organization department manages the categories."))
+    name = _text(name, "name", 32, _("Enter a name for the category."))
+    clash = db.session.scalar(select(WhistleCategory.id).where(WhistleCategory.name == name))
+    if clash is not None and (category is None or clash != category.id):
+        raise ServiceError(_("There is already a category of that name."), "name")
+    before = {"name": category.name} if category is not None else None
+    if category is None:
+        last = db.session.scalar(select(func.max(WhistleCategory.sort_order))) or 0
+        category = WhistleCategory(name=name, sort_order=last + 10, active=True)
+        db.session.add(category)
+    category.name = name
+    _record_category(category, actor, before, {"name": name}, code="whistle.category_saved")
+    return category
+
+
+def set_category_active(actor: User, category: WhistleCategory, active: bool) -> None:
+    """Take a category off the list (whistles filed under it keep it), or put it back."""
+    if not can(actor, "category.manage"):
+        raise ServiceError(_("Only the city's organization department manages the categories."))
+    before = {"active": category.active}
+    category.active = active
+    _record_category(category, actor, before, {"active": active}, code="whistle.category_active")
+
+
+def _record_category(category: WhistleCategory, actor: User, before: dict | None, after: dict, code: str) -> None:
+    db.session.flush()
+    audit.record(code, category, scope_path="/", summary=category.name, before=before, after=after, actor_id=actor.id)
+
+
 # --------------------------------------------------------------------------- checks
 
 

@@ -9,21 +9,24 @@ from flask import Blueprint, abort, flash, make_response, render_template, reque
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from kmvolunteer.auth.policy import can, get_or_404
 from kmvolunteer.core.htmx import back_path, render, see_other, trigger, wants_fragment
 from kmvolunteer.core.refusals import refused
 from kmvolunteer.extensions import db
+from kmvolunteer.whistles import deadlines, pages, services
 from kmvolunteer.whistles import home as _home  # noqa: F401  (registers the home-page sections)
-from kmvolunteer.whistles import pages, services
-from kmvolunteer.whistles.forms import FilterForm, WhistleForm
+from kmvolunteer.whistles.forms import FilterForm, RuleForm, WhistleForm
 from kmvolunteer.whistles.models import (
     EXTENSIONS,
     SUMMONSES,
+    TIERS,
     WHISTLES,
     Rating,
     Summons,
     Whistle,
+    WhistleCategory,
 )
 
 bp = Blueprint("whistles", __name__, cli_group="whistles")
@@ -269,3 +272,77 @@ def _step(summons: Summons, action: str, form) -> str:
         return _("Extension approved: the handling deadline moved.")
     services.refuse_extension(summons.extension, user, form.get("reason"))
     return _("Extension refused.")
+
+
+# ---------------------------------------------------------------- the deadline rules
+
+
+@bp.route("/whistles/rules", methods=["GET", "POST"])
+@login_required
+def rules():
+    """时限规则: the city's organization department sets each tier's deadlines, one row at a time."""
+    if not can(current_user, "deadline.manage"):
+        abort(404)
+    posted = RuleForm() if request.method == "POST" else None
+    if posted is not None and posted.validate_on_submit():
+        with refused(posted):
+            deadlines.set_rule(
+                posted.tier.data,
+                posted.urgency.data,
+                deadlines.Limits(
+                    _whole(posted.sign_minutes.data), _whole(posted.contact_hours.data), _whole(posted.handle_days.data)
+                ),
+                current_user,
+            )
+            db.session.commit()
+            flash(_("The deadlines were saved; they apply to whistles blown from now on."), "success")
+            return see_other(url_for("whistles.rules"))
+    rows = []
+    for tier in TIERS:
+        for urgency in deadlines.DEFAULTS:
+            if posted is not None and (posted.tier.data, posted.urgency.data) == (tier, urgency):
+                rows.append(posted)
+                continue
+            limits = deadlines.limits_for(tier, urgency)
+            rows.append(RuleForm(formdata=None, tier=tier, urgency=urgency, **limits.__dict__))
+    stray = posted if posted is not None and not any(row is posted for row in rows) else None  # an unknown tier
+    status = 422 if posted is not None else 200
+    return render("whistles/rules.html", status=status, rows=rows, stray=stray, ranges=deadlines.RANGES)
+
+
+def _whole(raw: str | None) -> int | None:
+    """A whole number typed in a box, or None (refused by set_rule with the range)."""
+    text = (raw or "").strip()
+    return int(text) if text.isdigit() and len(text) <= 6 else None
+
+
+# ---------------------------------------------------------------- the category list
+
+
+@bp.route("/whistles/categories", methods=["GET", "POST"])
+@login_required
+def categories():
+    """问题类别: the city's organization department adds, renames, takes off and puts back categories."""
+    if not can(current_user, "category.manage"):
+        abort(404)
+    error = None
+    if request.method == "POST":
+        category = None
+        if request.form.get("id"):
+            category = db.session.get(WhistleCategory, request.form.get("id", type=int) or 0)
+            if category is None:
+                abort(404)
+        with refused() as refusal:
+            action = request.form.get("action")
+            if action in ("off", "on") and category is not None:
+                services.set_category_active(current_user, category, action == "on")
+            else:
+                services.save_category(current_user, request.form.get("name"), category)
+            db.session.commit()
+            flash(_("The category list was saved."), "success")
+            return see_other(url_for("whistles.categories"))
+        error = refusal.message
+    services.ensure_default_categories()
+    db.session.commit()
+    rows = db.session.scalars(select(WhistleCategory).order_by(WhistleCategory.sort_order, WhistleCategory.id))
+    return render("whistles/categories.html", status=422 if error else 200, rows=list(rows), error=error)
