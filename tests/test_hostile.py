@@ -42,6 +42,8 @@ ID_KINDS = {
     "report_id": lambda w, mine: _side(w, mine)["report"].id,
     "sheet_id": lambda w, mine: _side(w, mine)["sheet"].id,
     "record_id": lambda w, mine: _side(w, mine)["record"].id,
+    "whistle_id": lambda w, mine: _side(w, mine)["whistle"].id,
+    "summons_id": lambda w, mine: _side(w, mine)["summons"].id,
     # Only the city edits service categories: every category is out of scope for both sides.
     "category_id": lambda w, mine: w.extra["category"].id,
     "agency_id": lambda w, mine: (w.agency if not mine else w.other_agency).id,
@@ -109,6 +111,7 @@ def world(world):
         )
         db.session.add_all([claim, resource, project, report, sheet, record])
         db.session.flush()
+        whistle = _whistle(world, community)
         world.extra[side] = {
             "report_in": report_in,
             "need": need,
@@ -118,9 +121,29 @@ def world(world):
             "report": report,
             "sheet": sheet,
             "record": record,
+            "whistle": whistle,
+            "summons": whistle.summonses[0],
         }
     db.session.commit()
     return world
+
+
+def _whistle(world, community):
+    """A whistle of ``community`` summoning a department of its subdistrict."""
+    from kmvolunteer.org.models import Department
+    from kmvolunteer.whistles import services
+
+    department = Department(name=f"{community.parent.name}城管中队", area=community.parent)
+    db.session.add(department)
+    db.session.flush()
+    secretary = world.users["community_secretary" if community is world.community else "other_secretary"]
+    data = services.WhistleData(
+        title="路面渗水",
+        problem="路面长期渗水",
+        address="景虹街 12 号",
+        category_id=services.ensure_default_categories()[0].id,
+    )
+    return services.blow(community, secretary, data, [department.id])
 
 
 def _routes(app, method: str):

@@ -44,6 +44,9 @@ CREATES = {
     "service.certificate",
     "service.new_entry",
     "service.workdays_page",
+    "whistles.categories",
+    "whistles.new",
+    "whistles.rules",
 }
 # Decisions, edits, withdrawals and sessions: guarded state changes, or nothing is created.
 OTHERS = {
@@ -77,6 +80,8 @@ OTHERS = {
     "service.workday_remove",
     "tallies.close",
     "tallies.reopen",
+    "whistles.summons_action",
+    "whistles.whistle_action",
 }
 # Forms whose action the view passes in.
 ACTION_CHOSEN_BY_VIEW = {

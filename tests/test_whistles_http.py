@@ -101,6 +101,7 @@ def test_secretary_blows_a_whistle_listing_only_departments_of_the_tier_above(lo
         ({"departments": []}, "Summon at least one department."),
         ({"departments": ["999999"]}, "There is no such department."),
         ({"departments": ["abc"]}, "There is no such department."),
+        ({"departments": ["99999999999999999999"]}, "There is no such department."),
         ({"departments": ["far"]}, "is not a department of"),
         ({"category_id": "999999"}, "Choose a category from the list."),
         ({"urgency": "extreme"}, "Choose normal or urgent."),
@@ -386,6 +387,7 @@ def test_city_org_adds_renames_and_takes_off_categories(login, town):
         ({"name": "道路交通"}, 422, "There is already a category of that name."),
         ({"name": "x" * 33}, 422, "32"),
         ({"id": "999999", "name": "某类"}, 404, None),
+        ({"id": "99999999999999999999", "name": "某类"}, 404, None),
     ],
 )
 def test_bad_categories_are_refused(login, town, data, status, message):

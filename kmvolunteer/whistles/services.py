@@ -20,6 +20,7 @@ from kmvolunteer.auth.policy import can
 from kmvolunteer.core import audit
 from kmvolunteer.core.audit import AuditEntry
 from kmvolunteer.core.errors import ServiceError
+from kmvolunteer.core.text import parse_id
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Department
@@ -121,10 +122,9 @@ def _departments_above(area: Area, department_ids: Iterable[Any]) -> list[Depart
     above it (the area's parent)."""
     ids: list[int] = []
     for raw in department_ids:
-        try:
-            value = int(raw)
-        except (TypeError, ValueError):
-            raise ServiceError(_("There is no such department."), "departments") from None
+        value = parse_id(raw)  # None for anything but a database id (a huge number overflows PostgreSQL)
+        if value is None:
+            raise ServiceError(_("There is no such department."), "departments")
         if value not in ids:
             ids.append(value)
     if not ids:
@@ -202,10 +202,8 @@ def blow(area: Area, actor: User, data: WhistleData, department_ids: Iterable[An
 
 
 def _category(raw: Any) -> WhistleCategory:
-    try:
-        category = db.session.get(WhistleCategory, int(raw))
-    except (TypeError, ValueError):
-        category = None
+    category_id = parse_id(raw)
+    category = db.session.get(WhistleCategory, category_id) if category_id is not None else None
     if category is None or not category.active:
         raise ServiceError(_("Choose a category from the list."), "category_id")
     return category

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from kmvolunteer.auth.policy import can, get_or_404
 from kmvolunteer.core.htmx import back_path, render, see_other, trigger, wants_fragment
 from kmvolunteer.core.refusals import refused
+from kmvolunteer.core.text import parse_id
 from kmvolunteer.extensions import db
 from kmvolunteer.whistles import deadlines, pages, services
 from kmvolunteer.whistles import home as _home  # noqa: F401  (registers the home-page sections)
@@ -329,7 +330,7 @@ def categories():
     if request.method == "POST":
         category = None
         if request.form.get("id"):
-            category = db.session.get(WhistleCategory, request.form.get("id", type=int) or 0)
+            category = db.session.get(WhistleCategory, parse_id(request.form.get("id")) or 0)
             if category is None:
                 abort(404)
         with refused() as refusal:
