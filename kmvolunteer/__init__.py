@@ -18,6 +18,7 @@ from werkzeug.routing import IntegerConverter
 
 from kmvolunteer.config import PROJECT_ROOT, Config
 from kmvolunteer.core.text import MAX_ID
+from kmvolunteer.core.time import to_local
 from kmvolunteer.extensions import babel, csrf, db, login_manager, migrate
 
 HTMX_SCRIPT = "js/htmx-4.0.1.min.js"
@@ -144,23 +145,22 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
 
+    # Every page asks for the grants and their places, and a member's pages for their branch, agency
+    # and its place: one query for all, its options built once rather than for every request.
+    user_options = [
+        joinedload(User.grants).options(
+            joinedload(RoleGrant.area), joinedload(RoleGrant.branch), joinedload(RoleGrant.department)
+        ),
+        joinedload(User.member).joinedload(Member.branch).joinedload(Branch.agency).joinedload(Agency.area),
+    ]
+
     @login_manager.user_loader
     def _load_user(session_id: str) -> User | None:
         user_id, _, version = session_id.partition(":")
         if not user_id.isdigit():
             return None
-        # Every page asks for the grants and their places, a member's pages for their branch, agency and
-        # its place, and the menu for the unread notices: one query for all.
-        query = (
-            select(User, unread_notices(User.id))
-            .where(User.id == int(user_id))
-            .options(
-                joinedload(User.grants).options(
-                    joinedload(RoleGrant.area), joinedload(RoleGrant.branch), joinedload(RoleGrant.department)
-                ),
-                joinedload(User.member).joinedload(Member.branch).joinedload(Branch.agency).joinedload(Agency.area),
-            )
-        )
+        # The user, their grants and member row (user_options), and the menu's unread notices: one query.
+        query = select(User, unread_notices(User.id)).where(User.id == int(user_id)).options(*user_options)
         row = db.session.execute(query).unique().one_or_none()
         if row is None or not row[0].active or str(row[0].session_version) != version:
             return None
@@ -214,7 +214,7 @@ def _init_templates(app: Flask) -> None:
     from kmvolunteer.auth.labels import LEVEL_LABELS, ROLE_LABELS
     from kmvolunteer.auth.policy import can
     from kmvolunteer.core.htmx import page_url
-    from kmvolunteer.core.text import mask_phone, mask_username, scroll_box
+    from kmvolunteer.core.text import catalog, mask_phone, mask_username, scroll_box
 
     app.jinja_env.globals.update(
         can=can,
@@ -229,6 +229,16 @@ def _init_templates(app: Flask) -> None:
     app.jinja_env.filters["mask_username"] = mask_username
     app.jinja_env.filters["datetime"] = lambda value, fmt="yyyy-MM-dd HH:mm": (
         format_datetime(value, fmt) if value else ""
+    )
+    # A list's rows give their times by strftime: numbers only, the same in every language, and a tenth
+    # of what |datetime (Babel's patterns) takes a row.
+    app.jinja_env.filters["local_time"] = lambda value, fmt: to_local(value).strftime(fmt) if value else ""
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: catalog().ugettext(s),
+        ngettext=lambda s, p, n: catalog().ungettext(s, p, n),
+        pgettext=lambda c, s: catalog().upgettext(c, s),
+        npgettext=lambda c, s, p, n: catalog().unpgettext(c, s, p, n),
+        newstyle=True,
     )
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.add_extension("jinja2.ext.loopcontrols")

@@ -128,6 +128,8 @@ class TestConfig(Config):
     TESTING = True
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     INITIAL_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    # The browser tests' pages fetch the style sheets and scripts once per browser, not again on every page.
+    SEND_FILE_MAX_AGE_DEFAULT = 3600
 
     def __init__(self, database_url: str) -> None:
         super().__init__()

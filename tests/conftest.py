@@ -20,7 +20,8 @@ from flask_migrate import upgrade
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.exc import OperationalError
 
-from kmvolunteer import create_app
+from kmvolunteer import create_app, demo
+from kmvolunteer.auth.models import User
 from kmvolunteer.config import TestConfig
 from kmvolunteer.extensions import db
 from tests.factories import World, build_world
@@ -68,18 +69,54 @@ def app():
 
 @pytest.fixture(autouse=True)
 def _isolated(request):
-    """Each test that uses the database leaves it empty: most run in a transaction rolled back at their end;
-    those marked ``committing`` (or served by a live server) commit for real and have every table emptied."""
+    """Each test that uses the database leaves it as it found it: most run in a transaction rolled back at
+    their end; those marked ``committing`` (or served by a live server) commit for real and have every table
+    emptied after them. Between tests the database holds the test world (built once, kept while the tests
+    that use it roll back) or nothing: a test without the world has the database emptied before it (not
+    inside its transaction: PostgreSQL's sequences, which a bulk insert may move, are not rolled back)."""
     if "app" not in request.fixturenames:
         yield
         return
     application = request.getfixturevalue("app")
+    on_demo_city = "demo_city" in request.fixturenames  # (emptied at the end of its module)
+    if "world" in request.fixturenames:
+        KEPT.build_world(application)
+    elif not on_demo_city:
+        KEPT.empty(application)
     if request.node.get_closest_marker("committing") or "live_server" in request.fixturenames:
+        KEPT.written = True
         yield
-        _empty_every_table(application)
+        if not on_demo_city:
+            KEPT.empty(application)
     else:
         with _rolled_back(application):
             yield
+
+
+class _Kept:
+    """What the database holds between tests: nothing, or the test world (``world`` is then its objects,
+    detached; each test gets copies in its own session)."""
+
+    def __init__(self) -> None:
+        self.world: World | None = None
+        self.written = False  # anything committed that emptying would remove
+
+    def build_world(self, application) -> None:
+        if self.world is None:
+            self.empty(application)
+            with application.app_context():
+                self.world = build_world(PASSWORD)
+                db.session.remove()
+            self.written = True
+
+    def empty(self, application) -> None:
+        if self.written:
+            _empty_every_table(application)
+        self.world = None
+        self.written = False
+
+
+KEPT = _Kept()
 
 
 @contextmanager
@@ -145,7 +182,20 @@ def ctx(app):
 
 @pytest.fixture
 def world(app, ctx) -> World:
-    return build_world(PASSWORD)
+    """The world kept between tests (see _isolated), its objects in this test's session."""
+    return KEPT.world.attached()
+
+
+@pytest.fixture(scope="module")
+def demo_city(app):
+    """The demo city, committed once for the tests of a module: they roll back, or only read it."""
+    KEPT.empty(app)
+    KEPT.written = True
+    with app.app_context():
+        demo.seed(echo=lambda *_: None)
+        db.session.remove()
+    yield
+    KEPT.empty(app)
 
 
 @pytest.fixture
@@ -226,14 +276,39 @@ def browser(client) -> Browser:
 
 @pytest.fixture
 def login(app):
-    """login('username') → a Browser logged in as that user (a fresh client each call)."""
+    """login('username') → a Browser logged in as that user (a fresh client each call).
+
+    A login made earlier in the session for the same account, with the same password and the same row in
+    the database, is reused: its session cookie and CSRF token are as good as a new login's, which would
+    only add an audit entry and touch the login throttle. (Tests of logging in itself use Browser.login.)"""
 
     def _login(username: str, password: str = PASSWORD) -> Browser:
         b = Browser(app.test_client())
+        key = (username, password, _account_row(app, username))
+        if key in _LOGINS:
+            cookie, b.token = _LOGINS[key]
+            b.client.set_cookie(app.config["SESSION_COOKIE_NAME"], cookie)
+            return b
         b.login(username, password)
+        _LOGINS[key] = (b.client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value, b.token)
         return b
 
     return _login
+
+
+_LOGINS: dict[tuple, tuple[str, str]] = {}  # (username, password, account row) → (session cookie, CSRF token)
+
+
+def _account_row(app, username: str) -> tuple | None:
+    """What a login's session depends on in the account's row."""
+    with app.app_context():
+        row = db.session.execute(
+            select(
+                User.id, User.session_version, User.password_hash, User.active, User.must_change_password, User.locale
+            ).where(User.username == username)
+        ).one_or_none()
+        db.session.remove()
+    return tuple(row) if row else None
 
 
 @pytest.fixture

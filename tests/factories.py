@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from functools import cache
 
 from werkzeug.security import generate_password_hash
@@ -62,6 +62,24 @@ class World:
     users: dict[str, User] = field(default_factory=dict)
     members: dict[str, Member] = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
+
+    def attached(self) -> World:
+        """Copies of the (committed, detached) objects in the current session, loaded from the database as
+        they are used, like objects just committed."""
+
+        def copy(thing):
+            return db.session.merge(thing, load=False)
+
+        places = {
+            f.name: copy(getattr(self, f.name)) for f in fields(self) if f.name not in ("users", "members", "extra")
+        }
+        return replace(
+            self,
+            **places,
+            users={name: copy(user) for name, user in self.users.items()},
+            members={name: copy(member) for name, member in self.members.items()},
+            extra={},
+        )
 
 
 def build_world(password: str) -> World:

@@ -244,3 +244,16 @@ def test_a_second_import_of_the_same_people_at_once_gets_a_clear_message(world, 
     db.session.expire_all()
     after = (db.session.scalar(select(func.count(Member.id))), db.session.scalar(select(func.count(User.id))))
     assert after == before
+
+
+@pytest.mark.parametrize("base_url", ["http://localhost/", "http://localhost/kmv%20app/"])
+def test_a_url_built_once_for_every_row_is_url_for_with_the_rows_id(app, base_url):
+    """core.htmx.url_pattern, which the queue uses for the links and forms of each row."""
+    from flask import url_for
+
+    from kmvolunteer.core.htmx import url_pattern
+
+    with app.test_request_context("/", base_url=base_url):
+        pattern = url_pattern("service.decide", "record_id", action="return")
+        for record_id in (1, 42, 2**31 - 1):
+            assert pattern % record_id == url_for("service.decide", record_id=record_id, action="return")

@@ -63,9 +63,9 @@ def test_seed_with_explicit_sizes(app, ctx):
     db.session.commit()
 
 
-def test_create_admin(app, ctx):
+def test_create_admin(app, world):
+    """(The world holds the city, 昆明市, that the account is the organization department of by default.)"""
     runner = app.test_cli_runner()
-    runner.invoke(args=["seed-demo"])
     result = runner.invoke(args=["create-admin", "--username", "root1", "--name", "管理员"], input="weak\nweak\n")
     assert result.exit_code != 0
     result = runner.invoke(

@@ -39,15 +39,9 @@ def test_every_status_column_is_checked_by_the_database(app, ctx):
 
 
 def test_an_unknown_status_is_refused_by_the_database(app, ctx):
-    with db.engine.connect() as connection:
-        transaction = connection.begin()
-        try:
-            connection.execute(text("INSERT INTO service_year (year, status, reopen_reason) VALUES (2099, 'open', '')"))
-            with pytest.raises(IntegrityError), connection.begin_nested():
-                connection.execute(text("UPDATE service_year SET status = 'shut' WHERE year = 2099"))
-            with pytest.raises(IntegrityError), connection.begin_nested():
-                connection.execute(
-                    text("INSERT INTO service_year (year, status, reopen_reason) VALUES (2098, 'maybe', '')")
-                )
-        finally:
-            transaction.rollback()
+    connection = db.session.connection()  # the test's own transaction, rolled back at its end
+    connection.execute(text("INSERT INTO service_year (year, status, reopen_reason) VALUES (2099, 'open', '')"))
+    with pytest.raises(IntegrityError), connection.begin_nested():
+        connection.execute(text("UPDATE service_year SET status = 'shut' WHERE year = 2099"))
+    with pytest.raises(IntegrityError), connection.begin_nested():
+        connection.execute(text("INSERT INTO service_year (year, status, reopen_reason) VALUES (2098, 'maybe', '')"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import select
 
@@ -121,3 +123,27 @@ def test_scoped_audit_entries_follow_the_area(world):
     db.session.commit()
     actions = db.session.scalars(scoped(select(AuditEntry.action), world.users["district_org"], "audit.list")).all()
     assert actions == ["test.here"]
+
+
+def test_the_queues_check_of_each_row_is_service_decide(world):
+    """service_decider answers for a row of plain values (the queue's) what can(…, "service.decide", record)
+    answers for the record: the secretary of its community decides it, unless it is their own entry."""
+    from kmvolunteer.auth.policy import service_decider
+    from tests.factories import make_member, make_record
+
+    secretary_as_member = make_member("赵书记", "13800000009", world.branch, world.users["community_secretary"])
+    day = date(2026, 3, 2)
+    records = [
+        make_record(member, community, day, status="submitted")
+        for member in (world.members["member"], world.members["other_member"], secretary_as_member)
+        for community in (world.community, world.community2, world.other_community)
+    ]
+    db.session.flush()
+    for name, user in world.users.items():
+        decides = service_decider(user)
+        for entry in records:
+            expected = can(user, "service.decide", entry)
+            assert decides(entry.community.path, entry.member.user_id) is expected, (name, entry.id)
+    assert any(
+        service_decider(user)(r.community.path, r.member.user_id) for user in world.users.values() for r in records
+    )

@@ -11,6 +11,7 @@ from sqlalchemy import func, insert, select, update
 
 from kmvolunteer.auth.models import User
 from kmvolunteer.config import PROJECT_ROOT
+from kmvolunteer.core import submissions
 from kmvolunteer.core.submissions import Submission
 from kmvolunteer.core.time import local_today, utcnow
 from kmvolunteer.extensions import db
@@ -44,6 +45,9 @@ CREATES = {
     "service.certificate",
     "service.new_entry",
     "service.workdays_page",
+    "whistles.categories",
+    "whistles.new",
+    "whistles.rules",
 }
 # Decisions, edits, withdrawals and sessions: guarded state changes, or nothing is created.
 OTHERS = {
@@ -79,6 +83,8 @@ OTHERS = {
     "service.workday_remove",
     "tallies.close",
     "tallies.reopen",
+    "whistles.summons_action",
+    "whistles.whistle_action",
 }
 # Forms whose action the view passes in.
 ACTION_CHOSEN_BY_VIEW = {
@@ -156,7 +162,8 @@ def test_a_refused_form_does_not_use_up_its_key(member):
     assert b.post("/service/new", entry).status_code == 303 and _records() == 1
 
 
-def test_a_repeat_whose_first_answer_was_lost_says_it_was_saved(member):
+def test_a_repeat_whose_first_answer_was_lost_says_it_was_saved(member, monkeypatch):
+    monkeypatch.setattr(submissions, "FIRST_ANSWER_WAIT", 0.2)  # for the first answer, which never comes
     b, entry = member
     b.post("/service/new", entry)
     # As if the worker died between the commit and writing the answer.

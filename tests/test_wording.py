@@ -15,8 +15,8 @@ from tests.conftest import Browser
 
 
 @pytest.fixture
-def city(app, ctx):
-    demo.seed(echo=lambda *_: None)
+def city(demo_city, ctx):
+    """The demo city, seeded once for this module (each test's changes are rolled back)."""
 
 
 def _as(app, username: str) -> Browser:

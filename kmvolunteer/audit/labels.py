@@ -86,6 +86,8 @@ ACTIONS = {
     "whistle.reopened": _l("Whistle reopened"),
     "whistle.escalated": _l("Whistle escalated one tier up"),
     "whistle.deadline_rule": _l("Whistle deadlines set"),
+    "whistle.category_saved": _l("Whistle category saved"),
+    "whistle.category_active": _l("Whistle category put on or taken off the list"),
 }
 
 FIELDS = {

@@ -100,6 +100,19 @@ def _gettable(path: str) -> bool:
     return True
 
 
+# Stands for the id while a URL is built once for every row of a list: no table reaches it (it is
+# below MAX_ID, which the int converter takes), and no other part of a URL is likely to spell it.
+ID_MARKER = 1_987_654_321
+
+
+def url_pattern(endpoint: str, name: str, **values: Any) -> str:
+    """``url_for(endpoint, **values)`` with ``%d`` in place of the id argument ``name``: a list builds each
+    row's URL as ``pattern % row.id``, a string operation (url_for takes ≈ 7 µs; a page of 50 rows with
+    four links each would call it 200 times)."""
+    head, tail = url_for(endpoint, **values, **{name: ID_MARKER}).replace("%", "%%").split(str(ID_MARKER))
+    return f"{head}%d{tail}"
+
+
 def page_url(keep: Iterable[Any] | None, /, endpoint: str | None = None, **changes: object) -> str:
     """This page's URL (or ``endpoint``'s, with the same path arguments) keeping only the query
     arguments named in ``keep`` (names or form fields; None: all but the path's), with ``changes``

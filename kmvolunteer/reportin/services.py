@@ -709,9 +709,10 @@ def claims_and_open_needs(member: Member, community: Area) -> tuple[int, int]:
     """How many needs the member has claimed, and how many open needs with places left ``community``
     has (a full one is no longer the member's to take up): one statement."""
     claims = select(func.count(Claim.id)).where(Claim.member_id == member.id, Claim.status == "active")
-    claimable = needs_of(community).where(Need.claimed < Need.headcount).order_by(None)
-    open_needs = select(func.count()).select_from(claimable.subquery())
-    claimed, needs = db.session.execute(select(claims.scalar_subquery(), open_needs.scalar_subquery())).one()
+    open_needs = needs_of(community).where(Need.claimed < Need.headcount).with_only_columns(func.count(Need.id))
+    claimed, needs = db.session.execute(
+        select(claims.scalar_subquery(), open_needs.order_by(None).scalar_subquery())
+    ).one()
     return claimed or 0, needs or 0
 
 

@@ -4,6 +4,8 @@ the city's working-day exceptions."""
 from __future__ import annotations
 
 from datetime import date
+from types import SimpleNamespace
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -18,14 +20,16 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import select
 
-from kmvolunteer.auth.policy import can, get_or_404, org_areas
+from kmvolunteer.auth.policy import can, get_or_404, org_areas, service_decider
 from kmvolunteer.core.db import commit_keeping_loaded
-from kmvolunteer.core.htmx import render, safe_next, see_other, trigger, wants_fragment
+from kmvolunteer.core.htmx import render, safe_next, see_other, trigger, url_pattern, wants_fragment
 from kmvolunteer.core.refusals import refused
-from kmvolunteer.core.time import local_today
+from kmvolunteer.core.text import catalog
+from kmvolunteer.core.time import local_today, utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Member
 from kmvolunteer.reportin.models import Need
@@ -275,9 +279,9 @@ def decide(record_id: int, action: str):
         db.session.refresh(entry)  # rolled back: as it is now
     if wants_fragment() and request.form.get("from") != "record":
         response = render(
-            "service/_queue_row.html",
+            "service/_queue_rows.html",
             status=422 if refusal else 200,
-            record=entry,
+            rows=[services.QueueRow.of(entry)],
             error=refusal.message,
             done=None if refusal else action,
             **_row_context(),
@@ -304,30 +308,50 @@ def decide(record_id: int, action: str):
 
 
 def _row_context() -> dict:
-    # The words of every row, translated once per page rather than a dozen times per row.
-    row_text = {
-        "date": _("Date"),
-        "member": _("Member"),
-        "service": _("Service"),
-        "late": _("late"),
-        "hours": _("Hours"),
-        "submitted": _("Submitted"),
-        "status": _("Status"),
-        "reason": _("Reason (to return or reject)"),
-        "approve": _("Approve"),
-        "return_": _("Return"),
-        "reject": _("Reject"),
-        "done_approve": _("Approved."),
-        "done_return": _("Returned to the member."),
-        "done_reject": _("Rejected."),
-    }
+    """What every row of the queue shares, worked out once per page: its words (translated once, not a
+    dozen times a row), the URLs of each entry's page and decisions, the CSRF token, and the policy's
+    check of who decides an entry. Namespaces rather than dictionaries: a template reads an attribute of
+    a namespace in half the time."""
+    words = catalog()
+    now = utcnow()
+
+    def waiting(record: Any) -> str:
+        days = services.days_waited(record, now)
+        return words.ungettext("waiting %(num)d days", "waiting %(num)d days", days) % {"num": days}
+
+    row_text = SimpleNamespace(
+        date=words.ugettext("Date"),
+        member=words.ugettext("Member"),
+        service=words.ugettext("Service"),
+        late=words.ugettext("late"),
+        hours=words.ugettext("Hours"),
+        submitted=words.ugettext("Submitted"),
+        status=words.ugettext("Status"),
+        reason=words.ugettext("Reason (to return or reject)"),
+        approve=words.ugettext("Approve"),
+        return_=words.ugettext("Return"),
+        reject=words.ugettext("Reject"),
+        select=words.ugettext("Select entry of %(name)s on %(date)s"),
+        done_approve=words.ugettext("Approved."),
+        done_return=words.ugettext("Returned to the member."),
+        done_reject=words.ugettext("Rejected."),
+    )
     return {
-        "labels": services.STATUS_LABELS,
+        "labels": {status: str(label) for status, label in services.STATUS_LABELS.items()},
         "fmt": services.format_hours,
         "row_text": row_text,
-        "cutoff": services.overdue_cutoff(),
-        "waited": services.days_waited,
+        "cutoff": services.overdue_cutoff(now),
+        "waiting": waiting,
         "can_decide": can(current_user, "service.decide_any"),
+        "decides": service_decider(current_user),
+        "record_url": url_pattern("service.record", "record_id"),
+        "decide_url": SimpleNamespace(
+            **{
+                action: url_pattern("service.decide", "record_id", action=action)
+                for action in ("approve", "return", "reject")
+            }
+        ),
+        "token": generate_csrf(),
     }
 
 
@@ -347,7 +371,8 @@ STATUS_CHOICES = [
 def _filters() -> tuple[QueueFilterForm, services.Filters]:
     """The queue's filters from the query; wrong dates or text are left out rather than refused."""
     form = QueueFilterForm(request.args)
-    form.status.choices = [(value, services.STATUS_LABELS.get(value, _("all"))) for value, _label in STATUS_CHOICES]
+    labels = {**services.STATUS_LABELS, "all": _("all")}
+    form.status.choices = [(value, labels[value]) for value, _label in STATUS_CHOICES]
     form.sort.choices = [
         ("submitted", _("Waiting longest")),
         ("-submitted", _("Newest first")),
@@ -377,13 +402,8 @@ def _filters() -> tuple[QueueFilterForm, services.Filters]:
 def _filter_form() -> tuple[QueueFilterForm, services.Filters]:
     """The filters, and the branches and needs to choose from."""
     form, filters = _filters()
-    form.branch.choices = [("", _("All branches"))] + [
-        (b.id, b.full_name()) for b in services.queue_branches(current_user, filters.status)
-    ]
-    form.need.choices = [("", _("All needs and posts"))] + [
-        (n.id, n.title + (f" · {n.on_date.isoformat()}" if n.on_date else ""))
-        for n in services.queue_needs(current_user)
-    ]
+    form.branch.choices = [("", _("All branches")), *services.queue_branches(current_user, filters.status)]
+    form.need.choices = [("", _("All needs and posts")), *services.queue_needs(current_user)]
     return form, filters
 
 
@@ -394,8 +414,10 @@ def queue():
         abort(404)
     template = "service/_queue.html" if wants_fragment() else "service/_queue_page.html"
     form, filters = _filter_form()
-    page = db.paginate(services.queue_query(current_user, filters), per_page=50, error_out=False, count=False)
+    page = db.paginate_rows(services.queue_query(current_user, filters), row=services.QueueRow._make, per_page=50)
     page.total, overdue, pending = services.queue_counts(current_user, filters)
+    back = request.args.to_dict()
+    back.pop("tick", None)
     body = Markup(
         render_template(
             template,
@@ -405,6 +427,7 @@ def queue():
             pending=pending,
             overdue=overdue,
             tick_all=request.args.get("tick") == "all",
+            queue_back=url_for("service.queue", **back),
             **_row_context(),
         )
     )

@@ -20,6 +20,7 @@ from kmvolunteer.auth.policy import can
 from kmvolunteer.core import audit
 from kmvolunteer.core.audit import AuditEntry
 from kmvolunteer.core.errors import ServiceError
+from kmvolunteer.core.text import parse_id
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Department
@@ -71,6 +72,38 @@ def active_categories() -> list[WhistleCategory]:
     )
 
 
+def save_category(actor: User, name: str | None, category: WhistleCategory | None = None) -> WhistleCategory:
+    """Add a category to the list, or rename ``category``; names are unique."""
+    if not can(actor, "category.manage"):
+        raise ServiceError(_("Only the city's organization department manages the categories."))
+    name = _text(name, "name", 32, _("Enter a name for the category."))
+    clash = db.session.scalar(select(WhistleCategory.id).where(WhistleCategory.name == name))
+    if clash is not None and (category is None or clash != category.id):
+        raise ServiceError(_("There is already a category of that name."), "name")
+    before = {"name": category.name} if category is not None else None
+    if category is None:
+        last = db.session.scalar(select(func.max(WhistleCategory.sort_order))) or 0
+        category = WhistleCategory(name=name, sort_order=last + 10, active=True)
+        db.session.add(category)
+    category.name = name
+    _record_category(category, actor, before, {"name": name}, code="whistle.category_saved")
+    return category
+
+
+def set_category_active(actor: User, category: WhistleCategory, active: bool) -> None:
+    """Take a category off the list (whistles filed under it keep it), or put it back."""
+    if not can(actor, "category.manage"):
+        raise ServiceError(_("Only the city's organization department manages the categories."))
+    before = {"active": category.active}
+    category.active = active
+    _record_category(category, actor, before, {"active": active}, code="whistle.category_active")
+
+
+def _record_category(category: WhistleCategory, actor: User, before: dict | None, after: dict, code: str) -> None:
+    db.session.flush()
+    audit.record(code, category, scope_path="/", summary=category.name, before=before, after=after, actor_id=actor.id)
+
+
 # --------------------------------------------------------------------------- checks
 
 
@@ -89,10 +122,9 @@ def _departments_above(area: Area, department_ids: Iterable[Any]) -> list[Depart
     above it (the area's parent)."""
     ids: list[int] = []
     for raw in department_ids:
-        try:
-            value = int(raw)
-        except (TypeError, ValueError):
-            raise ServiceError(_("There is no such department."), "departments") from None
+        value = parse_id(raw)  # None for anything but a database id (a huge number overflows PostgreSQL)
+        if value is None:
+            raise ServiceError(_("There is no such department."), "departments")
         if value not in ids:
             ids.append(value)
     if not ids:
@@ -170,10 +202,8 @@ def blow(area: Area, actor: User, data: WhistleData, department_ids: Iterable[An
 
 
 def _category(raw: Any) -> WhistleCategory:
-    try:
-        category = db.session.get(WhistleCategory, int(raw))
-    except (TypeError, ValueError):
-        category = None
+    category_id = parse_id(raw)
+    category = db.session.get(WhistleCategory, category_id) if category_id is not None else None
     if category is None or not category.active:
         raise ServiceError(_("Choose a category from the list."), "category_id")
     return category

@@ -23,9 +23,52 @@ PHONE = {"width": 360, "height": 780}
 DESKTOP = {"width": 1280, "height": 860}
 
 
+class _Answering:
+    """The live server's requests not yet answered to the last byte, so that a test can wait for them.
+
+    A request counts until its body has been sent: werkzeug then waits, before closing the response,
+    for whatever the client still sends, which may be until the client goes away."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._changed = threading.Condition()
+
+    def counting(self, app):
+        def wsgi(environ, start_response):
+            self._add(1)
+            try:
+                body = app(environ, start_response)
+            except BaseException:
+                self._add(-1)
+                raise
+            return self._sent(body)
+
+        return wsgi
+
+    def _sent(self, body):
+        try:
+            yield from body
+        finally:
+            self._add(-1)
+            if hasattr(body, "close"):
+                body.close()
+
+    def _add(self, step: int) -> None:
+        with self._changed:
+            self._count += step
+            self._changed.notify_all()
+
+    def wait(self) -> None:
+        with self._changed:
+            assert self._changed.wait_for(lambda: self._count == 0, timeout=10), "the live server is still busy"
+
+
+ANSWERING = _Answering()
+
+
 @pytest.fixture(scope="session")
 def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, ANSWERING.counting(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
@@ -69,7 +112,30 @@ def _context(chromium: Browser, live_server: str, javascript: bool, viewport: di
         base_url=live_server, java_script_enabled=javascript, viewport=viewport, locale="zh-CN"
     )
     context.set_default_timeout(10_000)
+    under_way: set = set()
+    context.on("request", lambda request: under_way.add(request))
+    context.on("requestfinished", lambda request: under_way.discard(request))
+    context.on("requestfailed", lambda request: under_way.discard(request))
+    _UNDER_WAY[context] = under_way
     return context
+
+
+# Each open context's requests under way: sent, and not yet answered to the last byte nor failed.
+_UNDER_WAY: dict[BrowserContext, set] = {}
+
+
+def close(context: BrowserContext) -> None:
+    """Let the requests the test started finish, close the context, and wait until the server has answered
+    whatever reached it: only then may the database be emptied under them. (Waiting for an idle network
+    would cost half a second a page.)"""
+    under_way = _UNDER_WAY.pop(context)
+    with contextlib.suppress(Exception):
+        for _ in range(500):
+            if not under_way or not context.pages:
+                break
+            context.pages[0].wait_for_timeout(10)
+    context.close()
+    ANSWERING.wait()
 
 
 @pytest.fixture(params=["js", "nojs"])
@@ -81,8 +147,7 @@ def page(request, chromium, live_server) -> Page:
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if _is_real_console_error(msg) else None)
     yield page
-    _settle(page)
-    context.close()
+    close(context)
     assert not errors, f"browser errors: {errors}"
 
 
@@ -98,15 +163,7 @@ def new_page(chromium, live_server):
 
     yield _make
     for context in contexts:
-        for open_page in context.pages:
-            _settle(open_page)
-        context.close()
-
-
-def _settle(page: Page) -> None:
-    """Let requests the test started finish before the database is emptied under them."""
-    with contextlib.suppress(Exception):
-        page.wait_for_load_state("networkidle", timeout=5_000)
+        close(context)
 
 
 def js_enabled(page: Page) -> bool:

@@ -4,7 +4,8 @@ every page reachable from the menu and the links on those pages, and the htmx in
 Any console error, uncaught page error or CSP violation fails the test.
 
 Not followed: logging out (a POST), downloads (XLSX/CSV, ``download`` links) and anything that changes
-data (hx-post buttons and forms): the crawl only reads.
+data (hx-post buttons and forms): the crawl only reads, so every account crawls the same demo city, seeded
+once for the module.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 from playwright.sync_api import Page
 
 from kmvolunteer import demo
-from tests.browser.conftest import DESKTOP, _context, _is_real_console_error
+from tests.browser.conftest import DESKTOP, _context, _is_real_console_error, close
 
 ACCOUNTS = [username for username, *_ in demo.DEMO_ACCOUNTS] + [demo.DEMO_MEMBER[0]]
 PAGES_PER_ACCOUNT = 24
@@ -139,8 +140,7 @@ def _crawl(page: Page, origin: str, kinds: Counter, collect_violations) -> list[
 
 
 @pytest.mark.parametrize("username", ACCOUNTS)
-def test_every_page_of_a_demo_account_keeps_the_console_clean(username, app, ctx, chromium, live_server):
-    demo.seed(echo=lambda *_: None)
+def test_every_page_of_a_demo_account_keeps_the_console_clean(username, demo_city, chromium, live_server):
     context = _context(chromium, live_server, True, DESKTOP)
     context.add_init_script(RECORD_VIOLATIONS)
     page = context.new_page()
@@ -161,18 +161,17 @@ def test_every_page_of_a_demo_account_keeps_the_console_clean(username, app, ctx
         page.wait_for_url(lambda url: "/login" not in url)
         visited = _crawl(page, live_server, kinds, collect_violations)
     finally:
-        context.close()
+        close(context)
     print(username, len(visited), dict(kinds))
     assert len(visited) >= 2 and kinds["boosted-link"], (visited, kinds)
     assert not violations, f"CSP violations: {violations}"
     assert not errors, f"browser errors: {errors}"
 
 
-def test_a_swap_never_writes_a_style_attribute(app, ctx, chromium, live_server):
+def test_a_swap_never_writes_a_style_attribute(demo_city, chromium, live_server):
     """htmx 4 copies the old element's class and style attributes onto its replacement while the
     swap settles (for CSS transitions); writing a style attribute is an inline style that the CSP
     refuses. A style set from script (allowed) must not turn into one when the queue is filtered."""
-    demo.seed(echo=lambda *_: None)
     context = _context(chromium, live_server, True, DESKTOP)
     context.add_init_script(RECORD_VIOLATIONS)
     page = context.new_page()
@@ -191,5 +190,5 @@ def test_a_swap_never_writes_a_style_attribute(app, ctx, chromium, live_server):
         page.wait_for_timeout(200)
         violations = page.evaluate("window.__violations")
     finally:
-        context.close()
+        close(context)
     assert not violations and not errors, (violations, errors)

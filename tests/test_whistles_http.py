@@ -1,0 +1,394 @@
+"""吹哨报到 over HTTP: blowing (good and bad input), the blower's list and whistle page, the department's
+queue and its steps (plain POST and htmx fragment), scope (404s), CSRF, and hostile input."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from kmvolunteer.auth.models import Role, RoleGrant
+from kmvolunteer.extensions import db
+from kmvolunteer.org.models import Department
+from kmvolunteer.whistles import deadlines, services
+from kmvolunteer.whistles.models import Summons, Whistle, WhistleCategory
+from kmvolunteer.whistles.services import WhistleData
+from tests.conftest import PASSWORD, row_count
+from tests.factories import make_user
+
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture(autouse=True)
+def _english_messages(english):
+    """These tests read the pages' messages, written in English."""
+
+
+@pytest.fixture
+def town(world):
+    """Departments of 华山街道 (answering its communities) and of another subdistrict, their officers, and
+    the category list."""
+    w = world
+    street = Department(name="华山街道城管中队", area=w.subdistrict)
+    far = Department(name="关上街道城管中队", area=w.other_community.parent)
+    db.session.add_all([street, far])
+    db.session.flush()
+    make_user(
+        "street_officer", PASSWORD, w.subdistrict, RoleGrant(role=Role.department_officer.value, department=street)
+    )
+    make_user("far_officer", PASSWORD, w.subdistrict, RoleGrant(role=Role.department_officer.value, department=far))
+    w.street, w.far = street, far
+    w.category_id = services.ensure_default_categories()[0].id
+    db.session.commit()
+    return w
+
+
+def blow(w, **fields) -> Whistle:
+    values = {
+        "title": "景虹街路面渗水",
+        "problem": "路面长期渗水",
+        "address": "景虹街 12 号",
+        "category_id": w.category_id,
+    }
+    whistle = services.blow(
+        w.community, w.users["community_secretary"], WhistleData(**{**values, **fields}), [w.street.id]
+    )
+    db.session.commit()
+    return whistle
+
+
+def form(w, **changes) -> dict:
+    data = {
+        "title": "景虹街路面渗水",
+        "problem": "路面长期渗水，居民出行不便",
+        "address": "景虹街 12 号",
+        "place": "第三网格",
+        "category_id": str(w.category_id),
+        "urgency": "normal",
+        "departments": [str(w.street.id)],
+    }
+    return {**data, **changes}
+
+
+def summons_of(whistle_id: int) -> Summons:
+    db.session.expire_all()
+    return db.session.scalars(select(Summons).where(Summons.whistle_id == whistle_id)).one()
+
+
+# ---------------------------------------------------------------- blowing
+
+
+def test_secretary_blows_a_whistle_listing_only_departments_of_the_tier_above(login, town):
+    w = town
+    b = login("community_secretary")
+    page = b.get("/whistles/new").get_data(as_text=True)
+    assert "华山街道城管中队" in page and "关上街道城管中队" not in page
+    response = b.post("/whistles/new", form(w))
+    assert response.status_code == 303
+    whistle = db.session.scalars(select(Whistle)).one()
+    assert response.headers["Location"].endswith(f"/whistles/{whistle.id}")
+    assert (whistle.place, whistle.area_id) == ("第三网格", w.community.id)
+    page = b.get(f"/whistles/{whistle.id}").get_data(as_text=True)
+    assert "华山街道城管中队" in page and "left" in page  # the summons with its time left
+    assert "Whistle blown" in page  # the timeline
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"title": ""}, "Say in a line what the problem is."),
+        ({"departments": []}, "Summon at least one department."),
+        ({"departments": ["999999"]}, "There is no such department."),
+        ({"departments": ["abc"]}, "There is no such department."),
+        ({"departments": ["99999999999999999999"]}, "There is no such department."),
+        ({"departments": ["far"]}, "is not a department of"),
+        ({"category_id": "999999"}, "Choose a category from the list."),
+        ({"urgency": "extreme"}, "Choose normal or urgent."),
+        ({"problem": "x" * 2001}, "2000"),
+    ],
+)
+def test_bad_whistles_come_back_with_the_message_and_change_nothing(login, town, changes, message):
+    w = town
+    if changes.get("departments") == ["far"]:
+        changes = {"departments": [str(w.far.id)]}
+    b = login("community_secretary")
+    b.get("/whistles/new")
+    before = row_count()
+    response = b.post("/whistles/new", form(w, **changes))
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert row_count() == before
+
+
+def test_csrf_is_required(login, town):
+    b = login("community_secretary")
+    before = row_count()
+    assert b.post("/whistles/new", form(town), csrf=False).status_code == 400
+    whistle = blow(town)
+    officer = login("street_officer")
+    assert officer.post(f"/whistles/summons/{summons_of(whistle.id).id}/sign", csrf=False).status_code == 400
+    assert summons_of(whistle.id).status == "summoned"
+    assert row_count() == before + 2  # only the whistle and its summons blown above
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("community_secretary", 200),
+        ("subdistrict_officer", 200),
+        ("district_org", 200),
+        ("street_officer", 200),  # the summoned department
+        ("far_officer", 404),
+        ("other_secretary", 404),
+        ("other_org", 404),
+        ("13800000001", 404),
+    ],
+)
+def test_whistle_page_scope(login, town, who, status):
+    whistle = blow(town)
+    assert login(who).get(f"/whistles/{whistle.id}").status_code == status
+
+
+@pytest.mark.parametrize(
+    ("who", "new", "queue"),
+    [
+        ("community_secretary", 200, 404),
+        ("subdistrict_officer", 200, 404),
+        ("district_org", 200, 404),
+        ("city_org", 404, 404),  # the city blows no whistles
+        ("street_officer", 404, 200),
+        ("13800000001", 404, 404),
+    ],
+)
+def test_menu_pages_by_role(login, town, who, new, queue):
+    b = login(who)
+    assert b.get("/whistles/new").status_code == new
+    assert b.get("/whistles/queue").status_code == queue
+    home = b.get("/").get_data(as_text=True)
+    assert ("/whistles/queue" in home) == (queue == 200)
+
+
+# ---------------------------------------------------------------- the department's side
+
+
+def test_department_steps_with_plain_posts(login, town):
+    whistle = blow(town)
+    officer = login("street_officer")
+    queue = officer.get("/whistles/queue").get_data(as_text=True)
+    assert "景虹街路面渗水" in queue and "To act on (1)" in queue
+    sid = summons_of(whistle.id).id
+    for action, data, status in [
+        ("sign", {}, "signed"),
+        ("contact", {"note": "电话联系王女士"}, "contacted"),
+        ("progress", {"text": "已派人现场查看"}, "contacted"),
+        ("handle", {"result": "已修复管道"}, "handled"),
+    ]:
+        response = officer.post(f"/whistles/summons/{sid}/{action}", data)
+        assert response.status_code == 303, action
+        assert summons_of(whistle.id).status == status
+    page = officer.get(f"/whistles/{whistle.id}").get_data(as_text=True)
+    assert "已修复管道" in page and "Progress recorded" in page and "on time" in page
+
+
+def test_queue_fragment_for_htmx_and_refusal_in_the_row(login, town):
+    whistle = blow(town)
+    sid = summons_of(whistle.id).id
+    officer = login("street_officer")
+    officer.get("/whistles/queue")
+    response = officer.post(f"/whistles/summons/{sid}/sign", {"from": "queue"}, headers=HX)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and html.lstrip().startswith("<article")
+    assert "Signed for." in html and "<html" not in html
+    assert "whistles-changed" in response.headers["HX-Trigger"]
+    response = officer.post(f"/whistles/summons/{sid}/sign", {"from": "queue"}, headers=HX)
+    assert response.status_code == 422 and "nothing was changed" in response.get_data(as_text=True)
+
+
+def test_decline_extension_and_rerouting(login, town):
+    w = town
+    whistle = blow(w)
+    sid = summons_of(whistle.id).id
+    officer = login("street_officer")
+    officer.get("/whistles/queue")
+    officer.post(f"/whistles/summons/{sid}/extend", {"working_days": "3", "reason": "需协调供水公司"})
+    secretary = login("community_secretary")
+    secretary.get(f"/whistles/{whistle.id}")
+    assert secretary.post(f"/whistles/summons/{sid}/approve").status_code == 303
+    assert summons_of(whistle.id).extension.status == "approved"
+    # a second request is refused, nothing changes
+    before = row_count()
+    response = officer.post(f"/whistles/summons/{sid}/extend", {"working_days": "2", "reason": "再等等"}, headers=HX)
+    assert response.status_code == 422  # an htmx request outside the queue: the message in the alert region
+    assert "only once" in response.get_data(as_text=True)
+    assert row_count() == before
+    assert officer.post(f"/whistles/summons/{sid}/decline", {"reason": "不属本部门职责"}).status_code == 303
+    assert summons_of(whistle.id).status == "declined"
+    other = Department(name="华山街道市场监管所", area=w.subdistrict)
+    db.session.add(other)
+    db.session.commit()
+    response = secretary.post(f"/whistles/{whistle.id}/summon", {"departments": [str(other.id)]})
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert len(db.session.get(Whistle, whistle.id).summonses) == 2
+
+
+def test_summons_actions_are_refused_out_of_scope_and_on_the_wrong_side(login, town):
+    whistle = blow(town)
+    sid = summons_of(whistle.id).id
+    before = row_count()
+    assert login("far_officer").post(f"/whistles/summons/{sid}/sign").status_code == 404
+    assert login("other_secretary").post(f"/whistles/{whistle.id}/close").status_code == 404
+    secretary = login("community_secretary")
+    secretary.get(f"/whistles/{whistle.id}")
+    response = secretary.post(f"/whistles/summons/{sid}/sign")
+    assert response.status_code == 303  # the blower cannot sign for the department: flashed, nothing changed
+    assert secretary.get(f"/whistles/{whistle.id}").status_code == 200
+    assert summons_of(whistle.id).status == "summoned"
+    assert row_count() == before
+    assert login("street_officer").post(f"/whistles/summons/{sid}/nonsense").status_code == 404
+
+
+def test_hostile_text_and_actions_on_a_closed_whistle(login, town):
+    whistle = blow(town)
+    sid = summons_of(whistle.id).id
+    officer = login("street_officer")
+    officer.get("/whistles/queue")
+    officer.post(f"/whistles/summons/{sid}/sign")
+    officer.post(f"/whistles/summons/{sid}/contact")
+    response = officer.post(f"/whistles/summons/{sid}/handle", {"result": "x" * 5000, "from": "queue"}, headers=HX)
+    assert response.status_code == 422 and "2000" in response.get_data(as_text=True)
+    officer.post(f"/whistles/summons/{sid}/handle", {"result": "已修复"})
+    secretary = login("community_secretary")
+    secretary.get(f"/whistles/{whistle.id}")
+    secretary.post(f"/whistles/summons/{sid}/rate", {"rating": "satisfied", "comment": "及时"})
+    assert secretary.post(f"/whistles/{whistle.id}/close").status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Whistle, whistle.id).status == "closed"
+    before = row_count()
+    for url, data in [
+        (f"/whistles/{whistle.id}/close", {}),
+        (f"/whistles/{whistle.id}/escalate", {"reason": "再上报"}),
+        (f"/whistles/{whistle.id}/summon", {"departments": [str(town.street.id)]}),
+        (f"/whistles/summons/{sid}/rate", {"rating": "unsatisfied", "comment": "x"}),
+    ]:
+        response = secretary.post(url, data, headers={**HX, "HX-Boosted": "false"})
+        assert response.status_code == 422, url
+    assert row_count() == before
+    page = secretary.get(f"/whistles/{whistle.id}").get_data(as_text=True)
+    assert "Reopen" in page
+
+
+def test_blower_list_filters_and_counts(login, town):
+    blow(town)
+    b = login("community_secretary")
+    page = b.get("/whistles").get_data(as_text=True)
+    assert "景虹街路面渗水" in page and "(1)" in page
+    assert "景虹街路面渗水" not in b.get("/whistles?status=closed").get_data(as_text=True)
+    assert login("13800000001").get("/whistles").status_code == 404
+
+
+def test_department_home_shows_queue_counts(login, town):
+    blow(town)
+    home = login("street_officer").get("/").get_data(as_text=True)
+    assert 'id="home-whistle-queue"' in home and "To act on" in home
+
+
+# ---------------------------------------------------------------- the deadline rules
+
+
+def rule(tier="community", urgency="normal", **changes) -> dict:
+    return {
+        "tier": tier,
+        "urgency": urgency,
+        "sign_minutes": "45",
+        "contact_hours": "12",
+        "handle_days": "2",
+        **changes,
+    }
+
+
+def test_city_org_sets_a_deadline_rule_and_new_summons_follow_it(login, town):
+    b = login("city_org")
+    assert "Sign within" in b.get("/whistles/rules").get_data(as_text=True)
+    assert b.post("/whistles/rules", rule()).status_code == 303
+    assert deadlines.limits_for("community", "normal") == deadlines.Limits(45, 12, 2)
+    whistle = blow(town)
+    summons = summons_of(whistle.id)
+    assert summons.contact_due_at - summons.summoned_at == timedelta(hours=12)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"sign_minutes": "5"}, "from 10 to 480"),
+        ({"contact_hours": "abc"}, "from 1 to 72"),
+        ({"handle_days": "31"}, "from 1 to 30"),
+        ({"handle_days": "99999999999"}, "6 characters"),
+        ({"tier": "city"}, "no such tier"),
+    ],
+)
+def test_deadline_rules_out_of_range_are_refused(login, town, changes, message):
+    city_org_refused(login, "/whistles/rules", rule(**changes), 422, message)
+
+
+def city_org_refused(login, url: str, data: dict, status: int, message: str | None) -> None:
+    """The city's organization department posts ``data`` to ``url``: refused with ``status``, nothing changes."""
+    b = login("city_org")
+    b.get(url)
+    before = row_count()
+    response = b.post(url, data)
+    assert response.status_code == status
+    if message:
+        assert message in response.get_data(as_text=True)
+    assert row_count() == before
+
+
+@pytest.mark.parametrize("who", ["district_org", "community_secretary", "street_officer"])
+@pytest.mark.parametrize(("url", "data"), [("/whistles/rules", rule()), ("/whistles/categories", {"name": "某类"})])
+def test_only_the_city_org_sets_deadlines_and_categories(login, town, who, url, data):
+    b = login(who)
+    assert b.get(url).status_code == 404
+    assert b.post(url, data).status_code == 404
+
+
+@pytest.mark.parametrize("years", [[2027], []])
+def test_org_home_warns_of_a_year_on_the_monday_to_friday_fallback(login, town, monkeypatch, years):
+    monkeypatch.setattr(deadlines, "years_on_fallback", lambda: years)
+    home = login("city_org").get("/").get_data(as_text=True)
+    assert ('id="home-whistle-calendar"' in home) == bool(years)
+    assert ("Monday to Friday for 2027" in home) == bool(years)
+    assert ("/service/workdays" in home) == bool(years)
+
+
+# ---------------------------------------------------------------- the category list
+
+
+def test_city_org_adds_renames_and_takes_off_categories(login, town):
+    b = login("city_org")
+    assert "道路交通" in b.get("/whistles/categories").get_data(as_text=True)
+    assert b.post("/whistles/categories", {"name": "城市绿化"}).status_code == 303
+    added = db.session.scalars(select(WhistleCategory).where(WhistleCategory.name == "城市绿化")).one()
+    assert b.post("/whistles/categories", {"id": str(added.id), "name": "园林绿化"}).status_code == 303
+    assert b.post("/whistles/categories", {"id": str(added.id), "name": "园林绿化", "action": "off"}).status_code == 303
+    db.session.expire_all()
+    assert (added.name, added.active) == ("园林绿化", False)
+    secretary = login("community_secretary")
+    assert "园林绿化" not in secretary.get("/whistles/new").get_data(as_text=True)
+    # a category off the list is refused on a whistle
+    response = secretary.post("/whistles/new", form(town, category_id=str(added.id)))
+    assert response.status_code == 422 and "Choose a category from the list." in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "message"),
+    [
+        ({"name": ""}, 422, "Enter a name for the category."),
+        ({"name": "道路交通"}, 422, "There is already a category of that name."),
+        ({"name": "x" * 33}, 422, "32"),
+        ({"id": "999999", "name": "某类"}, 404, None),
+        ({"id": "99999999999999999999", "name": "某类"}, 404, None),
+    ],
+)
+def test_bad_categories_are_refused(login, town, data, status, message):
+    city_org_refused(login, "/whistles/categories", data, status, message)
