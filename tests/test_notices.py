@@ -112,6 +112,7 @@ def test_the_page_lists_a_users_own_notices_newest_first_and_marks_them_read(tow
     page = officer.get("/notices").get_data(as_text=True)
     assert "我的提醒" in page and 'id="notices-unread">1<' in page
     assert "华山街道城管中队被吹哨" in page and "市场监管所" not in page  # not the market office's reminder
+    assert f'href="/whistles/{whistle.id}"' in page  # the notice opens the whistle
     (mine,) = db.session.scalars(select(Notice).where(Notice.user_id == town.officer.id))
     theirs = db.session.scalars(select(Notice).where(Notice.user_id == town.market_officer.id)).all()
     assert len(theirs) == 2

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kmvolunteer.auth.models import Role, RoleGrant
 from kmvolunteer.extensions import db
+from kmvolunteer.notices.models import Notice
 from kmvolunteer.org.models import Department
 from kmvolunteer.whistles import deadlines, services
 from kmvolunteer.whistles.models import Summons, Whistle, WhistleCategory
@@ -129,7 +130,9 @@ def test_csrf_is_required(login, town):
     officer = login("street_officer")
     assert officer.post(f"/whistles/summons/{summons_of(whistle.id).id}/sign", csrf=False).status_code == 400
     assert summons_of(whistle.id).status == "summoned"
-    assert row_count() == before + 2  # only the whistle and its summons blown above
+    told = db.session.scalar(select(func.count(Notice.id)).where(Notice.whistle_id == whistle.id))
+    assert told >= 1  # the summoned department's officers
+    assert row_count() == before + 2 + told  # only the whistle, its summons and its notices blown above
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from typing import Any
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, func, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from kmvolunteer.auth.models import Role, RoleGrant, User
 from kmvolunteer.auth.policy import BLOWERS
@@ -182,12 +182,16 @@ def unread_notices(user_id: Any) -> Any:
 
 
 def notices_of(user: User, limit: int) -> list[Notice]:
-    """The user's newest notices, with their whistle and summons' department for the words."""
+    """The user's newest notices, with their whistle and summons' department for the words, and what
+    the policy asks to decide whether the whistle's page may be linked (its area and summonses)."""
     return list(
         db.session.scalars(
             select(Notice)
             .where(Notice.user_id == user.id)
-            .options(joinedload(Notice.whistle), joinedload(Notice.summons).joinedload(Summons.department))
+            .options(
+                joinedload(Notice.whistle).options(joinedload(Whistle.area), selectinload(Whistle.summonses)),
+                joinedload(Notice.summons).joinedload(Summons.department),
+            )
             .order_by(Notice.id.desc())
             .limit(limit)
         )
