@@ -8,6 +8,7 @@ from kmvolunteer.auth.models import Role, User
 from kmvolunteer.extensions import db
 from kmvolunteer.org.demo import DEMO_ACCOUNTS
 from kmvolunteer.org.models import Area, Member
+from kmvolunteer.whistles.models import Summons, Whistle
 
 
 def test_seed_demo_fills_an_empty_database_with_one_account_per_role(app, ctx):
@@ -44,6 +45,14 @@ def test_seed_demo_fills_an_empty_database_with_one_account_per_role(app, ctx):
     for area in db.session.scalars(select(Area)):
         expected = (area.parent.path if area.parent else "/") + f"{area.id}/"
         assert area.path == expected
+    # The demo's whistles, at every step, and each department officer's queue has some.
+    statuses = set(db.session.scalars(select(Summons.status)))
+    assert statuses == {"summoned", "signed", "contacted", "handled", "rated"}
+    assert set(db.session.scalars(select(Whistle.status))) == {"open", "handled", "closed"}
+    for username in ("huashan_team", "dept_officer"):
+        officer = db.session.scalar(select(User).where(User.username == username))
+        (grant,) = officer.grants
+        assert db.session.scalar(select(func.count(Summons.id)).where(Summons.department_id == grant.department_id))
     again = runner.invoke(args=["seed-demo"])
     assert again.exit_code != 0 and "not empty" in again.output
     assert runner.invoke(args=["seed-demo", "--if-empty"]).exit_code == 0

@@ -92,6 +92,7 @@ DEMO_ACCOUNTS = [
         ("昆明市民政局", "机关第一党支部"),
     ),
     ("dept_officer", "五华区住建局 孙磊", Role.department_officer, "department", "五华区住房和城乡建设局"),
+    ("huashan_team", "华山街道综合执法队 周斌", Role.department_officer, "department", "华山街道综合执法队"),
 ]
 DEMO_MEMBER = ("member", "张明", "13900000001", ("昆明市民政局", "机关第一党支部"), "科员")
 
