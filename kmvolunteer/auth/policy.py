@@ -586,6 +586,12 @@ def scoped(stmt: Select, user: User, action: str) -> Select:
         # The community ids are listed in the statement rather than as a sub-select, so the
         # planner sees "community_id IN (…)" and walks the (community, status, …) indexes.
         return stmt.where(ServiceRecord.community_id.in_(scope_community_ids(user, action)))
+    if action == "summons.act":
+        # The department's queue: the summonses of the user's departments, the ones they act on.
+        from kmvolunteer.whistles.models import Summons
+
+        mine = _department_ids(user)
+        return stmt.where(Summons.department_id.in_(mine) if mine else false())
     if action in {"whistle.list", "summons.list"}:
         # Whistles blown in the user's areas (and below), and those summoning the user's departments.
         from kmvolunteer.whistles.models import Summons, Whistle

@@ -118,8 +118,7 @@ def is_department_officer(user: User) -> bool:
 
 
 def _ours(user: User) -> Select:
-    mine = [g.department_id for g in user.grants_for(Role.department_officer) if g.department_id]
-    return select(Summons).where(Summons.department_id.in_(mine))
+    return scoped(select(Summons), user, "summons.act")
 
 
 def queue(user: User, name: str, now: datetime | None = None) -> Select:
