@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, and_, insert, select, update
+from sqlalchemy import CheckConstraint, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kmvolunteer.extensions import db
@@ -92,6 +92,14 @@ def upsert(model: type, rows: list[dict[str, Any]], keys: list[str], columns: li
         match = and_(*(getattr(model, key) == row[key] for key in keys))
         if db.session.execute(update(model).where(match).values({c: row[c] for c in columns})).rowcount == 0:
             db.session.execute(insert(model).values(**row))
+
+
+def seed_list(model: type, names: tuple[str, ...]) -> None:
+    """Give an empty managed list (rows with name, sort_order and active) its starting ``names``."""
+    if (db.session.scalar(select(func.count()).select_from(model)) or 0) == 0:
+        for order, name in enumerate(names, start=1):
+            db.session.add(model(name=name, sort_order=order * 10, active=True))
+        db.session.flush()
 
 
 def commit_keeping_loaded() -> None:

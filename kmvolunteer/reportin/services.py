@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from kmvolunteer.core import audit
+from kmvolunteer.core.db import seed_list
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.time import local_today, to_local, utcnow
 from kmvolunteer.extensions import db
@@ -53,10 +54,7 @@ CONFIRMED = ReportInStatus.confirmed.value
 
 def ensure_default_categories() -> list[ServiceCategory]:
     """The fixed starting list of service categories, created when the table is empty."""
-    if (db.session.scalar(select(func.count(ServiceCategory.id))) or 0) == 0:
-        for order, name in enumerate(DEFAULT_CATEGORIES, start=1):
-            db.session.add(ServiceCategory(name=name, sort_order=order * 10, active=True))
-        db.session.flush()
+    seed_list(ServiceCategory, DEFAULT_CATEGORIES)
     return all_categories()
 
 

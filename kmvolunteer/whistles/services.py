@@ -19,6 +19,7 @@ from kmvolunteer.auth.models import User
 from kmvolunteer.auth.policy import can
 from kmvolunteer.core import audit
 from kmvolunteer.core.audit import AuditEntry
+from kmvolunteer.core.db import seed_list
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.text import parse_id
 from kmvolunteer.core.time import utcnow
@@ -55,10 +56,7 @@ ESCALATES = {"community", "subdistrict"}
 
 def ensure_default_categories() -> list[WhistleCategory]:
     """The starting list of problem categories, created when the table is empty."""
-    if (db.session.scalar(select(func.count(WhistleCategory.id))) or 0) == 0:
-        for order, name in enumerate(DEFAULT_CATEGORIES, start=1):
-            db.session.add(WhistleCategory(name=name, sort_order=order * 10, active=True))
-        db.session.flush()
+    seed_list(WhistleCategory, DEFAULT_CATEGORIES)
     return active_categories()
 
 
