@@ -119,32 +119,36 @@ def reminder_pass(now: datetime | None = None) -> int:
     now = now or utcnow()
     count = 0
     for kind, (due, done) in DEADLINES.items():
+        # Each summons due within the hour with each officer of its department: one query a step.
         query = (
-            select(Summons.id, Summons.whistle_id, Summons.department_id, due)
+            select(Summons.id, Summons.whistle_id, due, RoleGrant.user_id)
             .join(Whistle, Summons.whistle_id == Whistle.id)
+            .join(RoleGrant, RoleGrant.department_id == Summons.department_id)
+            .join(User, RoleGrant.user_id == User.id)
             .where(
+                User.active.is_(True),
+                RoleGrant.role == Role.department_officer.value,
                 Whistle.status == WhistleStatus.open.value,
                 Summons.status.in_(ACTIVE_SUMMONS),
                 due > now,
                 due <= now + REMIND_BEFORE,
             )
+            .order_by(Summons.id, RoleGrant.user_id)
         )
         if done is not None:
             query = query.where(done.is_(None))
-        for summons_id, whistle_id, department_id, due_at in db.session.execute(query):
-            key = f"{kind}:{summons_id}:{due_at:%Y%m%d%H%M%S}"
-            for user_id in sorted(officers([department_id])):
-                values = {
-                    "user_id": user_id,
-                    "kind": kind,
-                    "whistle_id": whistle_id,
-                    "summons_id": summons_id,
-                    "due_at": due_at,
-                    "key": key,
-                    "created_at": now,
-                }
-                insert_ignore(Notice, values, ["user_id", "key"])
-                count += 1
+        for summons_id, whistle_id, due_at, user_id in db.session.execute(query):
+            values = {
+                "user_id": user_id,
+                "kind": kind,
+                "whistle_id": whistle_id,
+                "summons_id": summons_id,
+                "due_at": due_at,
+                "key": f"{kind}:{summons_id}:{due_at:%Y%m%d%H%M%S}",
+                "created_at": now,
+            }
+            insert_ignore(Notice, values, ["user_id", "key"])
+            count += 1
     return count
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import joinedload
 
 from kmvolunteer.auth.models import User
 from kmvolunteer.auth.policy import can
@@ -606,7 +607,12 @@ def timeline(whistle: Whistle) -> list[Step]:
         objects.append((AuditEntry.object_type == "Summons") & AuditEntry.object_id.in_(summonses))
     if extensions:
         objects.append((AuditEntry.object_type == "SummonsExtension") & AuditEntry.object_id.in_(extensions))
-    entries = db.session.scalars(select(AuditEntry).where(or_(*objects)).order_by(AuditEntry.at, AuditEntry.id))
+    entries = db.session.scalars(
+        select(AuditEntry)
+        .where(or_(*objects))
+        .options(joinedload(AuditEntry.actor))
+        .order_by(AuditEntry.at, AuditEntry.id)
+    )
     steps = []
     for entry in entries:
         summons_id = (
