@@ -5,8 +5,9 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, and_, func, insert, select, update
+from sqlalchemy import CheckConstraint, and_, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from kmvolunteer.extensions import db
 
@@ -92,6 +93,16 @@ def upsert(model: type, rows: list[dict[str, Any]], keys: list[str], columns: li
         match = and_(*(getattr(model, key) == row[key] for key in keys))
         if db.session.execute(update(model).where(match).values({c: row[c] for c in columns})).rowcount == 0:
             db.session.execute(insert(model).values(**row))
+
+
+def forget_on_rollback(key: str) -> None:
+    """What a session gathers under ``session.info[key]`` for its commit is dropped when its transaction
+    rolls back (not a savepoint's)."""
+
+    @event.listens_for(Session, "after_soft_rollback")
+    def _forget(session: Session, previous_transaction: Any) -> None:
+        if not previous_transaction.nested:
+            session.info.pop(key, None)
 
 
 def seed_list(model: type, names: tuple[str, ...]) -> None:

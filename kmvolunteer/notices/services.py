@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from kmvolunteer.auth.models import Role, RoleGrant, User
 from kmvolunteer.auth.policy import BLOWERS
 from kmvolunteer.core import machine
-from kmvolunteer.core.db import insert_ignore
+from kmvolunteer.core.db import forget_on_rollback, insert_ignore
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.notices.models import Notice
@@ -82,10 +82,7 @@ def _add_pending(session: Session) -> None:
         session.add_all(Notice(**values) for values in session.info.pop(PENDING, []))
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_pending(session: Session, previous_transaction: Any) -> None:
-    if not previous_transaction.nested:
-        session.info.pop(PENDING, None)
+forget_on_rollback(PENDING)
 
 
 # --------------------------------------------------------------------------- the whistles' events

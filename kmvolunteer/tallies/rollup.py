@@ -40,7 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from kmvolunteer.core import machine
-from kmvolunteer.core.db import add_to
+from kmvolunteer.core.db import add_to, forget_on_rollback
 from kmvolunteer.core.time import local_today, utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import bulk_loaded, members_changed
@@ -119,10 +119,7 @@ def _service_record_changed(sender: type, *, obj: Any, previous: dict[str, Any] 
             delta[name] += sign * value
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_record_deltas(session: Session, previous_transaction: Any) -> None:
-    if not previous_transaction.nested:
-        session.info.pop(RECORD_DELTAS, None)
+forget_on_rollback(RECORD_DELTAS)
 
 
 @machine.transitioned.connect_via(Report)
