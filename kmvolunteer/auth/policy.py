@@ -254,6 +254,10 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "summons.reopen": lambda u, s: _blows_at(u, s.whistle.area),
     "extension.decide": lambda u, e: _blows_at(u, e.summons.whistle.area),
     "deadline.manage": lambda u, _=None: _city_org(u),
+    # The statistics and the ranking of departments: each tier's command staff and organization department
+    # for their area (everything blown in it and below).
+    "whistle.stats": lambda u, area: _covered(_area_paths(u, AREA_READERS), area),
+    "whistle.stats_menu": lambda u, _=None: bool(_area_paths(u, AREA_READERS)),
     # --- 我的提醒 notices: whoever can be told of a whistle (a blower or a department officer) has the page;
     # a notice is its addressee's alone.
     "notice.list": lambda u, _=None: any(g.role in NOTICE_ROLES for g in u.grants),

@@ -5,9 +5,11 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, and_, event, func, insert, select, update
+from sqlalchemy import CheckConstraint, Float, and_, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 from kmvolunteer.extensions import db
 
@@ -136,3 +138,22 @@ def pending_migrations() -> bool | None:
     if not applied:
         return None
     return applied != set(script.get_heads())
+
+
+class hours_between(FunctionElement):
+    """The hours from one timestamp column to another, as a number, on either engine."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(hours_between, "sqlite")
+def _hours_between_sqlite(element, compiler, **kw):
+    start, end = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"((julianday({end}) - julianday({start})) * 24.0)"
+
+
+@compiles(hours_between, "postgresql")
+def _hours_between_postgresql(element, compiler, **kw):
+    start, end = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"(EXTRACT(EPOCH FROM ({end} - {start})) / 3600.0)"

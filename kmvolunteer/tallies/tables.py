@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import get_translations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -93,3 +95,29 @@ def member_columns() -> list[Column]:
 def total_label(row: GroupRow) -> GroupRow:
     row.name = str(_l("Total"))
     return row
+
+
+def whistle_columns(first_header: Any, *, departments: bool = False) -> list[Column]:
+    """吹哨报到 statistics (tallies/whistles.py): a sub-area's or tier's row, or a department's in the ranking."""
+    columns = [Column(_l("Rank"), lambda r: r.rank, 6, "0")] if departments else []
+    columns.append(Column(first_header, lambda r: r.name, 28))
+    if departments:
+        columns.append(Column(_l("Of"), lambda r: r.place, 12))
+    else:
+        columns.append(Column(_l("Whistles blown"), lambda r: r.whistles, 9, "0"))
+    columns += [
+        Column(_l("Summonses"), lambda r: r.summonses, 9, "0"),
+        Column(_l("Signed on time"), lambda r: r.signed_rate, 10, "0.0%"),
+        Column(_l("Contacted on time"), lambda r: r.contacted_rate, 10, "0.0%"),
+        Column(_l("Handled on time"), lambda r: r.handled_rate, 10, "0.0%"),
+        Column(_l("Median hours to handle"), lambda r: r.median_hours, 10, "0.0"),
+        Column(_l("Satisfaction"), lambda r: r.satisfaction_rate, 10, "0.0%"),
+    ]
+    if departments:
+        columns += [
+            Column(_l("Declined"), lambda r: r.counts["declined"], 8, "0"),
+            Column(_l("Escalated"), lambda r: r.counts["escalated"], 8, "0"),
+        ]
+    else:
+        columns.append(Column(_l("Escalated"), lambda r: r.whistles_escalated, 8, "0"))
+    return columns

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
+from datetime import date
 from itertools import islice
 from typing import Any
 
@@ -36,7 +37,8 @@ from kmvolunteer.org.models import Agency, Area, Branch
 from kmvolunteer.tallies import rollup, services, years
 from kmvolunteer.tallies.facts import has_rule, year_is_closed
 from kmvolunteer.tallies.models import KeptYear
-from kmvolunteer.tallies.tables import group_columns, member_columns, total_label
+from kmvolunteer.tallies.tables import group_columns, member_columns, total_label, whistle_columns
+from kmvolunteer.tallies.whistles import Figures, whistle_stats
 from kmvolunteer.years.models import Year
 
 bp = Blueprint("tallies", __name__, url_prefix="/tallies")
@@ -228,14 +230,8 @@ def _respond(
     if fmt in ("xlsx", "csv", "print") and table is None:
         abort(404)
     if fmt in ("csv", "xlsx"):
-
-        def all_items():
-            yield from table.items()
-            if table.total:
-                yield table.total
-
         stem = _("Tally %(year)d %(scope)s %(table)s", year=year, scope=scope_title, table=table.title)
-        return exports.export_response(fmt, stem, table.columns, all_items(), title=table.title)
+        return _download(fmt, table, stem)
     closed = db.session.get(Year, year)
     serial = (
         f"{closed.serial}-{scope_key}"
@@ -277,15 +273,29 @@ def _respond(
     return render("tallies/page.html", "tallies/_body.html", **context)
 
 
+def _download(fmt: str, table: Table, stem: str):
+    def all_items():
+        yield from table.items()
+        if table.total:
+            yield table.total
+
+    return exports.export_response(fmt, stem, table.columns, all_items(), title=table.title)
+
+
 def _with_args(**changes: str | None) -> str:
     """This page's URL with its filters and some query arguments changed (None: left out)."""
     return page_url(FILTERS, **changes)
 
 
 def _crumbs(area: Area, year: int) -> list[tuple[str, str | None]]:
+    return _trail(area, "tallies.area", "tally.area", year=year)
+
+
+def _trail(area: Area, endpoint: str, action: str, **args: Any) -> list[tuple[str, str | None]]:
+    """The areas above and this one, each linked to its ``endpoint`` page for those it is ``action`` to."""
     trail = []
     for node in area.ancestors() + [area]:
-        href = url_for("tallies.area", area_id=node.id, year=year) if can(current_user, "tally.area", node) else None
+        href = url_for(endpoint, area_id=node.id, **args) if can(current_user, action, node) else None
         trail.append((node.name, href))
     return trail
 
@@ -403,6 +413,110 @@ def branch(branch_id: int):
         crumbs=crumbs + [(party_branch.name, None)],
         scope_key=f"B{party_branch.id}",
         extra={"branch_total": total},
+    )
+
+
+# ---- 吹哨报到 statistics (tallies/whistles.py) --------------------------------------------------
+
+STATS_FILTERS = ("from", "to", "table")
+
+
+def _stats_period() -> tuple[date, date] | None:
+    """?from= and ?to= (local days; this year so far by default); None when either is not a day or they
+    are the wrong way round."""
+    today = local_today()
+    days = []
+    for name, default in (("from", date(today.year, 1, 1)), ("to", today)):
+        raw = request.args.get(name, "").strip()
+        try:
+            day = date.fromisoformat(raw) if raw else default
+        except ValueError:
+            return None
+        if not 2000 <= day.year <= today.year + 1:
+            return None
+        days.append(day)
+    return (days[0], days[1]) if days[0] <= days[1] else None
+
+
+@bp.route("/whistles")
+@login_required
+def whistle_index():
+    """The statistics of the user's own area."""
+    for grant in current_user.grants:
+        if grant.area is not None and can(current_user, "whistle.stats", grant.area):
+            chosen = {name: request.args[name] for name in ("from", "to") if request.args.get(name)}
+            return redirect(url_for("tallies.whistles", area_id=grant.area_id, **chosen))
+    abort(404)
+
+
+@bp.route("/whistles/areas/<int:area_id>")
+@login_required
+def whistles(area_id: int):
+    place = get_or_404(Area, area_id, "whistle.stats")
+    context: dict[str, Any] = dict(
+        area=place,
+        scope_title=place.full_name() or place.name,
+        crumbs=_trail(place, "tallies.whistles", "whistle.stats"),
+        filters=STATS_FILTERS,
+    )
+    chosen = _stats_period()
+    if chosen is None:
+        error = _("Choose two days, the first not after the second.")
+        return render("tallies/whistles.html", "tallies/_whistles_body.html", status=400, error=error, **context)
+    start, end = chosen
+    stats = whistle_stats(place, start, end, utcnow())
+
+    def link(row: Figures) -> str | None:
+        if row.kind != "area" or row.key == place.id:
+            return None
+        return url_for("tallies.whistles", area_id=row.key, **{"from": start.isoformat(), "to": end.isoformat()})
+
+    tables = [
+        Table("areas", str(_l("By area")), whistle_columns(_l("Area")), lambda: stats.areas, stats.total, link),
+        Table("tiers", str(_l("By tier")), whistle_columns(_l("Tier")), lambda: stats.tiers, stats.total),
+        Table(
+            "departments",
+            str(_l("Ranking of departments")),
+            whistle_columns(_l("Department"), departments=True),
+            lambda: stats.departments,
+            stats.total,
+        ),
+    ]
+    if place.level == "community":  # one area, one tier: the ranking says it all
+        tables = tables[2:]
+    span = _("%(start)s to %(end)s", start=start.isoformat(), end=end.isoformat())
+    fmt = request.args.get("format", "html")
+    if fmt in ("csv", "xlsx", "print"):
+        table = next((t for t in tables if t.key == request.args.get("table", tables[0].key)), None)
+        if table is None:
+            abort(404)
+        if fmt == "print":
+            now = to_local(utcnow())
+            return render(
+                "tallies/print.html",
+                table=table,
+                back=page_url(STATS_FILTERS, format=None, table=None),
+                sheet_title=_("Whistle statistics of %(scope)s", scope=context["scope_title"]),
+                period=span,
+                serial=f"W{place.id}-{start:%Y%m%d}-{end:%Y%m%d}-{now:%Y%m%d%H%M}",
+                generated_at=utcnow(),
+                **context,
+            )
+        stem = _("Whistles %(span)s %(scope)s %(table)s", span=span, scope=context["scope_title"], table=table.title)
+        return _download(fmt, table, stem)
+    chart = None
+    if len(stats.areas) > 1:
+        points = [Point(r.name, (r.handled_rate or 0) * 100) for r in stats.areas]
+        chart = for_any_screen(bar_chart, points, title=_("Handled on time by area"), maximum=100)
+    return render(
+        "tallies/whistles.html",
+        "tallies/_whistles_body.html",
+        tables=tables,
+        total=stats.total,
+        start=start,
+        end=end,
+        chart=chart,
+        **context,
     )
 
 

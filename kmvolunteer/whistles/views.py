@@ -15,6 +15,7 @@ from kmvolunteer.auth.policy import can, get_or_404
 from kmvolunteer.core.htmx import back_path, render, see_other, trigger, wants_fragment
 from kmvolunteer.core.refusals import refused
 from kmvolunteer.core.text import parse_id
+from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.whistles import deadlines, pages, services
 from kmvolunteer.whistles import home as _home  # noqa: F401  (registers the home-page sections)
@@ -142,6 +143,21 @@ def show(whistle_id: int):
         manage=can(current_user, "whistle.manage", whistle),
         more_departments=[d for d in pages.departments_above(whistle.area) if d.id not in summoned],
         escalates=whistle.area.level in services.ESCALATES,
+        **_summons_context(),
+    )
+
+
+@bp.route("/whistles/<int:whistle_id>/print")
+@login_required
+def work_order(whistle_id: int):
+    """工单: the whistle on one A4 sheet, with its serial number, every department's deadlines and steps,
+    the timeline, and lines for the signatures."""
+    whistle = get_or_404(Whistle, whistle_id, "whistle.view")
+    return render(
+        "whistles/print.html",
+        whistle=whistle,
+        steps=services.timeline(whistle),
+        printed_at=utcnow(),
         **_summons_context(),
     )
 

@@ -76,6 +76,15 @@ def test_community_blows_department_handles_community_rates_and_closes(new_page,
     community.set_viewport_size(DESKTOP)
     screenshot(community, "whistles-page-desktop")
 
+    # The statistics show it: one whistle, handled on time, rated 满意, the department first in the ranking.
+    community.get_by_role("link", name="吹哨统计").click()
+    stats = community.locator("#whistle-stats")
+    expect(stats.locator(".figures li").first).to_contain_text("1")
+    ranking = stats.locator("section", has_text="部门报到排名")
+    expect(ranking.locator("tbody tr").first).to_contain_text("华山街道城管中队")
+    expect(ranking.locator("tbody tr").first).to_contain_text("100.0%")
+    screenshot(community, "whistle-stats-desktop")
+
 
 def test_department_signs_with_javascript_off(new_page, world):
     _street(world)
