@@ -536,4 +536,8 @@ def test_the_timeline_lists_every_step_with_who_and_whether_it_was_late(town):
     late = {s.action: s.late for s in steps}
     assert late["summons.signed"] is True and late["summons.contacted"] is False
     assert late["summons.handled"] is False and late["whistle.blown"] is None
+    # A deadline moved later afterwards does not make the late step on time.
+    summons.sign_due_at = utcnow() + timedelta(days=1)
+    db.session.flush()
+    assert next(s for s in services.timeline(whistle) if s.action == "summons.signed").late is True
     assert steps[2].actor == town.officer and steps[-1].actor is None and steps[5].summons_id == summons.id

@@ -268,7 +268,21 @@ def summon(whistle: Whistle, actor: User, department_ids: Iterable[Any]) -> list
 # --------------------------------------------------------------------------- the department's steps
 
 
+# The steps whose audit entry says whether it was late, and the deadline each is judged by.
+LATE_CHECKS = {
+    "summons.signed": "sign_due_at",
+    "summons.contacted": "contact_due_at",
+    "summons.handled": "handle_due_at",
+}
+
+
 def _step(summons: Summons, action: str, actor: User, values: dict[str, Any] | None = None, **kw: Any) -> None:
+    """One transition of the summons; a sign, contact or handle step writes into its audit entry whether it
+    was late against the deadline of that moment (the timeline reads it; a deadline moved later by an
+    extension or a 不满意 does not make an old step on time)."""
+    due_column = LATE_CHECKS.get(SUMMONSES.transitions[action].audit)
+    if due_column:
+        kw["after"] = {**kw.get("after", {}), "late": utcnow() > getattr(summons, due_column)}
     SUMMONSES.perform(
         summons,
         action,
@@ -590,13 +604,6 @@ class Step:
     late: bool | None  # for a sign, contact or handle step: after its deadline?
 
 
-LATE_CHECKS = {
-    "summons.signed": "sign_due_at",
-    "summons.contacted": "contact_due_at",
-    "summons.handled": "handle_due_at",
-}
-
-
 def timeline(whistle: Whistle) -> list[Step]:
     """Every step of a whistle and its summons, in order: who, when, late or on time. It is the audit log
     (every transition writes an entry in its own transaction), so there is no second record to keep."""
@@ -622,7 +629,6 @@ def timeline(whistle: Whistle) -> list[Step]:
             if entry.object_type == "SummonsExtension"
             else None
         )
-        due_column = LATE_CHECKS.get(entry.action)
-        late = entry.at > getattr(summonses[summons_id], due_column) if due_column and summons_id else None
+        late = entry.after_data().get("late") if entry.action in LATE_CHECKS else None
         steps.append(Step(entry.at, entry.action, entry.actor, entry.summary, summons_id, late))
     return steps
