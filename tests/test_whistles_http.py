@@ -35,7 +35,7 @@ def town(world):
     far = Department(name="关上街道城管中队", area=w.other_community.parent)
     db.session.add_all([street, far])
     db.session.flush()
-    make_user(
+    w.officer = make_user(
         "street_officer", PASSWORD, w.subdistrict, RoleGrant(role=Role.department_officer.value, department=street)
     )
     make_user("far_officer", PASSWORD, w.subdistrict, RoleGrant(role=Role.department_officer.value, department=far))
@@ -395,3 +395,47 @@ def test_city_org_adds_renames_and_takes_off_categories(login, town):
 )
 def test_bad_categories_are_refused(login, town, data, status, message):
     city_org_refused(login, "/whistles/categories", data, status, message)
+
+
+# ---------------------------------------------------------------- what waits for the blower
+
+
+def test_what_waits_for_the_blower_on_home_and_in_the_list(login, town):
+    declined = blow(town, title="楼道堆物")
+    services.decline(declined.summonses[0], town.officer, "不属于本队职责")
+    handled = blow(town, title="路灯不亮")
+    summons = handled.summonses[0]
+    for step in (services.sign, services.record_contact):
+        step(summons, town.officer)
+    services.handle(summons, town.officer, "已更换灯泡")
+    escalated = blow(town, title="占道经营")
+    services.escalate(escalated, town.users["community_secretary"], "需街道协调")
+    db.session.commit()
+
+    secretary = login("community_secretary")
+    home = secretary.get("/").get_data(as_text=True)
+    assert 'id="home-whistles"' in home
+    listing = secretary.get("/whistles").get_data(as_text=True)  # what waits comes first
+    assert 'aria-current="page">waiting for you (2)' in listing
+    assert "楼道堆物" in listing and "summon a department" in listing
+    assert "路灯不亮" in listing and "rate the handling" in listing
+    assert "占道经营" not in listing  # taken over by the subdistrict
+
+    # The subdistrict routes the whistle escalated to it.
+    officer = login("subdistrict_officer").get("/whistles?status=attention").get_data(as_text=True)
+    assert "占道经营" in officer and "summon a department" in officer
+    assert "路灯不亮" not in officer  # the community's to rate, not the subdistrict's
+    assert login("street_officer").get("/").get_data(as_text=True).count('id="home-whistles"') == 0
+
+
+def test_waiting_counts(town):
+    from kmvolunteer.whistles import pages
+
+    whistle = blow(town)
+    extension = services.request_extension(whistle.summonses[0], town.officer, 2, "等待材料")
+    db.session.commit()
+    assert extension.status == "requested"
+    counts = pages.waiting_counts(town.users["community_secretary"])
+    assert counts == {"route": 0, "rate": 0, "decide": 1, "overdue": 0}
+    later = pages.waiting_counts(town.users["community_secretary"], now=whistle.created_at + timedelta(days=30))
+    assert later["overdue"] == 1

@@ -1,5 +1,5 @@
-"""This feature's parts of the home page: a department officer's summons, and the organization
-department's warning about a year whose deadlines run on Monday–Friday."""
+"""This feature's parts of the home page: a department officer's summons, what waits for a blower, and the
+organization department's warning about a year whose deadlines run on Monday–Friday."""
 
 from __future__ import annotations
 
@@ -23,3 +23,10 @@ def calendar_section(user: User) -> dict[str, Any] | None:
         return None
     years = deadlines.years_on_fallback()
     return {"years": years} if years else None
+
+
+@home_section("whistles/_home_blower.html", order=25)
+def blower_section(user: User) -> dict[str, Any] | None:
+    if not pages.blowing_areas(user):
+        return None
+    return {"counts": pages.waiting_counts(user)}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import ColumnElement, Select, case, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from kmvolunteer.auth.models import Role, User
@@ -18,7 +18,9 @@ from kmvolunteer.org.models import Area, Department
 from kmvolunteer.whistles.models import (
     ACTIVE_SUMMONS,
     DONE_SUMMONS,
+    ExtensionStatus,
     Summons,
+    SummonsExtension,
     SummonsStatus,
     Whistle,
     WhistleStatus,
@@ -32,7 +34,8 @@ QUEUE_FILTERS: dict[str, tuple[str, ...] | None] = {
     "declined": (SummonsStatus.declined.value,),
     "all": None,
 }
-LIST_FILTERS = ("open", "handled", "closed", "escalated", "all")
+# The blower's list's filters: what waits for the blower, then by whistle status.
+LIST_FILTERS = ("attention", "open", "handled", "closed", "escalated", "all")
 
 # The deadline a summons is working to, by its status.
 next_due_at = case(
@@ -93,11 +96,61 @@ def departments_above(area: Area) -> list[Department]:
     )
 
 
+def _waiting() -> dict[str, ColumnElement[bool]]:
+    """What a whistle may be waiting for its blower to do, each a condition on the whistle."""
+    of_whistle = Summons.whistle_id == Whistle.id
+    return {
+        # No department left on it: just escalated up to this area, or every department declined.
+        "route": (Whistle.status == WhistleStatus.open.value)
+        & ~select(Summons.id).where(of_whistle, Summons.status != SummonsStatus.declined.value).exists(),
+        "rate": select(Summons.id).where(of_whistle, Summons.status == SummonsStatus.handled.value).exists(),
+        "decide": select(SummonsExtension.id)
+        .join(Summons, SummonsExtension.summons_id == Summons.id)
+        .where(of_whistle, SummonsExtension.status == ExtensionStatus.requested.value)
+        .exists(),
+    }
+
+
+def waiting_for(whistle: Whistle) -> list[str]:
+    """What of _waiting() a loaded whistle waits for (its summonses and their extensions loaded)."""
+    summonses = whistle.summonses
+    found = []
+    if whistle.status == WhistleStatus.open.value and all(s.status == SummonsStatus.declined.value for s in summonses):
+        found.append("route")
+    if any(s.status == SummonsStatus.handled.value for s in summonses):
+        found.append("rate")
+    if any(s.extension is not None and s.extension.status == ExtensionStatus.requested.value for s in summonses):
+        found.append("decide")
+    return found
+
+
+def _blown_by(user: User) -> ColumnElement[bool]:
+    return Whistle.area_id.in_([area.id for area in blowing_areas(user)])
+
+
+def waiting_counts(user: User, now: datetime | None = None) -> dict[str, int]:
+    """For the blower's home: whistles of the user's areas to route, to rate, with an extension to decide,
+    and with a department past a deadline."""
+    late = select(Summons.id).where(
+        Summons.whistle_id == Whistle.id, Summons.status.in_(ACTIVE_SUMMONS), next_due_at < (now or utcnow())
+    )
+    conditions = _waiting() | {"overdue": late.exists()}
+    row = db.session.execute(
+        select(*(func.sum(case((condition, 1), else_=0)).label(name) for name, condition in conditions.items())).where(
+            _blown_by(user), Whistle.status.in_((WhistleStatus.open.value, WhistleStatus.handled.value))
+        )
+    ).one()
+    return {name: getattr(row, name) or 0 for name in conditions}
+
+
 def whistle_list(user: User, status: str) -> Select:
     stmt = scoped(select(Whistle), user, "whistle.list")
-    if status != "all":
+    if status == "attention":
+        stmt = stmt.where(_blown_by(user), or_(*_waiting().values()))
+    elif status != "all":
         stmt = stmt.where(Whistle.status == status)
-    return stmt.options(selectinload(Whistle.summonses).selectinload(Summons.department)).order_by(
+    summonses = selectinload(Whistle.summonses)
+    return stmt.options(summonses.selectinload(Summons.department), summonses.selectinload(Summons.extension)).order_by(
         Whistle.created_at.desc(), Whistle.id.desc()
     )
 
@@ -107,7 +160,8 @@ def whistle_counts(user: User) -> dict[str, int]:
         scoped(select(Whistle.status, func.count(Whistle.id)), user, "whistle.list").group_by(Whistle.status)
     ).all()
     counts = {status.value: 0 for status in WhistleStatus} | dict(rows)
-    return counts | {"all": sum(counts.values())}
+    attention = db.session.scalar(select(func.count(Whistle.id)).where(_blown_by(user), or_(*_waiting().values())))
+    return counts | {"all": sum(counts.values()), "attention": attention}
 
 
 # --------------------------------------------------------------------------- the department's side

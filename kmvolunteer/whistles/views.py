@@ -117,8 +117,10 @@ def index():
     if not counts["all"] and not pages.blowing_areas(current_user):
         abort(404)
     form = FilterForm(request.args)
-    form.status.choices = [(s, WHISTLES.label(s) if s != "all" else _("all")) for s in pages.LIST_FILTERS]
-    status = form.status.data if form.status.data in pages.LIST_FILTERS else "open"
+    words = {"all": _("all"), "attention": _("waiting for you")}
+    form.status.choices = [(s, words.get(s) or WHISTLES.label(s)) for s in pages.LIST_FILTERS]
+    default = "attention" if counts["attention"] else "open"
+    status = form.status.data if form.status.data in pages.LIST_FILTERS else default
     page = db.paginate(pages.whistle_list(current_user, status), per_page=30, error_out=False)
     return render(
         "whistles/index.html",
@@ -128,6 +130,7 @@ def index():
         page=page,
         labels=_labels(),
         can_blow=bool(pages.blowing_areas(current_user)),
+        waiting_for=pages.waiting_for,
     )
 
 
