@@ -131,6 +131,7 @@ def index():
         labels=_labels(),
         can_blow=bool(pages.blowing_areas(current_user)),
         waiting_for=pages.waiting_for,
+        due=pages.next_due,
     )
 
 
