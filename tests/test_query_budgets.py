@@ -129,3 +129,34 @@ def test_one_approval_within_budget(app, world, login):
     db.session.refresh(record)
     assert record.status == "approved"
     assert len(sent) <= APPROVAL_BUDGET and len(writes) <= APPROVAL_WRITES, "\n".join(sent)
+
+
+def test_the_whistle_list_costs_the_same_for_one_whistle_or_many(app, world, login):
+    """However many whistles, of however many areas, the subdistrict's list sends the same statements."""
+    from kmvolunteer.org.models import Department
+    from kmvolunteer.whistles import services
+    from kmvolunteer.whistles.services import WhistleData
+
+    street = Department(name="华山街道城管中队", area=world.subdistrict)
+    db.session.add(street)
+    db.session.flush()
+    category = services.ensure_default_categories()[0]
+    secretary = world.users["community_secretary"]
+    secretary.grants.append(RoleGrant(role=Role.community_secretary.value, area=world.community2))
+
+    def blow(*communities) -> None:
+        for community in communities:
+            data = WhistleData(title="井盖缺失", problem="井盖缺失", address="翠湖南路", category_id=category.id)
+            services.blow(community, secretary, data, [street.id])
+        db.session.commit()
+
+    def cost() -> int:
+        browser = login("subdistrict_officer")
+        with statements(app) as sent:
+            assert browser.get("/whistles?status=all").status_code == 200
+        return len(sent)
+
+    blow(world.community)
+    one = cost()
+    blow(world.community2, world.community, world.community2)
+    assert cost() == one

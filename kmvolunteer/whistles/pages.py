@@ -150,9 +150,12 @@ def whistle_list(user: User, status: str) -> Select:
     elif status != "all":
         stmt = stmt.where(Whistle.status == status)
     summonses = selectinload(Whistle.summonses)
-    return stmt.options(summonses.selectinload(Summons.department), summonses.selectinload(Summons.extension)).order_by(
-        Whistle.created_at.desc(), Whistle.id.desc()
+    loaded = (
+        selectinload(Whistle.area),
+        summonses.selectinload(Summons.department),
+        summonses.selectinload(Summons.extension),
     )
+    return stmt.options(*loaded).order_by(Whistle.created_at.desc(), Whistle.id.desc())
 
 
 def whistle_counts(user: User) -> dict[str, int]:
