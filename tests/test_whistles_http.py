@@ -3,6 +3,7 @@ queue and its steps (plain POST and htmx fragment), scope (404s), CSRF, and host
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -13,7 +14,7 @@ from kmvolunteer.extensions import db
 from kmvolunteer.notices.models import Notice
 from kmvolunteer.org.models import Department
 from kmvolunteer.whistles import deadlines, services
-from kmvolunteer.whistles.models import Summons, Whistle, WhistleCategory
+from kmvolunteer.whistles.models import Summons, SummonsProgress, Whistle, WhistleCategory
 from kmvolunteer.whistles.services import WhistleData
 from tests.conftest import PASSWORD, row_count
 from tests.factories import make_user
@@ -439,3 +440,29 @@ def test_waiting_counts(town):
     assert counts == {"route": 0, "rate": 0, "decide": 1, "overdue": 0}
     later = pages.waiting_counts(town.users["community_secretary"], now=whistle.created_at + timedelta(days=30))
     assert later["overdue"] == 1
+
+
+def test_a_progress_note_sent_twice_is_recorded_once(login, town):
+    whistle = blow(town)
+    sid = summons_of(whistle.id).id
+    officer = login("street_officer")
+    officer.post(f"/whistles/summons/{sid}/sign", {})
+    page = officer.get(f"/whistles/{whistle.id}").get_data(as_text=True)
+    key = re.search(r'name="submission_key" value="([0-9a-f]{32})"', page).group(1)
+    note = {"text": "已派人现场查看", "submission_key": key}
+    first = officer.post(f"/whistles/summons/{sid}/progress", note)
+    second = officer.post(f"/whistles/summons/{sid}/progress", note)
+    assert first.status_code == second.status_code == 303
+    assert progress_notes() == 1
+    # The queue's htmx form carries a key too: a repeat of it answers, and records nothing more.
+    queue = officer.get("/whistles/queue").get_data(as_text=True)
+    key = re.search(r'name="submission_key" value="([0-9a-f]{32})"', queue).group(1)
+    note = {"text": "已协调施工班组", "submission_key": key, "from": "queue"}
+    assert officer.post(f"/whistles/summons/{sid}/progress", note, headers=HX).status_code == 200
+    officer.post(f"/whistles/summons/{sid}/progress", note, headers=HX)
+    assert progress_notes() == 2
+
+
+def progress_notes() -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(SummonsProgress))
