@@ -76,6 +76,7 @@ OTHERS = {
     "reports.rate_all",
     "reports.rate_bulk",
     "reports.rate_one",
+    "reports.rate_unit",
     "service.bulk",
     "service.decide",
     "service.edit_entry",

@@ -191,6 +191,9 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     # Rating one member: ``e`` is an Evaluation or an About(community, member=…).
     "evaluation.rate": lambda u, e: e.community.level == "community" and _community_secretary_of(u, e.community),
     "feedback.manage": lambda u, community: community.level == "community" and _community_secretary_of(u, community),
+    "unit_rating.manage": lambda u, community: community.level == "community" and _community_secretary_of(u, community),
+    # Rating one branch: ``r`` is a UnitRating or an About(community, branch=…).
+    "unit_rating.rate": lambda u, r: r.community.level == "community" and _community_secretary_of(u, r.community),
     # Writing and sending a branch's feedback sheet: a FeedbackSheet or an About(community, branch=…).
     "feedback.write": lambda u, sheet: (
         sheet.community.level == "community" and _community_secretary_of(u, sheet.community)
@@ -384,6 +387,7 @@ SUBJECTS: dict[str, Callable[[Any], Subject]] = {
     "report.ack_community": lambda r: Subject(r.member, r.branch if r.kind == "branch" else None),
     "evaluation.rate": lambda e: Subject(e.member),
     "feedback.write": lambda sheet: Subject(branch=sheet.branch),
+    "unit_rating.rate": lambda r: Subject(branch=r.branch),
     "summons.rate": lambda s: Subject(department=s.department),
     "extension.decide": lambda e: Subject(department=e.summons.department),
 }

@@ -14,10 +14,11 @@ from sqlalchemy.sql.functions import FunctionElement
 from kmvolunteer.extensions import db
 
 
-def known_statuses(statuses: type[enum.Enum]) -> CheckConstraint:
-    """CHECK (status IN (…)): the database itself refuses a status the code does not declare."""
+def known_statuses(statuses: type[enum.Enum], column: str = "status") -> CheckConstraint:
+    """CHECK (status IN (…)): the database itself refuses a status (or another ``column``'s value) the code
+    does not declare."""
     listed = ", ".join(f"'{status.value}'" for status in statuses)
-    return CheckConstraint(f"status IN ({listed})", name="status_known")
+    return CheckConstraint(f"{column} IN ({listed})", name=f"{column}_known")
 
 
 def _upserting_insert():

@@ -141,6 +141,13 @@ def _user(username: str) -> User | None:
     return db.session.scalar(select(User).where(User.username == username))
 
 
+# More branches co-building with 翠湖社区, so its year-end rating of branches has several to rate.
+CO_BUILDERS = (
+    ("五华区卫生健康局", "机关党支部", "周敏", "每季度开展1次健康义诊；为社区老人建立健康档案。"),
+    ("昆明市城市管理局", "机关第一党支部", "陈刚", "协助开展背街小巷环境整治；每月参与1次文明劝导。"),
+)
+
+
 def _branch(agency_name: str, branch_name: str) -> Branch | None:
     return db.session.scalar(select(Branch).join(Agency).where(Agency.name == agency_name, Branch.name == branch_name))
 
@@ -221,6 +228,23 @@ def _curated_story(rng: random.Random) -> None:
         )
         project = services.take_up_resource(taken, actor_id=secretary_id)
         services.start_project(project, actor_id=secretary_id)
+
+    for agency_name, branch_name, contact, commitments in CO_BUILDERS:
+        other_branch = _branch(agency_name, branch_name)
+        if other_branch is not None:
+            services.confirm_report_in(
+                services.report_in_branch(
+                    other_branch,
+                    cuihu,
+                    term_start=date(today.year, 1, 1),
+                    term_end=date(today.year, 12, 31),
+                    contact_name=contact,
+                    contact_phone="13900000003",
+                    branch_commitments=commitments,
+                    community_commitments="提供活动场地；及时发布需求清单。",
+                ),
+                actor_id=secretary_id,
+            )
 
     needs = [
         (

@@ -7,6 +7,7 @@ Rows that need report-ins or records are skipped when there are none.
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Callable
 from datetime import date
@@ -19,7 +20,7 @@ from kmvolunteer.core.time import local_today
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Member
 from kmvolunteer.reportin.models import ReportIn
-from kmvolunteer.reports import services
+from kmvolunteer.reports import services, units
 from kmvolunteer.years import rules as rulebook
 
 COMMENTS = [
@@ -134,3 +135,20 @@ def _reports_and_ratings(rng: random.Random, today: date, echo: Callable[[str], 
     if ratings:
         services.publish_evaluations(cuihu, year, actor_id=community_secretary)
     echo(f"reports: {reports} member reports, {ratings} published ratings at 翠湖社区 for {year}")
+    _unit_ratings(cuihu, today.year, community_secretary, echo)
+
+
+UNIT_COMMENTS = {
+    "excellent": "严格履行共建协议，助老项目成效明显，党员参与积极。",
+    "good": "按协议开展共建活动，党员参与较好。",
+    "average": "共建活动开展较少，希望加强与社区的沟通。",
+}
+
+
+def _unit_ratings(community: Area, year: int, secretary_id: int | None, echo: Callable[[str], None]) -> None:
+    """The community rates the branches that co-built with it this year, all but the last (left for the demo)."""
+    rows = units.unit_rows(community, year)
+    for row, rating in zip(rows[:-1], itertools.cycle(("excellent", "good", "average", "good")), strict=False):
+        units.rate_unit(community, row.branch, year, rating, UNIT_COMMENTS[rating], actor_id=secretary_id)
+    db.session.commit()
+    echo(f"unit ratings: {max(len(rows) - 1, 0)} of {len(rows)} branches at {community.name} for {year}")

@@ -1,4 +1,5 @@
-"""双报告: reports to branch and community, the community's feedback sheets, year-end evaluations."""
+"""双报告: reports to branch and community, the community's feedback sheets, year-end evaluations of members
+and the community's yearly rating of each co-building branch."""
 
 from __future__ import annotations
 
@@ -189,6 +190,38 @@ class Evaluation(db.Model):
 
     community: Mapped[Area] = relationship()
     member: Mapped[Member] = relationship()
+
+
+class UnitRatingLevel(str, enum.Enum):
+    excellent = "excellent"  # 优秀
+    good = "good"  # 良好
+    average = "average"  # 一般
+    poor = "poor"  # 较差
+
+
+class UnitRating(db.Model):
+    """单位评价: a community's yearly rating of a branch that reported in to it, on its co-building
+    agreement, the projects it carried out and its members' part. One per (community, branch, year);
+    a change is audited with what it was before."""
+
+    __tablename__ = "unit_rating"
+    __table_args__ = (
+        UniqueConstraint("community_id", "branch_id", "year", name="uq_unit_rating_year"),
+        Index("ix_unit_rating_branch_year", "branch_id", "year"),
+        known_statuses(UnitRatingLevel, "rating"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branch.id"))
+    year: Mapped[int]
+    rating: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str] = mapped_column(String(500), default="")
+    rated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    rated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    community: Mapped[Area] = relationship()
+    branch: Mapped[Branch] = relationship()
 
 
 # ---------------------------------------------------------------- declared state machines (core/machine.py)

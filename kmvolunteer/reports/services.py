@@ -73,11 +73,11 @@ def _moments(start: date, end: date) -> tuple[datetime, datetime]:
     return local_day_start_utc(start), local_day_start_utc(end + timedelta(days=1))
 
 
-def _reported_in_between(start: date, end: date):
-    """Member report-ins that were confirmed at some moment between ``start`` and ``end`` (local days)."""
+def reported_in_between(start: date, end: date, kind: str = "member"):
+    """Member (or branch) report-ins that were confirmed at some moment between ``start`` and ``end`` (local days)."""
     begin, finish = _moments(start, end)
     return and_(
-        ReportIn.kind == "member",
+        ReportIn.kind == kind,
         ReportIn.status.in_(REPORTED_IN),
         func.coalesce(ReportIn.decided_at, ReportIn.submitted_at) < finish,
         or_(ReportIn.ended_at.is_(None), ReportIn.ended_at >= begin),
@@ -85,7 +85,7 @@ def _reported_in_between(start: date, end: date):
 
 
 def _was_reported_in_between(ri: ReportIn, start: date, end: date) -> bool:
-    """``_reported_in_between`` for one report-in already loaded."""
+    """``reported_in_between`` for one report-in already loaded."""
     begin, finish = _moments(start, end)
     return (
         ri.kind == "member"
@@ -100,7 +100,7 @@ def community_members(community: Area, start: date, end: date, branch: Branch | 
     stmt = (
         select(Member)
         .join(ReportIn, ReportIn.member_id == Member.id)
-        .where(ReportIn.community_id == community.id, _reported_in_between(start, end), Member.active.is_(True))
+        .where(ReportIn.community_id == community.id, reported_in_between(start, end), Member.active.is_(True))
         .distinct()
         .order_by(Member.name, Member.id)
     )
@@ -114,7 +114,7 @@ def is_reported_in(member: Member, community: Area, year: int) -> bool:
     return (
         db.session.scalar(
             select(func.count(ReportIn.id)).where(
-                ReportIn.member_id == member.id, ReportIn.community_id == community.id, _reported_in_between(start, end)
+                ReportIn.member_id == member.id, ReportIn.community_id == community.id, reported_in_between(start, end)
             )
         )
         > 0
@@ -336,7 +336,7 @@ def _report_for(
         created_by_id=actor_id,
     )
     db.session.add(report)
-    _flush_or_refuse(_("Someone else wrote this report at the same moment; nothing was changed. Reload the page."))
+    flush_or_refuse(_("Someone else wrote this report at the same moment; nothing was changed. Reload the page."))
     audit.record(
         "report.created",
         report,
@@ -348,7 +348,7 @@ def _report_for(
     return report
 
 
-def _flush_or_refuse(message: str) -> None:
+def flush_or_refuse(message: str) -> None:
     """Flush a new row; if a unique index says someone else just made it, undo everything and refuse.
 
     No savepoint: pysqlite would commit the outer work at RELEASE. The transaction is
@@ -506,19 +506,19 @@ def co_built_communities(branch: Branch) -> list[Area]:
     )
 
 
+def done_between(start: date, end: date):
+    """Projects done between ``start`` and ``end`` (local days)."""
+    begin, finish = _moments(start, end)
+    return and_(Project.status == "done", Project.done_at >= begin, Project.done_at < finish)
+
+
 def branch_figures(branch: Branch, community: Area, year: int) -> dict:
     start, end = period_bounds(year, "Y")
     members = community_members(community, start, end, branch=branch)
     figures = approved_figures([m.id for m in members], start, end, community_id=community.id)
     done = db.session.scalars(
         select(Project)
-        .where(
-            Project.branch_id == branch.id,
-            Project.community_id == community.id,
-            Project.status == "done",
-            Project.done_at >= local_day_start_utc(start),
-            Project.done_at < local_day_start_utc(end + timedelta(days=1)),
-        )
+        .where(Project.branch_id == branch.id, Project.community_id == community.id, done_between(start, end))
         .order_by(Project.done_at)
     ).all()
     open_count = (
@@ -699,7 +699,7 @@ def set_rating(
             rated_at=utcnow(),
         )
         db.session.add(evaluation)
-        _flush_or_refuse(_("Someone rated %(name)s at the same moment; reload the page to see it.", name=member.name))
+        flush_or_refuse(_("Someone rated %(name)s at the same moment; reload the page to see it.", name=member.name))
         audit.record(
             "evaluation.rated",
             evaluation,
@@ -818,7 +818,7 @@ def feedback_branches(community: Area, year: int) -> list[Branch]:
     member_branches = (
         select(Member.branch_id)
         .join(ReportIn, ReportIn.member_id == Member.id)
-        .where(ReportIn.community_id == community.id, _reported_in_between(start, end))
+        .where(ReportIn.community_id == community.id, reported_in_between(start, end))
     )
     co_building = select(ReportIn.branch_id).where(
         ReportIn.kind == "branch", ReportIn.community_id == community.id, ReportIn.status == "confirmed"
@@ -901,7 +901,7 @@ def generate_sheet(
             )
         )
     db.session.add(sheet)
-    _flush_or_refuse(_("A feedback sheet for this branch and period already exists."))
+    flush_or_refuse(_("A feedback sheet for this branch and period already exists."))
     audit.record(
         "feedback.generated",
         sheet,
@@ -1031,7 +1031,7 @@ def year_rows(branch: Branch, year: int, today: date | None = None) -> Iterator[
         for member_id, name in db.session.execute(
             select(ReportIn.member_id, Area.name)
             .join(Area, ReportIn.community_id == Area.id)
-            .where(ReportIn.member_id.in_(ids), _reported_in_between(start, end))
+            .where(ReportIn.member_id.in_(ids), reported_in_between(start, end))
             .order_by(ReportIn.submitted_at)
         ):
             if name not in where[member_id]:
@@ -1183,7 +1183,7 @@ def area_overdue(area: Area, year: int, today: date | None = None) -> list[Commu
         .where(
             community_area.level == "community",
             community_area.path.startswith(area.path, autoescape=True),
-            _reported_in_between(start, end),
+            reported_in_between(start, end),
             Member.active.is_(True),
         )
         .distinct()

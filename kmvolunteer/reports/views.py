@@ -23,7 +23,7 @@ from kmvolunteer.core.time import local_today, utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Branch, Member
 from kmvolunteer.reports import home as _home  # noqa: F401 - registers the home page sections
-from kmvolunteer.reports import services
+from kmvolunteer.reports import services, units
 from kmvolunteer.reports.forms import (
     AckForm,
     BulkRateForm,
@@ -36,7 +36,7 @@ from kmvolunteer.reports.forms import (
 from kmvolunteer.reports.models import FeedbackSheet, Report
 from kmvolunteer.reports.services import RATING_LABELS, STATUS_LABELS
 from kmvolunteer.years import rules as rulebook
-from kmvolunteer.years.models import YearRule
+from kmvolunteer.years.models import YearRule, year_is_closed
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -50,6 +50,7 @@ def _report_hours(half_hours: int | None) -> str:
 def _labels() -> dict:
     return {
         "rating_labels": RATING_LABELS,
+        "unit_rating_labels": units.UNIT_RATING_LABELS,
         "report_status_labels": STATUS_LABELS,
         "period_labels": rulebook.PERIOD_LABELS,
         "frequency_labels": rulebook.FREQUENCY_LABELS,
@@ -587,7 +588,13 @@ def branch_feedback(branch_id: int):
         .where(FeedbackSheet.branch_id == branch.id, FeedbackSheet.year == year, FeedbackSheet.status == "sent")
         .order_by(FeedbackSheet.period, FeedbackSheet.community_id)
     ).all()
-    return render("reports/branch_feedback.html", branch=branch, year=year, sheets=sheets)
+    return render(
+        "reports/branch_feedback.html",
+        branch=branch,
+        year=year,
+        sheets=sheets,
+        unit_ratings=units.ratings_received(branch, year),
+    )
 
 
 # ---------------------------------------------------------------- the branch secretary's year view
@@ -736,3 +743,74 @@ def overdue(area_id: int):
     rows = services.area_overdue(area, year)
     rule = rulebook.effective_rule(year, area)
     return render("reports/overdue.html", area=area, year=year, rows=rows, rule=rule, today=local_today())
+
+
+# ---------------------------------------------------------------- unit ratings (单位评价)
+
+
+def _unit_row_page(community: Area, year: int, row: units.UnitRow, **context) -> Response:
+    return render(
+        "reports/units.html",
+        "reports/_unit_row.html",
+        community=community,
+        year=year,
+        row=row,
+        closed=year_is_closed(year),
+        may_rate=_may_rate_unit(community),
+        **context,
+    )
+
+
+def _may_rate_unit(community: Area):
+    """For the rows: may the current user rate this branch (nobody rates their own)?"""
+    return lambda branch: can(current_user, "unit_rating.rate", About(community, branch=branch))
+
+
+@bp.route("/units/<int:community_id>/<int:year>")
+@login_required
+def units_page(community_id: int, year: int):
+    community = _community_for(community_id, "unit_rating.manage")
+    _check_year(year, future=False)
+    rows = units.unit_rows(community, year)
+    return render(
+        "reports/units.html",
+        community=community,
+        year=year,
+        rows=rows,
+        unrated=sum(1 for r in rows if r.rating is None),
+        closed=year_is_closed(year),
+        may_rate=_may_rate_unit(community),
+    )
+
+
+@bp.route("/units/<int:community_id>/<int:year>/branches/<int:branch_id>", methods=["POST"])
+@login_required
+def rate_unit(community_id: int, year: int, branch_id: int):
+    community = _community_for(community_id, "unit_rating.manage")
+    _check_year(year, future=False)
+    branch = db.session.get(Branch, branch_id)
+    rows = units.unit_rows(community, year, branch) if branch is not None else []
+    if not rows:
+        abort(404)  # only branches reported in here during the year are in scope
+    (row,) = rows
+    values = {"rating": request.form.get("rating", ""), "comment": request.form.get("comment", "")}
+    changed = False
+    with refused() as refusal:
+        _rating, changed = units.rate_unit(
+            community, branch, year, values["rating"], values["comment"], actor_id=current_user.id
+        )
+        db.session.commit()
+    if not wants_fragment():
+        flash(refusal.message or _("Rating saved."), "error" if refusal else "success")
+        return see_other(url_for("reports.units_page", community_id=community.id, year=year) + f"#unit-{branch.id}")
+    if not refusal:
+        (row,) = units.unit_rows(community, year, branch)
+    return _unit_row_page(
+        community,
+        year,
+        row,
+        status=422 if refusal else 200,
+        posted=values if refusal else None,
+        error=refusal.message,
+        saved=changed,
+    )

@@ -68,11 +68,6 @@ ACTIVE_SUMMONS = (SummonsStatus.summoned.value, SummonsStatus.signed.value, Summ
 DONE_SUMMONS = (SummonsStatus.handled.value, SummonsStatus.rated.value)
 
 
-def _one_of(column: str, values: type[enum.Enum], name: str) -> CheckConstraint:
-    listed = ", ".join(f"'{v.value}'" for v in values)
-    return CheckConstraint(f"{column} IN ({listed})", name=name)
-
-
 class WhistleCategory(db.Model):
     """问题类别: the managed list a whistle is filed under."""
 
@@ -93,7 +88,7 @@ class Whistle(db.Model):
     __tablename__ = "whistle"
     __table_args__ = (
         known_statuses(WhistleStatus),
-        _one_of("urgency", Urgency, "urgency_known"),
+        known_statuses(Urgency, "urgency"),
         CheckConstraint(
             "escalation_reason IN ('', 'manual', 'overdue', 'unsatisfied')", name="escalation_reason_known"
         ),
@@ -216,7 +211,7 @@ class DeadlineRule(db.Model):
     __table_args__ = (
         UniqueConstraint("tier", "urgency", name="uq_deadline_rule_tier_urgency"),
         CheckConstraint("tier IN ('community', 'subdistrict', 'district')", name="tier_known"),
-        _one_of("urgency", Urgency, "urgency_known"),
+        known_statuses(Urgency, "urgency"),
         CheckConstraint("sign_minutes BETWEEN 10 AND 480", name="sign_minutes_range"),
         CheckConstraint("contact_hours BETWEEN 1 AND 72", name="contact_hours_range"),
         CheckConstraint("handle_days BETWEEN 1 AND 30", name="handle_days_range"),
