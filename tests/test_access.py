@@ -220,7 +220,10 @@ DECISION_OBJECTS = {
     "report.ack_community": lambda w, m, other: (_report(w, m), _report(w, other)),
     "evaluation.rate": lambda w, m, other: (About(w.community, member=m), About(w.community, member=other)),
     "feedback.write": lambda w, m, other: (_sheet(w, m.branch), _sheet(w, other.branch)),
-    "unit_rating.rate": lambda w, m, other: (About(w.community, branch=m.branch), About(w.community, branch=other.branch)),
+    "unit_rating.rate": lambda w, m, other: (
+        About(w.community, branch=m.branch),
+        About(w.community, branch=other.branch),
+    ),
 }
 
 
