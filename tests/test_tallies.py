@@ -751,3 +751,35 @@ def test_random_transitions_through_the_services_keep_every_counter_equal_to_a_r
             db.session.rollback()
         db.session.expire_all()
         assert rollup.differences(YEAR) == {"facts": 0, "cells": 0}
+
+
+def test_shortfall_names_members_not_reported_in_and_lists_branches_without_a_report_in(world, login):
+    from tests.factories import make_record, report_in_at
+
+    _wipe_facts()
+    db.session.add(
+        YearRule(year=YEAR, area_id=world.city.id, min_half_hours=4, min_activities=1, report_required=False)
+    )
+    report_in_at(world.community, member=world.members["member"])
+    make_record(world.members["member"], world.community, date(YEAR, 3, 1), half_hours=8)
+    report_in_at(world.community, branch=world.branch)
+    # 官渡区's branch co-built until the year before: it has not reported in this year.
+    report_in_at(world.other_community, branch=world.other_branch, status="ended", ended_at=date(YEAR - 1, 6, 1))
+    db.session.commit()
+    b = login("district_org")
+    text = b.get(f"/tallies/areas/{world.district.id}/shortfall?year={YEAR}&format=csv").data.decode("utf-8-sig")
+    members = {r["姓名"]: r for r in csv.DictReader(io.StringIO(text))}
+    assert set(members) == {"李红"}  # 张明 reported in and served; 王刚's agency is 官渡区's
+    assert members["李红"]["未达标项"].startswith("未报到")
+    page = b.get(f"/tallies/areas/{world.district.id}/shortfall?year={YEAR}").get_data(as_text=True)
+    assert "未报到的支部" in page
+    text = b.get(f"/tallies/areas/{world.district.id}/shortfall?year={YEAR}&table=branches&format=csv").data.decode(
+        "utf-8-sig"
+    )
+    assert [(r["支部"], r["党员数"]) for r in csv.DictReader(io.StringIO(text))] == [("离退休干部党支部", "1")]
+    # The city's list, recounted: every active branch but those with a report-in in force during the year.
+    city = [r.branch_id for r in services.branches_not_reported_in(YEAR, world.city)]
+    assert sorted(city) == sorted([world.branch2.id, world.other_branch.id])
+    # A community's shortfall is by place of service: members reported in there; no branch table.
+    secretary = login("community_secretary").get(f"/tallies/areas/{world.community.id}/shortfall?year={YEAR}")
+    assert "未报到的支部" not in secretary.get_data(as_text=True)

@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import case, func, literal, or_, select
+from sqlalchemy import case, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from kmvolunteer.core.time import local_today
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Agency, Area, Branch, Member
+from kmvolunteer.reportin.models import ReportIn
 from kmvolunteer.reports.models import Rating
+from kmvolunteer.reports.services import reported_in_between
 from kmvolunteer.tallies.facts import (
     Columns,
     Scope,
@@ -28,6 +30,7 @@ from kmvolunteer.tallies.facts import (
     scope_filter,
 )
 from kmvolunteer.tallies.models import MONTHS, TallyCell
+from kmvolunteer.years.rules import period_bounds
 
 RATINGS = [r.value for r in Rating]
 
@@ -349,6 +352,37 @@ def member_rows(
             min_half_hours=r.min_half_hours,
             min_activities=r.min_activities,
         )
+
+
+@dataclass
+class BranchShortRow:
+    """A branch of an agency under the area that did not report in to any community during the year."""
+
+    branch_id: int
+    agency: str
+    branch: str
+    members: int
+
+
+def branches_not_reported_in(year: int, employer_area: Area) -> list[BranchShortRow]:
+    """Active branches of the agencies administered under ``employer_area`` with no branch report-in in force at
+    any moment of ``year`` (未报到 as a unit), with their active members."""
+    start, end = period_bounds(year, "Y")
+    reported = exists().where(ReportIn.branch_id == Branch.id, reported_in_between(start, end, kind="branch"))
+    members = (
+        select(func.count(Member.id))
+        .where(Member.branch_id == Branch.id, Member.active.is_(True))
+        .correlate(Branch)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(Branch.id, Agency.name, Branch.name, members)
+        .join(Agency, Branch.agency_id == Agency.id)
+        .join(Area, Agency.area_id == Area.id)
+        .where(Branch.active.is_(True), Agency.active.is_(True), _under(Area.path, employer_area), ~reported)
+        .order_by(Agency.name, Branch.name, Branch.id)
+    )
+    return [BranchShortRow(*row) for row in rows]
 
 
 def monthly_half_hours(year: int, area: Area) -> list[int]:

@@ -48,6 +48,7 @@ def member_columns() -> list[Column]:
     """The member table's columns, with the words of its cells translated once, not once per member."""
     words = {
         "no_rule": _("No rule set"),
+        "not_reported_in": _("not reported in"),
         "report": _("report missing"),
         "yes": _("Yes"),
         "no": _("No"),
@@ -60,7 +61,7 @@ def member_columns() -> list[Column]:
     def shortfall(row: MemberRow) -> str:
         if row.compliant is None:
             return words["no_rule"]
-        parts = []
+        parts = [] if row.community else [words["not_reported_in"]]
         if row.hours_short:
             parts.append(words["hours"] % {"h": f"{row.hours_short:g}"})
         if row.activities_short:
@@ -89,6 +90,17 @@ def member_columns() -> list[Column]:
         Column(_("Community rating"), lambda r: ratings[r.rating] if r.rating else "—", 10),
         Column(_("Meets the rule"), meets, 8),
         Column(_("What is missing"), shortfall, 28),
+    ]
+
+
+def branch_short_columns() -> list[Column]:
+    """The columns of the branches that did not report in: what each one is missing, said once."""
+    reason = _("The branch has not reported in to a community")
+    return [
+        Column(_("Agency"), lambda r: r.agency, 24),
+        Column(_("Branch"), lambda r: r.branch, 18),
+        Column(_("Members"), lambda r: r.members, 8, "0"),
+        Column(_("What is missing"), lambda r: reason, 28),
     ]
 
 

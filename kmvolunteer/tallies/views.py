@@ -37,7 +37,13 @@ from kmvolunteer.org.models import Agency, Area, Branch
 from kmvolunteer.tallies import rollup, services, years
 from kmvolunteer.tallies.facts import has_rule, year_is_closed
 from kmvolunteer.tallies.models import KeptYear
-from kmvolunteer.tallies.tables import group_columns, member_columns, total_label, whistle_columns
+from kmvolunteer.tallies.tables import (
+    branch_short_columns,
+    group_columns,
+    member_columns,
+    total_label,
+    whistle_columns,
+)
 from kmvolunteer.tallies.whistles import Figures, whistle_stats
 from kmvolunteer.years.models import Year
 
@@ -337,15 +343,20 @@ def area(area_id: int):
 def shortfall(area_id: int):
     place = get_or_404(Area, area_id, "tally.area")
     year = _year()
-    if can(current_user, "tally.employer", place) and place.level in ("city", "district"):
+    by_employer = can(current_user, "tally.employer", place) and place.level in ("city", "district")
+    if by_employer:
         items = lambda: services.member_rows(year, employer_area=place, shortfall_only=True)  # noqa: E731
     else:
         items = lambda: services.member_rows(year, service_area=place, shortfall_only=True)  # noqa: E731
-    table = Table("shortfall", str(_l("Members who fall short")), member_columns(), items, None, _member_link)
+    tables = [Table("shortfall", str(_l("Members who fall short")), member_columns(), items, None, _member_link)]
+    if by_employer:
+        branches = lambda: services.branches_not_reported_in(year, place)  # noqa: E731
+        title = str(_l("Branches that have not reported in"))
+        tables.append(Table("branches", title, branch_short_columns(), branches))
     return _respond(
         scope_title=place.full_name() or place.name,
         year=year,
-        tables=[table],
+        tables=tables,
         crumbs=_crumbs(place, year),
         scope_key=f"S{place.id}",
         extra={"area": place, "grouped": True},
