@@ -278,6 +278,9 @@ def test_rules_pages_are_scoped_and_refuse_loosening(login, city):
         "report_due": f"{YEAR + 1}-01-15",
         "evaluation_due": f"{YEAR + 1}-01-31",
         "feedback_frequency": "quarter",
+        "mark_review": "y",
+        "bar_honours": "y",
+        "name_in_bulletin": "y",
     }
     district.get(f"/reports/rules/{city.district.id}/{YEAR}")
     loose = district.post(f"/reports/rules/{city.district.id}/{YEAR}", form)
@@ -286,6 +289,50 @@ def test_rules_pages_are_scoped_and_refuse_loosening(login, city):
     assert district.post(f"/reports/rules/{city.district.id}/{YEAR}", dict(form, min_hours="30.5")).status_code == 303
     rule = db.session.scalar(select(YearRule).where(YearRule.area_id == city.district.id))
     assert rule.min_half_hours == 61
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "message"),
+    [
+        ({"report_in_days": "0"}, 422, "Between 1 and 366 days."),
+        ({"report_in_days": "400"}, 422, "Between 1 and 366 days."),
+        ({"unit_report_in_rate": "101"}, 422, "Between 1 and 100."),
+        ({"unit_min_projects": "-1"}, 422, "Between 0 and 50."),
+        ({"unit_min_projects": "三"}, 422, None),
+        # The city asks for a report-in within 30 days, 90 % of each branch and 2 projects, with every consequence.
+        ({"report_in_days": ""}, 422, "report in within 30 days"),
+        ({"report_in_days": "45"}, 422, "report in within 30 days"),
+        ({"unit_report_in_rate": "80"}, 422, "at least 90% of a branch"),
+        ({"unit_min_projects": "1"}, 422, "at least 2 co-building projects"),
+        ({"bar_honours": None}, 422, "not eligible for honours"),
+        ({"report_in_days": "20", "unit_report_in_rate": "95", "unit_min_projects": "3"}, 303, None),
+    ],
+)
+def test_a_district_tightens_the_city_rules_consequences_and_thresholds_never_loosens_them(
+    login, city, changes, status, message
+):
+    city_rule = dict(
+        min_hours="20", min_activities="4", report_required="y", report_period="year",
+        report_due=f"{YEAR + 1}-01-15", evaluation_due=f"{YEAR + 1}-01-31", feedback_frequency="quarter",
+        report_in_days="30", unit_report_in_rate="90", unit_min_projects="2",
+        mark_review="y", bar_honours="y", name_in_bulletin="y",
+    )  # fmt: skip
+    org = login("city_org")
+    org.get(f"/reports/rules/{city.city.id}/{YEAR}")
+    assert org.post(f"/reports/rules/{city.city.id}/{YEAR}", city_rule).status_code == 303
+    district = login("district_org")
+    district.get(f"/reports/rules/{city.district.id}/{YEAR}")
+    form = {k: v for k, v in {**city_rule, **changes}.items() if v is not None}
+    response = district.post(f"/reports/rules/{city.district.id}/{YEAR}", form)
+    assert response.status_code == status
+    if message:
+        assert message in response.get_data(as_text=True)
+    rule = db.session.scalar(select(YearRule).where(YearRule.area_id == city.district.id))
+    if status == 303:
+        assert (rule.report_in_days, rule.unit_report_in_rate, rule.unit_min_projects) == (20, 95, 3)
+        assert rule.mark_review and rule.bar_honours and rule.name_in_bulletin
+    else:
+        assert rule is None
 
 
 def test_overdue_pages_for_the_areas_above(login, city):

@@ -477,8 +477,9 @@ def test_year_view_rows_show_only_published_ratings_and_why_a_member_falls_short
     row = rows["张明"]
     assert row[1] == "翠湖社区" and row[2] == 3.5 and row[3] == 2
     assert row[5] == "—" and row[6] == ""  # rated but not published: the branch does not see it
-    assert row[7] == "No" and "hours 3.5 of 20" in row[8] and "activities 2 of 4" in row[8]
-    assert "report not submitted" in row[8]
+    assert row[7] == "No" and "16.5 h short" in row[8] and "2 activities short" in row[8]
+    assert "report missing" in row[8]
+    assert row[9:] == ("Marked", "Not eligible")  # the rule's consequences of falling short
     services.publish_evaluations(world.community, YEAR)
     services.submit_member_report(reported, YEAR, "Y", "报告", today=TODAY)
     for month in (4, 5, 6, 7, 8, 10):
@@ -486,6 +487,7 @@ def test_year_view_rows_show_only_published_ratings_and_why_a_member_falls_short
     db.session.commit()
     row = next(r for r in services.year_rows(world.branch, YEAR, today=TODAY) if r[0] == "张明")
     assert row[5] == "Satisfactory" and row[6] == "认真" and row[7] == "Yes" and row[8] == ""
+    assert row[9:] == ("—", "Eligible")
     none_rows = list(services.year_rows(world.branch, 2019, today=TODAY))
     assert none_rows[0][7] == "—" and "No rule" in none_rows[0][8]
 

@@ -423,11 +423,11 @@ def test_a_report_not_yet_due_is_not_a_shortfall(world):
     db.session.add(rule)
     db.session.commit()
     row = next(r for r in services.member_rows(YEAR, branch=world.branch) if r.member_id == member.id)
-    assert row.compliant is True and not row.report_missing
+    assert row.compliant is True and not row.standing.has("report_missing")
     rule.report_due = local_today() - timedelta(days=1)
     db.session.commit()
     row = next(r for r in services.member_rows(YEAR, branch=world.branch) if r.member_id == member.id)
-    assert row.compliant is False and row.report_missing
+    assert row.compliant is False and row.standing.has("report_missing")
 
 
 # ---- kept tallies: facts and cells follow every change ---------------------------------------
@@ -770,16 +770,16 @@ def test_shortfall_names_members_not_reported_in_and_lists_branches_without_a_re
     text = b.get(f"/tallies/areas/{world.district.id}/shortfall?year={YEAR}&format=csv").data.decode("utf-8-sig")
     members = {r["姓名"]: r for r in csv.DictReader(io.StringIO(text))}
     assert set(members) == {"李红"}  # 张明 reported in and served; 王刚's agency is 官渡区's
-    assert members["李红"]["未达标项"].startswith("未报到")
+    assert members["李红"]["不达标原因"].startswith("未报到")
     page = b.get(f"/tallies/areas/{world.district.id}/shortfall?year={YEAR}").get_data(as_text=True)
-    assert "未报到的支部" in page
+    assert "未达标的支部" in page, re.findall(r"<h[12][^>]*>[^<]*", page)
     text = b.get(f"/tallies/areas/{world.district.id}/shortfall?year={YEAR}&table=branches&format=csv").data.decode(
         "utf-8-sig"
     )
     assert [(r["支部"], r["党员数"]) for r in csv.DictReader(io.StringIO(text))] == [("离退休干部党支部", "1")]
     # The city's list, recounted: every active branch but those with a report-in in force during the year.
-    city = [r.branch_id for r in services.branches_not_reported_in(YEAR, world.city)]
+    city = [r.branch_id for r in services.branch_shortfalls(YEAR, world.city)]
     assert sorted(city) == sorted([world.branch2.id, world.other_branch.id])
     # A community's shortfall is by place of service: members reported in there; no branch table.
     secretary = login("community_secretary").get(f"/tallies/areas/{world.community.id}/shortfall?year={YEAR}")
-    assert "未报到的支部" not in secretary.get_data(as_text=True)
+    assert "未达标的支部" not in secretary.get_data(as_text=True)

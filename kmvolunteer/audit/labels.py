@@ -58,6 +58,8 @@ ACTIONS = {
     "evaluation.rated": _l("Member rated"),
     "evaluation.published": _l("Ratings published"),
     "evaluation.changed_after_publishing": _l("Published rating changed"),
+    "unit_rating.rated": _l("Branch rated"),
+    "unit_rating.changed": _l("Branch rating changed"),
     "feedback.generated": _l("Feedback sheet drafted"),
     "feedback.edited": _l("Feedback sheet edited"),
     "feedback.refreshed": _l("Feedback sheet recounted"),

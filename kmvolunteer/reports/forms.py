@@ -59,6 +59,23 @@ class RuleForm(FlaskForm):
     report_due = DateField(_l("Reports due by"), validators=[Optional()])
     evaluation_due = DateField(_l("Evaluations due by"), validators=[Optional()])
     feedback_frequency = SelectField(_l("Communities send feedback"), choices=list(FREQUENCY_LABELS.items()))
+    report_in_days = IntegerField(
+        _l("Report in within (days)"),
+        validators=[Optional(), NumberRange(1, 366, _l("Between 1 and 366 days."))],
+        description=_l("Of the year's start, or of joining the roster later. Empty: no deadline."),
+    )
+    unit_report_in_rate = IntegerField(
+        _l("A branch's members reported in, at least (%)"),
+        validators=[Optional(), NumberRange(1, 100, _l("Between 1 and 100."))],
+        description=_l("Empty: no threshold."),
+    )
+    unit_min_projects = IntegerField(
+        _l("Co-building projects done per branch, at least"),
+        validators=[Optional(), NumberRange(0, 50, _l("Between 0 and 50."))],
+    )
+    mark_review = BooleanField(_l("Falling short is marked in the democratic review (民主评议)"))
+    bar_honours = BooleanField(_l("Falling short bars honours (评先评优) that year"))
+    name_in_bulletin = BooleanField(_l("Falling short is named in the bulletin (通报)"))
 
 
 class SheetForm(FlaskForm):

@@ -25,8 +25,7 @@ from kmvolunteer.auth.models import User
 from kmvolunteer.auth.policy import About, can
 from kmvolunteer.core import audit
 from kmvolunteer.core.errors import ServiceError
-from kmvolunteer.core.text import format_hours
-from kmvolunteer.core.time import local_day_start_utc, local_today, utcnow
+from kmvolunteer.core.time import local_day_start_utc, local_today, to_local, utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Agency, Area, Branch, Member, members_changed
 from kmvolunteer.reportin import services as reportin_services
@@ -47,6 +46,7 @@ from kmvolunteer.service.models import ServiceRecord
 from kmvolunteer.years import rules as rulebook
 from kmvolunteer.years.models import YearRule
 from kmvolunteer.years.rules import PERIOD_LABELS, effective_rule, period_bounds
+from kmvolunteer.years.standing import MemberYear, member_standing
 
 APPROVED = "approved"
 RATING_LABELS = {
@@ -989,6 +989,8 @@ def year_headers() -> list[str]:
         _("Community comment"),
         _("Meets the rule"),
         _("Why not"),
+        _("Democratic review"),
+        _("Honours this year"),
     ]
 
 
@@ -1012,28 +1014,35 @@ def _report_status_text(periods: list[PeriodInfo], extra: list[Report]) -> str:
     return "；".join(parts) if parts else "—"
 
 
-def year_rows(branch: Branch, year: int, today: date | None = None) -> Iterator[tuple]:
-    """One row per member of the branch — the same rows feed the page, the print view and the XLSX."""
+def year_rows(branch: Branch, year: int, today: date | None = None, only: Member | None = None) -> Iterator[tuple]:
+    """One row per member of the branch (or ``only`` that one) — the same rows feed the page, the print view,
+    the XLSX and what a member sees of their own year."""
     today = today or local_today()
     rule = effective_rule(year, branch.agency.area)
-    members = list(
-        db.session.scalars(
-            select(Member)
-            .where(Member.branch_id == branch.id, Member.active.is_(True))
-            .order_by(Member.name, Member.id)
+    members = (
+        [only]
+        if only is not None
+        else list(
+            db.session.scalars(
+                select(Member)
+                .where(Member.branch_id == branch.id, Member.active.is_(True))
+                .order_by(Member.name, Member.id)
+            )
         )
     )
     ids = [m.id for m in members]
     start, end = period_bounds(year, "Y")
     figures = approved_figures(ids, start, end)
     where: dict[int, list[str]] = defaultdict(list)
+    first_report_in: dict[int, date] = {}  # the day the member sent the report-in in force during the year
     if ids:
-        for member_id, name in db.session.execute(
-            select(ReportIn.member_id, Area.name)
+        for member_id, name, sent in db.session.execute(
+            select(ReportIn.member_id, Area.name, ReportIn.submitted_at)
             .join(Area, ReportIn.community_id == Area.id)
             .where(ReportIn.member_id.in_(ids), reported_in_between(start, end))
             .order_by(ReportIn.submitted_at)
         ):
+            first_report_in.setdefault(member_id, to_local(sent).date())
             if name not in where[member_id]:
                 where[member_id].append(name)
     waiting = (
@@ -1086,19 +1095,26 @@ def year_rows(branch: Branch, year: int, today: date | None = None) -> Iterator[
         evals = evaluations.get(member.id, [])
         rating = "；".join(str(RATING_LABELS[e.rating]) for e in evals)
         comment = "；".join(e.comment for e in evals if e.comment)
-        if rule is None:
-            meets, why = "—", _("No rule for %(year)d", year=year)
+        standing = member_standing(
+            rule,
+            MemberYear(
+                reported_in=bool(where.get(member.id)),
+                reported_in_on=first_report_in.get(member.id),
+                joined_on=to_local(member.created_at).date(),
+                half_hours=half,
+                entries=count,
+                reports_submitted=sum(1 for p in periods if p.submitted) + len(extra),
+                # As the tallies count it: every report of the year once the year's report is due.
+                reports_required=len(periods) if rule and rule.report_required and not _not_yet_due(rule, today) else 0,
+                rating=Rating.poor.value if any(e.rating == Rating.poor.value for e in evals) else None,
+            ),
+        )
+        if standing is None:
+            meets, why, review, honours = "—", _("No rule for %(year)d", year=year), "—", "—"
         else:
-            missing = []
-            if half < rule.min_half_hours:
-                missing.append(
-                    _("hours %(have)s of %(need)s", have=format_hours(half), need=format_hours(rule.min_half_hours))
-                )
-            if count < rule.min_activities:
-                missing.append(_("activities %(have)d of %(need)d", have=count, need=rule.min_activities))
-            if rule.report_required and not all(p.submitted for p in periods):
-                missing.append(_("report not submitted"))
-            meets, why = (_("Yes"), "") if not missing else (_("No"), "；".join(missing))
+            meets, why = (_("No"), standing.why()) if standing.short else (_("Yes"), "")
+            review = _("Marked") if standing.marked_in_review else "—"
+            honours = _("Eligible") if standing.eligible_for_honours else _("Not eligible")
         hours = half // 2 if half % 2 == 0 else half / 2  # a number, so spreadsheets can add it up
         place = "、".join(where.get(member.id, [])) or (
             _("%(community)s (waiting for confirmation)", community=waiting[member.id])
@@ -1115,7 +1131,13 @@ def year_rows(branch: Branch, year: int, today: date | None = None) -> Iterator[
             comment,
             meets,
             why,
+            review,
+            honours,
         )
+
+
+def _not_yet_due(rule: YearRule, today: date) -> bool:
+    return rule.report_due is not None and rule.report_due >= today
 
 
 def year_view(branch: Branch, year: int, today: date | None = None) -> YearView:

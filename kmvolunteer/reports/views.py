@@ -3,6 +3,7 @@ the branch secretary's year view (print, XLSX), year rules and overdue lists."""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import date
 from decimal import Decimal
 
@@ -51,6 +52,7 @@ def _labels() -> dict:
     return {
         "rating_labels": RATING_LABELS,
         "unit_rating_labels": units.UNIT_RATING_LABELS,
+        "consequence_labels": rulebook.consequence_labels,
         "report_status_labels": STATUS_LABELS,
         "period_labels": rulebook.PERIOD_LABELS,
         "frequency_labels": rulebook.FREQUENCY_LABELS,
@@ -132,6 +134,8 @@ def mine():
         periods=periods,
         community=services.current_community(member),
         overdue=services.member_overdue(member),
+        standing=next(services.year_rows(member.branch, year, only=member)),
+        headers=services.year_headers(),
     )
 
 
@@ -627,7 +631,7 @@ def year_xlsx(branch_id: int, year: int):
     branch = get_or_404(Branch, branch_id, "branch.year_view")
     _check_year(year, future=False)
     view = services.year_view(branch, year)
-    columns = exports.simple_columns(services.year_headers(), [10, 18, 10, 8, 26, 12, 30, 8, 30])
+    columns = exports.simple_columns(services.year_headers(), [10, 18, 10, 8, 26, 12, 30, 8, 30, 10, 10])
     return exports.export_response(
         "xlsx",
         f"{branch.agency.name}{branch.name}-{year}",
@@ -671,6 +675,12 @@ def _rule_values(form: RuleForm) -> rulebook.RuleValues:
         form.report_due.data,
         form.evaluation_due.data,
         form.feedback_frequency.data,
+        report_in_days=form.report_in_days.data,
+        unit_report_in_rate=form.unit_report_in_rate.data,
+        unit_min_projects=form.unit_min_projects.data or 0,
+        mark_review=bool(form.mark_review.data),
+        bar_honours=bool(form.bar_honours.data),
+        name_in_bulletin=bool(form.name_in_bulletin.data),
     )
 
 
@@ -712,24 +722,11 @@ def rule_edit(area_id: int, year: int):
 
 def _form_data(rule: YearRule | None, year: int) -> dict:
     if rule is None:
-        return {
-            "min_hours": Decimal(0),
-            "min_activities": 0,
-            "report_required": True,
-            "report_period": "year",
-            "report_due": date(year + 1, 1, 15),
-            "evaluation_due": date(year + 1, 1, 31),
-            "feedback_frequency": "quarter",
-        }
-    return {
-        "min_hours": Decimal(rule.min_half_hours) / 2,
-        "min_activities": rule.min_activities,
-        "report_required": rule.report_required,
-        "report_period": rule.report_period,
-        "report_due": rule.report_due,
-        "evaluation_due": rule.evaluation_due,
-        "feedback_frequency": rule.feedback_frequency,
-    }
+        values = rulebook.RuleValues(0, 0, True, "year", date(year + 1, 1, 15), date(year + 1, 1, 31), "quarter")
+        data = dict(values.__dict__)
+    else:
+        data = {f.name: getattr(rule, f.name) for f in fields(rulebook.RuleValues)}
+    return {**data, "min_hours": Decimal(data.pop("min_half_hours")) / 2}
 
 
 # ---------------------------------------------------------------- overdue

@@ -11,15 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import case, exists, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
-from kmvolunteer.core.time import local_today
+from kmvolunteer.core.time import local_today, to_local
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Agency, Area, Branch, Member
-from kmvolunteer.reportin.models import ReportIn
-from kmvolunteer.reports.models import Rating
-from kmvolunteer.reports.services import reported_in_between
+from kmvolunteer.reportin.models import Project, ReportIn
+from kmvolunteer.reports.models import Rating, UnitRating
+from kmvolunteer.reports.services import done_between, reported_in_between
 from kmvolunteer.tallies.facts import (
     Columns,
     Scope,
@@ -30,7 +30,16 @@ from kmvolunteer.tallies.facts import (
     scope_filter,
 )
 from kmvolunteer.tallies.models import MONTHS, TallyCell
-from kmvolunteer.years.rules import period_bounds
+from kmvolunteer.years.rules import RuleBook, period_bounds
+from kmvolunteer.years.standing import (
+    POOR_MEMBER,
+    POOR_UNIT,
+    MemberYear,
+    Standing,
+    UnitYear,
+    member_standing,
+    unit_standing,
+)
 
 RATINGS = [r.value for r in Rating]
 
@@ -94,32 +103,23 @@ class MemberRow:
     rating: str | None
     min_half_hours: int | None
     min_activities: int | None
+    standing: Standing | None = None  # where the member stands under the year's rule, and why
 
     @property
     def hours(self) -> float:
         return self.half_hours / 2
 
     @property
-    def has_rule(self) -> bool:
-        return self.min_half_hours is not None
-
-    @property
-    def hours_short(self) -> float:
-        return max((self.min_half_hours or 0) - self.half_hours, 0) / 2
-
-    @property
-    def activities_short(self) -> int:
-        return max((self.min_activities or 0) - self.entries, 0)
-
-    @property
-    def report_missing(self) -> bool:
-        return self.reports_submitted < (self.reports_required or 0)
-
-    @property
     def compliant(self) -> bool | None:
-        if not self.has_rule:
+        """Meets the year's minimums of service and reports (达标, as the tallies count it; None: no rule is
+        set). Whether the member falls short in the year's 考核, and why, is ``standing``'s word."""
+        if self.min_half_hours is None:
             return None
-        return not (self.hours_short or self.activities_short or self.report_missing)
+        return (
+            self.half_hours >= self.min_half_hours
+            and self.entries >= (self.min_activities or 0)
+            and self.reports_submitted >= (self.reports_required or 0)
+        )
 
 
 def _member_units(year: int, scope: Scope):
@@ -308,21 +308,34 @@ def member_rows(
     f = facts(year, scope).subquery()
     community = aliased(Area)
     agency_area = aliased(Area)
+    report_in = aliased(ReportIn)
     stmt = (
         select(
             f,
             Member.name,
+            Member.created_at.label("joined_at"),
             Agency.name.label("agency_name"),
             Branch.name.label("branch_name"),
             community.name.label("community_name"),
             agency_area.path.label("agency_area_path"),
+            report_in.submitted_at.label("reported_in_at"),
         )
         .join(Member, Member.id == f.c.member_id)
         .join(Branch, Branch.id == f.c.branch_id)
         .join(Agency, Agency.id == f.c.agency_id)
         .join(agency_area, agency_area.id == f.c.agency_area_id)
         .outerjoin(community, community.id == f.c.community_id)
+        .outerjoin(
+            report_in,
+            and_(
+                report_in.member_id == f.c.member_id,
+                report_in.kind == "member",
+                report_in.status == "confirmed",
+                report_in.community_id == f.c.community_id,
+            ),
+        )
     )
+    book = RuleBook(year)
     if branch is not None:
         stmt = stmt.where(f.c.branch_id == branch.id)
     if agency is not None:
@@ -331,11 +344,28 @@ def member_rows(
         stmt = stmt.where(_under(agency_area.path, employer_area))
     if service_area is not None:
         stmt = stmt.where(_under(community.path, service_area))
-    if shortfall_only:
-        stmt = stmt.where(compliant_expr(f) == 0)
+    if shortfall_only and not any(rule.report_in_days for rule in book.by_area.values()):
+        # Only these can fall short (a late report-in is possible only under a rule with a deadline).
+        stmt = stmt.where(or_(compliant_expr(f) == 0, f.c.community_id.is_(None), f.c.rating == POOR_MEMBER))
     stmt = stmt.order_by(Agency.name, Branch.id, Member.name, Member.id)
     for r in db.session.execute(stmt.execution_options(yield_per=2000)):
+        standing = member_standing(
+            book.for_path(r.agency_area_path),
+            MemberYear(
+                reported_in=r.community_id is not None,
+                reported_in_on=to_local(r.reported_in_at).date() if r.reported_in_at else None,
+                joined_on=to_local(r.joined_at).date() if r.joined_at else None,
+                half_hours=r.approved_half_hours,
+                entries=r.approved_entries,
+                reports_submitted=r.reports_submitted,
+                reports_required=r.reports_required or 0,
+                rating=r.rating,
+            ),
+        )
+        if shortfall_only and not (standing and standing.short):
+            continue
         yield MemberRow(
+            standing=standing,
             member_id=r.member_id,
             name=r.name,
             agency=r.agency_name,
@@ -356,33 +386,69 @@ def member_rows(
 
 @dataclass
 class BranchShortRow:
-    """A branch of an agency under the area that did not report in to any community during the year."""
+    """A branch of an agency under the area that falls short of the year's unit thresholds, and why."""
 
     branch_id: int
     agency: str
     branch: str
     members: int
+    reported_in: int  # members reported in
+    projects_done: int
+    standing: Standing
 
 
-def branches_not_reported_in(year: int, employer_area: Area) -> list[BranchShortRow]:
-    """Active branches of the agencies administered under ``employer_area`` with no branch report-in in force at
-    any moment of ``year`` (未报到 as a unit), with their active members."""
+def branch_shortfalls(year: int, employer_area: Area) -> list[BranchShortRow]:
+    """Active branches of the agencies administered under ``employer_area`` that fall short in ``year``: no
+    branch report-in in force at any moment of it, too few members reported in, too few projects done, or
+    rated 较差 by a community (under the rule of each branch's agency)."""
     start, end = period_bounds(year, "Y")
-    reported = exists().where(ReportIn.branch_id == Branch.id, reported_in_between(start, end, kind="branch"))
-    members = (
-        select(func.count(Member.id))
-        .where(Member.branch_id == Branch.id, Member.active.is_(True))
-        .correlate(Branch)
-        .scalar_subquery()
+    f = facts(year, Scope("employer_area", employer_area.path)).subquery()
+    members = {
+        branch_id: (headcount, reported_in)
+        for branch_id, headcount, reported_in in db.session.execute(
+            select(f.c.branch_id, func.count(), func.sum(_one_if(f.c.community_id.is_not(None)))).group_by(
+                f.c.branch_id
+            )
+        )
+    }
+    reported = set(db.session.scalars(select(ReportIn.branch_id).where(reported_in_between(start, end, kind="branch"))))
+    projects = dict(
+        db.session.execute(
+            select(Project.branch_id, func.count(Project.id))
+            .where(done_between(start, end))
+            .group_by(Project.branch_id)
+        )
+        .tuples()
+        .all()
     )
-    rows = db.session.execute(
-        select(Branch.id, Agency.name, Branch.name, members)
+    rated_poor = set(
+        db.session.scalars(select(UnitRating.branch_id).where(UnitRating.year == year, UnitRating.rating == POOR_UNIT))
+    )
+    book = RuleBook(year)
+    rows = []
+    for branch_id, agency, branch, path in db.session.execute(
+        select(Branch.id, Agency.name, Branch.name, Area.path)
         .join(Agency, Branch.agency_id == Agency.id)
         .join(Area, Agency.area_id == Area.id)
-        .where(Branch.active.is_(True), Agency.active.is_(True), _under(Area.path, employer_area), ~reported)
+        .where(Branch.active.is_(True), Agency.active.is_(True), _under(Area.path, employer_area))
         .order_by(Agency.name, Branch.name, Branch.id)
-    )
-    return [BranchShortRow(*row) for row in rows]
+    ):
+        headcount, reported_in = members.get(branch_id, (0, 0))
+        figures = UnitYear(
+            reported_in=branch_id in reported,
+            members=headcount,
+            members_reported_in=int(reported_in or 0),
+            projects_done=projects.get(branch_id, 0),
+            rated_poor=branch_id in rated_poor,
+        )
+        standing = unit_standing(book.for_path(path), figures)
+        if standing is not None and standing.short:
+            rows.append(
+                BranchShortRow(
+                    branch_id, agency, branch, headcount, figures.members_reported_in, figures.projects_done, standing
+                )
+            )
+    return rows
 
 
 def monthly_half_hours(year: int, area: Area) -> list[int]:

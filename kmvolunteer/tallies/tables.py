@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import get_translations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from kmvolunteer.core.exports import Column
 from kmvolunteer.reports.services import RATING_LABELS
 from kmvolunteer.tallies.services import RATINGS, GroupRow, MemberRow
+from kmvolunteer.years.rules import CONSEQUENCES
 
 
 def _pct(value: float | None) -> float | None:
@@ -44,41 +44,32 @@ def group_columns(first_header: str, *, report_in: bool = True) -> list[Column]:
     return columns
 
 
-def member_columns() -> list[Column]:
-    """The member table's columns, with the words of its cells translated once, not once per member."""
+def member_columns(*, consequences: bool = False) -> list[Column]:
+    """The member table's columns (with what follows from falling short, for the shortfall list), the
+    words of its cells translated once, not once per member."""
     words = {
         "no_rule": _("No rule set"),
-        "not_reported_in": _("not reported in"),
-        "report": _("report missing"),
         "yes": _("Yes"),
         "no": _("No"),
-        "hours": _("%(h)s h short"),
         "separator": _("; "),
     }
-    translations = get_translations()
+    follows = [(name, str(label)) for name, label in CONSEQUENCES.items()]
     ratings = {key: str(label) for key, label in RATING_LABELS.items()}
 
     def shortfall(row: MemberRow) -> str:
-        if row.compliant is None:
-            return words["no_rule"]
-        parts = [] if row.community else [words["not_reported_in"]]
-        if row.hours_short:
-            parts.append(words["hours"] % {"h": f"{row.hours_short:g}"})
-        if row.activities_short:
-            parts.append(
-                translations.ungettext("%(num)d activity short", "%(num)d activities short", row.activities_short)
-                % {"num": row.activities_short}
-            )
-        if row.report_missing:
-            parts.append(words["report"])
-        return words["separator"].join(parts)
+        return words["no_rule"] if row.standing is None else row.standing.why(words["separator"])
 
     def meets(row: MemberRow) -> str:
         if row.compliant is None:
             return "—"
         return words["yes"] if row.compliant else words["no"]
 
-    return [
+    def what_follows(row: MemberRow) -> str:
+        if row.standing is None or not row.standing.short:
+            return ""
+        return words["separator"].join(label for name, label in follows if getattr(row.standing.rule, name))
+
+    columns = [
         Column(_("Name"), lambda r: r.name, 10),
         Column(_("Agency"), lambda r: r.agency, 24),
         Column(_("Branch"), lambda r: r.branch, 18),
@@ -88,19 +79,30 @@ def member_columns() -> list[Column]:
         Column(_("Pending entries"), lambda r: r.pending, 8, "0"),
         Column(_("Reports submitted"), lambda r: r.reports_submitted, 8, "0"),
         Column(_("Community rating"), lambda r: ratings[r.rating] if r.rating else "—", 10),
-        Column(_("Meets the rule"), meets, 8),
-        Column(_("What is missing"), shortfall, 28),
+        Column(_("Service and reports met"), meets, 8),
+        Column(_("Why it falls short"), shortfall, 28),
     ]
+    if consequences:
+        columns.append(Column(_("What follows"), what_follows, 28))
+    return columns
 
 
 def branch_short_columns() -> list[Column]:
-    """The columns of the branches that did not report in: what each one is missing, said once."""
-    reason = _("The branch has not reported in to a community")
+    """The columns of the branches that fall short of the year's unit thresholds, and what follows."""
+    separator = _("; ")
+    follows = [(name, str(label)) for name, label in CONSEQUENCES.items()]
     return [
         Column(_("Agency"), lambda r: r.agency, 24),
         Column(_("Branch"), lambda r: r.branch, 18),
         Column(_("Members"), lambda r: r.members, 8, "0"),
-        Column(_("What is missing"), lambda r: reason, 28),
+        Column(_("Reported in"), lambda r: r.reported_in, 8, "0"),
+        Column(_("Projects done"), lambda r: r.projects_done, 8, "0"),
+        Column(_("Why it falls short"), lambda r: r.standing.why(separator), 28),
+        Column(
+            _("What follows"),
+            lambda r: separator.join(label for name, label in follows if getattr(r.standing.rule, name)),
+            28,
+        ),
     ]
 
 

@@ -348,10 +348,14 @@ def shortfall(area_id: int):
         items = lambda: services.member_rows(year, employer_area=place, shortfall_only=True)  # noqa: E731
     else:
         items = lambda: services.member_rows(year, service_area=place, shortfall_only=True)  # noqa: E731
-    tables = [Table("shortfall", str(_l("Members who fall short")), member_columns(), items, None, _member_link)]
+    tables = [
+        Table(
+            "shortfall", str(_l("Members who fall short")), member_columns(consequences=True), items, None, _member_link
+        )
+    ]
     if by_employer:
-        branches = lambda: services.branches_not_reported_in(year, place)  # noqa: E731
-        title = str(_l("Branches that have not reported in"))
+        branches = lambda: services.branch_shortfalls(year, place)  # noqa: E731
+        title = str(_l("Branches that fall short"))
         tables.append(Table("branches", title, branch_short_columns(), branches))
     return _respond(
         scope_title=place.full_name() or place.name,

@@ -9,7 +9,7 @@ import enum
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, select
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, select, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kmvolunteer.core.db import known_statuses
@@ -35,6 +35,15 @@ class YearRule(db.Model):
     report_due: Mapped[date | None]
     evaluation_due: Mapped[date | None]
     feedback_frequency: Mapped[str] = mapped_column(String(8), default="quarter")  # quarter / half / year
+    # Report in within this many days of the year's start, or of joining the roster later (None: no deadline).
+    report_in_days: Mapped[int | None]
+    # A branch falls short below this share (%) of its members reported in, or with fewer projects done.
+    unit_report_in_rate: Mapped[int | None]
+    unit_min_projects: Mapped[int] = mapped_column(default=0, server_default="0")
+    # What follows from falling short (考核结果运用).
+    mark_review: Mapped[bool] = mapped_column(default=True, server_default=true())  # marked in 民主评议
+    bar_honours: Mapped[bool] = mapped_column(default=True, server_default=true())  # not eligible for 评先评优
+    name_in_bulletin: Mapped[bool] = mapped_column(default=True, server_default=true())  # named in the 通报
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 

@@ -7,7 +7,7 @@ when nobody has set a rule for that year — callers must say so, not guess.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, timedelta
 
 from blinker import signal
@@ -125,18 +125,29 @@ class RuleValues:
     report_due: date | None
     evaluation_due: date | None
     feedback_frequency: str
+    report_in_days: int | None = None
+    unit_report_in_rate: int | None = None
+    unit_min_projects: int = 0
+    mark_review: bool = True
+    bar_honours: bool = True
+    name_in_bulletin: bool = True
 
 
 def _values_of(rule: YearRule) -> dict:
-    return {
-        "min_half_hours": rule.min_half_hours,
-        "min_activities": rule.min_activities,
-        "report_required": rule.report_required,
-        "report_period": rule.report_period,
-        "report_due": rule.report_due,
-        "evaluation_due": rule.evaluation_due,
-        "feedback_frequency": rule.feedback_frequency,
-    }
+    return {f.name: getattr(rule, f.name) for f in fields(RuleValues)}
+
+
+# What follows from falling short, each a switch of the rule that a district may not turn off.
+CONSEQUENCES = {
+    "mark_review": _l("marked in the democratic review (民主评议)"),
+    "bar_honours": _l("not eligible for honours (评先评优) this year"),
+    "name_in_bulletin": _l("named in the bulletin (通报)"),
+}
+
+
+def consequence_labels(rule: YearRule) -> str:
+    """What follows from falling short under ``rule``, in words ("" when nothing does)."""
+    return _("; ").join(str(label) for name, label in CONSEQUENCES.items() if getattr(rule, name))
 
 
 def looser_points(values: RuleValues | YearRule, base: RuleValues | YearRule) -> list[str]:
@@ -156,6 +167,15 @@ def looser_points(values: RuleValues | YearRule, base: RuleValues | YearRule) ->
         points.append(_("evaluations due by %(day)s", day=base.evaluation_due.isoformat()))
     if FREQUENCY_RANK.get(values.feedback_frequency, 4) < FREQUENCY_RANK.get(base.feedback_frequency, 4):
         points.append(_("feedback %(freq)s", freq=FREQUENCY_LABELS[base.feedback_frequency]))
+    if base.report_in_days is not None and (
+        values.report_in_days is None or values.report_in_days > base.report_in_days
+    ):
+        points.append(_("report in within %(days)d days", days=base.report_in_days))
+    if base.unit_report_in_rate is not None and (values.unit_report_in_rate or 0) < base.unit_report_in_rate:
+        points.append(_("at least %(rate)d%% of a branch's members reported in", rate=base.unit_report_in_rate))
+    if values.unit_min_projects < base.unit_min_projects:
+        points.append(_("at least %(num)d co-building projects per branch", num=base.unit_min_projects))
+    points += [str(label) for name, label in CONSEQUENCES.items() if getattr(base, name) and not getattr(values, name)]
     return points
 
 
@@ -170,6 +190,12 @@ def _check_values(year: int, values: RuleValues) -> None:
         raise ServiceError(_("Minimum hours must be between 0 and 1000."), "min_hours")
     if not 0 <= values.min_activities <= 366:
         raise ServiceError(_("Minimum activities must be between 0 and 366."), "min_activities")
+    if values.report_in_days is not None and not 1 <= values.report_in_days <= 366:
+        raise ServiceError(_("The report-in deadline must be between 1 and 366 days."), "report_in_days")
+    if values.unit_report_in_rate is not None and not 1 <= values.unit_report_in_rate <= 100:
+        raise ServiceError(_("A branch's report-in rate must be between 1 and 100 %."), "unit_report_in_rate")
+    if not 0 <= values.unit_min_projects <= 50:
+        raise ServiceError(_("Projects per branch must be between 0 and 50."), "unit_min_projects")
     if values.report_period not in REPORT_PERIODS:
         raise ServiceError(_("Choose how often members report."), "report_period")
     if values.feedback_frequency not in FEEDBACK_PERIODS:
