@@ -88,6 +88,8 @@ class Config:
         # Failed logins one client address may make before it waits (see LOGIN_MAX_FAILURES below): raise it
         # when many new users log in for the first time from behind one office address.
         self.LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_MAX_FAILURES_PER_ADDRESS", "100"))
+        # Whistle photos (issue 15): kept outside the web root, served only to those who may read the whistle.
+        self.PHOTO_DIR = Path(os.environ.get("PHOTO_DIR") or INSTANCE_DIR / "photos")
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -98,6 +100,12 @@ class Config:
     ROSTER_MAX_BYTES = 2 * 1024 * 1024
     ROSTER_MAX_ROWS = 5000
     ROSTER_XLSX_MAX_UNPACKED = 8 * 1024 * 1024  # all the parts of an XLSX, unpacked
+    # Photos of a whistle or a progress note: JPEG or PNG, each at most PHOTO_MAX_BYTES and PHOTO_MAX_PIXELS
+    # (a larger picture is refused before it is decoded), at most PHOTO_MAX_FILES in one form. The forms that
+    # carry photos accept requests up to PHOTO_MAX_FILES * PHOTO_MAX_BYTES + MAX_CONTENT_LENGTH.
+    PHOTO_MAX_BYTES = 8 * 1024 * 1024
+    PHOTO_MAX_PIXELS = 50_000_000
+    PHOTO_MAX_FILES = 6
     WTF_CSRF_TIME_LIMIT = None
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"

@@ -59,6 +59,7 @@ def app():
     tmp_dir = Path(tempfile.mkdtemp(prefix="kmv-test-"))
     os.environ.setdefault("KMV_INSTANCE_DIR", str(tmp_dir))
     application = create_app(TestConfig(_database_url(tmp_dir)))
+    application.config["PHOTO_DIR"] = tmp_dir / "photos"
     with application.app_context():
         if db.engine.dialect.name == "postgresql":
             with db.engine.begin() as conn:

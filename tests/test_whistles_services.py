@@ -4,11 +4,15 @@
 from __future__ import annotations
 
 import contextlib
+import io
+import os
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
 from kmvolunteer.auth.models import Role, RoleGrant, User
@@ -18,12 +22,13 @@ from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Department
-from kmvolunteer.whistles import deadlines, services
-from kmvolunteer.whistles.models import Summons, SummonsProgress, Whistle
+from kmvolunteer.whistles import deadlines, photos, services
+from kmvolunteer.whistles.models import Summons, SummonsProgress, Whistle, WhistlePhoto
 from kmvolunteer.whistles.services import WhistleData
 from tests.concurrency import run_together
 from tests.conftest import PASSWORD
 from tests.factories import make_user
+from tests.images import jpeg, png, png_claiming, stored_files, upload
 
 
 @pytest.fixture(autouse=True)
@@ -80,10 +85,14 @@ def data(town: Town, **fields) -> WhistleData:
     return WhistleData(**{**values, **fields})
 
 
-def blow(town: Town, *departments: Department, **fields) -> Whistle:
+def blow(town: Town, *departments: Department, uploads=(), **fields) -> Whistle:
     departments = departments or (town.street,)
     return services.blow(
-        town.w.community, town.user("community_secretary"), data(town, **fields), [d.id for d in departments]
+        town.w.community,
+        town.user("community_secretary"),
+        data(town, **fields),
+        [d.id for d in departments],
+        uploads,
     )
 
 
@@ -541,3 +550,110 @@ def test_the_timeline_lists_every_step_with_who_and_whether_it_was_late(town):
     db.session.flush()
     assert next(s for s in services.timeline(whistle) if s.action == "summons.signed").late is True
     assert steps[2].actor == town.officer and steps[-1].actor is None and steps[5].summons_id == summons.id
+
+
+# ---------------------------------------------------------------- photos
+
+
+@pytest.fixture
+def photo_dir(app) -> Path:
+    return Path(app.config["PHOTO_DIR"])
+
+
+def test_photos_are_stored_upright_as_jpeg_without_exif_with_a_thumbnail(town, photo_dir):
+    sideways = jpeg()  # 640 × 480, to be turned upright; with GPS data, the camera and a comment
+    assert b"TestCam" in sideways and b"taken at home" in sideways
+    whistle = blow(town, uploads=[upload(sideways, "IMG_0001.JPG"), upload(png(), "plan.png"), upload(b"", "")])
+    db.session.commit()
+    first, second = whistle.photos  # the empty file field is no upload
+    assert (first.width, first.height, first.by_id, first.progress_id) == (
+        480,
+        640,
+        town.user("community_secretary").id,
+        None,
+    )
+    stored = photos.file_of(first, "photo").read_bytes()
+    assert first.size == len(stored) and photo_dir in photos.file_of(first, "photo").parents
+    assert b"TestCam" not in stored and b"taken at home" not in stored and b"Exif" not in stored
+    with Image.open(io.BytesIO(stored)) as image:
+        assert image.format == "JPEG" and image.size == (480, 640)
+        assert not image.getexif() and "comment" not in image.info
+        assert image.getpixel((240, 320))[0] > 150  # still red
+    with Image.open(photos.file_of(first, "thumb")) as thumb:
+        assert thumb.format == "JPEG" and thumb.size == (240, 320)
+    with Image.open(photos.file_of(second, "photo")) as image:  # the transparent PNG, flattened onto white
+        assert (image.format, image.mode, image.size) == ("JPEG", "RGB", (300, 200))
+        red, green, blue = image.getpixel((10, 10))
+        assert red > 100 and blue > 200  # half the blue, half the white behind it
+    assert len(stored_files(photo_dir / str(first.at.year))) >= 4
+
+
+def test_a_large_photo_is_scaled_down_and_a_progress_note_carries_photos(town):
+    whistle = blow(town)
+    summons = whistle.summonses[0]
+    services.sign(summons, town.officer)
+    progress = services.record_progress(summons, town.officer, "已到现场", [upload(jpeg((3000, 1500), orientation=1))])
+    (photo,) = db.session.scalars(select(WhistlePhoto)).all()
+    assert (photo.whistle_id, photo.progress_id, photo.by_id) == (whistle.id, progress.id, town.officer.id)
+    assert (photo.width, photo.height) == (2048, 1024)
+    step = next(s for s in services.timeline(whistle) if s.action == "summons.progress")
+    assert step.progress_id == progress.id
+
+
+def noise_png(side: int) -> bytes:
+    """A PNG that does not compress: about 3 bytes a pixel."""
+    out = io.BytesIO()
+    Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(out, "PNG")
+    return out.getvalue()
+
+
+def huge_png() -> bytes:
+    """A small file of 8000 × 7000 pixels: 56 million, above the limit of 50."""
+    out = io.BytesIO()
+    Image.new("1", (8000, 7000)).save(out, "PNG")
+    return out.getvalue()
+
+
+def gif() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (20, 20)).save(out, "GIF")
+    return out.getvalue()
+
+
+BAD_UPLOADS = [
+    (lambda: [upload(b"this is a note, not a photo", "road.jpg")], "road.jpg is not a JPEG or PNG picture"),
+    (lambda: [upload(gif(), "road.png")], "road.png is not a JPEG or PNG picture"),
+    (lambda: [upload(jpeg()[:2000], "cut.jpg")], "cut.jpg could not be read: the picture is damaged"),
+    (lambda: [upload(png((400, 400), "RGB")[:-200], "cut.png")], "cut.png could not be read"),
+    (lambda: [upload(noise_png(700), "big.png")], "big.png is larger than 1 MB"),
+    (lambda: [upload(huge_png(), "bomb.png")], "bomb.png has too many pixels"),
+    (lambda: [upload(png_claiming(40000, 40000), "bomb.png")], "bomb.png has too many pixels"),
+    (lambda: [upload(jpeg(), f"{n}.jpg") for n in range(7)], "Attach at most 6 photos at a time."),
+    (lambda: [upload(jpeg(), "good.jpg"), upload(b"GIF89a...", "bad.jpg")], "bad.jpg is not a JPEG"),
+]
+
+
+@pytest.mark.parametrize(("uploads", "message"), BAD_UPLOADS)
+def test_bad_photos_are_refused_and_nothing_is_stored(town, photo_dir, monkeypatch, app, uploads, message):
+    monkeypatch.setitem(app.config, "PHOTO_MAX_BYTES", 1024 * 1024)
+    before = stored_files(photo_dir)
+    error = refused(blow, town, uploads=uploads(), match=message)
+    assert error.field == "photos"
+    db.session.rollback()
+    assert count(Whistle) == count(WhistlePhoto) == 0
+    summons = blow(town).summonses[0]
+    services.sign(summons, town.officer)
+    refused(services.record_progress, summons, town.officer, "已到现场", uploads(), match=message)
+    assert count(SummonsProgress) == count(WhistlePhoto) == 0
+    assert stored_files(photo_dir) == before
+
+
+def test_the_files_of_a_transaction_that_does_not_commit_are_removed(town, photo_dir):
+    before = stored_files(photo_dir)
+    blow(town, uploads=[upload(jpeg()), upload(png(), "b.png")])
+    assert len(set(stored_files(photo_dir)) - set(before)) == 4  # two photos and their thumbnails
+    db.session.rollback()  # say the commit failed, or a later step was refused
+    assert stored_files(photo_dir) == before
+    whistle = blow(town, uploads=[upload(jpeg())])
+    db.session.commit()
+    assert all(photos.file_of(whistle.photos[0], kind).is_file() for kind in photos.KINDS)

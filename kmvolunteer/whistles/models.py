@@ -117,6 +117,8 @@ class Whistle(db.Model):
     escalated_from: Mapped[Whistle | None] = relationship(remote_side=[id], back_populates="escalated_to")
     escalated_to: Mapped[Whistle | None] = relationship(back_populates="escalated_from")
     summonses: Mapped[list[Summons]] = relationship(back_populates="whistle", order_by="Summons.id")
+    # Of the problem and of the departments' progress notes (WhistlePhoto.progress_id), in the order taken.
+    photos: Mapped[list[WhistlePhoto]] = relationship(order_by="WhistlePhoto.id", viewonly=True)
 
     @property
     def serial(self) -> str:
@@ -168,13 +170,33 @@ class Summons(db.Model):
 
 
 class SummonsProgress(db.Model):
-    """A step the department took (text), recorded on its summons; photos will hang on it."""
+    """A step the department took (text, and photos: WhistlePhoto.progress_id), recorded on its summons."""
 
     __tablename__ = "summons_progress"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     summons_id: Mapped[int] = mapped_column(ForeignKey("summons.id"), index=True)
     text: Mapped[str] = mapped_column(Text)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WhistlePhoto(db.Model):
+    """A photo of a whistle's problem, or of a department's progress note on it (``progress_id``).
+
+    The picture was decoded and re-encoded when it was uploaded (whistles/photos.py): what is kept is a JPEG
+    without its EXIF data (place, camera, time) and a thumbnail, in the instance folder, outside the web
+    root, under ``name`` (``<year>/<random hex>``); photos.file_of() finds them."""
+
+    __tablename__ = "whistle_photo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    whistle_id: Mapped[int] = mapped_column(ForeignKey("whistle.id"), index=True)
+    progress_id: Mapped[int | None] = mapped_column(ForeignKey("summons_progress.id"), index=True)
+    name: Mapped[str] = mapped_column(String(48), unique=True)
+    width: Mapped[int]
+    height: Mapped[int]
+    size: Mapped[int]  # bytes of the stored JPEG
     by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
 

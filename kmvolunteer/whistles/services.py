@@ -2,7 +2,7 @@
 
 Every status change goes through the machines of models.py (policy check → guarded UPDATE → audit entry →
 event) in the caller's transaction; nothing here commits. A refusal is a ServiceError and changes nothing.
-Photos of a whistle and of a progress note are a later step: they will hang on Whistle and SummonsProgress.
+Photos of a whistle and of a progress note are checked and stored by photos.py, after every other check.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import joinedload
+from werkzeug.datastructures import FileStorage
 
 from kmvolunteer.auth.models import User
 from kmvolunteer.auth.policy import can
@@ -26,7 +27,7 @@ from kmvolunteer.core.text import parse_id
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Department
-from kmvolunteer.whistles import deadlines
+from kmvolunteer.whistles import deadlines, photos
 from kmvolunteer.whistles.models import (
     ACTIVE_SUMMONS,
     DONE_SUMMONS,
@@ -170,8 +171,11 @@ class WhistleData:
     place: str = ""  # 网格 / 小区
 
 
-def blow(area: Area, actor: User, data: WhistleData, department_ids: Iterable[Any]) -> Whistle:
-    """吹哨: ``area``'s staff summon departments of the tier above about a problem."""
+def blow(
+    area: Area, actor: User, data: WhistleData, department_ids: Iterable[Any], uploads: Iterable[FileStorage] = ()
+) -> Whistle:
+    """吹哨: ``area``'s staff summon departments of the tier above about a problem, with photos of it if
+    ``uploads`` has any (photos.prepare says which it takes)."""
     if not can(actor, "whistle.blow", area):
         raise ServiceError(_("Only the staff of an area blow its whistles."))
     title = _text(data.title, "title", 100, _("Say in a line what the problem is."))
@@ -182,6 +186,7 @@ def blow(area: Area, actor: User, data: WhistleData, department_ids: Iterable[An
         raise ServiceError(_("Choose normal or urgent."), "urgency")
     category = _category(data.category_id)
     departments = _departments_above(area, department_ids)
+    prepared = photos.prepare(uploads)
     whistle = Whistle(
         area_id=area.id,
         blower_id=actor.id,
@@ -197,6 +202,7 @@ def blow(area: Area, actor: User, data: WhistleData, department_ids: Iterable[An
     db.session.flush()
     _record_blown(whistle, actor.id)
     _summon(whistle, departments, actor.id)
+    photos.store(prepared, whistle.id, actor.id)
     return whistle
 
 
@@ -305,16 +311,18 @@ def record_contact(summons: Summons, actor: User, note: str = "") -> None:
     _step(summons, "contact", actor, {"contacted_at": utcnow(), "contact_note": note}, after={"note": note})
 
 
-def record_progress(summons: Summons, actor: User, text: str) -> SummonsProgress:
-    """A step taken, in words (photos to come), while the summons is the department's to act on."""
+def record_progress(summons: Summons, actor: User, text: str, uploads: Iterable[FileStorage] = ()) -> SummonsProgress:
+    """A step taken, in words and photos, while the summons is the department's to act on."""
     if not can(actor, "summons.act", summons):
         raise ServiceError(_("Only an officer of the summoned department can record its work."))
     if summons.status not in ACTIVE_SUMMONS:
         raise ServiceError(_("This summons is %(state)s: nothing was changed.", state=SUMMONSES.label(summons.status)))
     text = _text(text, "text", TEXT_MAX, _("Describe what was done."))
+    prepared = photos.prepare(uploads)
     progress = SummonsProgress(summons_id=summons.id, text=text, by_id=actor.id, at=utcnow())
     db.session.add(progress)
     db.session.flush()
+    photos.store(prepared, summons.whistle_id, actor.id, progress.id)
     audit.record(
         "summons.progress",
         summons,
@@ -602,6 +610,7 @@ class Step:
     summary: str
     summons_id: int | None
     late: bool | None  # for a sign, contact or handle step: after its deadline?
+    progress_id: int | None = None  # for a progress note: its photos are WhistlePhoto.progress_id
 
 
 def timeline(whistle: Whistle) -> list[Step]:
@@ -629,6 +638,8 @@ def timeline(whistle: Whistle) -> list[Step]:
             if entry.object_type == "SummonsExtension"
             else None
         )
-        late = entry.after_data().get("late") if entry.action in LATE_CHECKS else None
-        steps.append(Step(entry.at, entry.action, entry.actor, entry.summary, summons_id, late))
+        after = entry.after_data()
+        late = after.get("late") if entry.action in LATE_CHECKS else None
+        progress_id = after.get("progress_id") if entry.action == "summons.progress" else None
+        steps.append(Step(entry.at, entry.action, entry.actor, entry.summary, summons_id, late, progress_id))
     return steps
