@@ -44,6 +44,7 @@ ID_KINDS = {
     "record_id": lambda w, mine: _side(w, mine)["record"].id,
     "whistle_id": lambda w, mine: _side(w, mine)["whistle"].id,
     "summons_id": lambda w, mine: _side(w, mine)["summons"].id,
+    "photo_id": lambda w, mine: _side(w, mine)["photo"].id,
     # Only the city edits service categories: every category is out of scope for both sides.
     "category_id": lambda w, mine: w.extra["category"].id,
     "agency_id": lambda w, mine: (w.agency if not mine else w.other_agency).id,
@@ -134,15 +135,17 @@ def world(world):
             "notice": notice,
             "whistle": whistle,
             "summons": whistle.summonses[0],
+            "photo": whistle.photos[0],
         }
     db.session.commit()
     return world
 
 
 def _whistle(world, community):
-    """A whistle of ``community`` summoning a department of its subdistrict."""
+    """A whistle of ``community`` summoning a department of its subdistrict, with a photo."""
     from kmvolunteer.org.models import Department
     from kmvolunteer.whistles import services
+    from tests.images import jpeg, upload
 
     department = Department(name=f"{community.parent.name}城管中队", area=community.parent)
     db.session.add(department)
@@ -154,7 +157,7 @@ def _whistle(world, community):
         address="景虹街 12 号",
         category_id=services.ensure_default_categories()[0].id,
     )
-    return services.blow(community, secretary, data, [department.id])
+    return services.blow(community, secretary, data, [department.id], [upload(jpeg())])
 
 
 def _routes(app, method: str):

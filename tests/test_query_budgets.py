@@ -160,3 +160,42 @@ def test_the_whistle_list_costs_the_same_for_one_whistle_or_many(app, world, log
     one = cost()
     blow(world.community2, world.community, world.community2)
     assert cost() == one
+
+
+def test_the_department_queue_costs_the_same_for_one_whistle_or_many_with_photos(app, world, login):
+    """However many summonses, each whistle with photos, the department's queue sends the same statements."""
+    from kmvolunteer.org.models import Department
+    from kmvolunteer.whistles import services
+    from kmvolunteer.whistles.services import WhistleData
+    from tests.factories import make_user
+    from tests.images import jpeg, upload
+
+    street = Department(name="华山街道城管中队", area=world.subdistrict)
+    db.session.add(street)
+    db.session.flush()
+    make_user(
+        "street_officer",
+        "secret-2026",
+        world.subdistrict,
+        RoleGrant(role=Role.department_officer.value, department=street),
+    )
+    category = services.ensure_default_categories()[0]
+    secretary = world.users["community_secretary"]
+
+    def blow(times: int) -> None:
+        for _ in range(times):
+            data = WhistleData(title="井盖缺失", problem="井盖缺失", address="翠湖南路", category_id=category.id)
+            services.blow(world.community, secretary, data, [street.id], [upload(jpeg()), upload(jpeg())])
+        db.session.commit()
+
+    def cost(whistles: int) -> int:
+        browser = login("street_officer")
+        with statements(app) as sent:
+            page = browser.get("/whistles/queue")
+        assert page.status_code == 200 and page.get_data(as_text=True).count("/thumb.jpg") == 2 * whistles
+        return len(sent)
+
+    blow(1)
+    one = cost(1)
+    blow(3)
+    assert cost(4) == one

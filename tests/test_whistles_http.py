@@ -3,8 +3,10 @@ queue and its steps (plain POST and htmx fragment), scope (404s), CSRF, and host
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -14,10 +16,11 @@ from kmvolunteer.extensions import db
 from kmvolunteer.notices.models import Notice
 from kmvolunteer.org.models import Department
 from kmvolunteer.whistles import deadlines, services
-from kmvolunteer.whistles.models import Summons, SummonsProgress, Whistle, WhistleCategory
+from kmvolunteer.whistles.models import Summons, SummonsProgress, Whistle, WhistleCategory, WhistlePhoto
 from kmvolunteer.whistles.services import WhistleData
 from tests.conftest import PASSWORD, row_count
 from tests.factories import make_user
+from tests.images import jpeg, png, png_claiming, stored_files, upload
 
 HX = {"HX-Request": "true"}
 
@@ -46,7 +49,7 @@ def town(world):
     return w
 
 
-def blow(w, **fields) -> Whistle:
+def blow(w, uploads=(), **fields) -> Whistle:
     values = {
         "title": "景虹街路面渗水",
         "problem": "路面长期渗水",
@@ -54,7 +57,7 @@ def blow(w, **fields) -> Whistle:
         "category_id": w.category_id,
     }
     whistle = services.blow(
-        w.community, w.users["community_secretary"], WhistleData(**{**values, **fields}), [w.street.id]
+        w.community, w.users["community_secretary"], WhistleData(**{**values, **fields}), [w.street.id], uploads
     )
     db.session.commit()
     return whistle
@@ -466,3 +469,135 @@ def test_a_progress_note_sent_twice_is_recorded_once(login, town):
 def progress_notes() -> int:
     db.session.expire_all()
     return db.session.scalar(select(func.count()).select_from(SummonsProgress))
+
+
+# ---------------------------------------------------------------- photos
+
+THUMB = re.compile(r'src="(/whistles/\d+/photos/\d+/thumb\.jpg)"')
+
+
+def files(*items: tuple[bytes, str]) -> list:
+    """File fields for a test client's form data."""
+    return [(io.BytesIO(data), name) for data, name in items]
+
+
+def photos_on_disk(app) -> list:
+    return stored_files(Path(app.config["PHOTO_DIR"]))
+
+
+@pytest.mark.parametrize("headers", [{}, {"HX-Request": "true", "HX-Boosted": "true"}])
+def test_a_whistle_blown_with_photos_shows_their_thumbnails(login, town, headers):
+    b = login("community_secretary")
+    page = b.get("/whistles/new").get_data(as_text=True)
+    assert 'enctype="multipart/form-data"' in page and 'hx-encoding="multipart/form-data"' in page
+    # A phone's photo of 6 MB (more than the site's other forms accept): the picture and what follows it.
+    big = jpeg() + b"\0" * (6 * 1024 * 1024)
+    response = b.post(
+        "/whistles/new", form(town, photos=files((big, "IMG_1.jpg"), (png(), "plan.png"))), headers=headers
+    )
+    assert response.status_code == 303
+    whistle = db.session.scalars(select(Whistle)).one()
+    assert len(whistle.photos) == 2 and whistle.photos[0].size < 100_000
+    page = b.get(f"/whistles/{whistle.id}").get_data(as_text=True)
+    thumbs = THUMB.findall(page)
+    assert len(thumbs) == 2 and thumbs[0].startswith(f"/whistles/{whistle.id}/photos/")
+    assert f'href="{thumbs[0].replace("/thumb.jpg", "/photo.jpg")}" hx-boost="false"' in page
+    # The department sees them in its queue, beside the whistle.
+    assert len(THUMB.findall(login("street_officer").get("/whistles/queue").get_data(as_text=True))) == 2
+
+
+@pytest.mark.parametrize(
+    ("photos", "message"),
+    [
+        (((b"just some text", "road.jpg"),), "road.jpg is not a JPEG or PNG picture."),
+        (((jpeg()[:3000], "cut.jpg"),), "cut.jpg could not be read"),
+        (((jpeg() + b"\0" * (8 * 1024 * 1024), "huge.jpg"),), "huge.jpg is larger than 8 MB."),
+        (((png_claiming(40000, 40000), "bomb.png"),), "bomb.png has too many pixels"),
+        (tuple((jpeg(), f"{n}.jpg") for n in range(7)), "Attach at most 6 photos at a time."),
+    ],
+)
+def test_bad_photos_bring_the_form_back_with_the_message_and_save_nothing(app, login, town, photos, message):
+    b = login("community_secretary")
+    b.get("/whistles/new")
+    before, on_disk = row_count(), photos_on_disk(app)
+    response = b.post("/whistles/new", form(town, photos=files(*photos)))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert message in page and 'id="photos-error"' in page and "路面长期渗水，居民出行不便" in page
+    assert row_count() == before and photos_on_disk(app) == on_disk
+
+
+def test_a_whistle_larger_than_every_photo_together_is_refused_whole(app, login, town):
+    b = login("community_secretary")
+    b.get("/whistles/new")
+    before = row_count()
+    too_much = jpeg() + b"\0" * (6 * 8 * 1024 * 1024 + 5 * 1024 * 1024)  # beyond request_limit()
+    response = b.post("/whistles/new", form(town, photos=files((too_much, "a.jpg"), (jpeg(), "b.jpg"))))
+    assert response.status_code == 413 and row_count() == before
+
+
+def test_progress_notes_carry_photos_plain_and_in_the_queue(app, login, town):
+    whistle = blow(town)
+    sid = summons_of(whistle.id).id
+    officer = login("street_officer")
+    officer.post(f"/whistles/summons/{sid}/sign", {})
+    queue = officer.get("/whistles/queue").get_data(as_text=True)
+    assert re.search(r'<form [^>]*summons-form--progress" enctype="multipart/form-data" hx-encoding=', queue)
+    response = officer.post(
+        f"/whistles/summons/{sid}/progress", {"text": "已派人现场查看", "photos": files((jpeg(), "a.jpg"))}
+    )
+    assert response.status_code == 303
+    response = officer.post(
+        f"/whistles/summons/{sid}/progress",
+        {"text": "已协调施工班组", "from": "queue", "photos": files((png(), "b.png"), (jpeg(), "c.jpg"))},
+        headers=HX,
+    )
+    assert response.status_code == 200 and "Progress recorded." in response.get_data(as_text=True)
+    notes = db.session.scalars(select(SummonsProgress).order_by(SummonsProgress.id)).all()
+    assert [len(db.session.scalars(select(WhistlePhoto).filter_by(progress_id=n.id)).all()) for n in notes] == [1, 2]
+    page = login("community_secretary").get(f"/whistles/{whistle.id}").get_data(as_text=True)
+    timeline = page[page.index('id="timeline"') :]
+    assert len(THUMB.findall(timeline)) == 3 and not THUMB.findall(page[: page.index('id="timeline"')])
+    # A bad photo: the note is refused with it, in the queue's row and on the whistle page.
+    before, on_disk = row_count(), photos_on_disk(app)
+    bad = {"text": "再次查看", "from": "queue", "photos": files((b"not a photo", "d.jpg"))}
+    response = officer.post(f"/whistles/summons/{sid}/progress", bad, headers=HX)
+    assert response.status_code == 422 and "d.jpg is not a JPEG or PNG picture." in response.get_data(as_text=True)
+    bad = {"text": "再次查看", "photos": files((b"not a photo", "d.jpg"))}
+    response = officer.post(f"/whistles/summons/{sid}/progress", bad)
+    assert response.status_code == 303
+    assert "d.jpg is not a JPEG or PNG picture." in officer.get(response.headers["Location"]).get_data(as_text=True)
+    assert row_count() == before and photos_on_disk(app) == on_disk
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("community_secretary", 200),  # the blower
+        ("street_officer", 200),  # the summoned department
+        ("subdistrict_officer", 200),  # the tiers above
+        ("district_org", 200),
+        ("other_secretary", 404),  # another community
+        ("far_officer", 404),  # another department
+    ],
+)
+def test_photos_are_served_to_whoever_may_read_the_whistle(app, login, town, who, status):
+    whistle = blow(town, uploads=[upload(jpeg())])
+    other = blow(town, title="另一个问题")
+    photo_id = whistle.photos[0].id
+    b = login(who)
+    for kind in ("photo", "thumb"):
+        response = b.get(f"/whistles/{whistle.id}/photos/{photo_id}/{kind}.jpg")
+        assert response.status_code == status, kind
+        if status == 200:
+            assert response.mimetype == "image/jpeg" and response.data[:3] == b"\xff\xd8\xff"
+            assert "private" in response.headers["Cache-Control"] and "public" not in response.headers["Cache-Control"]
+            assert response.headers["X-Content-Type-Options"] == "nosniff"
+    # Not through another whistle, even one the user reads.
+    assert b.get(f"/whistles/{other.id}/photos/{photo_id}/photo.jpg").status_code == 404
+
+
+def test_photos_are_not_served_to_anyone_logged_out(client, town):
+    whistle = blow(town, uploads=[upload(jpeg())])
+    response = client.get(f"/whistles/{whistle.id}/photos/{whistle.photos[0].id}/photo.jpg")
+    assert response.status_code == 302 and "/login?next=" in response.headers["Location"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
 from wtforms import RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -13,8 +14,8 @@ from kmvolunteer.core.text import parse_id
 
 
 class WhistleForm(FlaskForm):
-    """吹哨: what, where, what kind, how urgent, and whom to summon. Missing fields are refused by
-    services.blow, with its message under the field."""
+    """吹哨: what, where, what kind, how urgent, whom to summon, and photos. Missing fields are refused by
+    services.blow, with its message under the field; the photos are checked by photos.prepare."""
 
     title = StringField(_l("The problem in one line"), validators=[Optional(), Length(max=100)])
     problem = TextAreaField(_l("What is the problem"), validators=[Optional(), Length(max=2000)])
@@ -37,6 +38,7 @@ class WhistleForm(FlaskForm):
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
     )
+    photos = MultipleFileField(_l("Photos (optional)"))
 
 
 class FilterForm(FlaskForm):

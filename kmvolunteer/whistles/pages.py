@@ -3,6 +3,7 @@ and the time left to it. Reading only; every change is in services.py."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,6 +24,7 @@ from kmvolunteer.whistles.models import (
     SummonsExtension,
     SummonsStatus,
     Whistle,
+    WhistlePhoto,
     WhistleStatus,
 )
 
@@ -94,6 +96,14 @@ def departments_above(area: Area) -> list[Department]:
             .order_by(Department.name)
         )
     )
+
+
+def photos_by_note(whistle: Whistle) -> defaultdict[int | None, list[WhistlePhoto]]:
+    """A whistle's photos by the progress note they were taken for (None: of the problem itself)."""
+    found: defaultdict[int | None, list[WhistlePhoto]] = defaultdict(list)
+    for photo in whistle.photos:
+        found[photo.progress_id].append(photo)
+    return found
 
 
 def _waiting() -> dict[str, ColumnElement[bool]]:
@@ -187,8 +197,9 @@ def queue(user: User, name: str, now: datetime | None = None) -> Select:
     if name == "overdue":
         stmt = stmt.where(next_due_at < (now or utcnow()))
     active_first = case((Summons.status.in_(ACTIVE_SUMMONS), 0), else_=1)
+    whistle = selectinload(Summons.whistle)
     return stmt.options(
-        selectinload(Summons.whistle).selectinload(Whistle.area), selectinload(Summons.extension)
+        whistle.selectinload(Whistle.area), whistle.selectinload(Whistle.photos), selectinload(Summons.extension)
     ).order_by(active_first, next_due_at, Summons.id)
 
 

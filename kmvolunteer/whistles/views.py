@@ -5,7 +5,7 @@ commands. Every action is a plain form POST (→ 303 → page); in the queue, ht
 from __future__ import annotations
 
 import click
-from flask import Blueprint, abort, flash, make_response, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -17,7 +17,7 @@ from kmvolunteer.core.refusals import refused
 from kmvolunteer.core.text import parse_id
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
-from kmvolunteer.whistles import deadlines, pages, services
+from kmvolunteer.whistles import deadlines, pages, photos, services
 from kmvolunteer.whistles import home as _home  # noqa: F401  (registers the home-page sections)
 from kmvolunteer.whistles.forms import FilterForm, RuleForm, WhistleForm
 from kmvolunteer.whistles.models import (
@@ -29,11 +29,13 @@ from kmvolunteer.whistles.models import (
     Summons,
     Whistle,
     WhistleCategory,
+    WhistlePhoto,
 )
 
 bp = Blueprint("whistles", __name__, cli_group="whistles")
 
 CHANGED = "whistles-changed"
+PHOTO_FORMS = {"whistles.new", "whistles.summons_action"}
 RATINGS = {"satisfied": _l("Satisfied"), "basic": _l("Basically satisfied"), "unsatisfied": _l("Unsatisfied")}
 
 
@@ -43,6 +45,14 @@ def escalate() -> None:
     escalated = services.escalation_pass()
     db.session.commit()
     click.echo(f"{len(escalated)} whistle(s) escalated.")
+
+
+@bp.url_value_preprocessor
+def _photo_forms(endpoint: str | None, values: dict | None) -> None:
+    """The forms that carry photos may send more than MAX_CONTENT_LENGTH. Set here, before any
+    before_request function (CSRF, submission keys) reads the form: these run first."""
+    if endpoint in PHOTO_FORMS:
+        request.max_content_length = photos.request_limit()
 
 
 @bp.app_context_processor
@@ -99,6 +109,7 @@ def new():
                     place=form.place.data or "",
                 ),
                 form.departments.data or [],
+                form.photos.data or [],
             )
             db.session.commit()
             flash(_("Whistle %(serial)s blown: the departments have been summoned.", serial=whistle.serial), "success")
@@ -147,8 +158,27 @@ def show(whistle_id: int):
         manage=can(current_user, "whistle.manage", whistle),
         more_departments=[d for d in pages.departments_above(whistle.area) if d.id not in summoned],
         escalates=whistle.area.level in services.ESCALATES,
+        photos=pages.photos_by_note(whistle),
         **_summons_context(),
     )
+
+
+@bp.route("/whistles/<int:whistle_id>/photos/<int:photo_id>/<any(photo, thumb):kind>.jpg")
+@login_required
+def photo(whistle_id: int, photo_id: int, kind: str):
+    """A photo of the whistle (or its thumbnail), for whoever may read the whistle: private to the browser."""
+    whistle = get_or_404(Whistle, whistle_id, "whistle.view")
+    picture = db.session.get(WhistlePhoto, photo_id)
+    if picture is None or picture.whistle_id != whistle.id:
+        abort(404)
+    path = photos.file_of(picture, kind)
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype="image/jpeg", max_age=86400)
+    response.cache_control.public = False
+    response.cache_control.private = True
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.route("/whistles/<int:whistle_id>/print")
@@ -272,7 +302,7 @@ def _step(summons: Summons, action: str, form) -> str:
         services.record_contact(summons, user, form.get("note", ""))
         return _("Contact recorded.")
     if action == "progress":
-        services.record_progress(summons, user, form.get("text", ""))
+        services.record_progress(summons, user, form.get("text", ""), request.files.getlist("photos"))
         return _("Progress recorded.")
     if action == "handle":
         services.handle(summons, user, form.get("result", ""))
