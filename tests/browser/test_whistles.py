@@ -1,5 +1,6 @@
-"""吹哨报到 in a browser: a community blows a whistle, the department signs (in place, with htmx), records
-contact and handles it, the community rates it and closes it; and signing once with JavaScript off."""
+"""吹哨报到 in a browser: a community blows a whistle (with a photo), the department signs (in place, with
+htmx), records contact and handles it, the community rates it and closes it; and signing once with JavaScript
+off."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from kmvolunteer.whistles import services
 from tests.browser.conftest import DESKTOP, PHONE, log_in, screenshot
 from tests.conftest import PASSWORD
 from tests.factories import make_user
+from tests.images import jpeg
 
 
 def _street(world) -> Department:
@@ -28,13 +30,18 @@ def _street(world) -> Department:
     return street
 
 
-def _blow(page: Page) -> None:
+LOADED = "img => img.complete && img.naturalWidth > 0"
+
+
+def _blow(page: Page, photo: bool = False) -> None:
     log_in(page, "community_secretary", PASSWORD)
     page.goto("/whistles/new")
     page.fill("#title", "景虹街路面渗水")
     page.fill("#problem", "路面长期渗水，居民出行不便")
     page.fill("#address", "景虹街 12 号")
     page.check("input[name=departments]")
+    if photo:
+        page.set_input_files("#photos", files=[{"name": "路面.jpg", "mimeType": "image/jpeg", "buffer": jpeg()}])
     page.click("#whistle-submit")
     expect(page).to_have_url(re.compile(r"/whistles/\d+$"))
     expect(page.locator("article.summons")).to_contain_text("华山街道城管中队")
@@ -43,8 +50,11 @@ def _blow(page: Page) -> None:
 def test_community_blows_department_handles_community_rates_and_closes(new_page, world):
     _street(world)
     community = new_page(javascript=True, viewport=PHONE)
-    _blow(community)
+    _blow(community, photo=True)
     expect(community.locator(".due")).to_contain_text("剩余")
+    thumbnail = community.locator("#whistle-facts .photos img")
+    expect(thumbnail).to_have_count(1)
+    community.wait_for_function(LOADED, arg=thumbnail.element_handle())
     whistle_url = community.url
 
     officer = new_page(javascript=True, viewport=DESKTOP)
@@ -53,6 +63,7 @@ def test_community_blows_department_handles_community_rates_and_closes(new_page,
     expect(officer.locator("#home-whistle-queue")).to_contain_text("待办理")
     officer.goto("/whistles/queue")
     card = officer.locator("article.summons").first
+    expect(card.locator(".photos img")).to_have_count(1)  # the whistle's photo, beside it in the queue
     card.locator("button[id^=sign-]").click()
     expect(card).to_contain_text("已签收。")  # swapped in place
     expect(officer).to_have_url(re.compile(r"/whistles/queue$"))
