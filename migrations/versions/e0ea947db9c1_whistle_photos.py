@@ -2,7 +2,7 @@
 notes; the re-encoded files are kept in the instance folder, the rows say where
 
 Revision ID: e0ea947db9c1
-Revises: 3b7e1c2d9a40
+Revises: 6c1f0e8b2d57
 Create Date: 2026-12-03 07:25:03.132283
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "e0ea947db9c1"
-down_revision = "3b7e1c2d9a40"
+down_revision = "6c1f0e8b2d57"
 branch_labels = None
 depends_on = None
 
