@@ -149,7 +149,10 @@ def _init_extensions(app: Flask) -> None:
     # and its place: one query for all, its options built once rather than for every request.
     user_options = [
         joinedload(User.grants).options(
-            joinedload(RoleGrant.area), joinedload(RoleGrant.branch), joinedload(RoleGrant.department)
+            joinedload(RoleGrant.area),
+            joinedload(RoleGrant.branch),
+            joinedload(RoleGrant.department),
+            joinedload(RoleGrant.agency).joinedload(Agency.area),
         ),
         joinedload(User.member).joinedload(Member.branch).joinedload(Branch.agency).joinedload(Agency.area),
     ]
@@ -180,6 +183,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from kmvolunteer.agencyorg.views import bp as agencyorg_bp
     from kmvolunteer.audit.views import bp as audit_bp
     from kmvolunteer.auth.admin import bp as accounts_bp
     from kmvolunteer.auth.views import bp as auth_bp
@@ -202,6 +206,7 @@ def _register_blueprints(app: Flask) -> None:
         service_bp,
         reports_bp,
         tallies_bp,
+        agencyorg_bp,
         whistles_bp,
         notices_bp,
     ):

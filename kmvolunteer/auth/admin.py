@@ -23,6 +23,7 @@ LEVELS_FOR_ROLE = {
     Role.community_secretary: ("community",),
     Role.subdistrict_officer: ("subdistrict",),
     Role.org_department: ("city", "district"),
+    Role.agency_work_committee: ("city", "district"),
 }
 
 
@@ -99,6 +100,11 @@ def _scope_choices(user: User, role: Role, search: str = "", limit: int | None =
             scoped(select(Department), current_user, "department.list").order_by(Department.name)
         )
         return [(f"department:{d.id}", d.name) for d in departments]
+    if kind == "agency":
+        agencies = db.session.scalars(
+            scoped(select(Agency), current_user, "agency.list").where(Agency.active.is_(True)).order_by(Agency.name)
+        )
+        return [(f"agency:{a.id}", a.name) for a in agencies]
     areas = db.session.scalars(
         scoped(select(Area), current_user, "area.list").where(Area.level.in_(LEVELS_FOR_ROLE[role])).order_by(Area.path)
     )
@@ -153,7 +159,7 @@ def add_grant(user_id: int):
     form = _grant_form(user)
     if form.validate_on_submit():
         kind, _sep, raw_id = form.scope.data.partition(":")
-        model = {"area": Area, "branch": Branch, "department": Department}.get(kind)
+        model = {"area": Area, "branch": Branch, "department": Department, "agency": Agency}.get(kind)
         target = db.session.get(model, parse_id(raw_id)) if model and parse_id(raw_id) else None
         if target is None:
             abort(404)

@@ -11,6 +11,8 @@ ROLE_LABELS = {
     Role.subdistrict_officer: _l("Subdistrict officer"),
     Role.department_officer: _l("Department officer"),
     Role.org_department: _l("Organization department"),
+    Role.agency_party_org: _l("Agency party organization"),
+    Role.agency_work_committee: _l("Agency work committee"),
 }
 
 LEVEL_LABELS = {

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
-from kmvolunteer.org.models import Area, Branch, Department, Member
+from kmvolunteer.org.models import Agency, Area, Branch, Department, Member
 
 
 class Role(str, enum.Enum):
@@ -19,6 +19,10 @@ class Role(str, enum.Enum):
     subdistrict_officer = "subdistrict_officer"
     department_officer = "department_officer"
     org_department = "org_department"
+    # The agency's own party organization (机关党委) and the work committee over the agencies of an area
+    # (机关工委): they read their branches' results, and change nothing.
+    agency_party_org = "agency_party_org"
+    agency_work_committee = "agency_work_committee"
 
 
 # Which kind of object each granted role is bound to. ``member`` is not granted:
@@ -29,6 +33,8 @@ GRANT_SCOPE = {
     Role.subdistrict_officer: "area",
     Role.department_officer: "department",
     Role.org_department: "area",
+    Role.agency_party_org: "agency",
+    Role.agency_work_committee: "area",
 }
 GRANTABLE_ROLES = tuple(GRANT_SCOPE)
 
@@ -82,14 +88,15 @@ class User(UserMixin, db.Model):
 
 
 class RoleGrant(db.Model):
-    """A role held by a user, bound to one place, branch or department."""
+    """A role held by a user, bound to one place, branch, department or agency."""
 
     __tablename__ = "role_grant"
     __table_args__ = (
         CheckConstraint(
             "(CASE WHEN area_id IS NULL THEN 0 ELSE 1 END)"
             " + (CASE WHEN branch_id IS NULL THEN 0 ELSE 1 END)"
-            " + (CASE WHEN department_id IS NULL THEN 0 ELSE 1 END) = 1",
+            " + (CASE WHEN department_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN agency_id IS NULL THEN 0 ELSE 1 END) = 1",
             name="one_scope",
         ),
         Index("ix_role_grant_user_role", "user_id", "role"),
@@ -101,6 +108,7 @@ class RoleGrant(db.Model):
     area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"), index=True)
     branch_id: Mapped[int | None] = mapped_column(ForeignKey("branch.id"), index=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -108,6 +116,7 @@ class RoleGrant(db.Model):
     area: Mapped[Area | None] = relationship()
     branch: Mapped[Branch | None] = relationship()
     department: Mapped[Department | None] = relationship()
+    agency: Mapped[Agency | None] = relationship()
 
     @property
     def role_enum(self) -> Role:
@@ -119,6 +128,8 @@ class RoleGrant(db.Model):
             return self.branch.full_name()
         if self.department is not None:
             return self.department.name
+        if self.agency is not None:
+            return self.agency.name
         return self.area.full_name() if self.area is not None else ""
 
     def scope_area(self) -> Area:
@@ -127,6 +138,8 @@ class RoleGrant(db.Model):
             return self.branch.agency.area
         if self.department is not None:
             return self.department.area
+        if self.agency is not None:
+            return self.agency.area
         assert self.area is not None
         return self.area
 

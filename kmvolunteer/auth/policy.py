@@ -59,6 +59,30 @@ def service_decider(user: User) -> Callable[[str, int | None], bool]:
     return lambda community_path, member_user_id: member_user_id != user_id and community_path.startswith(paths)
 
 
+# --- The agency's party organization (机关党委) and the work committee (机关工委): results, read-only ---------
+
+
+def _party_agency_ids(user: User) -> set[int]:
+    return {g.agency_id for g in user.grants if g.role == Role.agency_party_org.value and g.agency_id}
+
+
+def reads_results(user: User) -> bool:
+    """Does the user hold a grant of the agencies' party organizations (机关党委 or 机关工委)?"""
+    return bool(_party_agency_ids(user)) or bool(_area_paths(user, (Role.agency_work_committee,)))
+
+
+def _reads_agency(user: User, agency: Agency | None) -> bool:
+    """The agency's own party organization, or a work committee over the agency's area, reads the results of
+    its branches and members. Neither ever changes anything: no write rule names them."""
+    return agency is not None and (
+        agency.id in _party_agency_ids(user) or _covered(_area_paths(user, (Role.agency_work_committee,)), agency.area)
+    )
+
+
+def _reads_branch(user: User, branch: Branch | None) -> bool:
+    return branch is not None and _reads_agency(user, branch.agency)
+
+
 def _city_org(user: User) -> bool:
     """The city's organization department: it alone edits city-wide lists and closes years."""
     return any(
@@ -153,7 +177,7 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "area.reportin_figures": lambda u, area: _covered(
         _area_paths(u, (Role.org_department, Role.subdistrict_officer)), area
     ),
-    "branch.reportin": _manages_branch,
+    "branch.reportin": lambda u, b: _manages_branch(u, b) or _reads_branch(u, b),
     "branch.cobuild": lambda u, b: b.active and b.id in _branch_ids(u),
     "branch.remind": lambda u, b: b.id in _branch_ids(u),
     "need.manage": lambda u, need: _community_secretary_of(u, need.community),
@@ -172,6 +196,7 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
         p.branch_id in _branch_ids(u)
         or _covered(_area_paths(u, AREA_READERS), p.community)
         or _org_covers(u, p.branch.agency.area)
+        or _reads_branch(u, p.branch)
     ),
     "project.manage": lambda u, p: _community_secretary_of(u, p.community) or p.branch_id in _branch_ids(u),
     "category.manage": lambda u, _=None: _city_org(u),
@@ -202,10 +227,14 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
         _community_secretary_of(u, sheet.community)
         or (
             sheet.status == "sent"
-            and (_manages_branch(u, sheet.branch) or _covered(_area_paths(u, AREA_READERS[:2]), sheet.community))
+            and (
+                _manages_branch(u, sheet.branch)
+                or _reads_branch(u, sheet.branch)
+                or _covered(_area_paths(u, AREA_READERS[:2]), sheet.community)
+            )
         )
     ),
-    "branch.year_view": _manages_branch,
+    "branch.year_view": lambda u, b: _manages_branch(u, b) or _reads_branch(u, b),
     "rule.list": lambda u, _=None: bool(_area_paths(u, (Role.org_department,))),
     "rule.edit": lambda u, area: area.level in ("city", "district") and _org_covers(u, area),
     "overdue.view": lambda u, area: _covered(_area_paths(u, AREA_READERS), area),
@@ -242,8 +271,11 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "tally.menu": lambda u, _=None: bool(_area_paths(u, AREA_READERS)) or bool(_branch_ids(u)),
     "tally.area": lambda u, area: _covered(_area_paths(u, AREA_READERS), area),
     "tally.employer": lambda u, area: _org_covers(u, area),
-    "tally.agency": lambda u, agency: _org_covers(u, agency.area),
-    "tally.branch": _manages_branch,
+    "tally.agency": lambda u, agency: _org_covers(u, agency.area) or _reads_agency(u, agency),
+    "tally.branch": lambda u, b: _manages_branch(u, b) or _reads_branch(u, b),
+    # --- the agency's party organization (机关党委) and the work committee (机关工委): their results pages ---
+    "results.menu": lambda u, _=None: reads_results(u),
+    "results.agency": _reads_agency,
     "year.manage": lambda u, _=None: _city_org(u),
     # --- 吹哨报到 whistles (issue 15): the blowing area's staff blow, route, rate, close, reopen, escalate
     # and decide extensions; a department officer acts on their department's summons only; the areas
@@ -334,6 +366,8 @@ def _reportin_view(user: User, ri: Any) -> bool:
             return True
     if ri.kind == "branch" and ri.branch is not None and _manages_branch(user, ri.branch):
         return True
+    if _reads_branch(user, ri.member.branch if ri.kind == "member" and ri.member is not None else ri.branch):
+        return True
     return _covered(_area_paths(user, AREA_READERS), ri.community)
 
 
@@ -350,7 +384,11 @@ def _report_view(user: User, report: Any) -> bool:
         return False
     if report.kind == "member" and report.branch_id in _branch_ids(user):
         return True
-    return _covered(_area_paths(user, AREA_READERS), report.community) or _org_covers(user, report.branch.agency.area)
+    return (
+        _covered(_area_paths(user, AREA_READERS), report.community)
+        or _org_covers(user, report.branch.agency.area)
+        or _reads_branch(user, report.branch)
+    )
 
 
 # --- Nobody decides about themselves ------------------------------------------------------------
@@ -645,7 +683,7 @@ def scope_community_ids(user: User, action: str) -> list[int]:
 
 def org_areas(user: User) -> list[Area]:
     """The areas where the user is an organization department."""
-    return [g.area for g in user.grants if g.role == Role.org_department.value and g.area]
+    return _grant_areas(user, Role.org_department)
 
 
 def grants_of(user: User, role: Role) -> list[RoleGrant]:
@@ -661,3 +699,14 @@ def get_or_404(model: type, object_id: int, action: str, user: User | None = Non
     if obj is None or not can(user or current_user, action, obj):
         abort(404)
     return obj
+
+
+def results_scope(user: User) -> tuple[list[Agency], list[Area]]:
+    """The agencies whose party organization the user is (机关党委), and the areas over whose agencies they are
+    the work committee (机关工委)."""
+    agencies = [g.agency for g in user.grants if g.role == Role.agency_party_org.value and g.agency]
+    return agencies, _grant_areas(user, Role.agency_work_committee)
+
+
+def _grant_areas(user: User, role: Role) -> list[Area]:
+    return [g.area for g in user.grants if g.role == role.value and g.area]

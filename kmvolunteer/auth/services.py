@@ -30,7 +30,7 @@ from kmvolunteer.core.passwords import new_initial_password
 from kmvolunteer.core.text import mask_username
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
-from kmvolunteer.org.models import Area, Branch, Department
+from kmvolunteer.org.models import Agency, Area, Branch, Department
 
 # The 10,000 most common passwords; where the list comes from is said in its first lines.
 COMMON_PASSWORDS_FILE = Path(__file__).with_name("common-passwords.txt.gz")
@@ -293,6 +293,7 @@ def build_grant(
     area: Area | None = None,
     branch: Branch | None = None,
     department: Department | None = None,
+    agency: Agency | None = None,
 ) -> RoleGrant:
     """A grant for ``user`` checked for shape (right kind of scope), not yet added: ask the policy
     (``grant.give``) before adding it."""
@@ -308,6 +309,12 @@ def build_grant(
         if department is None:
             raise ServiceError(_("Choose the department for this role."))
         grant.department = department
+    elif kind == "agency":
+        if agency is None:
+            raise ServiceError(_("Choose the agency for this role."))
+        if not agency.active:
+            raise ServiceError(_("This agency is no longer active."))
+        grant.agency = agency
     else:
         if area is None:
             raise ServiceError(_("Choose the place for this role."))
@@ -315,6 +322,7 @@ def build_grant(
             Role.community_secretary: {"community"},
             Role.subdistrict_officer: {"subdistrict"},
             Role.org_department: {"city", "district"},
+            Role.agency_work_committee: {"city", "district"},
         }[role]
         if area.level not in expected:
             raise ServiceError(_("This role must be bound to a place of the right level."))
@@ -334,11 +342,12 @@ def add_grant(user: User, grant: RoleGrant, *, actor: User | None) -> RoleGrant:
     """Add ``grant`` (from build_grant for this user); ``actor`` None is the operator at the command line."""
     _check_gives(actor, grant)
     for existing in user.grants:
-        if (existing.role, existing.area_id, existing.branch_id, existing.department_id) == (
+        if (existing.role, existing.area_id, existing.branch_id, existing.department_id, existing.agency_id) == (
             grant.role,
             grant.area.id if grant.area else None,
             grant.branch.id if grant.branch else None,
             grant.department.id if grant.department else None,
+            grant.agency.id if grant.agency else None,
         ):
             raise ServiceError(_("The user already has this role here."))
     grant.granted_by_id = actor.id if actor is not None else None

@@ -93,6 +93,8 @@ DEMO_ACCOUNTS = [
     ),
     ("dept_officer", "五华区住建局 孙磊", Role.department_officer, "department", "五华区住房和城乡建设局"),
     ("huashan_team", "华山街道综合执法队 周斌", Role.department_officer, "department", "华山街道综合执法队"),
+    ("minzheng_party", "昆明市民政局机关党委 杨敏", Role.agency_party_org, "agency", "昆明市民政局"),
+    ("wuhua_committee", "五华区委直属机关工委 何军", Role.agency_work_committee, "area", "五华区"),
 ]
 DEMO_MEMBER = ("member", "张明", "13900000001", ("昆明市民政局", "机关第一党支部"), "科员")
 
@@ -292,6 +294,10 @@ def _demo_accounts(password_hash: str) -> None:
             target = _branch(*scope)
             home = target.agency.area
             grant = RoleGrant(role=role.value, branch=target)
+        elif kind == "agency":
+            target = db.session.scalar(select(Agency).where(Agency.name == scope))
+            home = target.area
+            grant = RoleGrant(role=role.value, agency=target)
         else:
             target = db.session.scalar(select(Department).where(Department.name == scope))
             home = _district_of(target.area) if target.area.level != "city" else city

@@ -239,6 +239,15 @@ def employer_rows(year: int, area: Area) -> tuple[list[GroupRow], GroupRow]:
     return rows, total
 
 
+def agencies_under(year: int, area: Area) -> list[GroupRow]:
+    """Each agency administered at ``area`` or below with its own figures, by name (a work committee's list:
+    not rolled up to child areas as ``employer_rows`` does). One query sums by agency."""
+    u = _area_units(year, Scope("employer_area", area.path))
+    sums = db.session.execute(select(u.c.agency_id, *_aggregates(u)).group_by(u.c.agency_id)).all()
+    names = _names(Agency, {r.agency_id for r in sums})
+    return sorted((_row(r.agency_id, names[r.agency_id], "agency", r) for r in sums), key=lambda g: g.name)
+
+
 def agency_rows(year: int, agency: Agency) -> tuple[list[GroupRow], GroupRow]:
     f = _member_units(year, Scope("agency", id=agency.id))
     rows = db.session.execute(

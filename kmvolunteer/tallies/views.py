@@ -99,7 +99,7 @@ class ShownRow:
     group: str | None  # the agency and branch, for lists grouped by branch
 
 
-def _year() -> int:
+def requested_year() -> int:
     """?year= (this year by default); a year still to come has no tally and is not found."""
     raw = request.args.get("year", "")
     this_year = local_today().year
@@ -110,7 +110,7 @@ def _year() -> int:
     return int(raw) if int(raw) >= 2000 else this_year
 
 
-def _year_choices(year: int) -> list[int]:
+def year_choices(year: int) -> list[int]:
     """This year and last, years closed or kept, and the one asked for — not years with nothing in them,
     which would be counted from the records at some length only to show zeros."""
     known = set(db.session.scalars(db.select(Year.year))) | set(db.session.scalars(db.select(KeptYear.year)))
@@ -250,7 +250,7 @@ def _respond(
         tables=tables,
         crumbs=crumbs,
         charts=charts or {},
-        years=_year_choices(year),
+        years=year_choices(year),
         closed=year_is_closed(year),
         has_rule=has_rule(year),
         serial=serial,
@@ -310,7 +310,7 @@ def _trail(area: Area, endpoint: str, action: str, **args: Any) -> list[tuple[st
 @login_required
 def index():
     """The tally of the user's own place, for the year asked for (a link to last year's stays last year's)."""
-    year = _year()
+    year = requested_year()
     chosen = {"year": year} if "year" in request.args else {}
     for grant in current_user.grants:
         if grant.area is not None and can(current_user, "tally.area", grant.area):
@@ -324,7 +324,7 @@ def index():
 @login_required
 def area(area_id: int):
     place = get_or_404(Area, area_id, "tally.area")
-    year = _year()
+    year = requested_year()
     tables = _area_tables(place, year)
     charts = _charts(place, year, tables) if request.args.get("format", "html") == "html" else None
     return _respond(
@@ -342,7 +342,7 @@ def area(area_id: int):
 @login_required
 def shortfall(area_id: int):
     place = get_or_404(Area, area_id, "tally.area")
-    year = _year()
+    year = requested_year()
     by_employer = can(current_user, "tally.employer", place) and place.level in ("city", "district")
     if by_employer:
         items = lambda: services.member_rows(year, employer_area=place, shortfall_only=True)  # noqa: E731
@@ -371,7 +371,7 @@ def shortfall(area_id: int):
 @login_required
 def agency(agency_id: int):
     employer = get_or_404(Agency, agency_id, "tally.agency")
-    year = _year()
+    year = requested_year()
     rows, total = services.agency_rows(year, employer)
     tables = [
         Table(
@@ -404,7 +404,7 @@ def agency(agency_id: int):
 @login_required
 def branch(branch_id: int):
     party_branch = get_or_404(Branch, branch_id, "tally.branch")
-    year = _year()
+    year = requested_year()
     total = services.branch_total(year, party_branch)
     tables = [
         Table(
@@ -543,7 +543,7 @@ def whistles(area_id: int):
 def year_list():
     if not can(current_user, "year.manage"):
         abort(404)
-    return _years_page(_year())
+    return _years_page(requested_year())
 
 
 @bp.route("/years/<int:year>/close", methods=["POST"])
@@ -574,7 +574,7 @@ def reopen(year: int):
 
 def _years_page(year: int, error: str | None = None):
     rows = {y.year: y for y in db.session.scalars(db.select(Year))}
-    listed = [rows.get(y) or Year(year=y, status="open") for y in _year_choices(local_today().year)]
+    listed = [rows.get(y) or Year(year=y, status="open") for y in year_choices(local_today().year)]
     return render(
         "tallies/years.html",
         years=listed,
