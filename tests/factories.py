@@ -355,3 +355,29 @@ def make_year_rule(area: Area, year: int, min_half_hours: int = 40, min_activiti
     db.session.add(rule)
     db.session.flush()
     return rule
+
+
+# --- the agency's party organization (机关党委) and the work committee (机关工委) ---
+
+
+def make_results_readers(w: World, password: str) -> dict:
+    """A party organization of the world's agency, work committees of its district and of the city, and a
+    sibling agency in the same district (with a branch) that the party organization does not read."""
+    sibling = Agency(name="五华区卫生健康局", area=w.district)
+    sibling_branch = Branch(name="机关党支部", agency=sibling)
+    db.session.add_all([sibling, sibling_branch])
+    readers = {
+        "sibling": sibling,
+        "sibling_branch": sibling_branch,
+        "party": make_user(
+            "wuhua_party", password, w.district, RoleGrant(role=Role.agency_party_org.value, agency=w.agency)
+        ),
+        "committee": make_user(
+            "wuhua_committee", password, w.district, RoleGrant(role=Role.agency_work_committee.value, area=w.district)
+        ),
+        "city_committee": make_user(
+            "city_committee", password, w.city, RoleGrant(role=Role.agency_work_committee.value, area=w.city)
+        ),
+    }
+    db.session.commit()
+    return readers

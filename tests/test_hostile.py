@@ -485,3 +485,28 @@ def test_every_route_survives_hostile_query_strings_and_bodies_as_every_role(app
     assert not failures, failures
     assert requests > 8 * (len(get_rules) + len(post_rules))
     print(f"{requests} hostile requests in {time.perf_counter() - started:.1f} s")
+
+
+# ---------------------------------------------------------------- 机关党委 / 机关工委 change nothing
+
+# POST routes about one's own account and session, open to every logged-in user.
+OWN_ACCOUNT = {"auth.login", "auth.logout", "auth.language", "auth.change_password"}
+
+
+def test_every_post_route_refuses_the_agency_party_and_the_work_committee(app, world, login):
+    """Both roles read their agencies' branches (the 五华 side of this world, in scope here) and change nothing:
+    every POST route, on objects they can read, is a 404."""
+    from tests.factories import make_results_readers
+
+    make_results_readers(world, "secret-2026")
+    for username in ("wuhua_party", "wuhua_committee"):
+        user = login(username, "secret-2026")
+        assert user.get(f"/branches/{world.branch.id}/report-ins").status_code == 200  # in scope
+        for rule in _routes(app, "POST"):
+            if rule.endpoint in OWN_ACCOUNT:
+                continue
+            url = _url(rule, world, wuhua_user=False)
+            before = row_count()
+            response = user.post(url, {"reason": "x", "comment": "x", "active": "1", "status": "closed"})
+            assert response.status_code == 404, f"{username} POST {url} → {response.status_code}"
+            assert row_count() == before, url

@@ -45,3 +45,15 @@ def test_an_unknown_status_is_refused_by_the_database(app, ctx):
         connection.execute(text("UPDATE service_year SET status = 'shut' WHERE year = 2099"))
     with pytest.raises(IntegrityError), connection.begin_nested():
         connection.execute(text("INSERT INTO service_year (year, status, reopen_reason) VALUES (2098, 'maybe', '')"))
+
+
+def test_a_role_grant_names_exactly_one_scope_in_the_database(world):
+    """An agency (机关党委) is a scope of its own: a grant with an agency and an area, or with neither, is refused."""
+    connection = db.session.connection()
+    user_id, agency_id, area_id = world.users["member"].id, world.agency.id, world.district.id
+    insert = text("INSERT INTO role_grant (user_id, role, area_id, agency_id, created_at) VALUES (:u, :r, :a, :g, :t)")
+    values = {"u": user_id, "r": "agency_party_org", "t": "2026-12-03 08:00:00"}
+    connection.execute(insert, {**values, "a": None, "g": agency_id})
+    for area, agency in ((area_id, agency_id), (None, None)):
+        with pytest.raises(IntegrityError), connection.begin_nested():
+            connection.execute(insert, {**values, "a": area, "g": agency})

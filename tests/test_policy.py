@@ -147,3 +147,111 @@ def test_the_queues_check_of_each_row_is_service_decide(world):
     assert any(
         service_decider(user)(r.community.path, r.member.user_id) for user in world.users.values() for r in records
     )
+
+
+# ---------------------------------------------------------------- 机关党委 / 机关工委: read-only, by agency and area
+
+# What the agency's party organization and the work committee read, each asked of a branch, an agency or an
+# object of a branch (see _results_objects); nothing else is ever allowed to them.
+RESULT_READS = {
+    "branch": ("branch.reportin", "branch.year_view", "tally.branch"),
+    "agency": ("tally.agency", "results.agency"),
+    "report": ("report.view",),
+    "sheet": ("feedback.view",),
+    "report_in": ("reportin.view",),
+    "cobuild": ("reportin.view",),
+    "project": ("project.view",),
+}
+# What the branch secretary may do to the same objects, refused to both roles.
+RESULT_WRITES = {
+    "branch": ("branch.manage", "branch.view", "branch.cobuild", "branch.remind", "branch_report.write"),
+    "agency": ("agency.view", "area.agencies"),
+    "report": ("report.ack_branch", "report.ack_community", "report.submit"),
+    "sheet": ("feedback.write",),
+    "report_in": ("reportin.decide", "reportin.withdraw", "reportin.end"),
+    "cobuild": ("reportin.decide", "reportin.withdraw", "reportin.end"),
+    "project": ("project.manage",),
+    "member": ("member.view", "member.edit", "member.phone", "service.member", "report.write", "service.log"),
+}
+
+
+def _results_objects(world, branch: Branch) -> dict:
+    """A submitted member report, a sent feedback sheet, a member's and the branch's report-ins and a project,
+    of ``branch``."""
+    from kmvolunteer.reportin.models import Project
+    from kmvolunteer.reports.models import FeedbackSheet, Report
+    from tests.factories import make_branch_report_in, make_member, make_report_in
+
+    community = world.community if branch.agency.area_id == world.district.id else world.other_community
+    member = branch.members[0] if branch.members else make_member("周新", "13800000077", branch)
+    report = Report(
+        kind="member", member=member, branch=branch, community=community, year=2026, period="Y", status="submitted"
+    )
+    sheet = FeedbackSheet(community=community, branch=branch, year=2026, period="Q1", status="sent")
+    project = Project(community=community, branch=branch, title="法律咨询进社区")
+    db.session.add_all([report, sheet, project])
+    objects = {
+        "branch": branch,
+        "agency": branch.agency,
+        "report": report,
+        "sheet": sheet,
+        "report_in": make_report_in(member, community, "confirmed"),
+        "cobuild": make_branch_report_in(branch, community),
+        "project": project,
+        "member": member,
+    }
+    db.session.flush()
+    return objects
+
+
+def test_the_agency_party_and_the_work_committee_read_their_agencies_only(world):
+    from tests.factories import make_results_readers
+
+    readers = make_results_readers(world, "secret-2026")
+    party, committee, city_committee = readers["party"], readers["committee"], readers["city_committee"]
+    own = [_results_objects(world, b) for b in (world.branch, world.branch2)]
+    sibling = _results_objects(world, readers["sibling_branch"])  # another agency of the same district
+    other = _results_objects(world, world.other_branch)  # an agency of another district
+    scope = {
+        party: {"in": own, "out": [sibling, other]},
+        committee: {"in": [*own, sibling], "out": [other]},
+        city_committee: {"in": [*own, sibling, other], "out": []},
+    }
+    for user, places in scope.items():
+        for side in ("in", "out"):
+            for objects in places[side]:
+                for kind, actions in RESULT_READS.items():
+                    for action in actions:
+                        assert can(user, action, objects[kind]) is (side == "in"), (user.username, action, side)
+                for kind, actions in RESULT_WRITES.items():
+                    for action in actions:
+                        assert not can(user, action, objects[kind]), (user.username, action)
+        assert can(user, "results.menu")
+    # A draft report and an unsent feedback sheet stay with their authors.
+    own[0]["report"].status = "draft"
+    own[0]["sheet"].status = "draft"
+    for user in scope:
+        assert not can(user, "report.view", own[0]["report"]) and not can(user, "feedback.view", own[0]["sheet"])
+    # Nobody else reads an agency's results through these rules; the branch secretary still reads their own.
+    for name in ("branch_secretary", "community_secretary", "subdistrict_officer", "member"):
+        assert not can(world.users[name], "results.menu")
+        assert not can(world.users[name], "results.agency", world.agency)
+    assert can(world.users["branch_secretary"], "branch.reportin", world.branch)
+    assert not can(world.users["branch_secretary"], "branch.reportin", world.branch2)
+
+
+def test_the_results_readers_hold_no_other_permission(world):
+    """Actions asked without an object: the two roles get none of them but their own menu."""
+    from kmvolunteer.auth.policy import RULES
+    from tests.factories import make_results_readers
+
+    readers = make_results_readers(world, "secret-2026")
+    for user in (readers["party"], readers["committee"], readers["city_committee"]):
+        allowed = set()
+        for action, rule in RULES.items():
+            try:
+                if rule(user, None):
+                    allowed.add(action)
+            except (AttributeError, TypeError):
+                continue  # a rule about an object
+        assert allowed == {"results.menu"}, (user.username, allowed)
