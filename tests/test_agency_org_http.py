@@ -75,8 +75,13 @@ def test_the_work_committee_reads_every_agency_of_its_district(login, world, rea
     assert world.agency.name in index.get_data(as_text=True) and world.other_agency.name not in index.get_data(
         as_text=True
     )
+    # The sibling agency has nobody to count yet: it is listed all the same, with zeros.
+    assert re.search(rf"{readers['sibling'].name} 0 0 — 0 ", _text(index))
     for agency in (world.agency, readers["sibling"]):
         assert b.get(f"/agency-party/agencies/{agency.id}").status_code == 200
+    assert re.search(
+        rf"{readers['sibling_branch'].name} 0 0 — 0 ", _text(b.get(f"/agency-party/agencies/{readers['sibling'].id}"))
+    )
     for url in _branch_pages(readers["sibling_branch"].id) + _branch_pages(world.branch2.id):
         assert b.get(url).status_code == 200, url
     assert b.get(f"/agency-party/agencies/{world.other_agency.id}").status_code == 404

@@ -13,11 +13,16 @@ from kmvolunteer.agencyorg import services
 from kmvolunteer.auth.policy import can, get_or_404, results_scope
 from kmvolunteer.core.htmx import render
 from kmvolunteer.org.models import Agency
-from kmvolunteer.tallies import services as tallies
 from kmvolunteer.tallies.tables import group_columns
-from kmvolunteer.tallies.views import requested_year, year_choices
+from kmvolunteer.tallies.views import requested_year, tally_cell, year_choices
 
 bp = Blueprint("agencyorg", __name__, url_prefix="/agency-party")
+
+
+@bp.app_template_filter("percent")
+def percent(value: float | None) -> str:
+    """A rate out of 100 as the tallies show it (81.2%), or — when there is nobody to count."""
+    return "—" if value is None else f"{tally_cell(value, '0.0')}%"
 
 
 @bp.route("/")
@@ -45,7 +50,7 @@ def index():
 def agency(agency_id: int):
     employer = get_or_404(Agency, agency_id, "results.agency")
     year = requested_year()
-    rows, total = tallies.agency_rows(year, employer)
+    rows, total = services.agency_branches(year, employer)
     return render(
         "agencyorg/agency.html",
         agency=employer,

@@ -66,7 +66,7 @@ def _party_agency_ids(user: User) -> set[int]:
     return {g.agency_id for g in user.grants if g.role == Role.agency_party_org.value and g.agency_id}
 
 
-def reads_results(user: User) -> bool:
+def _reads_results(user: User) -> bool:
     """Does the user hold a grant of the agencies' party organizations (机关党委 or 机关工委)?"""
     return bool(_party_agency_ids(user)) or bool(_area_paths(user, (Role.agency_work_committee,)))
 
@@ -274,7 +274,7 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "tally.agency": lambda u, agency: _org_covers(u, agency.area) or _reads_agency(u, agency),
     "tally.branch": lambda u, b: _manages_branch(u, b) or _reads_branch(u, b),
     # --- the agency's party organization (机关党委) and the work committee (机关工委): their results pages ---
-    "results.menu": lambda u, _=None: reads_results(u),
+    "results.menu": lambda u, _=None: _reads_results(u),
     "results.agency": _reads_agency,
     "year.manage": lambda u, _=None: _city_org(u),
     # --- 吹哨报到 whistles (issue 15): the blowing area's staff blow, route, rate, close, reopen, escalate
