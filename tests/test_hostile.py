@@ -17,7 +17,7 @@ from werkzeug.routing import IntegerConverter
 from kmvolunteer.core.audit import AuditEntry
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Member
-from tests.conftest import row_count
+from tests.conftest import PASSWORD, row_count
 
 # How to find, for each id in a URL, an object of the OTHER district (官渡区 for 五华区 users, and
 # the reverse). A new route with a new kind of id fails test_every_id_kind_is_in_the_matrix until
@@ -61,6 +61,8 @@ ID_KINDS = {
 # outside is refused with a message (not a 404) and must change nothing.
 PUBLISHED = {"reportin.lists", "reportin.need", "reportin.claim"}
 WUHUA_SIDE = [
+    "wuhua_party",
+    "wuhua_committee",
     "district_org",
     "subdistrict_officer",
     "community_secretary",
@@ -77,9 +79,11 @@ def world(world):
     from kmvolunteer.reportin.models import Claim, Project, Resource, ServiceCategory
     from kmvolunteer.reports.models import FeedbackSheet, Report
     from kmvolunteer.service.models import ServiceRecord
-    from tests.factories import make_branch_report_in, make_need, make_report_in
+    from tests.factories import make_branch_report_in, make_need, make_report_in, make_results_readers
 
     world.extra = {"category": ServiceCategory(name="测试类别", sort_order=99)}
+    # 五华区民政局's party organization and 五华区's work committee (机关党委, 机关工委): they read the 五华 side.
+    make_results_readers(world, PASSWORD)
     db.session.add(world.extra["category"])
     for side, member, community, branch, secretary in (
         ("wuhua", world.members["member"], world.community, world.branch, world.users["community_secretary"]),
@@ -496,11 +500,8 @@ OWN_ACCOUNT = {"auth.login", "auth.logout", "auth.language", "auth.change_passwo
 def test_every_post_route_refuses_the_agency_party_and_the_work_committee(app, world, login):
     """Both roles read their agencies' branches (the 五华 side of this world, in scope here) and change nothing:
     every POST route, on objects they can read, is a 404."""
-    from tests.factories import make_results_readers
-
-    make_results_readers(world, "secret-2026")
     for username in ("wuhua_party", "wuhua_committee"):
-        user = login(username, "secret-2026")
+        user = login(username)
         assert user.get(f"/branches/{world.branch.id}/report-ins").status_code == 200  # in scope
         for rule in _routes(app, "POST"):
             if rule.endpoint in OWN_ACCOUNT:

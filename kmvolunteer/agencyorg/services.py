@@ -4,6 +4,8 @@ to count are listed too, with zeros: a unit that has not started is what these r
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import or_, select
 
 from kmvolunteer.extensions import db
@@ -19,9 +21,7 @@ def agencies_overview(year: int, agencies: list[Agency], areas: list[Area]) -> l
         rows.update((row.key, row) for row in tallies.agencies_under(year, area))
     for agency in agencies:
         if agency.id not in rows:
-            total = tallies.agency_rows(year, agency)[1]
-            total.kind = "agency"
-            rows[agency.id] = total
+            rows[agency.id] = replace(tallies.agency_rows(year, agency)[1], kind="agency")
     if areas:
         under = or_(*(Area.path.startswith(area.path, autoescape=True) for area in areas))
         stmt = select(Agency.id, Agency.name).join(Area, Agency.area_id == Area.id).where(Agency.active, under)

@@ -681,9 +681,20 @@ def scope_community_ids(user: User, action: str) -> list[int]:
     return known[key]
 
 
+def _grant_areas(user: User, role: Role) -> list[Area]:
+    return [g.area for g in user.grants if g.role == role.value and g.area]
+
+
 def org_areas(user: User) -> list[Area]:
     """The areas where the user is an organization department."""
     return _grant_areas(user, Role.org_department)
+
+
+def results_scope(user: User) -> tuple[list[Agency], list[Area]]:
+    """The agencies whose party organization the user is (机关党委), and the areas over whose agencies they are
+    the work committee (机关工委)."""
+    agencies = [g.agency for g in user.grants if g.role == Role.agency_party_org.value and g.agency]
+    return agencies, _grant_areas(user, Role.agency_work_committee)
 
 
 def grants_of(user: User, role: Role) -> list[RoleGrant]:
@@ -699,14 +710,3 @@ def get_or_404(model: type, object_id: int, action: str, user: User | None = Non
     if obj is None or not can(user or current_user, action, obj):
         abort(404)
     return obj
-
-
-def results_scope(user: User) -> tuple[list[Agency], list[Area]]:
-    """The agencies whose party organization the user is (机关党委), and the areas over whose agencies they are
-    the work committee (机关工委)."""
-    agencies = [g.agency for g in user.grants if g.role == Role.agency_party_org.value and g.agency]
-    return agencies, _grant_areas(user, Role.agency_work_committee)
-
-
-def _grant_areas(user: User, role: Role) -> list[Area]:
-    return [g.area for g in user.grants if g.role == role.value and g.area]
