@@ -182,6 +182,15 @@ def test_the_grant_form_offers_agencies_and_areas_within_the_granters_area(login
     assert _grants(target.id, Role.agency_work_committee) == 1
 
 
+def test_agencies_are_found_by_typing_part_of_their_name(login, world, english):
+    b = login("city_org")
+    url = f"/accounts/{world.users['member2'].id}?role=agency_party_org"
+    found = b.get(f"{url}&q=城市管理").get_data(as_text=True)
+    assert "Find an agency by name" in found
+    assert f'value="agency:{world.other_agency.id}"' in found and f'value="agency:{world.agency.id}"' not in found
+    assert "No agency in your scope has “教育” in its name." in b.get(f"{url}&q=教育").get_data(as_text=True)
+
+
 @pytest.mark.parametrize(
     "role, scope, message",
     [

@@ -78,11 +78,13 @@ def new():
 
 
 BRANCHES_SHOWN = 200
+# The scopes too many to list at once: found by typing part of a name.
+SEARCHED = ("branch", "agency")
 
 
 def _scope_choices(user: User, role: Role, search: str = "", limit: int | None = None) -> list[tuple[str, str]]:
     """Where ``role`` may be granted to ``user``; branches (thousands city-wide) can be searched by branch or
-    agency name."""
+    agency name, agencies (hundreds) by name."""
     kind = GRANT_SCOPE[role]
     if kind == "branch":
         stmt = (
@@ -101,10 +103,10 @@ def _scope_choices(user: User, role: Role, search: str = "", limit: int | None =
         )
         return [(f"department:{d.id}", d.name) for d in departments]
     if kind == "agency":
-        agencies = db.session.scalars(
-            scoped(select(Agency), current_user, "agency.list").where(Agency.active.is_(True)).order_by(Agency.name)
-        )
-        return [(f"agency:{a.id}", a.name) for a in agencies]
+        stmt = scoped(select(Agency), current_user, "agency.list").where(Agency.active.is_(True)).order_by(Agency.name)
+        for term in search.split():
+            stmt = stmt.where(Agency.name.contains(term, autoescape=True))
+        return [(f"agency:{a.id}", a.name) for a in db.session.scalars(stmt.limit(limit))]
     areas = db.session.scalars(
         scoped(select(Area), current_user, "area.list").where(Area.level.in_(LEVELS_FOR_ROLE[role])).order_by(Area.path)
     )
@@ -123,6 +125,8 @@ def _grant_form(user: User, data=None) -> GrantForm:
     chosen = form.role.data if form.role.data in {r.value for r in GRANT_SCOPE} else Role.branch_secretary.value
     form.role.data = chosen
     form.scope.choices = _scope_choices(user, Role(chosen), (form.q.data or "").strip(), BRANCHES_SHOWN + 1)
+    if GRANT_SCOPE[Role(chosen)] == "agency":
+        form.q.label.text = _("Find an agency by name")
     if form.scope.data is None and chosen == Role.branch_secretary.value and user.member is not None:
         own = f"branch:{user.member.branch_id}"  # a member is most often made secretary of their own branch
         if any(value == own for value, _label in form.scope.choices):
@@ -148,7 +152,8 @@ def _render_grant_form(user: User, form: GrantForm, status: int = 200):
         user=user,
         form=form,
         more=more,
-        searchable=GRANT_SCOPE[Role(form.role.data)] == "branch",
+        searchable=GRANT_SCOPE[Role(form.role.data)] in SEARCHED,
+        agencies=GRANT_SCOPE[Role(form.role.data)] == "agency",
     )
 
 
