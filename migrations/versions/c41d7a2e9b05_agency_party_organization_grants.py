@@ -1,7 +1,7 @@
 """the agency's party organization (issue 16, item 1): a role grant may be bound to an agency
 
 Revision ID: c41d7a2e9b05
-Revises: 90502770ca86
+Revises: e0ea947db9c1
 Create Date: 2026-12-03 07:30:00
 
 A grant names exactly one scope: an area, a branch, a department, or now an agency (机关党委).
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "c41d7a2e9b05"
-down_revision = "90502770ca86"
+down_revision = "e0ea947db9c1"
 branch_labels = None
 depends_on = None
 
