@@ -228,3 +228,17 @@ def test_the_grant_service_checks_the_scope_of_each_role(world, english):
         auth_services.add_grant(user, grant, actor=world.users["district_org"])
     auth_services.add_grant(user, grant, actor=world.users["city_org"])
     assert grant.scope_area().id == world.other_district.id and grant.scope_name == world.other_agency.name
+
+
+def test_the_agency_page_says_which_branches_fall_short_and_why(login, world, readers, english):
+    from kmvolunteer.years.models import YearRule
+    from tests.factories import report_in_at
+
+    db.session.add(YearRule(year=2026, area_id=world.city.id, min_half_hours=0, min_activities=0, unit_min_projects=1))
+    report_in_at(world.community, branch=world.branch)  # co-builds, but has done no project yet
+    db.session.commit()
+    text = _text(login("wuhua_party", PASSWORD).get(f"/agency-party/agencies/{world.agency.id}?year=2026"))
+    short = text[text.index("Branches that fall short") :]
+    assert f"{world.branch.name} 1 0 0 0 of 1 co-building projects done" in short
+    assert f"{world.branch2.name} 1 0 0 the branch has not reported in to a community" in short
+    assert "named in the bulletin" in short

@@ -13,7 +13,8 @@ from kmvolunteer.agencyorg import services
 from kmvolunteer.auth.policy import can, get_or_404, results_scope
 from kmvolunteer.core.htmx import render
 from kmvolunteer.org.models import Agency
-from kmvolunteer.tallies.tables import group_columns
+from kmvolunteer.tallies.services import branch_shortfalls
+from kmvolunteer.tallies.tables import branch_short_columns, group_columns
 from kmvolunteer.tallies.views import requested_year, tally_cell, year_choices
 
 bp = Blueprint("agencyorg", __name__, url_prefix="/agency-party")
@@ -59,4 +60,6 @@ def agency(agency_id: int):
         rows=rows,
         total=total,
         columns=group_columns(_l("Branch")),
+        short=branch_shortfalls(year, agency=employer),
+        short_columns=branch_short_columns(),
     )

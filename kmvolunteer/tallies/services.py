@@ -406,12 +406,16 @@ class BranchShortRow:
     standing: Standing
 
 
-def branch_shortfalls(year: int, employer_area: Area) -> list[BranchShortRow]:
-    """Active branches of the agencies administered under ``employer_area`` that fall short in ``year``: no
-    branch report-in in force at any moment of it, too few members reported in, too few projects done, or
-    rated 较差 by a community (under the rule of each branch's agency)."""
+def branch_shortfalls(
+    year: int, employer_area: Area | None = None, agency: Agency | None = None
+) -> list[BranchShortRow]:
+    """Active branches of the agencies administered under ``employer_area`` (or of ``agency``) that fall short
+    in ``year``: no branch report-in in force at any moment of it, too few members reported in, too few
+    projects done, or rated 较差 by a community (under the rule of each branch's agency)."""
     start, end = period_bounds(year, "Y")
-    f = facts(year, Scope("employer_area", employer_area.path)).subquery()
+    scope = Scope("agency", id=agency.id) if agency is not None else Scope("employer_area", employer_area.path)
+    where = Agency.id == agency.id if agency is not None else _under(Area.path, employer_area)
+    f = facts(year, scope).subquery()
     members = {
         branch_id: (headcount, reported_in)
         for branch_id, headcount, reported_in in db.session.execute(
@@ -439,7 +443,7 @@ def branch_shortfalls(year: int, employer_area: Area) -> list[BranchShortRow]:
         select(Branch.id, Agency.name, Branch.name, Area.path)
         .join(Agency, Branch.agency_id == Agency.id)
         .join(Area, Agency.area_id == Area.id)
-        .where(Branch.active.is_(True), Agency.active.is_(True), _under(Area.path, employer_area))
+        .where(Branch.active.is_(True), Agency.active.is_(True), where)
         .order_by(Agency.name, Branch.name, Branch.id)
     ):
         headcount, reported_in = members.get(branch_id, (0, 0))
