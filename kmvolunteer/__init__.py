@@ -130,6 +130,7 @@ def _init_extensions(app: Flask) -> None:
     from kmvolunteer.org.models import Agency, Branch, Member
     from kmvolunteer.reportin import models as reportin_models  # noqa: F401
     from kmvolunteer.reports import models as reports_models  # noqa: F401
+    from kmvolunteer.resident import models as resident_models  # noqa: F401
     from kmvolunteer.service import models as service_models  # noqa: F401
     from kmvolunteer.tallies import models as tallies_models  # noqa: F401
     from kmvolunteer.whistles import models as whistles_models  # noqa: F401
@@ -192,6 +193,7 @@ def _register_blueprints(app: Flask) -> None:
     from kmvolunteer.org.views import bp as org_bp
     from kmvolunteer.reportin.views import bp as reportin_bp
     from kmvolunteer.reports.views import bp as reports_bp
+    from kmvolunteer.resident.views import bp as resident_bp
     from kmvolunteer.service.views import bp as service_bp
     from kmvolunteer.tallies.views import bp as tallies_bp
     from kmvolunteer.whistles.views import bp as whistles_bp
@@ -209,6 +211,7 @@ def _register_blueprints(app: Flask) -> None:
         agencyorg_bp,
         whistles_bp,
         notices_bp,
+        resident_bp,
     ):
         app.register_blueprint(blueprint)
 
@@ -219,7 +222,7 @@ def _init_templates(app: Flask) -> None:
     from kmvolunteer.auth.labels import LEVEL_LABELS, ROLE_LABELS
     from kmvolunteer.auth.policy import can
     from kmvolunteer.core.htmx import page_url
-    from kmvolunteer.core.text import catalog, mask_phone, mask_username, scroll_box
+    from kmvolunteer.core.text import catalog, mask_mobiles, mask_phone, mask_username, scroll_box
 
     app.jinja_env.globals.update(
         can=can,
@@ -232,6 +235,7 @@ def _init_templates(app: Flask) -> None:
     )
     app.jinja_env.filters["mask_phone"] = mask_phone
     app.jinja_env.filters["mask_username"] = mask_username
+    app.jinja_env.filters["mask_mobiles"] = mask_mobiles
     app.jinja_env.filters["datetime"] = lambda value, fmt="yyyy-MM-dd HH:mm": (
         format_datetime(value, fmt) if value else ""
     )

@@ -11,6 +11,7 @@ from kmvolunteer.org.demo import DEMO_ACCOUNTS, DEMO_MEMBER, DEMO_PASSWORD, Size
 from kmvolunteer.org.models import bulk_loaded
 from kmvolunteer.reportin import demo as reportin_demo
 from kmvolunteer.reports import demo as reports_demo
+from kmvolunteer.resident import demo as resident_demo
 from kmvolunteer.service import demo as service_demo
 from kmvolunteer.whistles import demo as whistles_demo
 
@@ -20,7 +21,7 @@ __all__ = ["DEMO_ACCOUNTS", "DEMO_MEMBER", "DEMO_PASSWORD", "Sizes", "database_i
 def seed(*, generated: Sizes | None = None, echo=print) -> dict[str, int]:
     """Fill an empty database with the demo city (or a generated one of ``generated`` sizes)."""
     rng, counts = seed_org(generated=generated, echo=echo)
-    for feature in (reportin_demo, service_demo, reports_demo, whistles_demo):
+    for feature in (reportin_demo, service_demo, reports_demo, whistles_demo, resident_demo):
         feature.seed(rng=rng, generated=generated is not None, echo=echo)
         db.session.commit()
     bulk_loaded.send(None)

@@ -297,6 +297,18 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     # a notice is its addressee's alone.
     "notice.list": lambda u, _=None: any(g.role in NOTICE_ROLES for g in u.grants),
     "notice.read": lambda u, n: n.user_id == u.id,
+    # --- 居民点单 residents' requests (issue 17): the community's secretaries triage them and see the full
+    # phone number and print the poster; the subdistrict and organization departments over the community
+    # read them (phone masked). Residents use the public pages, which need no rule: they show nothing personal.
+    "resident_request.inbox": lambda u, area: (
+        area is not None and area.level == "community" and _covered(_area_paths(u, AREA_READERS), area)
+    ),
+    "resident_request.view": lambda u, r: _covered(_area_paths(u, AREA_READERS), r.community),
+    "resident_request.triage": lambda u, r: _community_secretary_of(u, r.community),
+    "resident_request.phone": lambda u, r: _community_secretary_of(u, r.community),
+    "resident_request.poster": lambda u, area: (
+        area is not None and area.level == "community" and area.active and _community_secretary_of(u, area)
+    ),
 }
 
 
