@@ -90,6 +90,11 @@ ACTIONS = {
     "whistle.deadline_rule": _l("Whistle deadlines set"),
     "whistle.category_saved": _l("Whistle category saved"),
     "whistle.category_active": _l("Whistle category put on or taken off the list"),
+    "resident_request.received": _l("Resident's request received"),
+    "resident_request.answered": _l("Resident's request answered"),
+    "resident_request.to_need": _l("Resident's request made a need"),
+    "resident_request.to_whistle": _l("Whistle blown on a resident's request"),
+    "resident_request.rejected": _l("Resident's request closed as spam"),
 }
 
 FIELDS = {
@@ -125,6 +130,11 @@ FIELDS = {
     "sign_minutes": _l("Sign within (working minutes)"),
     "contact_hours": _l("Contact within (hours)"),
     "handle_days": _l("Handle within (working days)"),
+    "place": _l("Place"),
+    "phone": _l("Phone"),
+    "reply": _l("Answer to the resident"),
+    "need": _l("Need"),
+    "whistle": _l("Whistle"),
 }
 
 
