@@ -209,3 +209,16 @@ def test_the_count_of_requests_waiting(world):
         _submit(world)
     services.answer(_submit(world), world.users["community_secretary"], "好")
     assert services.received_counts([world.community, world.community2]) == {world.community.id: 3}
+
+
+def test_the_demo_has_requests_at_cuihu_in_every_state(app, ctx):
+    from kmvolunteer import demo
+
+    demo.seed(echo=lambda *_: None)
+    rows = db.session.scalars(select(ResidentRequest).order_by(ResidentRequest.id)).all()
+    assert {r.community.name for r in rows} == {"翠湖社区"}
+    assert [r.status for r in rows] == ["received", "answered", "to_need", "to_whistle", "rejected"]
+    made = rows[2]
+    assert made.need is not None and made.need.community_id == made.community_id
+    assert "13987650002" not in made.need.description  # the resident's phone stays with the request
+    assert rows[3].whistle.summonses and rows[1].reply
