@@ -361,3 +361,12 @@ def test_the_poster_carries_the_qr_code_of_the_public_form(login, world):
         )
         in html
     )
+
+
+def test_the_poster_gives_the_public_address_when_one_is_set(app, login, world):
+    kept, app.config["PUBLIC_URL"] = app.config["PUBLIC_URL"], "https://kmv.km.gov.cn/"
+    try:
+        html = login("community_secretary").get(f"/communities/{world.community.id}/requests/poster")
+        assert f"https://kmv.km.gov.cn/ask/{world.community.id}</p>" in html.get_data(as_text=True)
+    finally:
+        app.config["PUBLIC_URL"] = kept

@@ -131,7 +131,10 @@ def inbox(community_id: int):
 def poster(community_id: int):
     """The A4 poster: the community's name, a few words and the QR code of its public form (SVG, made here)."""
     community = get_or_404(Area, community_id, "resident_request.poster")
-    address = url_for("resident.ask", community_id=community.id, _external=True)
+    # The address residents open (PUBLIC_URL), not the one the secretary happens to use (an office address).
+    public = current_app.config["PUBLIC_URL"].rstrip("/")
+    path = url_for("resident.ask", community_id=community.id)
+    address = public + path if public else url_for("resident.ask", community_id=community.id, _external=True)
     qr = segno.make(address, error="m")
     svg = qr.svg_inline(scale=8, border=2, omitsize=True, title=community.name)
     return render("resident/poster.html", community=community, address=address, qr=Markup(svg))
