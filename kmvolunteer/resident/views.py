@@ -15,7 +15,7 @@ from kmvolunteer.core.refusals import refused
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area
 from kmvolunteer.reportin import services as lists
-from kmvolunteer.resident import home as _home  # (also registers the home-page section)
+from kmvolunteer.resident import home as _home  # noqa: F401  (registers the home-page section)
 from kmvolunteer.resident import services
 from kmvolunteer.resident.forms import AnswerForm, NeedTriageForm, RejectForm, RequestForm, WhistleTriageForm
 from kmvolunteer.resident.models import REQUESTS, RequestStatus, ResidentRequest
@@ -232,8 +232,3 @@ def triage(request_id: int, way: str):
             db.session.commit()
             return see_other(location)
     return _show(req, 422, refusal.message, **{f"{way}_form": form})
-
-
-@bp.app_context_processor
-def _resident_globals() -> dict:
-    return {"resident_inboxes": lambda: _home.waiting(current_user)}
