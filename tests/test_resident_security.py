@@ -370,3 +370,13 @@ def test_the_poster_gives_the_public_address_when_one_is_set(app, login, world):
         assert f"https://kmv.km.gov.cn/ask/{world.community.id}</p>" in html.get_data(as_text=True)
     finally:
         app.config["PUBLIC_URL"] = kept
+
+
+def test_a_request_sent_twice_is_stored_once(browser, world, quick):
+    page = browser.get(_ask_url(world)).get_data(as_text=True)
+    key = re.search(r'name="submission_key" value="([0-9a-f]{32})"', page).group(1)
+    data = {**_form(browser, world), "what": "灯坏了", "place": "3 号院", "submission_key": key}
+    first = browser.post(_ask_url(world), data)
+    again = browser.post(_ask_url(world), data)  # the answer was lost on a bad connection; the phone resends
+    assert first.status_code == again.status_code == 303
+    assert first.headers["Location"] == again.headers["Location"] and _requests() == 1
