@@ -380,3 +380,11 @@ def test_a_request_sent_twice_is_stored_once(browser, world, quick):
     again = browser.post(_ask_url(world), data)  # the answer was lost on a bad connection; the phone resends
     assert first.status_code == again.status_code == 303
     assert first.headers["Location"] == again.headers["Location"] and _requests() == 1
+
+
+def test_the_readers_find_the_requests_from_the_communitys_page(login, world):
+    for name in ("community_secretary", "subdistrict_officer", "district_org"):
+        page = login(name).get(f"/areas/{world.community.id}").get_data(as_text=True)
+        assert f"/communities/{world.community.id}/requests" in page and f"/ask/{world.community.id}" in page
+    page = login("district_org").get(f"/areas/{world.subdistrict.id}").get_data(as_text=True)
+    assert "area-resident-requests" not in page
