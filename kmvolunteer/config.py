@@ -88,6 +88,9 @@ class Config:
         # Failed logins one client address may make before it waits (see LOGIN_MAX_FAILURES below): raise it
         # when many new users log in for the first time from behind one office address.
         self.LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_MAX_FAILURES_PER_ADDRESS", "100"))
+        # Requests one client address may send on the residents' public form before it waits (see
+        # RESIDENT_REQUEST_DELAY_SECONDS below): raise it where many residents share one address.
+        self.RESIDENT_REQUESTS_FREE = int(os.environ.get("RESIDENT_REQUESTS_FREE", "5"))
         # Whistle photos (issue 15): kept outside the web root, served only to those who may read the whistle.
         self.PHOTO_DIR = Path(os.environ.get("PHOTO_DIR") or INSTANCE_DIR / "photos")
 
@@ -126,7 +129,6 @@ class Config:
     # RESIDENT_WRONG_CODES_FREE, then the login delays. The form must have been open at least
     # RESIDENT_FORM_MIN_SECONDS (a person reads and types; a script posts at once) and at most
     # RESIDENT_FORM_MAX_SECONDS. A request's body is at most RESIDENT_FORM_MAX_BYTES.
-    RESIDENT_REQUESTS_FREE = 5
     RESIDENT_REQUEST_DELAY_SECONDS = 600
     RESIDENT_REQUEST_MAX_DELAY_SECONDS = 24 * 3600
     RESIDENT_WRONG_CODES_FREE = 10

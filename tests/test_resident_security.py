@@ -28,11 +28,9 @@ TOKEN_RE = re.compile(r'name="token" type="hidden" value="([^"]+)"|name="token" 
 
 
 @pytest.fixture
-def quick(app):
+def quick(app, monkeypatch):
     """The form needs no reading time (the challenge's minimum is tested on its own)."""
-    app.config["RESIDENT_FORM_MIN_SECONDS"] = 0
-    yield
-    app.config["RESIDENT_FORM_MIN_SECONDS"] = 4
+    monkeypatch.setitem(app.config, "RESIDENT_FORM_MIN_SECONDS", 0)
 
 
 def _ask_url(world) -> str:
@@ -79,42 +77,38 @@ def test_the_form_is_only_for_active_communities(browser, world):
     assert browser.get(f"/ask/{world.community2.id}").status_code == 404
 
 
-def test_the_n_plus_first_request_from_one_client_is_refused_with_429_and_not_stored(app, browser, world, quick):
-    app.config["RESIDENT_REQUESTS_FREE"] = 3
-    try:
-        answers = [_send(browser, world, what=f"第 {n} 个请求").status_code for n in range(3)]
-        assert answers == [303, 303, 303]
-        before = row_count()
-        refused = _send(browser, world, what="第 4 个请求")
-        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
-        assert "ask-waiting" in refused.get_data(as_text=True)
-        assert row_count() == before and _requests() == 3
-        # Another client is not held up.
-        other = Browser(app.test_client())
-        assert _send(other, world, address="203.0.113.9").status_code == 303
-    finally:
-        app.config["RESIDENT_REQUESTS_FREE"] = 5
+def test_the_n_plus_first_request_from_one_client_is_refused_with_429_and_not_stored(
+    app, monkeypatch, browser, world, quick
+):
+    monkeypatch.setitem(app.config, "RESIDENT_REQUESTS_FREE", 3)
+    answers = [_send(browser, world, what=f"第 {n} 个请求").status_code for n in range(3)]
+    assert answers == [303, 303, 303]
+    before = row_count()
+    refused = _send(browser, world, what="第 4 个请求")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert "ask-waiting" in refused.get_data(as_text=True)
+    assert row_count() == before and _requests() == 3
+    # Another client is not held up.
+    other = Browser(app.test_client())
+    assert _send(other, world, address="203.0.113.9").status_code == 303
 
 
-def test_failed_challenges_store_nothing_and_count_against_the_client(app, browser, world, english):
+def test_failed_challenges_store_nothing_and_count_against_the_client(app, monkeypatch, browser, world, english):
     before = row_count()
     too_quick = _send(browser, world)  # posted as soon as the form was shown
     assert too_quick.status_code == 422 and "very quick" in too_quick.get_data(as_text=True)
-    app.config["RESIDENT_FORM_MIN_SECONDS"] = 0
-    try:
-        assert _send(browser, world, website="http://bot.example").status_code == 422
-        assert _send(browser, world, token="forged").status_code == 422
-        other_form = _form(browser, world)
-        other_form["token"] = services.URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="elsewhere").dumps(
-            world.community.id
-        )
-        assert browser.post(_ask_url(world), {**other_form, "what": "灯坏了", "place": "3 号院"}).status_code == 422
-        assert row_count() == before
-        app.config["RESIDENT_REQUESTS_FREE"] = 5
-        assert _send(browser, world).status_code == 303  # the fifth try
-        assert _send(browser, world).status_code == 429  # the failures counted
-    finally:
-        app.config["RESIDENT_FORM_MIN_SECONDS"] = 4
+    monkeypatch.setitem(app.config, "RESIDENT_FORM_MIN_SECONDS", 0)
+    assert _send(browser, world, website="http://bot.example").status_code == 422
+    assert _send(browser, world, token="forged").status_code == 422
+    other_form = _form(browser, world)
+    other_form["token"] = services.URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="elsewhere").dumps(
+        world.community.id
+    )
+    assert browser.post(_ask_url(world), {**other_form, "what": "灯坏了", "place": "3 号院"}).status_code == 422
+    assert row_count() == before
+    monkeypatch.setitem(app.config, "RESIDENT_REQUESTS_FREE", 5)
+    assert _send(browser, world).status_code == 303  # the fifth try
+    assert _send(browser, world).status_code == 429  # the failures counted
 
 
 def test_the_public_form_needs_its_csrf_token(browser, world, quick):
@@ -170,43 +164,37 @@ def test_links_html_and_bad_phones_are_refused_with_a_message(browser, world, qu
         optional={"extra": nasty_text},
     )
 )
-def test_the_public_form_survives_random_input(app, world, quick, values):
-    app.config["RESIDENT_REQUESTS_FREE"] = 10**6
-    try:
-        browser = Browser(app.test_client())
-        tokens = _form(browser, world)
-        for name in ("token", "website"):
-            values[name] = tokens[name] if len(values[name]) % 3 else values[name]  # sometimes the real ones
-        before, stored = row_count(), _requests()
-        response = browser.post(_ask_url(world), values)
-        assert response.status_code < 500, (values, response.status_code)
-        if response.status_code >= 400:
-            assert row_count() == before, values
-        else:
-            assert response.status_code == 303 and _requests() == stored + 1
-            req = db.session.scalar(select(ResidentRequest).order_by(ResidentRequest.id.desc()))
-            assert req.what == values["what"].strip() and not services.TAG_RE.search(req.what)
-            assert browser.get(response.headers["Location"]).status_code == 200
-    finally:
-        app.config["RESIDENT_REQUESTS_FREE"] = 5
+def test_the_public_form_survives_random_input(app, monkeypatch, world, quick, values):
+    monkeypatch.setitem(app.config, "RESIDENT_REQUESTS_FREE", 10**6)
+    browser = Browser(app.test_client())
+    tokens = _form(browser, world)
+    for name in ("token", "website"):
+        values[name] = tokens[name] if len(values[name]) % 3 else values[name]  # sometimes the real ones
+    before, stored = row_count(), _requests()
+    response = browser.post(_ask_url(world), values)
+    assert response.status_code < 500, (values, response.status_code)
+    if response.status_code >= 400:
+        assert row_count() == before, values
+    else:
+        assert response.status_code == 303 and _requests() == stored + 1
+        req = db.session.scalar(select(ResidentRequest).order_by(ResidentRequest.id.desc()))
+        assert req.what == values["what"].strip() and not services.TAG_RE.search(req.what)
+        assert browser.get(response.headers["Location"]).status_code == 200
 
 
-def test_wrong_codes_are_a_plain_404_and_rate_limited(app, browser, world):
+def test_wrong_codes_are_a_plain_404_and_rate_limited(app, monkeypatch, browser, world):
     req = services.submit(world.community, services.RequestData("灯坏了", "3 号院", ""))
     db.session.commit()
-    app.config["RESIDENT_WRONG_CODES_FREE"] = 3
-    try:
-        for _ in range(5):
-            assert browser.get(f"/ask/status/{req.code}").status_code == 200  # right codes cost nothing
-        answers = [browser.get(f"/ask/status/{code}").status_code for code in ("AAAAAAAA", "ZZZZZZZZ", "2345")]
-        assert answers == [404, 404, 404]
-        blocked = browser.get("/ask/status/BBBBBBBB")
-        assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
-        assert browser.get(f"/ask/status/{req.code}").status_code == 429  # while blocked, nothing is looked up
-        other = Browser(app.test_client())
-        assert other.get(f"/ask/status/{req.code}", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 200
-    finally:
-        app.config["RESIDENT_WRONG_CODES_FREE"] = 10
+    monkeypatch.setitem(app.config, "RESIDENT_WRONG_CODES_FREE", 3)
+    for _ in range(5):
+        assert browser.get(f"/ask/status/{req.code}").status_code == 200  # right codes cost nothing
+    answers = [browser.get(f"/ask/status/{code}").status_code for code in ("AAAAAAAA", "ZZZZZZZZ", "2345")]
+    assert answers == [404, 404, 404]
+    blocked = browser.get("/ask/status/BBBBBBBB")
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
+    assert browser.get(f"/ask/status/{req.code}").status_code == 429  # while blocked, nothing is looked up
+    other = Browser(app.test_client())
+    assert other.get(f"/ask/status/{req.code}", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 200
 
 
 def test_a_typed_code_is_tidied_by_a_redirect(browser, world):
@@ -215,6 +203,9 @@ def test_a_typed_code_is_tidied_by_a_redirect(browser, world):
     typed = browser.get(f"/ask/status?code={req.code[:4].lower()}-{req.code[4:].lower()}")
     assert typed.status_code == 303 and typed.headers["Location"].endswith(f"/ask/status/{req.code}")
     assert browser.get("/ask/status").status_code == 200
+    for odd in ("---", "%20", "x" * 5000, "%3Cscript%3E"):
+        answer = browser.get(f"/ask/status/{odd}")
+        assert answer.status_code == 303 and answer.headers["Location"].startswith("/ask/status"), odd
 
 
 def _hostile_request(world, **fields) -> ResidentRequest:
@@ -363,13 +354,10 @@ def test_the_poster_carries_the_qr_code_of_the_public_form(login, world):
     )
 
 
-def test_the_poster_gives_the_public_address_when_one_is_set(app, login, world):
-    kept, app.config["PUBLIC_URL"] = app.config["PUBLIC_URL"], "https://kmv.km.gov.cn/"
-    try:
-        html = login("community_secretary").get(f"/communities/{world.community.id}/requests/poster")
-        assert f"https://kmv.km.gov.cn/ask/{world.community.id}</p>" in html.get_data(as_text=True)
-    finally:
-        app.config["PUBLIC_URL"] = kept
+def test_the_poster_gives_the_public_address_when_one_is_set(app, monkeypatch, login, world):
+    monkeypatch.setitem(app.config, "PUBLIC_URL", "https://kmv.km.gov.cn/")
+    html = login("community_secretary").get(f"/communities/{world.community.id}/requests/poster")
+    assert f"https://kmv.km.gov.cn/ask/{world.community.id}</p>" in html.get_data(as_text=True)
 
 
 def test_a_request_sent_twice_is_stored_once(browser, world, quick):

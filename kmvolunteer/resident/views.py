@@ -93,7 +93,7 @@ def status(code: str | None):
         return _public(render("resident/status.html", req=None, code=None))
     normal = services.normalize_code(code)
     if normal != code:
-        return redirect(url_for("resident.status", code=normal), 303)
+        return redirect(url_for("resident.status", code=normal or None), 303)
     found, wait = services.look_up(code, request.remote_addr or "")
     if wait is not None:
         response = render("resident/status.html", req=None, code=None, waiting=True, status=429)

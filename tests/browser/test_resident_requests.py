@@ -14,11 +14,9 @@ from tests.conftest import PASSWORD
 
 
 @pytest.fixture
-def no_reading_time(app):
+def no_reading_time(app, monkeypatch):
     """The form's minimum time open (tested over HTTP) would only slow the browser down."""
-    app.config["RESIDENT_FORM_MIN_SECONDS"] = 0
-    yield
-    app.config["RESIDENT_FORM_MIN_SECONDS"] = 4
+    monkeypatch.setitem(app.config, "RESIDENT_FORM_MIN_SECONDS", 0)
 
 
 def test_a_residents_request_becomes_a_need_and_the_resident_sees_it(page: Page, new_page, world, no_reading_time):
