@@ -376,3 +376,14 @@ def test_the_readers_find_the_requests_from_the_communitys_page(login, world):
         assert f"/communities/{world.community.id}/requests" in page and f"/ask/{world.community.id}" in page
     page = login("district_org").get(f"/areas/{world.subdistrict.id}").get_data(as_text=True)
     assert "area-resident-requests" not in page
+
+
+def test_a_community_name_with_markup_is_escaped_on_the_public_form_and_the_poster(login, browser, world):
+    world.community.name = "<script>x</script>社区"
+    db.session.commit()
+    for page in (
+        browser.get(_ask_url(world)),
+        login("community_secretary").get(f"/communities/{world.community.id}/requests/poster"),
+    ):
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200 and "<script>x" not in html and "&lt;script&gt;x" in html

@@ -4,12 +4,13 @@ and refused outside the community's secretaries."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from kmvolunteer.auth.models import Role, RoleGrant
+from kmvolunteer.auth.models import Role, RoleGrant, User
 from kmvolunteer.core.audit import AuditEntry
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.time import local_today
@@ -20,6 +21,7 @@ from kmvolunteer.reportin.models import Need
 from kmvolunteer.resident import services
 from kmvolunteer.resident.models import ResidentRequest
 from kmvolunteer.whistles import services as whistles
+from tests.concurrency import run_together
 from tests.conftest import PASSWORD
 from tests.factories import make_user
 
@@ -216,3 +218,39 @@ def test_the_demo_has_requests_at_cuihu_in_every_state(app, ctx):
     assert made.need is not None and made.need.community_id == made.community_id
     assert "13987650002" not in made.need.description  # the resident's phone stays with the request
     assert rows[3].whistle.summonses and rows[1].reply
+
+
+@pytest.mark.committing
+def test_two_secretaries_triaging_at_once_make_one_need(app, world, monkeypatch):
+    """Both have found the request waiting before either acts: one need is published and linked; the other
+    secretary is told, and their need is not saved."""
+    req = _submit(world)
+    second = make_user(
+        "cuihu_deputy", PASSWORD, world.district, RoleGrant(role=Role.community_secretary.value, area=world.community)
+    )
+    db.session.commit()
+    ids = (req.id, world.users["community_secretary"].id, second.id)
+    both_checked = threading.Barrier(2, timeout=10)
+    check = services._require_triage
+
+    def check_then_wait(*args):
+        check(*args)
+        both_checked.wait()
+
+    monkeypatch.setattr(services, "_require_triage", check_then_wait)
+
+    def triage(index: int) -> str:
+        mine = db.session.get(ResidentRequest, ids[0])
+        try:
+            services.to_need(mine, db.session.get(User, ids[1 + index]), _need_data(f"需求 {index}"))
+            db.session.commit()
+            return "made"
+        except ServiceError as error:
+            db.session.rollback()
+            return error.message
+
+    results = run_together(app, 2, triage)
+    assert sorted(results)[0].startswith("Someone else has already changed") and sorted(results)[1] == "made"
+    db.session.expire_all()
+    needs = db.session.scalars(select(Need)).all()
+    assert len(needs) == 1 and db.session.get(ResidentRequest, ids[0]).need_id == needs[0].id
