@@ -94,7 +94,7 @@ REQUESTS = Machine(
         S.answered.value: _l("answered"),
         S.to_need.value: _l("made a need"),
         S.to_whistle.value: _l("being handled"),
-        S.rejected.value: _l("closed"),
+        S.rejected.value: _l("not taken up"),
     },
     noun=_l("resident's request"),
     reason_column="reason",

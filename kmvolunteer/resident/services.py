@@ -266,7 +266,7 @@ def to_whistle(
 
 
 def reject(req: ResidentRequest, actor: User, reason: str) -> None:
-    """Close the request as spam or abuse; the reason is kept for the log, the resident sees "closed"."""
+    """Close the request as spam or abuse; the reason is kept for the log, the resident sees "not taken up"."""
     _perform(req, "reject", actor, {"decided_at": utcnow(), "decided_by_id": actor.id}, reason=reason)
 
 
