@@ -16,7 +16,7 @@ from werkzeug.routing import IntegerConverter
 
 from kmvolunteer.core.audit import AuditEntry
 from kmvolunteer.extensions import db
-from kmvolunteer.org.models import Member
+from kmvolunteer.org.models import Estate, Grid, Member
 from tests.conftest import PASSWORD, row_count
 
 # How to find, for each id in a URL, an object of the OTHER district (官渡区 for 五华区 users, and
@@ -45,6 +45,8 @@ ID_KINDS = {
     "whistle_id": lambda w, mine: _side(w, mine)["whistle"].id,
     "summons_id": lambda w, mine: _side(w, mine)["summons"].id,
     "photo_id": lambda w, mine: _side(w, mine)["photo"].id,
+    "grid_id": lambda w, mine: _side(w, mine)["grid"].id,
+    "estate_id": lambda w, mine: _side(w, mine)["estate"].id,
     # Only the city edits service categories: every category is out of scope for both sides.
     "category_id": lambda w, mine: w.extra["category"].id,
     "agency_id": lambda w, mine: (w.agency if not mine else w.other_agency).id,
@@ -126,7 +128,9 @@ def world(world):
         db.session.flush()
         whistle = _whistle(world, community)
         notice = Notice(user_id=secretary.id, kind="escalated", whistle=whistle)
-        db.session.add(notice)
+        grid = Grid(community=community, name="第一网格")
+        estate = Estate(community=community, name="第一小区", grid=grid)
+        db.session.add_all([notice, grid, estate])
         world.extra[side] = {
             "report_in": report_in,
             "need": need,
@@ -140,6 +144,8 @@ def world(world):
             "whistle": whistle,
             "summons": whistle.summonses[0],
             "photo": whistle.photos[0],
+            "grid": grid,
+            "estate": estate,
         }
     db.session.commit()
     return world

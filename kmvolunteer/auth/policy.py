@@ -174,6 +174,11 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
         area is not None and area.level == "community" and _community_secretary_of(u, area)
     ),
     "community.lists": lambda u, area: area is not None and area.level == "community" and area.active,
+    # The community's grids and estates (issue 17): kept by its secretaries, read by the areas above.
+    "community.structure": lambda u, area: (
+        area is not None and area.level == "community" and _covered(_area_paths(u, AREA_READERS), area)
+    ),
+    "reportin.home": lambda u, ri: ri.kind == "member" and ri.member.active and _is_self(u, ri.member),
     "area.reportin_figures": lambda u, area: _covered(
         _area_paths(u, (Role.org_department, Role.subdistrict_officer)), area
     ),

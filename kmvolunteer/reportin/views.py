@@ -14,7 +14,7 @@ from kmvolunteer.core.htmx import render, safe_next, see_other, trigger, wants_f
 from kmvolunteer.core.refusals import Refusal, refused
 from kmvolunteer.core.text import parse_id
 from kmvolunteer.extensions import db
-from kmvolunteer.org.models import Area, Branch, Member
+from kmvolunteer.org.models import Area, Branch, Member, place_names
 from kmvolunteer.reportin import home as _home  # noqa: F401  (registers the home-page sections)
 from kmvolunteer.reportin import services
 from kmvolunteer.reportin.forms import (
@@ -456,7 +456,9 @@ def new_need(community_id: int):
             flash(_("Published."), "success")
             return see_other(url_for("reportin.need", need_id=need.id))
     status = 422 if request.method == "POST" else 200
-    return render("reportin/need_form.html", community=community, form=form, status=status)
+    return render(
+        "reportin/need_form.html", community=community, form=form, status=status, places=place_names(community.id)
+    )
 
 
 @bp.route("/needs/<int:need_id>")
