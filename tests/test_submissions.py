@@ -25,6 +25,7 @@ KEY_RE = re.compile(r'name="submission_key" value="([0-9a-f]{32})"')
 # Every POST route of the site, sorted: those that create something carry a key in their form.
 CREATES = {
     "accounts.add_grant",
+    "bodies.change",
     "accounts.new",
     "org.add_member",
     "org.roster_import",

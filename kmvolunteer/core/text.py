@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from babel.support import NullTranslations
 from flask import g
@@ -117,3 +118,12 @@ def checked_text(value: str | None, field: str, limit: int, missing: str | None)
     if len(value) > limit:
         raise ServiceError(gettext("Keep this under %(num)d characters.", num=limit), field)
     return value
+
+
+def parse_day(raw: str | None) -> date | None:
+    """A day written YYYY-MM-DD (between 2000 and 2100), or None for anything else."""
+    try:
+        day = date.fromisoformat((raw or "").strip())
+    except ValueError:
+        return None
+    return day if 2000 <= day.year <= 2100 else None
