@@ -124,3 +124,83 @@ def test_the_page_is_kept_by_the_secretary_and_read_by_the_areas_above_and_the_m
         == 303
     )
     assert login("district_org").get(f"/bodies/areas/{world.district.id}").status_code == 404
+
+
+def _body_with_units(world):
+    body = services.open_body(world.community, actor_id=None)
+    agency = services.add_unit(body, "agency", "", world.agency.id, actor_id=None)
+    school = services.add_unit(body, "school", "翠湖小学", None, actor_id=None)
+    db.session.commit()
+    return body, agency, school
+
+
+def _need(title="助老理发", headcount=4):
+    from datetime import timedelta
+
+    from kmvolunteer.reportin.services import NeedData
+
+    return NeedData(
+        "need", title, None, "", "翠湖社区活动室", local_today() + timedelta(days=7), None, None, "", headcount
+    )
+
+
+def test_a_meeting_records_attendance_and_its_decision_publishes_a_need(world):
+    from kmvolunteer.bodies.models import JointMeeting
+    from kmvolunteer.reportin.models import Need
+
+    body, agency, school = _body_with_units(world)
+    meeting = services.record_meeting(
+        body,
+        local_today(),
+        "社区会议室",
+        "研究助老服务",
+        "每周组织一次助老理发",
+        {agency.id: "present", school.id: "excused"},
+        (world.community, _need()),
+        actor_id=world.users["community_secretary"].id,
+    )
+    db.session.commit()
+    assert meeting.need.title == "助老理发" and meeting.need.community_id == world.community.id
+    assert services.attendance_counts(body, local_today().year) == {
+        agency.id: {"present": 1},
+        school.id: {"excused": 1},
+    }
+    # A unit not marked counts as absent; refusals change nothing.
+    for held_on, decisions, attendance, need, message in [
+        (None, "", {}, None, "day of the meeting"),
+        (date(2099, 1, 1), "", {}, None, "once it has been held"),
+        (local_today(), "", {agency.id: "late"}, None, "present, excused or absent"),
+        (local_today(), "", {}, (world.community, _need()), "the decision the need comes from"),
+        (local_today(), "决定", {}, (world.other_community, _need()), "a community of this body"),
+        (local_today(), "决定", {}, (world.community, _need(headcount=0)), "between 1 and 1000"),
+    ]:
+        with pytest.raises(ServiceError, match=message):
+            services.record_meeting(body, held_on, "", "议题", decisions, attendance, need, actor_id=None)
+        db.session.rollback()
+    assert (_count(JointMeeting), _count(Need)) == (1, 1)
+
+
+def test_minutes_are_read_by_those_who_read_the_body(login, world):
+    body, agency, school = _body_with_units(world)
+    secretary = login("community_secretary")
+    url = f"/bodies/areas/{world.community.id}/meetings/new"
+    form = {
+        "held_on": local_today().isoformat(),
+        "topics": "<script>alert(1)</script>研究共建项目",
+        "decisions": "开展垃圾分类宣传",
+        f"unit-{agency.id}": "present",
+        f"unit-{school.id}": "absent",
+    }
+    assert "翠湖小学" in secretary.get(url).get_data(as_text=True)
+    refused = secretary.post(url, dict(form, held_on="2099-01-01"))
+    assert refused.status_code == 422 and "研究共建项目" in refused.get_data(as_text=True)  # what was typed stays
+    saved = secretary.post(url, form)
+    assert saved.status_code == 303
+    minutes = saved.headers["Location"]
+    page = secretary.get(minutes).get_data(as_text=True)
+    assert "开展垃圾分类宣传" in page and "<script>alert(1)" not in page and "&lt;script&gt;" in page
+    assert login("branch_secretary").get(minutes).status_code == 200  # a member unit's branch
+    assert login("other_secretary").get(minutes).status_code == 404
+    assert login("branch_secretary").get(url).status_code == 404
+    body_page = secretary.get(f"/bodies/areas/{world.community.id}").get_data(as_text=True)
+    assert "1 present, 0 excused, 0 absent" in body_page and "0 present, 0 excused, 1 absent" in body_page

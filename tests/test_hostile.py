@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.routing import IntegerConverter
 
+from kmvolunteer.bodies.models import JointBody, JointMeeting
 from kmvolunteer.core.audit import AuditEntry
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Estate, Grid, Member
@@ -47,6 +48,7 @@ ID_KINDS = {
     "photo_id": lambda w, mine: _side(w, mine)["photo"].id,
     "grid_id": lambda w, mine: _side(w, mine)["grid"].id,
     "estate_id": lambda w, mine: _side(w, mine)["estate"].id,
+    "meeting_id": lambda w, mine: _side(w, mine)["meeting"].id,
     # Only the city edits service categories: every category is out of scope for both sides.
     "category_id": lambda w, mine: w.extra["category"].id,
     "agency_id": lambda w, mine: (w.agency if not mine else w.other_agency).id,
@@ -130,7 +132,9 @@ def world(world):
         notice = Notice(user_id=secretary.id, kind="escalated", whistle=whistle)
         grid = Grid(community=community, name="第一网格")
         estate = Estate(community=community, name="第一小区", grid=grid)
-        db.session.add_all([notice, grid, estate])
+        body = JointBody(kind="committee", area=community, name=f"{community.name}大党委")
+        meeting = JointMeeting(body=body, held_on=date(2026, 3, 1), topics="研究共建项目")
+        db.session.add_all([notice, grid, estate, body, meeting])
         world.extra[side] = {
             "report_in": report_in,
             "need": need,
@@ -146,6 +150,7 @@ def world(world):
             "photo": whistle.photos[0],
             "grid": grid,
             "estate": estate,
+            "meeting": meeting,
         }
     db.session.commit()
     return world

@@ -26,6 +26,7 @@ KEY_RE = re.compile(r'name="submission_key" value="([0-9a-f]{32})"')
 CREATES = {
     "accounts.add_grant",
     "bodies.change",
+    "bodies.new_meeting",
     "accounts.new",
     "org.add_member",
     "org.roster_import",

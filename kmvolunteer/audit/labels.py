@@ -62,6 +62,7 @@ ACTIONS = {
     "body.unit_added": _l("Member unit added"),
     "body.member_added": _l("Part-time member added"),
     "body.rotation_set": _l("Rotating chair set"),
+    "body.meeting_recorded": _l("Joint meeting recorded"),
     "grid.saved": _l("Grid saved"),
     "estate.saved": _l("Estate saved"),
     "report_in.home_set": _l("Home in the community given"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
@@ -13,6 +13,7 @@ from kmvolunteer.bodies import services
 from kmvolunteer.core.time import local_today
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Agency, Area
+from kmvolunteer.reportin.services import NeedData
 
 # (area, units: (kind, name or agency name, part-time member, post))
 BODIES = [
@@ -59,5 +60,30 @@ def seed(*, rng: random.Random, generated: bool, echo: Callable[[str], None]) ->
             added.append(unit.id)
         if body.kind == "alliance" and added:
             services.set_rotation(body, today, added, actor_id=None)
+        if body.kind == "committee" and added:
+            services.record_meeting(
+                body,
+                today - timedelta(days=10),
+                "翠湖社区党群服务中心",
+                "研究冬季助老服务和背街小巷环境整治",
+                "成员单位轮流开展每周助老理发；年底前完成钱局街背街小巷清理。",
+                {unit_id: ("present" if n % 3 else "excused") for n, unit_id in enumerate(added)},
+                (
+                    area,
+                    NeedData(
+                        "need",
+                        "冬季助老理发",
+                        None,
+                        "",
+                        "翠湖社区党群服务中心",
+                        today + timedelta(days=7),
+                        None,
+                        None,
+                        "",
+                        4,
+                    ),
+                ),
+                actor_id=None,
+            )
         count += 1
     echo(f"joint bodies: {count}")

@@ -9,13 +9,14 @@ import enum
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kmvolunteer.core.db import known_statuses
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Agency, Area
+from kmvolunteer.reportin.models import Need
 
 
 class BodyKind(str, enum.Enum):
@@ -101,5 +102,50 @@ class ChairMonth(db.Model):
     body_id: Mapped[int] = mapped_column(ForeignKey("joint_body.id"), primary_key=True)
     month: Mapped[date] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("body_unit.id"))
+
+    unit: Mapped[BodyUnit] = relationship()
+
+
+class Attendance(str, enum.Enum):
+    present = "present"
+    excused = "excused"  # 请假
+    absent = "absent"
+
+
+ATTENDANCE_LABELS = {
+    Attendance.present.value: _l("Present"),
+    Attendance.excused.value: _l("Excused"),
+    Attendance.absent.value: _l("Absent"),
+}
+
+
+class JointMeeting(db.Model):
+    """联席会议: a meeting of a body — when and where, its topics and decisions, who came; a decision may have
+    published a need on the three lists (linked here)."""
+
+    __tablename__ = "joint_meeting"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("joint_body.id"), index=True)
+    held_on: Mapped[date]
+    place: Mapped[str] = mapped_column(String(100), default="")
+    topics: Mapped[str] = mapped_column(Text)
+    decisions: Mapped[str] = mapped_column(Text, default="")
+    need_id: Mapped[int | None] = mapped_column(ForeignKey("need.id"))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    body: Mapped[JointBody] = relationship()
+    need: Mapped[Need | None] = relationship()
+    attendance: Mapped[list[MeetingAttendance]] = relationship(order_by="MeetingAttendance.unit_id")
+
+
+class MeetingAttendance(db.Model):
+    __tablename__ = "meeting_attendance"
+    __table_args__ = (known_statuses(Attendance),)
+
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("joint_meeting.id"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("body_unit.id"), primary_key=True, index=True)
+    status: Mapped[str] = mapped_column(String(8))
 
     unit: Mapped[BodyUnit] = relationship()

@@ -1,5 +1,7 @@
-"""Joint bodies' rules: a body per community (大党委) or subdistrict (党建联盟), its units, part-time members
-and the alliance's monthly rotating chair. Never touches ``request``; refusals change nothing."""
+"""Joint bodies' rules: a body per community (大党委) or subdistrict (党建联盟), its units, part-time members,
+the alliance's monthly rotating chair, and its joint meetings (联席会议), whose decision may publish a need
+on the three lists in one step — so this package composes the report-in feature's lists and sits above it
+(reportin never imports it). Never touches ``request``; refusals change nothing."""
 
 from __future__ import annotations
 
@@ -7,16 +9,29 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from kmvolunteer.bodies.models import BODY_LEVELS, UNIT_LABELS, BodyKind, BodyMember, BodyUnit, ChairMonth, JointBody
+from kmvolunteer.bodies.models import (
+    ATTENDANCE_LABELS,
+    BODY_LEVELS,
+    UNIT_LABELS,
+    Attendance,
+    BodyKind,
+    BodyMember,
+    BodyUnit,
+    ChairMonth,
+    JointBody,
+    JointMeeting,
+    MeetingAttendance,
+)
 from kmvolunteer.core import audit
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.text import checked_text, parse_id
 from kmvolunteer.core.time import local_today
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Agency, Area
+from kmvolunteer.reportin.services import NeedData, publish_need
 
 NAME_MAX, POST_MAX = 100, 100
 ROTATION_MONTHS = 12
@@ -179,3 +194,111 @@ def page(body: JointBody, today: date | None = None) -> BodyPage:
     )
     chair = schedule[0].unit if schedule and schedule[0].month == _first_of(today) else None
     return BodyPage(body, units, members, chair, schedule)
+
+
+# ---------------------------------------------------------------- joint meetings (联席会议)
+
+TOPICS_MAX, DECISIONS_MAX = 2000, 4000
+
+
+def communities_of(body: JointBody) -> list[Area]:
+    """Where a body's decision may publish a need: its community, or an alliance's communities."""
+    if body.kind == BodyKind.committee.value:
+        return [body.area]
+    return list(
+        db.session.scalars(
+            select(Area)
+            .where(Area.parent_id == body.area_id, Area.level == "community", Area.active.is_(True))
+            .order_by(Area.name)
+        )
+    )
+
+
+def record_meeting(
+    body: JointBody,
+    held_on: date | None,
+    place: str,
+    topics: str,
+    decisions: str,
+    attendance: dict,
+    need: tuple[Area | None, NeedData] | None = None,
+    *,
+    actor_id: int | None,
+) -> JointMeeting:
+    """Record a meeting held (today or before) with every active unit's attendance; with ``need`` (a community
+    of the body and the need's data), its decision publishes that need on the community's lists in one step."""
+    if held_on is None:
+        raise ServiceError(_("Enter the day of the meeting."), "held_on")
+    if held_on > local_today():
+        raise ServiceError(_("Record a meeting once it has been held."), "held_on")
+    place = checked_text(place, "place", 100, None)
+    topics = checked_text(topics, "topics", TOPICS_MAX, _("Write down the topics."))
+    decisions = checked_text(decisions, "decisions", DECISIONS_MAX, None)
+    units = [u for u in db.session.scalars(select(BodyUnit).where(BodyUnit.body_id == body.id)) if u.active]
+    statuses = {}
+    for unit in units:
+        status = attendance.get(unit.id, Attendance.absent.value)
+        if status not in ATTENDANCE_LABELS:
+            raise ServiceError(_("Say whether each unit was present, excused or absent."), "attendance")
+        statuses[unit.id] = status
+    published = None
+    if need is not None:
+        community, data = need
+        if community is None or community.id not in {c.id for c in communities_of(body)}:
+            raise ServiceError(_("Choose a community of this body for the need."), "need_community")
+        if not decisions:
+            raise ServiceError(_("Write down the decision the need comes from."), "decisions")
+        published = publish_need(community, data, actor_id=actor_id)
+    meeting = JointMeeting(
+        body_id=body.id,
+        held_on=held_on,
+        place=place,
+        topics=topics,
+        decisions=decisions,
+        need_id=published.id if published else None,
+        recorded_by_id=actor_id,
+    )
+    db.session.add(meeting)
+    db.session.flush()
+    db.session.add_all(MeetingAttendance(meeting_id=meeting.id, unit_id=u, status=s) for u, s in statuses.items())
+    db.session.flush()
+    audit.record(
+        "body.meeting_recorded",
+        meeting,
+        scope_path=body.area.path,
+        summary=f"{body.name} {held_on.isoformat()}",
+        after={"present": sum(1 for s in statuses.values() if s == "present"), "need_id": meeting.need_id},
+        actor_id=actor_id,
+    )
+    return meeting
+
+
+def meetings(body: JointBody, year: int) -> list[JointMeeting]:
+    return list(
+        db.session.scalars(
+            select(JointMeeting)
+            .where(
+                JointMeeting.body_id == body.id,
+                JointMeeting.held_on >= date(year, 1, 1),
+                JointMeeting.held_on <= date(year, 12, 31),
+            )
+            .order_by(JointMeeting.held_on.desc(), JointMeeting.id.desc())
+        )
+    )
+
+
+def attendance_counts(body: JointBody, year: int) -> dict[int, dict[str, int]]:
+    """unit id → {status: meetings} for the body's meetings of ``year`` (the unit's record)."""
+    counts: dict[int, dict[str, int]] = {}
+    for unit_id, status, n in db.session.execute(
+        select(MeetingAttendance.unit_id, MeetingAttendance.status, func.count())
+        .join(JointMeeting, MeetingAttendance.meeting_id == JointMeeting.id)
+        .where(
+            JointMeeting.body_id == body.id,
+            JointMeeting.held_on >= date(year, 1, 1),
+            JointMeeting.held_on <= date(year, 12, 31),
+        )
+        .group_by(MeetingAttendance.unit_id, MeetingAttendance.status)
+    ):
+        counts.setdefault(unit_id, {})[status] = n
+    return counts

@@ -3,20 +3,21 @@ chair; kept by the community's secretary or the subdistrict, read by the areas a
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, request, url_for
+from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from kmvolunteer.auth.policy import can, get_or_404
 from kmvolunteer.bodies import services
-from kmvolunteer.bodies.models import BODY_LABELS, UNIT_LABELS
+from kmvolunteer.bodies.models import ATTENDANCE_LABELS, BODY_LABELS, UNIT_LABELS, JointMeeting
 from kmvolunteer.core.htmx import render, see_other
 from kmvolunteer.core.refusals import refused
-from kmvolunteer.core.text import parse_day
-from kmvolunteer.core.time import local_today
+from kmvolunteer.core.text import parse_day, parse_id
+from kmvolunteer.core.time import local_today, utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Agency, Area
+from kmvolunteer.reportin.services import NeedData
 
 bp = Blueprint("bodies", __name__, url_prefix="/bodies")
 
@@ -31,6 +32,8 @@ def _page(area: Area, *, status: int = 200, error: str | None = None):
         "bodies/body.html",
         area=area,
         view=services.page(body) if body else None,
+        meetings=services.meetings(body, local_today().year) if body else [],
+        attendance=services.attendance_counts(body, local_today().year) if body else {},
         kind=services.kind_for(area),
         body_labels=BODY_LABELS,
         unit_labels=UNIT_LABELS,
@@ -78,3 +81,83 @@ def change(area_id: int, part: str):
         return _page(area, status=422, error=refusal.message)
     flash(_("Saved."), "success")
     return see_other(url_for("bodies.body", area_id=area.id))
+
+
+# ---------------------------------------------------------------- joint meetings
+
+
+def _need_data(form) -> NeedData:
+    headcount = parse_id(form.get("need_headcount"))
+    return NeedData(
+        kind="need",
+        title=form.get("need_title", ""),
+        category_id=None,
+        description=form.get("decisions", "")[:2000],
+        place=form.get("need_place", ""),
+        on_date=parse_day(form.get("need_on")),
+        start_time=None,
+        end_time=None,
+        recurrence=form.get("need_recurrence", ""),
+        headcount=headcount or 0,
+    )
+
+
+@bp.route("/areas/<int:area_id>/meetings/new", methods=["GET", "POST"])
+@login_required
+def new_meeting(area_id: int):
+    area = get_or_404(Area, area_id, "body.manage")
+    joint = services.body_of(area)
+    if joint is None:
+        abort(404)  # a body has units before it meets
+    units = [u for u in joint.units if u.active]
+    error = None
+    if request.method == "POST":
+        form = request.form
+        attendance = {u.id: form.get(f"unit-{u.id}", "") for u in units}
+        need = None
+        if form.get("publish_need") == "1":
+            community = db.session.get(Area, parse_id(form.get("need_community")) or 0)
+            need = (community, _need_data(form))
+        with refused() as refusal:
+            meeting = services.record_meeting(
+                joint,
+                parse_day(form.get("held_on")),
+                form.get("place", ""),
+                form.get("topics", ""),
+                form.get("decisions", ""),
+                attendance,
+                need,
+                actor_id=current_user.id,
+            )
+            db.session.commit()
+        if not refusal:
+            flash(_("The meeting is recorded."), "success")
+            return see_other(url_for("bodies.meeting", meeting_id=meeting.id))
+        error = refusal.message
+    return render(
+        "bodies/meeting_form.html",
+        area=area,
+        body=joint,
+        units=units,
+        communities=services.communities_of(joint),
+        attendance_labels=ATTENDANCE_LABELS,
+        posted=request.form if error else {},
+        error=error,
+        today=local_today(),
+        status=422 if error else 200,
+    )
+
+
+@bp.route("/meetings/<int:meeting_id>")
+@login_required
+def meeting(meeting_id: int):
+    found = db.session.get(JointMeeting, meeting_id)
+    if found is None or not can(current_user, "body.view", found.body.area):
+        abort(404)
+    return render(
+        "bodies/meeting.html",
+        meeting=found,
+        attendance_labels=ATTENDANCE_LABELS,
+        body_labels=BODY_LABELS,
+        generated_at=utcnow(),
+    )
