@@ -174,6 +174,8 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
         area is not None and area.level == "community" and _community_secretary_of(u, area)
     ),
     "community.lists": lambda u, area: area is not None and area.level == "community" and area.active,
+    # 项目超市: every community's open needs, for members and branches looking for where to serve.
+    "market.view": lambda u, _=None: u.is_member or bool(_branch_ids(u)) or bool(_area_paths(u, AREA_READERS)),
     # The community's grids and estates (issue 17): kept by its secretaries, read by the areas above.
     "community.structure": lambda u, area: (
         area is not None and area.level == "community" and _covered(_area_paths(u, AREA_READERS), area)

@@ -20,6 +20,7 @@ from kmvolunteer.reportin import services
 from kmvolunteer.reportin.forms import (
     BranchReportInForm,
     CategoryForm,
+    MarketFilterForm,
     MemberReportInForm,
     NeedForm,
     OutcomeForm,
@@ -402,6 +403,25 @@ def lists(community_id: int):
         projects=projects,
         ctx=_claim_context(community),
     )
+
+
+@bp.route("/market")
+@login_required
+def market():
+    """项目超市: open needs of every community, to find where to serve (claimed on each community's lists)."""
+    if not can(current_user, "market.view"):
+        abort(404)
+    form = MarketFilterForm(request.args)
+    districts = db.session.scalars(
+        select(Area).where(Area.level == "district", Area.active.is_(True)).order_by(Area.name)
+    ).all()
+    form.area.choices = [(None, _("All districts"))] + [(a.id, a.name) for a in districts]
+    form.category.choices = [(None, _("All categories"))] + [(c.id, c.name) for c in services.active_categories()]
+    area = next((a for a in districts if a.id == form.area.data), None)
+    words = (form.q.data or "")[:50] if form.validate() else ""
+    stmt = services.market(area, form.category.data, words)
+    page = db.paginate(stmt, per_page=30, error_out=False)
+    return render("reportin/market.html", "reportin/_market.html", form=form, page=page)
 
 
 def _claim_context(community: Area) -> dict:
