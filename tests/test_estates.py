@@ -143,3 +143,86 @@ def test_needs_and_whistles_suggest_the_communitys_estates_and_grids(login, town
     w = town
     page = login("community_secretary").get(f"/communities/{w.community.id}/needs/new").get_data(as_text=True)
     assert 'list="place-names"' in page and '<option value="翠湖小区">' in page
+
+
+# ---------------------------------------------------------------- 红色物业
+
+
+SCORES = {"leadership": "5", "members": "5", "mechanism": "4", "cobuilding": "5", "service": "4", "residents": "5"}
+
+
+def _company(town):
+    w = town
+    services.save_estate(
+        w.community, w.estate, "翠湖小区", w.grid.id, "翠湖小区党支部", property_company="翠湖物业", actor_id=None
+    )
+    db.session.commit()
+    return w.estate.property_company
+
+
+def test_a_company_is_rated_by_the_community_and_each_estate_branch_and_the_district_lists_its_tier(town):
+    from kmvolunteer.estates import red_property
+    from kmvolunteer.years.models import YearRule
+
+    w = town
+    company = _company(town)
+    assert company.name == "翠湖物业" and company.district_id == w.district.id
+    year = 2026
+    red_property.rate_company(w.community, company.id, year, "", SCORES, "服务到位", actor_id=None)
+    red_property.rate_company(w.community, company.id, year, w.estate.id, dict(SCORES, service="2"), "", actor_id=None)
+    db.session.commit()
+    (row,) = red_property.companies_of(w.community, year)
+    assert set(row.ratings) == {None, w.estate.id} and row.ratings[None].total == 28
+    # Rated again: changed, not doubled.
+    red_property.rate_company(w.community, company.id, year, "", dict(SCORES, leadership="4"), "", actor_id=None)
+    db.session.add(YearRule(year=year, area_id=w.city.id, brand_city_min=28, brand_district_min=24))
+    db.session.commit()
+    (listed,) = red_property.district_list(w.district, year)
+    assert listed.ratings == 2 and listed.total == pytest.approx((27 + 26) / 2) and listed.tier == "district"
+    assert red_property.district_list(w.other_district, year) == []
+
+
+@pytest.mark.parametrize(
+    ("company", "estate", "scores", "message"),
+    [
+        ("other", "", SCORES, "serving this community's estates"),
+        ("mine", "other", SCORES, "an estate the company serves here"),
+        ("mine", "", dict(SCORES, service="6"), "from 1 to 5"),
+        ("mine", "", dict(SCORES, service=""), "from 1 to 5"),
+    ],
+)
+def test_bad_ratings_are_refused(town, company, estate, scores, message):
+    from kmvolunteer.estates import red_property
+    from kmvolunteer.estates.models import PropertyRating
+
+    w = town
+    mine = _company(town)
+    other_estate = services.save_estate(
+        w.community2, None, "文化巷小区", None, "", property_company="别家物业", actor_id=None
+    )
+    db.session.commit()
+    ids = {"mine": mine.id, "other": other_estate.property_company_id}
+    estate_id = other_estate.id if estate == "other" else ""
+    with pytest.raises(ServiceError, match=message):
+        red_property.rate_company(w.community, ids[company], 2026, estate_id, scores, "", actor_id=None)
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(PropertyRating.id))) == 0
+
+
+def test_property_pages_and_their_scope(login, town):
+    w = town
+    company = _company(town)
+    secretary = login("community_secretary")
+    page = secretary.get(f"/communities/{w.community.id}/property?year=2026").get_data(as_text=True)
+    assert "翠湖物业" in page and "翠湖小区党支部" in page
+    form = dict(SCORES, company_id=str(company.id), estate_id="", comment="<b>好</b>")
+    assert secretary.post(f"/communities/{w.community.id}/property?year=2026", form).status_code == 303
+    bad = secretary.post(f"/communities/{w.community.id}/property?year=2026", dict(form, members="9"))
+    assert bad.status_code == 422 and "from 1 to 5" in bad.get_data(as_text=True)
+    listing = login("district_org").get(f"/property/districts/{w.district.id}?year=2026").get_data(as_text=True)
+    assert "翠湖物业" in listing and "28.0" in listing
+    assert login("city_org").get(f"/property/districts/{w.district.id}?year=2026").status_code == 200
+    assert login("other_org").get(f"/property/districts/{w.district.id}").status_code == 404
+    assert login("subdistrict_officer").get(f"/communities/{w.community.id}/property").status_code == 404
+    assert login("other_secretary").get(f"/communities/{w.community.id}/property").status_code == 404
+    assert secretary.get(f"/communities/{w.community.id}/property?year=2099").status_code == 404

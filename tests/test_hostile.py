@@ -35,6 +35,7 @@ def _side(w, mine: bool) -> dict:
 ID_KINDS = {
     "area_id": lambda w, mine: (w.community if not mine else w.other_community).id,
     "community_id": lambda w, mine: (w.community if not mine else w.other_community).id,
+    "district_id": lambda w, mine: (w.district if not mine else w.other_district).id,
     "report_in_id": lambda w, mine: _side(w, mine)["report_in"].id,
     "need_id": lambda w, mine: _side(w, mine)["need"].id,
     "claim_id": lambda w, mine: _side(w, mine)["claim"].id,

@@ -82,6 +82,7 @@ OTHERS = {
     "estates.save_grid",
     "estates.save_estate",
     "estates.home",
+    "estates.rate_property",
     "service.bulk",
     "service.decide",
     "service.edit_entry",

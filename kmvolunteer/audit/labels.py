@@ -63,6 +63,7 @@ ACTIONS = {
     "body.member_added": _l("Part-time member added"),
     "body.rotation_set": _l("Rotating chair set"),
     "body.meeting_recorded": _l("Joint meeting recorded"),
+    "property.rated": _l("Property company rated"),
     "grid.saved": _l("Grid saved"),
     "estate.saved": _l("Estate saved"),
     "report_in.home_set": _l("Home in the community given"),

@@ -181,6 +181,10 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
         area is not None and area.level == "community" and _covered(_area_paths(u, AREA_READERS), area)
     ),
     "reportin.home": lambda u, ri: ri.kind == "member" and ri.member.active and _is_self(u, ri.member),
+    # 红色物业: the district's list of rated property companies, for its organization department and the city's.
+    "property.list": lambda u, area: (
+        area.level == "district" and _covered(_area_paths(u, (Role.org_department,)), area)
+    ),
     # The joint bodies (issue 17): a community's 大党委 and a subdistrict's 党建联盟, of an Area.
     "body.view": lambda u, area: (
         area.level in ("community", "subdistrict")

@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
-from kmvolunteer.estates import services
+from kmvolunteer.core.time import local_today
+from kmvolunteer.estates import red_property, services
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area
 from kmvolunteer.reportin.models import ReportIn
@@ -30,7 +31,15 @@ def seed(*, rng: random.Random, generated: bool, echo: Callable[[str], None]) ->
     for grid_name, leader, estate_rows in GRIDS:
         grid = services.save_grid(community, None, grid_name, leader, actor_id=None)
         for name, branch in estate_rows:
-            estates.append(services.save_estate(community, None, name, grid.id, branch, actor_id=None))
+            company = "翠湖物业服务有限公司" if branch else ""
+            estates.append(
+                services.save_estate(community, None, name, grid.id, branch, property_company=company, actor_id=None)
+            )
+    served = estates[0]
+    scores = {"leadership": 5, "members": 4, "mechanism": 5, "cobuilding": 4, "service": 5, "residents": 4}
+    year = local_today().year
+    red_property.rate_company(community, served.property_company_id, year, "", scores, "", actor_id=None)
+    red_property.rate_company(community, served.property_company_id, year, served.id, scores, "", actor_id=None)
     report_ins = db.session.scalars(
         select(ReportIn)
         .where(ReportIn.community_id == community.id, ReportIn.kind == "member", ReportIn.status == "confirmed")

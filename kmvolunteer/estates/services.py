@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from kmvolunteer.core import audit
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.text import checked_text, parse_id
+from kmvolunteer.estates.red_property import company_named
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Estate, Grid
 from kmvolunteer.reportin.models import ReportIn
@@ -116,6 +117,7 @@ def save_estate(
     grid_id,
     party_branch: str,
     *,
+    property_company: str = "",
     active: bool = True,
     actor_id: int | None,
 ) -> Estate:
@@ -123,6 +125,7 @@ def save_estate(
     name = checked_text(name, "name", NAME_MAX, _("Name the estate."))
     party_branch = checked_text(party_branch, "party_branch", BRANCH_MAX, None)
     grid = _grid_of(community, grid_id)
+    company = company_named(community, property_company)
     before = (
         None
         if estate is None
@@ -142,6 +145,7 @@ def save_estate(
         party_branch,
         active,
     )
+    estate.property_company_id = company.id if company else None
     _flush_unique(_("This community already has an estate called %(name)s.", name=name))
     audit.record(
         "estate.saved",

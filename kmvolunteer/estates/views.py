@@ -9,7 +9,10 @@ from flask_login import current_user, login_required
 from kmvolunteer.auth.policy import can, get_or_404
 from kmvolunteer.core.htmx import render, see_other
 from kmvolunteer.core.refusals import refused
-from kmvolunteer.estates import services
+from kmvolunteer.core.text import parse_id
+from kmvolunteer.core.time import local_today, utcnow
+from kmvolunteer.estates import red_property, services
+from kmvolunteer.estates.models import CRITERIA
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Estate, Grid
 from kmvolunteer.reportin import services as reportin_services
@@ -94,6 +97,7 @@ def save_estate(community_id: int, estate_id: int | None = None):
             form.get("name", ""),
             form.get("grid_id"),
             form.get("party_branch", ""),
+            property_company=form.get("property_company", ""),
             active=form.get("active", "1") == "1",
             actor_id=current_user.id,
         ),
@@ -135,4 +139,73 @@ def home():
         error=error,
         posted=request.form if error else None,
         status=422 if error else 200,
+    )
+
+
+# ---------------------------------------------------------------- 红色物业
+
+
+def _year() -> int:
+    year = parse_id(request.args.get("year")) or local_today().year
+    if not 2000 <= year <= local_today().year:
+        abort(404)
+    return year
+
+
+def _property_page(community: Area, year: int, *, status: int = 200, error: str | None = None, posted=None):
+    return render(
+        "estates/property.html",
+        community=community,
+        year=year,
+        rows=red_property.companies_of(community, year),
+        criteria=CRITERIA,
+        error=error,
+        posted=posted or {},
+        status=status,
+    )
+
+
+@bp.route("/communities/<int:community_id>/property")
+@login_required
+def property_ratings(community_id: int):
+    return _property_page(get_or_404(Area, community_id, "community.manage"), _year())
+
+
+@bp.route("/communities/<int:community_id>/property", methods=["POST"])
+@login_required
+def rate_property(community_id: int):
+    community = get_or_404(Area, community_id, "community.manage")
+    year = _year()
+    form = request.form
+    with refused() as refusal:
+        red_property.rate_company(
+            community,
+            form.get("company_id"),
+            year,
+            form.get("estate_id"),
+            {name: form.get(name) for name in CRITERIA},
+            form.get("comment", ""),
+            actor_id=current_user.id,
+        )
+        db.session.commit()
+    if refusal:
+        return _property_page(community, year, status=422, error=refusal.message, posted=dict(form))
+    flash(_("Rating saved."), "success")
+    return see_other(url_for("estates.property_ratings", community_id=community.id, year=year))
+
+
+@bp.route("/property/districts/<int:district_id>")
+@login_required
+def property_list(district_id: int):
+    district = get_or_404(Area, district_id, "property.list")
+    year = _year()
+    return render(
+        "estates/property_list.html",
+        district=district,
+        year=year,
+        rows=red_property.district_list(district, year),
+        criteria=CRITERIA,
+        tiers=red_property.TIERS,
+        printing=request.args.get("format") == "print",
+        generated_at=utcnow(),
     )

@@ -140,6 +140,19 @@ class Grid(db.Model):
     community: Mapped[Area] = relationship()
 
 
+class PropertyCompany(db.Model):
+    """物业企业: a property company serving estates, known to the district it works in."""
+
+    __tablename__ = "property_company"
+    __table_args__ = (UniqueConstraint("district_id", "name", name="uq_property_company_district_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+    district: Mapped[Area] = relationship()
+
+
 class Estate(db.Model):
     """小区: an estate of a community, in one of its grids, with its party branch (小区党支部) if it has one."""
 
@@ -151,10 +164,12 @@ class Estate(db.Model):
     name: Mapped[str] = mapped_column(String(50))
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"), index=True)
     party_branch: Mapped[str] = mapped_column(String(100), default="")  # 小区党支部
+    property_company_id: Mapped[int | None] = mapped_column(ForeignKey("property_company.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
 
     community: Mapped[Area] = relationship()
     grid: Mapped[Grid | None] = relationship()
+    property_company: Mapped[PropertyCompany | None] = relationship()
 
 
 def place_names(community_id: int) -> list[str]:
