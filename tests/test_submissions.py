@@ -25,6 +25,8 @@ KEY_RE = re.compile(r'name="submission_key" value="([0-9a-f]{32})"')
 # Every POST route of the site, sorted: those that create something carry a key in their form.
 CREATES = {
     "accounts.add_grant",
+    "bodies.change",
+    "bodies.new_meeting",
     "accounts.new",
     "org.add_member",
     "org.roster_import",
@@ -79,6 +81,10 @@ OTHERS = {
     "reports.rate_one",
     "reports.rate_unit",
     "resident.triage",
+    "estates.save_grid",
+    "estates.save_estate",
+    "estates.home",
+    "estates.rate_property",
     "service.bulk",
     "service.decide",
     "service.edit_entry",

@@ -1,7 +1,7 @@
 """residents' requests (居民点单, issue 17 item 4): a resident's request to a community, triaged by its secretary
 
 Revision ID: a7c3e5f1d2b8
-Revises: c41d7a2e9b05
+Revises: b5f8d0e3c726
 Create Date: 2026-12-03 08:20:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "a7c3e5f1d2b8"
-down_revision = "c41d7a2e9b05"
+down_revision = "b5f8d0e3c726"
 branch_labels = None
 depends_on = None
 
