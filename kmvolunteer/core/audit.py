@@ -77,15 +77,48 @@ def record(
         db.session.flush()
     ip = (request.remote_addr or "") if has_request_context() else ""
     entry = AuditEntry(
-        actor_id=actor_id,
-        action=action,
-        object_type=type(obj).__name__ if obj is not None else "",
-        object_id=getattr(obj, "id", None),
-        summary=mask_mobiles(summary)[:255],
-        before=_dump(before),
-        after=_dump(after),
-        ip=ip,
-        scope_path=scope_path,
+        **row(
+            action,
+            type(obj).__name__ if obj is not None else "",
+            getattr(obj, "id", None),
+            scope_path=scope_path,
+            summary=summary,
+            before=before,
+            after=after,
+            actor_id=actor_id,
+            ip=ip,
+        )
     )
     db.session.add(entry)
     return entry
+
+
+def row(
+    action: str,
+    object_type: str,
+    object_id: int | None,
+    *,
+    scope_path: str,
+    summary: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    actor_id: int | None = None,
+    ip: str = "",
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """The columns of an audit entry as record() writes them, for a bulk insert of entries (the demo city's
+    history), which gives ``at`` and ``id`` itself."""
+    values = {
+        "actor_id": actor_id,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "summary": mask_mobiles(summary)[:255],
+        "before": _dump(before),
+        "after": _dump(after),
+        "ip": ip,
+        "scope_path": scope_path,
+    }
+    if at is not None:
+        values["at"] = at
+    return values

@@ -76,6 +76,21 @@ BRANCH_NAMES = [
     "业务党支部",
     "青年党支部",
 ]
+# The functional departments each tier of a generated city has (吹哨报到 summons them): a subdistrict's
+# teams, a district's and the city's bureaus, named after their area.
+TIER_DEPARTMENTS = {
+    "subdistrict": ["综合执法队", "派出所", "社区卫生服务中心", "便民服务中心", "城建环保办", "平安建设办"],
+    "district": [
+        "城市管理局",
+        "住房和城乡建设局",
+        "市场监督管理局",
+        "水务局",
+        "交通运输局",
+        "生态环境分局",
+        "应急管理局",
+    ],
+    "city": ["城市管理局", "住房和城乡建设局", "市场监督管理局", "水务局", "交通运输局", "生态环境局", "应急管理局"],
+}
 POSTS = ["科员", "副科长", "科长", "主任科员", "四级调研员", "一级科员", "办公室主任", "副局长", "工作人员"]
 
 # (username, display name, role, scope kind, scope name) — one account per role.
@@ -193,6 +208,15 @@ def _generated_plan(sizes: Sizes, rng: random.Random) -> _Plan:
             if len(plan.branches) >= sizes.branches:
                 break
             plan.branch(branch_name, agency["id"])
+    names = {d["name"] for d in plan.departments}
+    for area in plan.areas:
+        for suffix in TIER_DEPARTMENTS.get(area["level"], ()):
+            name = area["name"] + suffix
+            if name not in names:
+                names.add(name)
+                plan.departments.append(
+                    {"id": len(plan.departments) + 1, "name": name, "area_id": area["id"], "active": True}
+                )
     return plan
 
 
@@ -206,11 +230,11 @@ def _bulk(model: type, rows: list[dict], chunk: int = 5000) -> None:
         db.session.execute(insert(model), rows[start : start + chunk])
 
 
-def _reset_sequences() -> None:
-    """PostgreSQL: ids were given explicitly, so move each sequence past them."""
+def reset_sequences(tables: tuple[str, ...]) -> None:
+    """PostgreSQL: ids were given explicitly, so move each table's sequence past them."""
     if db.engine.dialect.name != "postgresql":
         return
-    for table in ("area", "agency", "branch", "department", "member", "user", "role_grant"):
+    for table in tables:
         db.session.execute(
             text(
                 f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
@@ -276,11 +300,62 @@ def seed_org(
     _bulk(User, users)
     _bulk(Member, members)
     echo(f"members: {total_members}")
-    _reset_sequences()
+    if generated:
+        staff = _staff_accounts(plan, password_hash, rng, first_id=total_members + 1)
+        echo(f"staff accounts: {staff}")
+    reset_sequences(("area", "agency", "branch", "department", "member", "user", "role_grant"))
     db.session.flush()
     _demo_accounts(password_hash)
     db.session.commit()
     return rng, {"areas": len(plan.areas), "branches": len(plan.branches), "members": total_members}
+
+
+# The role that blows an area's whistles (auth.policy.BLOWERS) and what the account is called.
+STAFF_ROLES = {
+    "community": (Role.community_secretary, "社区书记"),
+    "subdistrict": (Role.subdistrict_officer, "街道党工委"),
+    "district": (Role.org_department, "区委组织部"),
+}
+
+
+def _staff_accounts(plan: _Plan, password_hash: str, rng: random.Random, first_id: int) -> int:
+    """A generated city's people who blow and answer whistles: one account per community, subdistrict and
+    district (``staff<area id>``) and one officer per department (``officer<department id>``)."""
+    by_id = {a["id"]: a for a in plan.areas}
+
+    def home(area: dict) -> int:  # the district (or the city) an area lies in, as _district_of
+        parts = area["path"].strip("/").split("/")
+        return int(parts[1]) if len(parts) > 1 else area["id"]
+
+    users: list[dict] = []
+    grants: list[dict] = []
+
+    def account(username: str, title: str, area: dict, grant: dict) -> None:
+        user_id = first_id + len(users)
+        users.append(
+            {
+                "id": user_id,
+                "username": username,
+                "display_name": f"{title} {_person_name(rng)}"[:50],
+                "password_hash": password_hash,
+                "active": True,
+                "must_change_password": False,
+                "session_version": 1,
+                "home_area_id": home(area),
+            }
+        )
+        grants.append({"id": len(grants) + 1, "user_id": user_id, "area_id": None, "department_id": None, **grant})
+
+    for area in plan.areas:
+        if area["level"] in STAFF_ROLES:
+            role, title = STAFF_ROLES[area["level"]]
+            account(f"staff{area['id']}", area["name"] + title, area, {"role": role.value, "area_id": area["id"]})
+    for department in plan.departments:
+        grant = {"role": Role.department_officer.value, "department_id": department["id"]}
+        account(f"officer{department['id']}", department["name"], by_id[department["area_id"]], grant)
+    _bulk(User, users)
+    _bulk(RoleGrant, grants)
+    return len(users)
 
 
 def _demo_accounts(password_hash: str) -> None:

@@ -16,12 +16,13 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from time import monotonic
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 
 from kmvolunteer.auth.models import Role, RoleGrant, User
 from kmvolunteer.core.audit import AuditEntry
 from kmvolunteer.core.time import local_today, utcnow
 from kmvolunteer.extensions import db
+from kmvolunteer.org.demo import reset_sequences
 from kmvolunteer.org.models import Area, Member
 from kmvolunteer.reportin.models import Need, ReportIn
 from kmvolunteer.service.models import ServiceRecord
@@ -95,7 +96,7 @@ def seed(*, rng: random.Random, generated: bool, echo: Callable[[str], None]) ->
             plan.flush()
     plan.home_queue(home.id, [m for m in members if where[m.id] == home.id])
     plan.flush()
-    _reset_sequences()
+    reset_sequences(("report_in", "service_record", "audit_entry", "year_rule"))
     echo(f"service: {plan.total} records in {monotonic() - started:.1f} s")
 
 
@@ -382,15 +383,3 @@ def _insert(model: type, rows: list[dict]) -> None:
     with driver.cursor() as cursor, cursor.copy(f'COPY "{table}" ({", ".join(columns)}) FROM STDIN') as copy:
         for row in rows:
             copy.write_row([row[c] for c in columns])
-
-
-def _reset_sequences() -> None:
-    if db.engine.dialect.name != "postgresql":
-        return
-    for table in ("report_in", "service_record", "audit_entry", "year_rule"):
-        db.session.execute(
-            text(
-                f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
-                f'COALESCE((SELECT MAX(id) FROM "{table}"), 0) + 1, false)'
-            )
-        )

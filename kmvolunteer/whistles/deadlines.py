@@ -50,6 +50,9 @@ DEFAULTS = {
 RANGES = {"sign_minutes": (10, 480), "contact_hours": (1, 72), "handle_days": (1, 30)}  # as the table's CHECKs
 
 
+Periods = tuple[tuple[time, time], ...]  # office hours of a day: (begin, end), in order
+
+
 @dataclass(frozen=True)
 class Deadlines:
     sign: datetime
@@ -57,7 +60,7 @@ class Deadlines:
     handle: datetime
 
 
-def working_periods(spec: str | None = None) -> tuple[tuple[time, time], ...]:
+def working_periods(spec: str | None = None) -> Periods:
     """The office hours of a day, from ``WORKING_HOURS`` ("09:00-12:00,14:00-18:00"): ordered, not
     overlapping, each at least a minute long. A wrong setting is a ValueError at the first deadline."""
     spec = spec if spec is not None else current_app.config["WORKING_HOURS"]
@@ -72,7 +75,7 @@ def working_periods(spec: str | None = None) -> tuple[tuple[time, time], ...]:
     return tuple(periods)
 
 
-def minutes_per_day(periods: tuple[tuple[time, time], ...] | None = None) -> int:
+def minutes_per_day(periods: Periods | None = None) -> int:
     periods = periods or working_periods()
     return sum((_minutes(end) - _minutes(begin)) for begin, end in periods)
 
@@ -86,13 +89,16 @@ def _utc(local: datetime) -> datetime:
 
 
 def add_working_minutes(
-    start: datetime, minutes: int, periods: tuple[tuple[time, time], ...] | None = None
+    start: datetime, minutes: int, periods: Periods | None = None, overrides: dict[date, bool] | None = None
 ) -> datetime:
     """The UTC moment ``minutes`` of working time after the UTC moment ``start``: nights, weekends,
-    holidays and local days off do not count; 调休 Saturdays and Sundays do."""
+    holidays and local days off do not count; 调休 Saturdays and Sundays do. ``overrides``: the city's
+    exceptions (years.workdays.overrides_between) of at least the HORIZON_DAYS from ``start``, when the
+    caller has them already (the demo city's thousands of deadlines); read here otherwise."""
     periods = periods or working_periods()
     now = to_local(start).replace(tzinfo=None)
-    overrides = overrides_between(now.date(), now.date() + timedelta(days=HORIZON_DAYS))
+    if overrides is None:
+        overrides = overrides_between(now.date(), now.date() + timedelta(days=HORIZON_DAYS))
     remaining = timedelta(minutes=minutes)
     day = now.date()
     for _day in range(HORIZON_DAYS):
@@ -108,9 +114,11 @@ def add_working_minutes(
     raise ServiceError(_("There is not enough working time in the calendar for this deadline."))
 
 
-def add_working_days(start: datetime, days: int, periods: tuple[tuple[time, time], ...] | None = None) -> datetime:
+def add_working_days(
+    start: datetime, days: int, periods: Periods | None = None, overrides: dict[date, bool] | None = None
+) -> datetime:
     periods = periods or working_periods()
-    return add_working_minutes(start, days * minutes_per_day(periods), periods)
+    return add_working_minutes(start, days * minutes_per_day(periods), periods, overrides)
 
 
 def limits_for(tier: str, urgency: str) -> Limits:
@@ -121,12 +129,15 @@ def limits_for(tier: str, urgency: str) -> Limits:
     return Limits(row.sign_minutes, row.contact_hours, row.handle_days)
 
 
-def deadlines_from(start: datetime, limits: Limits) -> Deadlines:
+def deadlines_from(start: datetime, limits: Limits, overrides: dict[date, bool] | None = None) -> Deadlines:
     periods = working_periods()
+    if overrides is None:
+        day = to_local(start).date()
+        overrides = overrides_between(day, day + timedelta(days=HORIZON_DAYS))
     return Deadlines(
-        sign=add_working_minutes(start, limits.sign_minutes, periods),
+        sign=add_working_minutes(start, limits.sign_minutes, periods, overrides),
         contact=start + timedelta(hours=limits.contact_hours),
-        handle=add_working_days(start, limits.handle_days, periods),
+        handle=add_working_days(start, limits.handle_days, periods, overrides),
     )
 
 

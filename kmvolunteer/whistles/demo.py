@@ -1,5 +1,6 @@
-"""Demo whistles: a few of 翠湖社区's and 华山街道's, at each step, blown and worked through the services
-(so their timelines, deadlines and notices are those the site makes), for the demo accounts to find.
+"""Demo whistles: the generated city's three years of them (demo_city.py); in the curated city, a few of
+翠湖社区's and 华山街道's, at each step, blown and worked through the services (so their timelines, deadlines
+and notices are those the site makes), for the demo accounts to find.
 
 Summonses still to sign pass their one-hour deadline soon after the demo is loaded; the worker's whistle
 pass then escalates them, so a demo running for a while shows that too.
@@ -14,8 +15,9 @@ from sqlalchemy import select
 
 from kmvolunteer.auth.models import User
 from kmvolunteer.extensions import db
+from kmvolunteer.org.demo import reset_sequences
 from kmvolunteer.org.models import Area, Department
-from kmvolunteer.whistles import services
+from kmvolunteer.whistles import demo_city, services
 from kmvolunteer.whistles.models import Rating, Urgency
 
 # (title, problem, address, place, category index, urgency, how far it has gone)
@@ -73,7 +75,9 @@ SUBDISTRICT_WHISTLES = [
 
 def seed(*, rng: random.Random, generated: bool, echo: Callable[[str], None]) -> None:
     if generated:
-        return  # the generated city's places have other names; its whistles are still to come
+        written = demo_city.seed(rng, echo)
+        reset_sequences(tuple(written))
+        return
     community = db.session.scalar(select(Area).where(Area.name == "翠湖社区"))
     subdistrict = db.session.scalar(select(Area).where(Area.name == "华山街道"))
     if community is None or subdistrict is None:
