@@ -211,22 +211,23 @@ class _City:
                 self._queue(self._moment(self.rng.uniform(0, 365 * YEARS)), self._new(self.rng.choice(blowing)))
         return len(self.queue)
 
-    def _new(self, place: _Place, template: dict | None = None) -> dict:
+    def _new(self, place: _Place) -> dict:
+        """What ``place``'s staff write when they blow a whistle."""
         rng = self.rng
-        if template is None:
-            category_id, category = rng.choice(self.categories)
-            title, problem = rng.choice(TEXTS.get(category, TEXTS["其他"]))
-            street = rng.choice(STREETS)
-            address = f"{street}{rng.randint(1, 300)}号"
-            template = {
-                "title": title.format(street=street),
-                "problem": problem.format(address=address),
-                "address": address,
-                "place": rng.choice(PLACES),
-                "category_id": category_id,
-                "urgency": Urgency.urgent.value if rng.random() < URGENT else Urgency.normal.value,
-            }
-        return {**template, "area_id": place.id, "blower_id": place.staff}
+        category_id, category = rng.choice(self.categories)
+        title, problem = rng.choice(TEXTS.get(category, TEXTS["其他"]))
+        street = rng.choice(STREETS)
+        address = f"{street}{rng.randint(1, 300)}号"
+        return {
+            "title": title.format(street=street),
+            "problem": problem.format(address=address),
+            "address": address,
+            "place": rng.choice(PLACES),
+            "category_id": category_id,
+            "urgency": Urgency.urgent.value if rng.random() < URGENT else Urgency.normal.value,
+            "area_id": place.id,
+            "blower_id": place.staff,
+        }
 
     def _queue(self, at: datetime, row: dict) -> None:
         self.serial += 1
