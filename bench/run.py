@@ -263,7 +263,7 @@ def server_times(app, fx: dict, repeat: int) -> dict[str, dict[str, float]]:
         }
         print(
             f"  {name:<30} p50 {results[name]['p50_ms']:>7} ms   p95 {results[name]['p95_ms']:>7} ms"
-            f"   ({len(cookies)} user(s) in turn)",
+            f"   ({len(asked)} page(s), {len(cookies)} user(s) in turn)",
             flush=True,
         )
     return results
