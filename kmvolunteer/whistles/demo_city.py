@@ -242,7 +242,8 @@ class _City:
 
 
 class _Whistle:
-    """One whistle played from its blowing to now (or to its escalation)."""
+    """One whistle played from its blowing to now (or to its escalation). Its area's staff account (who blew
+    it, or who took it over when it was escalated to the area) routes, rates and closes it."""
 
     def __init__(self, city: _City, row: dict, at: datetime) -> None:
         self.city, self.rng = city, city.rng
@@ -317,7 +318,7 @@ class _Whistle:
             self._work(s)
         self._settle_and_rate()
         if manual is not None and manual <= city.now:  # unless the pass escalated it before
-            self._escalate(manual, EscalationReason.manual, self.rng.choice(MANUAL_REASONS), row["blower_id"])
+            self._escalate(manual, EscalationReason.manual, self.rng.choice(MANUAL_REASONS), self.place.staff)
         city.out.add(Whistle, row)
         for s in self.summonses:
             city.out.add(Summons, {k: v for k, v in s.items() if not k.startswith("_")})
@@ -449,7 +450,7 @@ class _Whistle:
         others = [d for d in self.place_departments() if d[0] not in {x["department_id"] for x in self.summonses}]
         rerouted = at + timedelta(hours=rng.uniform(0.3, 6))
         if others and rerouted <= self.end:
-            self._summon(rerouted, [rng.choice(others)], self.row["blower_id"])
+            self._summon(rerouted, [rng.choice(others)], self.place.staff)
             self._work(self.summonses[-1])
 
     def _escalate(self, at: datetime, kind: EscalationReason, reason: str, actor: int | None) -> None:
@@ -490,7 +491,7 @@ class _Whistle:
             return
         closed = last + timedelta(hours=self.rng.uniform(0.1, 24))
         if closed <= self.end and self.row["status"] == WhistleStatus.handled.value:
-            self._whistle_move(closed, "whistle.closed", WhistleStatus.closed.value, self.row["blower_id"])
+            self._whistle_move(closed, "whistle.closed", WhistleStatus.closed.value, self.place.staff)
             self.row["closed_at"] = closed
 
     def _rate(self, s: dict, at: datetime) -> datetime:
@@ -498,7 +499,7 @@ class _Whistle:
         again; twice 不满意, and the pass escalates the whistle."""
         if at > self.end or self.rng.random() < LEFT_HANDLED / 2:
             return at
-        blower = self.row["blower_id"]
+        blower = self.place.staff
         rating = _pick(self.rng, RATINGS)
         if s["unsatisfied_count"] >= 2 or len(self.summonses) > 1:  # (one 不满意 cycle at a time, kept simple)
             rating = rating if rating != Rating.unsatisfied.value else Rating.basic.value
