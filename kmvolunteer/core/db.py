@@ -183,3 +183,21 @@ def _number_list_postgresql(element, compiler, **kw):
 
 def numbers_of(text: str | None) -> list[float]:
     return [float(part) for part in text.split(",")] if text else []
+
+
+def bulk_insert(model: type, rows: list[dict]) -> None:
+    """Bulk insert of rows that name every column (ids included): `insert(Model)` with many rows; on
+    PostgreSQL, COPY through the same connection and transaction, which is several times faster for
+    hundreds of thousands of rows (the demo city's)."""
+    if not rows:
+        return
+    if db.engine.dialect.name != "postgresql":
+        db.session.execute(insert(model), rows)
+        return
+    db.session.flush()
+    columns = list(rows[0])
+    table = model.__table__.name
+    driver = db.session.connection().connection.driver_connection
+    with driver.cursor() as cursor, cursor.copy(f'COPY "{table}" ({", ".join(columns)}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])

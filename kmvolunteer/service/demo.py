@@ -16,10 +16,11 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from time import monotonic
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from kmvolunteer.auth.models import Role, RoleGrant, User
 from kmvolunteer.core.audit import AuditEntry
+from kmvolunteer.core.db import bulk_insert
 from kmvolunteer.core.time import local_today, utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.demo import reset_sequences
@@ -360,26 +361,9 @@ class _Plan:
 
     def flush(self) -> None:
         if self.records:
-            _insert(ServiceRecord, self.records)
+            bulk_insert(ServiceRecord, self.records)
             self.total += len(self.records)
             self.records.clear()
         if self.audits:
-            _insert(AuditEntry, self.audits)
+            bulk_insert(AuditEntry, self.audits)
             self.audits.clear()
-
-
-def _insert(model: type, rows: list[dict]) -> None:
-    """Bulk insert: `insert(Model)` with many rows; on PostgreSQL, COPY through the same connection and
-    transaction, which is several times faster for millions of rows."""
-    if not rows:
-        return
-    if db.engine.dialect.name != "postgresql":
-        db.session.execute(insert(model), rows)
-        return
-    db.session.flush()
-    columns = list(rows[0])
-    table = model.__table__.name
-    driver = db.session.connection().connection.driver_connection
-    with driver.cursor() as cursor, cursor.copy(f'COPY "{table}" ({", ".join(columns)}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row([row[c] for c in columns])

@@ -24,12 +24,13 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from kmvolunteer.auth.models import Role, RoleGrant
 from kmvolunteer.auth.policy import BLOWERS
 from kmvolunteer.core import audit
 from kmvolunteer.core.audit import AuditEntry
+from kmvolunteer.core.db import bulk_insert
 from kmvolunteer.core.time import LOCAL_TZ, to_local, utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Department
@@ -120,9 +121,10 @@ class _Place:
 
 
 class _Writer:
-    """Rows with ids given here, written in chunks in the order the foreign keys need."""
+    """Rows with ids given here, written some 20,000 audit entries at a time, in the order the foreign keys
+    need."""
 
-    CHUNK = 5000
+    CHUNK = 20_000
     ORDER = (Whistle, Summons, SummonsProgress, AuditEntry)
 
     def __init__(self) -> None:
@@ -139,12 +141,11 @@ class _Writer:
         self.rows[model].append(row)
 
     def flush(self, force: bool = False) -> None:
-        if not force and len(self.rows[AuditEntry]) < 4 * self.CHUNK:
+        if not force and len(self.rows[AuditEntry]) < self.CHUNK:
             return
         for model in self.ORDER:
             rows = self.rows[model]
-            for start in range(0, len(rows), self.CHUNK):
-                db.session.execute(insert(model), rows[start : start + self.CHUNK])
+            bulk_insert(model, rows)
             self.written[model] += len(rows)
             rows.clear()
 
