@@ -124,6 +124,7 @@ def _init_extensions(app: Flask) -> None:
     # Every model must be imported for Alembic.
     from kmvolunteer.auth.models import RoleGrant, User
     from kmvolunteer.core import audit, submissions  # noqa: F401
+    from kmvolunteer.letters import models as letters_models  # noqa: F401
     from kmvolunteer.notices import models as notices_models  # noqa: F401
     from kmvolunteer.notices.services import unread_notices
     from kmvolunteer.org import models  # noqa: F401
@@ -188,6 +189,7 @@ def _register_blueprints(app: Flask) -> None:
     from kmvolunteer.auth.admin import bp as accounts_bp
     from kmvolunteer.auth.views import bp as auth_bp
     from kmvolunteer.home.views import bp as home_bp
+    from kmvolunteer.letters.views import bp as letters_bp
     from kmvolunteer.notices.views import bp as notices_bp
     from kmvolunteer.org.views import bp as org_bp
     from kmvolunteer.reportin.views import bp as reportin_bp
@@ -205,6 +207,7 @@ def _register_blueprints(app: Flask) -> None:
         reportin_bp,
         service_bp,
         reports_bp,
+        letters_bp,
         tallies_bp,
         agencyorg_bp,
         whistles_bp,

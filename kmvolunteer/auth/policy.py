@@ -79,6 +79,18 @@ def _reads_agency(user: User, agency: Agency | None) -> bool:
     )
 
 
+def _letters_to(user: User, agency: Agency | None) -> bool:
+    """The readers of the letters to ``agency``: its party organization, the work committee over it and the
+    secretaries of its branches."""
+    return _reads_agency(user, agency) or (
+        agency is not None and any(b.id in _branch_ids(user) for b in agency.branches)
+    )
+
+
+def _letter_community_reader(user: User, community: Area | None) -> bool:
+    return _community_secretary_of(user, community) or _org_covers(user, community)
+
+
 def _reads_branch(user: User, branch: Branch | None) -> bool:
     return branch is not None and _reads_agency(user, branch.agency)
 
@@ -277,6 +289,16 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "results.menu": lambda u, _=None: _reads_results(u),
     "results.agency": _reads_agency,
     "year.manage": lambda u, _=None: _city_org(u),
+    # --- 反馈函 feedback letters (kmvolunteer/letters): the community secretary issues its letters (an
+    # About(community, agency=…) before the letter exists); the community's organization departments read
+    # them; so do the agency's party organization, the work committee over it and the agency's branch
+    # secretaries. The agency's own party organization acknowledges receipt: its one write action.
+    "letter.manage": lambda u, community: community.level == "community" and _community_secretary_of(u, community),
+    "letter.list": lambda u, community: community.level == "community" and _letter_community_reader(u, community),
+    "letter.issue": lambda u, x: x.community.level == "community" and _community_secretary_of(u, x.community),
+    "letter.view": lambda u, letter: _letter_community_reader(u, letter.community) or _letters_to(u, letter.agency),
+    "letter.agency": lambda u, agency: _letters_to(u, agency),
+    "letter.acknowledge": lambda u, letter: letter.agency_id in _party_agency_ids(u),
     # --- 吹哨报到 whistles (issue 15): the blowing area's staff blow, route, rate, close, reopen, escalate
     # and decide extensions; a department officer acts on their department's summons only; the areas
     # above read everything below them; everyone involved in a whistle reads the one it escalated to.
@@ -308,7 +330,12 @@ BLOWERS = {
     "district": Role.org_department,
 }
 
-NOTICE_ROLES = {Role.department_officer.value, *(role.value for role in BLOWERS.values())}
+# The agency's party organization is told of the feedback letters its agency receives.
+NOTICE_ROLES = {
+    Role.department_officer.value,
+    Role.agency_party_org.value,
+    *(role.value for role in BLOWERS.values()),
+}
 
 
 def _blows_at(user: User, area: Area | None) -> bool:
@@ -400,15 +427,17 @@ class About(NamedTuple):
     community: Area
     member: Member | None = None
     branch: Branch | None = None
+    agency: Agency | None = None
 
 
 class Subject(NamedTuple):
-    """Whom a decision is about: a person, a branch (its secretaries and members), or a department
-    (its officers)."""
+    """Whom a decision is about: a person, a branch (its secretaries and members), a department (its
+    officers), or an agency (its members, its branches' secretaries and its party organization)."""
 
     member: Member | None = None
     branch: Branch | None = None
     department: Department | None = None
+    agency: Agency | None = None
 
 
 # Every action that decides about a person or a branch, and how to find whom it is about. ``can`` refuses
@@ -426,6 +455,8 @@ SUBJECTS: dict[str, Callable[[Any], Subject]] = {
     "evaluation.rate": lambda e: Subject(e.member),
     "feedback.write": lambda sheet: Subject(branch=sheet.branch),
     "unit_rating.rate": lambda r: Subject(branch=r.branch),
+    # A letter is about every branch of its agency: a FeedbackLetter or an About(community, agency=…).
+    "letter.issue": lambda x: Subject(agency=x.agency),
     "summons.rate": lambda s: Subject(department=s.department),
     "extension.decide": lambda e: Subject(department=e.summons.department),
 }
@@ -437,10 +468,20 @@ def _is_subject(user: User, subject: Subject) -> bool:
         return True
     if subject.department is not None and subject.department.id in _department_ids(user):
         return True
+    if subject.agency is not None and _of_agency(user, subject.agency):
+        return True
     branch = subject.branch
     return branch is not None and (
         branch.id in _branch_ids(user) or (user.member is not None and user.member.branch_id == branch.id)
     )
+
+
+def _of_agency(user: User, agency: Agency) -> bool:
+    """Does ``user`` belong to ``agency``: a member or secretary of one of its branches, or its party
+    organization?"""
+    if user.member is not None and user.member.branch.agency_id == agency.id:
+        return True
+    return agency.id in _party_agency_ids(user) or any(b.id in _branch_ids(user) for b in agency.branches)
 
 
 def about_self(user: User, action: str, obj: Any) -> bool:
