@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 
@@ -52,6 +53,7 @@ ID_KINDS = {
     "member_id": lambda w, mine: (w.members["member"] if not mine else w.members["other_member"]).id,
     "user_id": lambda w, mine: (w.users["member"] if not mine else w.users["other_member"]).id,
     "notice_id": lambda w, mine: _side(w, mine)["notice"].id,
+    "letter_id": lambda w, mine: _side(w, mine)["letter"].id,
     "grant_id": lambda w, mine: (
         (w.users["community_secretary"] if not mine else w.users["other_secretary"]).grants[0].id
     ),
@@ -75,6 +77,7 @@ GUANDU_SIDE = ["other_org", "other_secretary", "other_branch_secretary", "138000
 
 @pytest.fixture
 def world(world):
+    from kmvolunteer.letters.models import FeedbackLetter
     from kmvolunteer.notices.models import Notice
     from kmvolunteer.reportin.models import Claim, Project, Resource, ServiceCategory
     from kmvolunteer.reports.models import FeedbackSheet, Report
@@ -126,7 +129,25 @@ def world(world):
         db.session.flush()
         whistle = _whistle(world, community)
         notice = Notice(user_id=secretary.id, kind="escalated", whistle=whistle)
-        db.session.add(notice)
+        letter = FeedbackLetter(
+            serial=f"FKH-2026-{side.upper():A<10}",
+            community=community,
+            agency=branch.agency,
+            year=2026,
+            period="H1",
+        )
+        letter.content = json.dumps(
+            {
+                "community": community.name,
+                "community_full": community.name,
+                "agency": branch.agency.name,
+                "period": {"year": 2026, "code": "H1", "start": "2026-01-01", "end": "2026-06-30"},
+                "as_of": "2026-07-01",
+                "members": [],
+                "branches": [],
+            }
+        )
+        db.session.add_all([notice, letter])
         world.extra[side] = {
             "report_in": report_in,
             "need": need,
@@ -137,6 +158,7 @@ def world(world):
             "sheet": sheet,
             "record": record,
             "notice": notice,
+            "letter": letter,
             "whistle": whistle,
             "summons": whistle.summonses[0],
             "photo": whistle.photos[0],
@@ -497,14 +519,20 @@ def test_every_route_survives_hostile_query_strings_and_bodies_as_every_role(app
 OWN_ACCOUNT = {"auth.login", "auth.logout", "auth.language", "auth.change_password"}
 
 
+# The one thing the agency's party organization does: it acknowledges receipt of a feedback letter to its agency,
+# and marks the notices of those letters read (its own inbox). The work committee above does neither.
+PARTY_OWN = {"letters.acknowledge", "notices.read_all"}
+
+
 def test_every_post_route_refuses_the_agency_party_and_the_work_committee(app, world, login):
     """Both roles read their agencies' branches (the 五华 side of this world, in scope here) and change nothing:
-    every POST route, on objects they can read, is a 404."""
+    every POST route, on objects they can read, is a 404 — but the party organization's acknowledgement of a
+    letter to its agency (tested in test_letters_http.py) and its own notices."""
     for username in ("wuhua_party", "wuhua_committee"):
         user = login(username)
         assert user.get(f"/branches/{world.branch.id}/report-ins").status_code == 200  # in scope
         for rule in _routes(app, "POST"):
-            if rule.endpoint in OWN_ACCOUNT:
+            if rule.endpoint in OWN_ACCOUNT or (username == "wuhua_party" and rule.endpoint in PARTY_OWN):
                 continue
             url = _url(rule, world, wuhua_user=False)
             before = row_count()

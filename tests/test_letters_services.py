@@ -4,7 +4,7 @@ correcting (a new letter supersedes), acknowledging, and each refusal changing n
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
@@ -17,11 +17,9 @@ from kmvolunteer.extensions import db
 from kmvolunteer.letters import services
 from kmvolunteer.letters.models import FeedbackLetter
 from kmvolunteer.notices.models import Notice
-from kmvolunteer.reportin.models import Project
-from kmvolunteer.reports.models import Evaluation, Report, UnitRating
 from kmvolunteer.years.models import YearRule
 from tests.conftest import PASSWORD
-from tests.factories import make_member, make_record, make_results_readers, make_rule, make_user, report_in_at
+from tests.factories import letters_world, make_member, make_record, make_rule, make_user
 
 YEAR = local_today().year - 1
 
@@ -33,44 +31,7 @@ def _english_messages(english):
 
 @pytest.fixture
 def served(world):
-    """Last year, under a city rule asking for feedback every half year: 张明 (机关党支部 of 五华区民政局)
-    reported in to 翠湖社区, served 3 h there in the first half and 1 h in the second, submitted the year's
-    report and was rated 合格 (published); his branch co-builds there, finished a project in May and was
-    rated 良好. 五华区民政局 has a party organization and a work committee above it."""
-    w = world
-    make_rule(w.city, YEAR, feedback_frequency="half", min_half_hours=4, min_activities=1)
-    report_in_at(w.community, branch=w.branch)
-    report_in_at(w.community, member=w.members["member"])
-    make_record(w.members["member"], w.community, date(YEAR, 3, 1), half_hours=6)
-    make_record(w.members["member"], w.community, date(YEAR, 9, 1), half_hours=2)
-    db.session.add_all(
-        [
-            Report(
-                kind="member",
-                member=w.members["member"],
-                branch=w.branch,
-                community=w.community,
-                year=YEAR,
-                period="Y",
-                status="submitted",
-            ),
-            Evaluation(
-                community=w.community,
-                member=w.members["member"],
-                year=YEAR,
-                rating="good",
-                comment="积极参加志愿服务",
-                published=True,
-            ),
-            UnitRating(community=w.community, branch=w.branch, year=YEAR, rating="good", comment="按协议开展活动"),
-            Project(
-                community=w.community, branch=w.branch, title="助老食堂", status="done", done_at=datetime(YEAR, 5, 1)
-            ),
-        ]
-    )
-    w.extra["readers"] = make_results_readers(w, PASSWORD)
-    db.session.commit()
-    return w
+    return letters_world(world, YEAR, PASSWORD)
 
 
 def _issue(w, period="H1", who="community_secretary", agency=None, year=YEAR, community=None):

@@ -78,7 +78,7 @@ def community(community_id: int):
     today = local_today()
     periods = services.letter_periods(place, year)
     period = request.args.get("period") or (periods[0] if periods else "")
-    if periods and period not in periods:
+    if period and period not in periods:
         abort(404)
     return render(
         "letters/community.html",
