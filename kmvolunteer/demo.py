@@ -7,6 +7,7 @@ It composes the features, so it sits on the top floor with the app and the comma
 from __future__ import annotations
 
 from kmvolunteer.extensions import db
+from kmvolunteer.letters import demo as letters_demo
 from kmvolunteer.org.demo import DEMO_ACCOUNTS, DEMO_MEMBER, DEMO_PASSWORD, Sizes, database_is_empty, seed_org
 from kmvolunteer.org.models import bulk_loaded
 from kmvolunteer.reportin import demo as reportin_demo
@@ -20,7 +21,7 @@ __all__ = ["DEMO_ACCOUNTS", "DEMO_MEMBER", "DEMO_PASSWORD", "Sizes", "database_i
 def seed(*, generated: Sizes | None = None, echo=print) -> dict[str, int]:
     """Fill an empty database with the demo city (or a generated one of ``generated`` sizes)."""
     rng, counts = seed_org(generated=generated, echo=echo)
-    for feature in (reportin_demo, service_demo, reports_demo, whistles_demo):
+    for feature in (reportin_demo, service_demo, reports_demo, letters_demo, whistles_demo):
         feature.seed(rng=rng, generated=generated is not None, echo=echo)
         db.session.commit()
     bulk_loaded.send(None)
