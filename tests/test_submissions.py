@@ -26,6 +26,8 @@ KEY_RE = re.compile(r'name="submission_key" value="([0-9a-f]{32})"')
 CREATES = {
     "accounts.add_grant",
     "accounts.new",
+    "letters.correct",
+    "letters.issue",
     "org.add_member",
     "org.roster_import",
     "reportin.categories",
@@ -52,6 +54,7 @@ CREATES = {
 # Decisions, edits, withdrawals and sessions: guarded state changes, or nothing is created.
 OTHERS = {
     "accounts.reset_password",
+    "letters.acknowledge",
     "accounts.revoke_grant",
     "accounts.set_active",
     "auth.change_password",
@@ -89,6 +92,7 @@ OTHERS = {
 }
 # Forms whose action the view passes in.
 ACTION_CHOSEN_BY_VIEW = {
+    "letters.correct": "letters/correct.html",
     "service.new_entry": "service/_entry_form.html",
     "reports.write": "reports/write.html",
     "reports.write_branch": "reports/write.html",
