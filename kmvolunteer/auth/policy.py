@@ -73,7 +73,8 @@ def _reads_results(user: User) -> bool:
 
 def _reads_agency(user: User, agency: Agency | None) -> bool:
     """The agency's own party organization, or a work committee over the agency's area, reads the results of
-    its branches and members. Neither ever changes anything: no write rule names them."""
+    its branches and members. Neither changes any of it: the one write rule naming either is the party
+    organization's acknowledgement of a feedback letter to its agency (``letter.acknowledge``)."""
     return agency is not None and (
         agency.id in _party_agency_ids(user) or _covered(_area_paths(user, (Role.agency_work_committee,)), agency.area)
     )
