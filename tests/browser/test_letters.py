@@ -27,7 +27,8 @@ def test_a_letter_goes_from_the_community_to_the_agency_party_organization(page:
     log_in(page, "community_secretary", PASSWORD)
     page.goto("/reports/")
     page.locator(f'a[href="/letters/communities/{w.community.id}"]').click()
-    page.locator("a.button", has_text=str(YEAR)).click()
+    expect(page.locator("#letters-issued")).to_be_visible()
+    page.locator(f'a[href="/letters/communities/{w.community.id}?year={YEAR}"]').click()
     expect(page.locator(f"#agency-{w.agency.id}")).to_contain_text(w.agency.name)
     page.locator(f"#agency-{w.agency.id} a", has_text="预览").click()
     expect(page.locator("#letter-preview")).to_be_visible()
@@ -37,6 +38,7 @@ def test_a_letter_goes_from_the_community_to_the_agency_party_organization(page:
     serial = page.locator("#letter-serial")
     expect(serial).to_have_text(re.compile(rf"FKH-{YEAR}-[A-Z2-9]{{10}}"))
     expect(page.locator("#letter-waiting")).to_be_visible()
+    expect(page.locator("body.print-sheet")).to_have_count(1)  # the letter's own page, not swapped into another
     screenshot(page, f"letters-issued-{variant}")
     letter = db.session.scalar(select(FeedbackLetter))
 
@@ -48,6 +50,7 @@ def test_a_letter_goes_from_the_community_to_the_agency_party_organization(page:
     party.goto(f"/agency-party/agencies/{w.agency.id}")
     party.locator(f'#letters a[href="/letters/{letter.id}"]').click()
     expect(party.locator("#letter-members")).to_contain_text("积极参加志愿服务")
+    expect(party.locator("body.print-sheet")).to_have_count(1)
     expect(party.locator("#letter-branches")).to_contain_text("助老食堂")
     party.locator("#acknowledge-form button").click()
     expect(party.locator("#letter-acknowledged")).to_be_visible()
