@@ -15,9 +15,10 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.routing import IntegerConverter
 
+from kmvolunteer.bodies.models import JointBody, JointMeeting
 from kmvolunteer.core.audit import AuditEntry
 from kmvolunteer.extensions import db
-from kmvolunteer.org.models import Member
+from kmvolunteer.org.models import Estate, Grid, Member
 from tests.conftest import PASSWORD, row_count
 
 # How to find, for each id in a URL, an object of the OTHER district (官渡区 for 五华区 users, and
@@ -35,6 +36,7 @@ def _side(w, mine: bool) -> dict:
 ID_KINDS = {
     "area_id": lambda w, mine: (w.community if not mine else w.other_community).id,
     "community_id": lambda w, mine: (w.community if not mine else w.other_community).id,
+    "district_id": lambda w, mine: (w.district if not mine else w.other_district).id,
     "report_in_id": lambda w, mine: _side(w, mine)["report_in"].id,
     "need_id": lambda w, mine: _side(w, mine)["need"].id,
     "claim_id": lambda w, mine: _side(w, mine)["claim"].id,
@@ -46,6 +48,9 @@ ID_KINDS = {
     "whistle_id": lambda w, mine: _side(w, mine)["whistle"].id,
     "summons_id": lambda w, mine: _side(w, mine)["summons"].id,
     "photo_id": lambda w, mine: _side(w, mine)["photo"].id,
+    "grid_id": lambda w, mine: _side(w, mine)["grid"].id,
+    "estate_id": lambda w, mine: _side(w, mine)["estate"].id,
+    "meeting_id": lambda w, mine: _side(w, mine)["meeting"].id,
     # Only the city edits service categories: every category is out of scope for both sides.
     "category_id": lambda w, mine: w.extra["category"].id,
     "agency_id": lambda w, mine: (w.agency if not mine else w.other_agency).id,
@@ -147,7 +152,11 @@ def world(world):
                 "branches": [],
             }
         )
-        db.session.add_all([notice, letter])
+        grid = Grid(community=community, name="第一网格")
+        estate = Estate(community=community, name="第一小区", grid=grid)
+        body = JointBody(kind="committee", area=community, name=f"{community.name}大党委")
+        meeting = JointMeeting(body=body, held_on=date(2026, 3, 1), topics="研究共建项目")
+        db.session.add_all([notice, letter, grid, estate, body, meeting])
         world.extra[side] = {
             "report_in": report_in,
             "need": need,
@@ -162,6 +171,9 @@ def world(world):
             "whistle": whistle,
             "summons": whistle.summonses[0],
             "photo": whistle.photos[0],
+            "grid": grid,
+            "estate": estate,
+            "meeting": meeting,
         }
     db.session.commit()
     return world

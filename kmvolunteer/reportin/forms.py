@@ -130,3 +130,14 @@ class RosterFilterForm(FlaskForm):
     branch = SelectField(_l("Branch"), coerce=_int_or_none, validate_choice=False)
     category = SelectField(_l("Service category"), coerce=_int_or_none, validate_choice=False)
     skill = StringField(_l("Skill"), validators=[Optional(), Length(max=50)])
+
+
+class MarketFilterForm(FlaskForm):
+    """项目超市: where, what kind of service, and words to look for."""
+
+    class Meta:
+        csrf = False
+
+    area = SelectField(_l("District"), coerce=_int_or_none, validate_choice=False)
+    category = SelectField(_l("Service category"), coerce=_int_or_none, validate_choice=False)
+    q = StringField(_l("Words"), validators=[Optional(), Length(max=50)])
