@@ -123,6 +123,7 @@ def _sqlite_busy_timeout(app: Flask) -> None:
 def _init_extensions(app: Flask) -> None:
     # Every model must be imported for Alembic.
     from kmvolunteer.auth.models import RoleGrant, User
+    from kmvolunteer.bulletins import models as bulletins_models  # noqa: F401
     from kmvolunteer.core import audit, submissions  # noqa: F401
     from kmvolunteer.notices import models as notices_models  # noqa: F401
     from kmvolunteer.notices.services import unread_notices
@@ -187,6 +188,7 @@ def _register_blueprints(app: Flask) -> None:
     from kmvolunteer.audit.views import bp as audit_bp
     from kmvolunteer.auth.admin import bp as accounts_bp
     from kmvolunteer.auth.views import bp as auth_bp
+    from kmvolunteer.bulletins.views import bp as bulletins_bp
     from kmvolunteer.home.views import bp as home_bp
     from kmvolunteer.notices.views import bp as notices_bp
     from kmvolunteer.org.views import bp as org_bp
@@ -207,6 +209,7 @@ def _register_blueprints(app: Flask) -> None:
         reports_bp,
         tallies_bp,
         agencyorg_bp,
+        bulletins_bp,
         whistles_bp,
         notices_bp,
     ):

@@ -1,11 +1,12 @@
 """The demo city: the org's places and people, then each feature's data, announced (bulk_loaded) so
-that derived data, the tallies, is counted.
+that derived data, the tallies, is counted; then the bulletins, which read the tallies.
 
 It composes the features, so it sits on the top floor with the app and the commands.
 """
 
 from __future__ import annotations
 
+from kmvolunteer.bulletins import demo as bulletins_demo
 from kmvolunteer.extensions import db
 from kmvolunteer.org.demo import DEMO_ACCOUNTS, DEMO_MEMBER, DEMO_PASSWORD, Sizes, database_is_empty, seed_org
 from kmvolunteer.org.models import bulk_loaded
@@ -25,4 +26,5 @@ def seed(*, generated: Sizes | None = None, echo=print) -> dict[str, int]:
         db.session.commit()
     bulk_loaded.send(None)
     db.session.commit()
+    bulletins_demo.seed(echo=echo)  # from the tallies just counted
     return counts

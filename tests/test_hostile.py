@@ -52,6 +52,7 @@ ID_KINDS = {
     "member_id": lambda w, mine: (w.members["member"] if not mine else w.members["other_member"]).id,
     "user_id": lambda w, mine: (w.users["member"] if not mine else w.users["other_member"]).id,
     "notice_id": lambda w, mine: _side(w, mine)["notice"].id,
+    "bulletin_id": lambda w, mine: _side(w, mine)["bulletin"].id,
     "grant_id": lambda w, mine: (
         (w.users["community_secretary"] if not mine else w.users["other_secretary"]).grants[0].id
     ),
@@ -79,20 +80,34 @@ def world(world):
     from kmvolunteer.reportin.models import Claim, Project, Resource, ServiceCategory
     from kmvolunteer.reports.models import FeedbackSheet, Report
     from kmvolunteer.service.models import ServiceRecord
-    from tests.factories import make_branch_report_in, make_need, make_report_in, make_results_readers
+    from tests.factories import (
+        make_branch_report_in,
+        make_bulletin,
+        make_need,
+        make_report_in,
+        make_results_readers,
+    )
 
     world.extra = {"category": ServiceCategory(name="测试类别", sort_order=99)}
     # 五华区民政局's party organization and 五华区's work committee (机关党委, 机关工委): they read the 五华 side.
     make_results_readers(world, PASSWORD)
     db.session.add(world.extra["category"])
-    for side, member, community, branch, secretary in (
-        ("wuhua", world.members["member"], world.community, world.branch, world.users["community_secretary"]),
+    for side, member, community, branch, secretary, district in (
+        (
+            "wuhua",
+            world.members["member"],
+            world.community,
+            world.branch,
+            world.users["community_secretary"],
+            world.district,
+        ),
         (
             "guandu",
             world.members["other_member"],
             world.other_community,
             world.other_branch,
             world.users["other_secretary"],
+            world.other_district,
         ),
     ):
         report_in = make_report_in(member, community, "confirmed")
@@ -140,6 +155,8 @@ def world(world):
             "whistle": whistle,
             "summons": whistle.summonses[0],
             "photo": whistle.photos[0],
+            # A published bulletin of the district, naming the branch: read by the district's side only.
+            "bulletin": make_bulletin(district, branch.agency, branch),
         }
     db.session.commit()
     return world

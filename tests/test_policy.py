@@ -241,7 +241,8 @@ def test_the_agency_party_and_the_work_committee_read_their_agencies_only(world)
 
 
 def test_the_results_readers_hold_no_other_permission(world):
-    """Actions asked without an object: the two roles get none of them but their own menu."""
+    """Actions asked without an object: the two roles get none of them but their own menu and the list of the
+    bulletins published to them."""
     from kmvolunteer.auth.policy import RULES
     from tests.factories import make_results_readers
 
@@ -254,4 +255,4 @@ def test_the_results_readers_hold_no_other_permission(world):
                     allowed.add(action)
             except (AttributeError, TypeError):
                 continue  # a rule about an object
-        assert allowed == {"results.menu"}, (user.username, allowed)
+        assert allowed == {"results.menu", "bulletin.list"}, (user.username, allowed)  # published bulletins
