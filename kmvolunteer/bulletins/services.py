@@ -144,10 +144,10 @@ def ranked_units(rows: list[GroupRow]) -> list[dict]:
     counted = [row for row in rows if row.headcount]
 
     def rate(row: GroupRow) -> Fraction:
-        return Fraction(row.reported_in, row.headcount)
+        return Fraction(int(row.reported_in), int(row.headcount))  # (PostgreSQL's sums are decimals)
 
     def hours(row: GroupRow) -> Fraction:
-        return Fraction(row.half_hours, 2 * row.headcount)
+        return Fraction(int(row.half_hours), 2 * int(row.headcount))
 
     by_hours = sorted(counted, key=lambda row: (-hours(row), row.name))
     hours_rank = {row.key: rank for row, rank in zip(by_hours, shared_ranks(by_hours, hours), strict=True)}
@@ -157,9 +157,9 @@ def ranked_units(rows: list[GroupRow]) -> list[dict]:
             "position": position,
             "agency_id": row.key,
             "name": row.name,
-            "headcount": row.headcount,
-            "reported_in": row.reported_in,
-            "half_hours": row.half_hours,
+            "headcount": int(row.headcount),
+            "reported_in": int(row.reported_in),
+            "half_hours": int(row.half_hours),
             "rate_rank": rank,
             "hours_rank": hours_rank[row.key],
         }
