@@ -190,3 +190,32 @@ def test_a_draft_is_generated_in_a_few_queries_whatever_the_number_of_agencies(a
     with statements(app) as sent:
         services.draft(city.district, YEAR, city.users["district_org"], name_members=True)
     assert len(sent) <= 30, "\n".join(line[:100].replace("\n", " ") for line in sent)
+
+
+def test_the_list_shows_exactly_the_bulletins_each_user_may_open(world, ctx):
+    """scoped(…, "bulletin.list") and can(…, "bulletin.view") agree, for every user and every kind of bulletin."""
+    from kmvolunteer.auth.policy import can, scoped
+    from tests.factories import make_bulletin, make_results_readers
+
+    readers = make_results_readers(world, PASSWORD)
+    bulletins = [
+        make_bulletin(world.district, world.agency, world.branch2),
+        make_bulletin(world.district, world.agency, world.branch2, status="draft"),
+        make_bulletin(world.other_district, world.other_agency, world.other_branch),
+        make_bulletin(world.city, readers["sibling"], world.branch, number=1),
+    ]
+    users = [*world.users.values(), readers["party"], readers["committee"], readers["city_committee"]]
+    seen = {}
+    for user in users:
+        listed = set(db.session.scalars(scoped(select(Bulletin.id), user, "bulletin.list")))
+        allowed = {b.id for b in bulletins if can(user, "bulletin.view", b)}
+        assert listed == allowed, user.username
+        seen[user.username] = allowed
+    wuhua, draft, guandu, city_wide = (b.id for b in bulletins)
+    assert seen["district_org"] == {wuhua, draft, city_wide} and seen["city_org"] == {wuhua, draft, guandu, city_wide}
+    assert seen["other_org"] == {guandu, city_wide}
+    assert seen["wuhua_party"] == {wuhua, city_wide}  # its agency is in 五华区, and in the city
+    assert seen["wuhua_committee"] == {wuhua, city_wide} and seen["city_committee"] == {wuhua, guandu, city_wide}
+    assert seen["branch_secretary"] == {city_wide}  # 机关党支部 is named in the city's bulletin only
+    for username in ("13800000001", "community_secretary", "subdistrict_officer", "department_officer"):
+        assert seen[username] == set(), username
