@@ -29,6 +29,7 @@ READERS = {
     "city_org": True,  # covers the district
     "district_org": True,  # drafts it
     "wuhua_party": True,  # 五华区民政局's party organization: its agency is ranked
+    "guandu_party": False,  # 官渡区城市管理局's: another district's agency
     "wuhua_committee": True,  # the district's work committee
     "branch2_secretary": True,  # 离退休干部党支部 fell short and is named
     "city_committee": True,  # a work committee over the area
@@ -45,13 +46,19 @@ ORG = ("city_org", "district_org")
 @pytest.fixture
 def city(world):
     """A rule for the year (half of a branch's members reported in); 机关党支部 reported in with its member,
-    离退休干部党支部 (member2) did not; a secretary for the latter; the agency's party readers."""
+    离退休干部党支部 (member2) did not; a secretary for the latter; the agencies' party readers (and 官渡区's)."""
     make_rule(world.city, YEAR, min_half_hours=2, min_activities=1, report_required=False, unit_report_in_rate=50)
     service_report_in(world.members["member"], world.community)
     make_branch_report_in(world.branch, world.community)
     make_record(world.members["member"], world.community, date(YEAR, 3, 2), half_hours=8)
     make_user(
         "branch2_secretary", PASSWORD, world.district, RoleGrant(role=Role.branch_secretary.value, branch=world.branch2)
+    )
+    make_user(
+        "guandu_party",
+        PASSWORD,
+        world.other_district,
+        RoleGrant(role=Role.agency_party_org.value, agency=world.other_agency),
     )
     make_results_readers(world, PASSWORD)
     db.session.commit()
