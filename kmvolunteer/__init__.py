@@ -131,6 +131,7 @@ def _init_extensions(app: Flask) -> None:
     from kmvolunteer.org.models import Agency, Branch, Member
     from kmvolunteer.reportin import models as reportin_models  # noqa: F401
     from kmvolunteer.reports import models as reports_models  # noqa: F401
+    from kmvolunteer.resident import models as resident_models  # noqa: F401
     from kmvolunteer.service import models as service_models  # noqa: F401
     from kmvolunteer.tallies import models as tallies_models  # noqa: F401
     from kmvolunteer.whistles import models as whistles_models  # noqa: F401
@@ -189,11 +190,14 @@ def _register_blueprints(app: Flask) -> None:
     from kmvolunteer.auth.admin import bp as accounts_bp
     from kmvolunteer.auth.views import bp as auth_bp
     from kmvolunteer.bulletins.views import bp as bulletins_bp
+    from kmvolunteer.bodies.views import bp as bodies_bp
+    from kmvolunteer.estates.views import bp as estates_bp
     from kmvolunteer.home.views import bp as home_bp
     from kmvolunteer.notices.views import bp as notices_bp
     from kmvolunteer.org.views import bp as org_bp
     from kmvolunteer.reportin.views import bp as reportin_bp
     from kmvolunteer.reports.views import bp as reports_bp
+    from kmvolunteer.resident.views import bp as resident_bp
     from kmvolunteer.service.views import bp as service_bp
     from kmvolunteer.tallies.views import bp as tallies_bp
     from kmvolunteer.whistles.views import bp as whistles_bp
@@ -205,6 +209,8 @@ def _register_blueprints(app: Flask) -> None:
         org_bp,
         audit_bp,
         reportin_bp,
+        estates_bp,
+        bodies_bp,
         service_bp,
         reports_bp,
         tallies_bp,
@@ -212,6 +218,7 @@ def _register_blueprints(app: Flask) -> None:
         bulletins_bp,
         whistles_bp,
         notices_bp,
+        resident_bp,
     ):
         app.register_blueprint(blueprint)
 
@@ -222,7 +229,7 @@ def _init_templates(app: Flask) -> None:
     from kmvolunteer.auth.labels import LEVEL_LABELS, ROLE_LABELS
     from kmvolunteer.auth.policy import can
     from kmvolunteer.core.htmx import page_url
-    from kmvolunteer.core.text import catalog, mask_phone, mask_username, scroll_box
+    from kmvolunteer.core.text import catalog, mask_mobiles, mask_phone, mask_username, scroll_box
 
     app.jinja_env.globals.update(
         can=can,
@@ -235,6 +242,7 @@ def _init_templates(app: Flask) -> None:
     )
     app.jinja_env.filters["mask_phone"] = mask_phone
     app.jinja_env.filters["mask_username"] = mask_username
+    app.jinja_env.filters["mask_mobiles"] = mask_mobiles
     app.jinja_env.filters["datetime"] = lambda value, fmt="yyyy-MM-dd HH:mm": (
         format_datetime(value, fmt) if value else ""
     )

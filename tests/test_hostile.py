@@ -14,9 +14,10 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.routing import IntegerConverter
 
+from kmvolunteer.bodies.models import JointBody, JointMeeting
 from kmvolunteer.core.audit import AuditEntry
 from kmvolunteer.extensions import db
-from kmvolunteer.org.models import Member
+from kmvolunteer.org.models import Estate, Grid, Member
 from tests.conftest import PASSWORD, row_count
 
 # How to find, for each id in a URL, an object of the OTHER district (官渡区 for 五华区 users, and
@@ -34,6 +35,7 @@ def _side(w, mine: bool) -> dict:
 ID_KINDS = {
     "area_id": lambda w, mine: (w.community if not mine else w.other_community).id,
     "community_id": lambda w, mine: (w.community if not mine else w.other_community).id,
+    "district_id": lambda w, mine: (w.district if not mine else w.other_district).id,
     "report_in_id": lambda w, mine: _side(w, mine)["report_in"].id,
     "need_id": lambda w, mine: _side(w, mine)["need"].id,
     "claim_id": lambda w, mine: _side(w, mine)["claim"].id,
@@ -45,6 +47,9 @@ ID_KINDS = {
     "whistle_id": lambda w, mine: _side(w, mine)["whistle"].id,
     "summons_id": lambda w, mine: _side(w, mine)["summons"].id,
     "photo_id": lambda w, mine: _side(w, mine)["photo"].id,
+    "grid_id": lambda w, mine: _side(w, mine)["grid"].id,
+    "estate_id": lambda w, mine: _side(w, mine)["estate"].id,
+    "meeting_id": lambda w, mine: _side(w, mine)["meeting"].id,
     # Only the city edits service categories: every category is out of scope for both sides.
     "category_id": lambda w, mine: w.extra["category"].id,
     "agency_id": lambda w, mine: (w.agency if not mine else w.other_agency).id,
@@ -53,6 +58,7 @@ ID_KINDS = {
     "user_id": lambda w, mine: (w.users["member"] if not mine else w.users["other_member"]).id,
     "notice_id": lambda w, mine: _side(w, mine)["notice"].id,
     "bulletin_id": lambda w, mine: _side(w, mine)["bulletin"].id,
+    "request_id": lambda w, mine: _side(w, mine)["resident_request"].id,
     "grant_id": lambda w, mine: (
         (w.users["community_secretary"] if not mine else w.users["other_secretary"]).grants[0].id
     ),
@@ -61,6 +67,9 @@ ID_KINDS = {
 # three lists (needs, resources, projects) for all to see and claim from. Acting on them from
 # outside is refused with a message (not a 404) and must change nothing.
 PUBLISHED = {"reportin.lists", "reportin.need", "reportin.claim"}
+# The residents' public form (居民点单): anyone may open and send it, logged in or not; sent incomplete (as
+# here), it must change nothing.
+PUBLIC_FORMS = {"resident.ask"}
 WUHUA_SIDE = [
     "wuhua_party",
     "wuhua_committee",
@@ -79,6 +88,7 @@ def world(world):
     from kmvolunteer.notices.models import Notice
     from kmvolunteer.reportin.models import Claim, Project, Resource, ServiceCategory
     from kmvolunteer.reports.models import FeedbackSheet, Report
+    from kmvolunteer.resident.models import ResidentRequest
     from kmvolunteer.service.models import ServiceRecord
     from tests.factories import (
         make_branch_report_in,
@@ -137,11 +147,18 @@ def world(world):
             content="垃圾分类宣传",
             status="submitted",
         )
-        db.session.add_all([claim, resource, project, report, sheet, record])
+        resident_request = ResidentRequest(
+            community=community, code=f"{side[:4].upper()}2345", what="楼道灯坏了", place="3 号院"
+        )
+        db.session.add_all([claim, resource, project, report, sheet, record, resident_request])
         db.session.flush()
         whistle = _whistle(world, community)
         notice = Notice(user_id=secretary.id, kind="escalated", whistle=whistle)
-        db.session.add(notice)
+        grid = Grid(community=community, name="第一网格")
+        estate = Estate(community=community, name="第一小区", grid=grid)
+        body = JointBody(kind="committee", area=community, name=f"{community.name}大党委")
+        meeting = JointMeeting(body=body, held_on=date(2026, 3, 1), topics="研究共建项目")
+        db.session.add_all([notice, grid, estate, body, meeting])
         world.extra[side] = {
             "report_in": report_in,
             "need": need,
@@ -157,6 +174,10 @@ def world(world):
             "photo": whistle.photos[0],
             # A published bulletin of the district, naming the branch: read by the district's side only.
             "bulletin": make_bulletin(district, branch.agency, branch),
+            "resident_request": resident_request,
+            "grid": grid,
+            "estate": estate,
+            "meeting": meeting,
         }
     db.session.commit()
     return world
@@ -239,7 +260,7 @@ def test_object_urls_of_another_district_are_404_for_every_role(app, world, logi
                 url = _url(rule, world, wuhua_user=(side == "wuhua"))
                 before = row_count()
                 response = user.get(url) if method == "GET" else user.post(url, {})
-                if rule.endpoint in PUBLISHED:
+                if rule.endpoint in PUBLISHED | PUBLIC_FORMS:
                     assert response.status_code < 500 and row_count() == before, f"{username} {method} {url}"
                 else:
                     assert response.status_code == 404, f"{username} {method} {url} → {response.status_code}"
@@ -526,5 +547,8 @@ def test_every_post_route_refuses_the_agency_party_and_the_work_committee(app, w
             url = _url(rule, world, wuhua_user=False)
             before = row_count()
             response = user.post(url, {"reason": "x", "comment": "x", "active": "1", "status": "closed"})
+            if rule.endpoint in PUBLIC_FORMS:
+                assert response.status_code == 422 and row_count() == before, url
+                continue
             assert response.status_code == 404, f"{username} POST {url} → {response.status_code}"
             assert row_count() == before, url

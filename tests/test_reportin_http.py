@@ -370,3 +370,31 @@ def test_the_member_home_counts_the_needs_still_open_to_take_up(login, world):
         re.search(r'<span class="figure">(\d+)</span><span class="figure-label">我所在社区的开放需求', html).group(1)
         == "1"
     )
+
+
+def test_the_service_market_lists_open_needs_of_every_community_with_filters(login, world):
+    from datetime import timedelta
+
+    from kmvolunteer.core.time import local_today
+    from tests.factories import make_need
+
+    soon = local_today() + timedelta(days=3)
+    help_old = make_need(world.community, title="助老理发", on_date=soon)
+    make_need(world.other_community, title="垃圾分类宣传", on_date=soon)
+    full = make_need(world.community, title="已满的岗位", on_date=soon)
+    full.claimed = full.headcount
+    make_need(world.community, title="过去的活动", on_date=local_today() - timedelta(days=1))
+    db.session.commit()
+    member = login("13800000001")
+    assert "/market" in member.get("/").get_data(as_text=True)
+    page = member.get("/market").get_data(as_text=True)
+    assert "助老理发" in page and "垃圾分类宣传" in page and "已满的岗位" not in page and "过去的活动" not in page
+    page = member.get(f"/market?area={world.district.id}").get_data(as_text=True)
+    assert "助老理发" in page and "垃圾分类宣传" not in page
+    page = member.get("/market?q=助老").get_data(as_text=True)
+    assert f"/needs/{help_old.id}" in page and "垃圾分类宣传" not in page
+    assert "垃圾分类宣传" not in member.get("/market?q=%25").get_data(as_text=True)  # a wildcard is a character
+    fragment = member.get("/market?q=助老", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert fragment.lstrip().startswith('<section id="market"') and "<html" not in fragment
+    assert login("branch_secretary").get("/market").status_code == 200
+    assert login("department_officer").get("/market").status_code == 404

@@ -11,6 +11,7 @@ import pytest
 from kmvolunteer.extensions import db
 from kmvolunteer.reports import services as report_services
 from kmvolunteer.tallies import services as tally_services
+from kmvolunteer.tallies import tables as tally_tables
 from kmvolunteer.years.models import YearRule
 from kmvolunteer.years.standing import MemberYear, UnitYear, member_standing, report_in_deadline, unit_standing
 from tests.factories import make_member, make_record, report_in_at
@@ -127,3 +128,9 @@ def test_the_shortfall_list_and_the_year_view_give_the_same_standing(world):
         == year_view
         == {"赵亮": "2.5 h short；1 activity short", "钱七": "not reported in；4 h short；2 activities short"}
     )
+    # And what follows, in the agency's 评议 sheet (the tallies' member list) and the branch's year view.
+    columns = tally_tables.member_columns(consequences=True)[-2:]
+    sheet = {r.name: tuple(c.value(r) for c in columns) for r in tally_services.member_rows(YEAR, agency=w.agency)}
+    view = {row[0]: row[9:] for row in report_services.year_rows(w.branch, YEAR)}
+    assert {name: sheet[name] for name in view} == view
+    assert view["钱七"] == ("Marked", "Not eligible") and view["张明"] == ("—", "Eligible")

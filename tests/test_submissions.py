@@ -25,6 +25,8 @@ KEY_RE = re.compile(r'name="submission_key" value="([0-9a-f]{32})"')
 # Every POST route of the site, sorted: those that create something carry a key in their form.
 CREATES = {
     "accounts.add_grant",
+    "bodies.change",
+    "bodies.new_meeting",
     "accounts.new",
     "bulletins.add_example",
     "bulletins.new",
@@ -43,6 +45,7 @@ CREATES = {
     "reports.sheet",
     "reports.write",
     "reports.write_branch",
+    "resident.ask",
     "service.attendance",
     "service.certificate",
     "service.new_entry",
@@ -84,6 +87,11 @@ OTHERS = {
     "reports.rate_bulk",
     "reports.rate_one",
     "reports.rate_unit",
+    "resident.triage",
+    "estates.save_grid",
+    "estates.save_estate",
+    "estates.home",
+    "estates.rate_property",
     "service.bulk",
     "service.decide",
     "service.edit_entry",

@@ -58,6 +58,15 @@ ACTIONS = {
     "evaluation.rated": _l("Member rated"),
     "evaluation.published": _l("Ratings published"),
     "evaluation.changed_after_publishing": _l("Published rating changed"),
+    "body.opened": _l("Joint body set up"),
+    "body.unit_added": _l("Member unit added"),
+    "body.member_added": _l("Part-time member added"),
+    "body.rotation_set": _l("Rotating chair set"),
+    "body.meeting_recorded": _l("Joint meeting recorded"),
+    "property.rated": _l("Property company rated"),
+    "grid.saved": _l("Grid saved"),
+    "estate.saved": _l("Estate saved"),
+    "report_in.home_set": _l("Home in the community given"),
     "unit_rating.rated": _l("Branch rated"),
     "unit_rating.changed": _l("Branch rating changed"),
     "feedback.generated": _l("Feedback sheet drafted"),
@@ -97,6 +106,11 @@ ACTIONS = {
     "bulletin.example_removed": _l("Good example removed from a bulletin"),
     "bulletin.deleted": _l("Bulletin draft deleted"),
     "bulletin.published": _l("Bulletin published"),
+    "resident_request.received": _l("Resident's request received"),
+    "resident_request.answered": _l("Resident's request answered"),
+    "resident_request.to_need": _l("Resident's request made a need"),
+    "resident_request.to_whistle": _l("Whistle blown on a resident's request"),
+    "resident_request.rejected": _l("Resident's request closed as spam"),
 }
 
 FIELDS = {
@@ -139,6 +153,11 @@ FIELDS = {
     "name_members": _l("Members named"),
     "figures_at": _l("Figures as of"),
     "text": _l("Text"),
+    "place": _l("Place"),
+    "phone": _l("Phone"),
+    "reply": _l("Answer to the resident"),
+    "need": _l("Need"),
+    "whistle": _l("Whistle"),
 }
 
 

@@ -174,6 +174,26 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
         area is not None and area.level == "community" and _community_secretary_of(u, area)
     ),
     "community.lists": lambda u, area: area is not None and area.level == "community" and area.active,
+    # 项目超市: every community's open needs, for members and branches looking for where to serve.
+    "market.view": lambda u, _=None: u.is_member or bool(_branch_ids(u)) or bool(_area_paths(u, AREA_READERS)),
+    # The community's grids and estates (issue 17): kept by its secretaries, read by the areas above.
+    "community.structure": lambda u, area: (
+        area is not None and area.level == "community" and _covered(_area_paths(u, AREA_READERS), area)
+    ),
+    "reportin.home": lambda u, ri: ri.kind == "member" and ri.member.active and _is_self(u, ri.member),
+    # 红色物业: the district's list of rated property companies, for its organization department and the city's.
+    "property.list": lambda u, area: (
+        area.level == "district" and _covered(_area_paths(u, (Role.org_department,)), area)
+    ),
+    # The joint bodies (issue 17): a community's 大党委 and a subdistrict's 党建联盟, of an Area.
+    "body.view": lambda u, area: (
+        area.level in ("community", "subdistrict")
+        and (_covered(_area_paths(u, AREA_READERS), area) or _in_body_unit(u, area))
+    ),
+    "body.manage": lambda u, area: (
+        (area.level == "community" and _community_secretary_of(u, area))
+        or (area.level == "subdistrict" and _covered(_area_paths(u, (Role.subdistrict_officer,)), area))
+    ),
     "area.reportin_figures": lambda u, area: _covered(
         _area_paths(u, (Role.org_department, Role.subdistrict_officer)), area
     ),
@@ -304,6 +324,18 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     # a notice is its addressee's alone.
     "notice.list": lambda u, _=None: any(g.role in NOTICE_ROLES for g in u.grants),
     "notice.read": lambda u, n: n.user_id == u.id,
+    # --- 居民点单 residents' requests (issue 17): the community's secretaries triage them and see the full
+    # phone number and print the poster; the subdistrict and organization departments over the community
+    # read them (phone masked). Residents use the public pages, which need no rule: they show nothing personal.
+    "resident_request.inbox": lambda u, area: (
+        area is not None and area.level == "community" and _covered(_area_paths(u, AREA_READERS), area)
+    ),
+    "resident_request.view": lambda u, r: _covered(_area_paths(u, AREA_READERS), r.community),
+    "resident_request.triage": lambda u, r: _community_secretary_of(u, r.community),
+    "resident_request.phone": lambda u, r: _community_secretary_of(u, r.community),
+    "resident_request.poster": lambda u, area: (
+        area is not None and area.level == "community" and area.active and _community_secretary_of(u, area)
+    ),
 }
 
 
@@ -390,6 +422,23 @@ def _bulletins_naming(user: User):
 # --- 双报到 (report-ins) helpers: begin ---
 def _community_secretary_of(user: User, area: Area | None) -> bool:
     return area is not None and _covered(_area_paths(user, (Role.community_secretary,)), area)
+
+
+def _in_body_unit(user: User, area: Area) -> bool:
+    """Does the user speak for an agency that is a member unit of the area's joint body (its branch
+    secretaries, its party organization)?"""
+    from kmvolunteer.bodies.models import BodyUnit, JointBody
+
+    agencies = {g.branch.agency_id for g in user.grants if g.branch is not None} | _party_agency_ids(user)
+    if not agencies:
+        return False
+    found = db.session.scalar(
+        select(BodyUnit.id)
+        .join(JointBody, BodyUnit.body_id == JointBody.id)
+        .where(JointBody.area_id == area.id, BodyUnit.agency_id.in_(agencies), BodyUnit.active.is_(True))
+        .limit(1)
+    )
+    return found is not None
 
 
 def _reportin_secretary_of_member(user: User, member: Member) -> bool:

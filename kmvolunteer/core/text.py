@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from babel.support import NullTranslations
 from flask import g
 from flask_babel import get_locale, get_translations, gettext
 from markupsafe import Markup
+
+from kmvolunteer.core.errors import ServiceError
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 
@@ -104,3 +107,23 @@ def scroll_box(label: str | None = None) -> Markup:
     return Markup('class="table-wrap" role="region" tabindex="0" aria-label="{}"').format(
         label or gettext("Table (scrolls sideways)")
     )
+
+
+def checked_text(value: str | None, field: str, limit: int, missing: str | None) -> str:
+    """``value`` trimmed; a ServiceError under ``field`` when it is missing (and ``missing`` says so) or longer
+    than ``limit``."""
+    value = (value or "").strip()
+    if not value and missing:
+        raise ServiceError(missing, field)
+    if len(value) > limit:
+        raise ServiceError(gettext("Keep this under %(num)d characters.", num=limit), field)
+    return value
+
+
+def parse_day(raw: str | None) -> date | None:
+    """A day written YYYY-MM-DD (between 2000 and 2100), or None for anything else."""
+    try:
+        day = date.fromisoformat((raw or "").strip())
+    except ValueError:
+        return None
+    return day if 2000 <= day.year <= 2100 else None

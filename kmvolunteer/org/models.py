@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 
 from blinker import signal
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kmvolunteer.core.time import utcnow
@@ -123,6 +123,62 @@ class Member(db.Model):
 
     branch: Mapped[Branch] = relationship(back_populates="members")
     user: Mapped[User | None] = relationship(back_populates="member")  # noqa: F821
+
+
+class Grid(db.Model):
+    """网格: a governance grid of a community, with its grid leader (网格长); the party grid is the same."""
+
+    __tablename__ = "grid"
+    __table_args__ = (UniqueConstraint("community_id", "name", name="uq_grid_community_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    leader: Mapped[str] = mapped_column(String(50), default="")  # 网格长: a name, as the community posts it
+    active: Mapped[bool] = mapped_column(default=True)
+
+    community: Mapped[Area] = relationship()
+
+
+class PropertyCompany(db.Model):
+    """物业企业: a property company serving estates, known to the district it works in."""
+
+    __tablename__ = "property_company"
+    __table_args__ = (UniqueConstraint("district_id", "name", name="uq_property_company_district_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+    district: Mapped[Area] = relationship()
+
+
+class Estate(db.Model):
+    """小区: an estate of a community, in one of its grids, with its party branch (小区党支部) if it has one."""
+
+    __tablename__ = "estate"
+    __table_args__ = (UniqueConstraint("community_id", "name", name="uq_estate_community_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"), index=True)
+    party_branch: Mapped[str] = mapped_column(String(100), default="")  # 小区党支部
+    property_company_id: Mapped[int | None] = mapped_column(ForeignKey("property_company.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    community: Mapped[Area] = relationship()
+    grid: Mapped[Grid | None] = relationship()
+    property_company: Mapped[PropertyCompany | None] = relationship()
+
+
+def place_names(community_id: int) -> list[str]:
+    """The names of a community's grids and estates in use, to suggest where a need or a whistle is."""
+    names = []
+    for model in (Estate, Grid):
+        stmt = select(model.name).where(model.community_id == community_id, model.active.is_(True))
+        names += db.session.scalars(stmt.order_by(model.name)).all()
+    return names
 
 
 class Department(db.Model):

@@ -16,6 +16,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from kmvolunteer.core.forms import DateField
 from kmvolunteer.core.text import parse_id
+from kmvolunteer.reportin.services import NeedData
 
 
 def _int_or_none(value):
@@ -97,6 +98,21 @@ class NeedForm(FlaskForm):
         validators=[DataRequired(_l("Enter the number of places.")), NumberRange(1, 1000, _l("Between 1 and 1000."))],
     )
 
+    def need_data(self) -> NeedData:
+        """What services.publish_need takes, from the form's fields."""
+        return NeedData(
+            kind=self.kind.data,
+            title=self.title.data,
+            category_id=self.category.data,
+            description=self.description.data,
+            place=self.place.data,
+            on_date=self.on_date.data,
+            start_time=self.start_time.data,
+            end_time=self.end_time.data,
+            recurrence=self.recurrence.data,
+            headcount=self.headcount.data,
+        )
+
 
 class ResourceForm(FlaskForm):
     community = SelectField(
@@ -130,3 +146,14 @@ class RosterFilterForm(FlaskForm):
     branch = SelectField(_l("Branch"), coerce=_int_or_none, validate_choice=False)
     category = SelectField(_l("Service category"), coerce=_int_or_none, validate_choice=False)
     skill = StringField(_l("Skill"), validators=[Optional(), Length(max=50)])
+
+
+class MarketFilterForm(FlaskForm):
+    """项目超市: where, what kind of service, and words to look for."""
+
+    class Meta:
+        csrf = False
+
+    area = SelectField(_l("District"), coerce=_int_or_none, validate_choice=False)
+    category = SelectField(_l("Service category"), coerce=_int_or_none, validate_choice=False)
+    q = StringField(_l("Words"), validators=[Optional(), Length(max=50)])

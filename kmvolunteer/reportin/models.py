@@ -11,7 +11,7 @@ from kmvolunteer.core.db import known_statuses
 from kmvolunteer.core.machine import Machine, Transition
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
-from kmvolunteer.org.models import Area, Branch, Member
+from kmvolunteer.org.models import Area, Branch, Estate, Grid, Member
 
 
 class ReportInStatus(str, enum.Enum):
@@ -97,10 +97,18 @@ class ReportIn(db.Model):
     reason: Mapped[str] = mapped_column(String(255), default="")  # why rejected / ended
     ended_at: Mapped[datetime | None]
     serial: Mapped[str | None] = mapped_column(String(32), unique=True)  # receipt number, set on confirm
+    # Where in the community a member lives (小区 / 网格), and the households they keep in touch with (联系户:
+    # a count and a note, no residents' personal data).
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estate.id"), index=True)
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"), index=True)
+    contact_households: Mapped[int] = mapped_column(default=0, server_default="0")
+    contact_note: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     member: Mapped[Member | None] = relationship()
     branch: Mapped[Branch | None] = relationship()
     community: Mapped[Area] = relationship()
+    estate: Mapped[Estate | None] = relationship()
+    grid: Mapped[Grid | None] = relationship()
     categories: Mapped[list[ServiceCategory]] = relationship(
         secondary=report_in_category, order_by=ServiceCategory.sort_order
     )

@@ -16,7 +16,7 @@ from flask import has_request_context, request
 from flask_babel import gettext as _
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from kmvolunteer.core import audit
 from kmvolunteer.core.db import seed_list
@@ -691,6 +691,31 @@ def needs_of(community: Area, *, open_only: bool = True):
     if open_only:
         stmt = stmt.where(
             Need.status == NeedStatus.open.value, or_(Need.on_date.is_(None), Need.on_date >= local_today())
+        )
+    return stmt.order_by(Need.on_date.is_(None), Need.on_date, Need.id.desc())
+
+
+def market(area: Area | None = None, category_id: int | None = None, words: str = ""):
+    """项目超市: every community's open needs and posts with places left (and a day still to come, or a
+    schedule), under ``area`` (a district or the city), of a category, with ``words`` in the title, the
+    description or the place; the soonest first."""
+    stmt = (
+        select(Need)
+        .join(Area, Need.community_id == Area.id)
+        .where(
+            Need.status == NeedStatus.open.value,
+            Need.claimed < Need.headcount,
+            or_(Need.on_date.is_(None), Need.on_date >= local_today()),
+        )
+        .options(selectinload(Need.community), selectinload(Need.category))
+    )
+    if area is not None:
+        stmt = stmt.where(Area.path.startswith(area.path, autoescape=True))
+    if category_id is not None:
+        stmt = stmt.where(Need.category_id == category_id)
+    for word in words.split()[:5]:
+        stmt = stmt.where(
+            or_(*(column.contains(word, autoescape=True) for column in (Need.title, Need.description, Need.place)))
         )
     return stmt.order_by(Need.on_date.is_(None), Need.on_date, Need.id.desc())
 

@@ -14,12 +14,13 @@ from kmvolunteer.core.htmx import render, safe_next, see_other, trigger, wants_f
 from kmvolunteer.core.refusals import Refusal, refused
 from kmvolunteer.core.text import parse_id
 from kmvolunteer.extensions import db
-from kmvolunteer.org.models import Area, Branch, Member
+from kmvolunteer.org.models import Area, Branch, Member, place_names
 from kmvolunteer.reportin import home as _home  # noqa: F401  (registers the home-page sections)
 from kmvolunteer.reportin import services
 from kmvolunteer.reportin.forms import (
     BranchReportInForm,
     CategoryForm,
+    MarketFilterForm,
     MemberReportInForm,
     NeedForm,
     OutcomeForm,
@@ -404,6 +405,25 @@ def lists(community_id: int):
     )
 
 
+@bp.route("/market")
+@login_required
+def market():
+    """项目超市: open needs of every community, to find where to serve (claimed on each community's lists)."""
+    if not can(current_user, "market.view"):
+        abort(404)
+    form = MarketFilterForm(request.args)
+    districts = db.session.scalars(
+        select(Area).where(Area.level == "district", Area.active.is_(True)).order_by(Area.name)
+    ).all()
+    form.area.choices = [(None, _("All districts"))] + [(a.id, a.name) for a in districts]
+    form.category.choices = [(None, _("All categories"))] + [(c.id, c.name) for c in services.active_categories()]
+    area = next((a for a in districts if a.id == form.area.data), None)
+    words = (form.q.data or "")[:50] if form.validate() else ""
+    stmt = services.market(area, form.category.data, words)
+    page = db.paginate(stmt, per_page=30, error_out=False)
+    return render("reportin/market.html", "reportin/_market.html", form=form, page=page)
+
+
 def _claim_context(community: Area) -> dict:
     """What the current user may claim with: as a member here, and/or for their branches co-building here."""
     member = current_user.member if current_user.is_member else None
@@ -438,25 +458,15 @@ def new_need(community_id: int):
     form = NeedForm()
     form.category.choices = [("", _("No category"))] + [(c.id, c.name) for c in services.active_categories()]
     if form.validate_on_submit():
-        data = services.NeedData(
-            kind=form.kind.data,
-            title=form.title.data,
-            category_id=form.category.data,
-            description=form.description.data,
-            place=form.place.data,
-            on_date=form.on_date.data,
-            start_time=form.start_time.data,
-            end_time=form.end_time.data,
-            recurrence=form.recurrence.data,
-            headcount=form.headcount.data,
-        )
         with refused(form):
-            need = services.publish_need(community, data, actor_id=_actor())
+            need = services.publish_need(community, form.need_data(), actor_id=_actor())
             db.session.commit()
             flash(_("Published."), "success")
             return see_other(url_for("reportin.need", need_id=need.id))
     status = 422 if request.method == "POST" else 200
-    return render("reportin/need_form.html", community=community, form=form, status=status)
+    return render(
+        "reportin/need_form.html", community=community, form=form, status=status, places=place_names(community.id)
+    )
 
 
 @bp.route("/needs/<int:need_id>")

@@ -73,6 +73,14 @@ class RuleForm(FlaskForm):
         _l("Co-building projects done per branch, at least"),
         validators=[Optional(), NumberRange(0, 50, _l("Between 0 and 50."))],
     )
+    brand_city_min = IntegerField(
+        _l("红色物业: a city-level brand from (score of 30)"),
+        validators=[Optional(), NumberRange(6, 30, _l("Between 6 and 30."))],
+    )
+    brand_district_min = IntegerField(
+        _l("红色物业: a district-level brand from (score of 30)"),
+        validators=[Optional(), NumberRange(6, 30, _l("Between 6 and 30."))],
+    )
     mark_review = BooleanField(_l("Falling short is marked in the democratic review (民主评议)"))
     bar_honours = BooleanField(_l("Falling short bars honours (评先评优) that year"))
     name_in_bulletin = BooleanField(_l("Falling short is named in the bulletin (通报)"))

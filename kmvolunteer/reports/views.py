@@ -681,6 +681,8 @@ def _rule_values(form: RuleForm) -> rulebook.RuleValues:
         mark_review=bool(form.mark_review.data),
         bar_honours=bool(form.bar_honours.data),
         name_in_bulletin=bool(form.name_in_bulletin.data),
+        brand_city_min=form.brand_city_min.data,
+        brand_district_min=form.brand_district_min.data,
     )
 
 

@@ -45,15 +45,16 @@ def group_columns(first_header: str, *, report_in: bool = True) -> list[Column]:
 
 
 def member_columns(*, consequences: bool = False) -> list[Column]:
-    """The member table's columns (with what follows from falling short, for the shortfall list), the
-    words of its cells translated once, not once per member."""
+    """The member table's columns (with what follows from falling short, for the shortfall list and the
+    评议 sheets of an agency and a branch), the words of its cells translated once, not once per member."""
     words = {
         "no_rule": _("No rule set"),
         "yes": _("Yes"),
         "no": _("No"),
         "separator": _("; "),
     }
-    follows = [(name, str(label)) for name, label in CONSEQUENCES.items()]
+    review = {None: "—", True: _("Marked"), False: "—"}
+    honours = {None: "—", True: _("Eligible"), False: _("Not eligible")}
     ratings = {key: str(label) for key, label in RATING_LABELS.items()}
 
     def shortfall(row: MemberRow) -> str:
@@ -63,11 +64,6 @@ def member_columns(*, consequences: bool = False) -> list[Column]:
         if row.compliant is None:
             return "—"
         return words["yes"] if row.compliant else words["no"]
-
-    def what_follows(row: MemberRow) -> str:
-        if row.standing is None or not row.standing.short:
-            return ""
-        return words["separator"].join(label for name, label in follows if getattr(row.standing.rule, name))
 
     columns = [
         Column(_("Name"), lambda r: r.name, 10),
@@ -82,8 +78,11 @@ def member_columns(*, consequences: bool = False) -> list[Column]:
         Column(_("Service and reports met"), meets, 8),
         Column(_("Why it falls short"), shortfall, 28),
     ]
-    if consequences:
-        columns.append(Column(_("What follows"), what_follows, 28))
+    if consequences:  # the 评议 sheet's columns: what follows from falling short, under the year's rule
+        columns += [
+            Column(_("Democratic review"), lambda r: review[r.standing and r.standing.marked_in_review], 8),
+            Column(_("Honours this year"), lambda r: honours[r.standing and r.standing.eligible_for_honours], 8),
+        ]
     return columns
 
 

@@ -385,7 +385,7 @@ def agency(agency_id: int):
         Table(
             "members",
             str(_l("Member list")),
-            member_columns(),
+            member_columns(consequences=True),
             lambda: _compliance_filter(services.member_rows(year, agency=employer)),
             None,
             _member_link,
@@ -410,7 +410,7 @@ def branch(branch_id: int):
         Table(
             "members",
             str(_l("Member list")),
-            member_columns(),
+            member_columns(consequences=True),
             lambda: _compliance_filter(services.member_rows(year, branch=party_branch)),
             None,
             _member_link,

@@ -23,7 +23,7 @@ from kmvolunteer.core import audit
 from kmvolunteer.core.audit import AuditEntry
 from kmvolunteer.core.db import seed_list
 from kmvolunteer.core.errors import ServiceError
-from kmvolunteer.core.text import parse_id
+from kmvolunteer.core.text import checked_text, parse_id
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Department
@@ -76,7 +76,7 @@ def save_category(actor: User, name: str | None, category: WhistleCategory | Non
     """Add a category to the list, or rename ``category``; names are unique."""
     if not can(actor, "category.manage"):
         raise ServiceError(_("Only the city's organization department manages the categories."))
-    name = _text(name, "name", 32, _("Enter a name for the category."))
+    name = checked_text(name, "name", 32, _("Enter a name for the category."))
     clash = db.session.scalar(select(WhistleCategory.id).where(WhistleCategory.name == name))
     if clash is not None and (category is None or clash != category.id):
         raise ServiceError(_("There is already a category of that name."), "name")
@@ -105,16 +105,6 @@ def _record_category(category: WhistleCategory, actor: User, before: dict | None
 
 
 # --------------------------------------------------------------------------- checks
-
-
-def _text(value: str | None, field: str, limit: int, missing: str | None) -> str:
-    """``value`` trimmed; ServiceError when it is missing (and ``missing`` says so) or too long."""
-    value = (value or "").strip()
-    if not value and missing:
-        raise ServiceError(missing, field)
-    if len(value) > limit:
-        raise ServiceError(_("Keep this under %(num)d characters.", num=limit), field)
-    return value
 
 
 def _departments_above(area: Area, department_ids: Iterable[Any]) -> list[Department]:
@@ -178,10 +168,10 @@ def blow(
     ``uploads`` has any (photos.prepare says which it takes)."""
     if not can(actor, "whistle.blow", area):
         raise ServiceError(_("Only the staff of an area blow its whistles."))
-    title = _text(data.title, "title", 100, _("Say in a line what the problem is."))
-    problem = _text(data.problem, "problem", TEXT_MAX, _("Describe the problem."))
-    address = _text(data.address, "address", 200, _("Say where the problem is."))
-    place = _text(data.place, "place", 100, None)
+    title = checked_text(data.title, "title", 100, _("Say in a line what the problem is."))
+    problem = checked_text(data.problem, "problem", TEXT_MAX, _("Describe the problem."))
+    address = checked_text(data.address, "address", 200, _("Say where the problem is."))
+    place = checked_text(data.place, "place", 100, None)
     if data.urgency not in {u.value for u in Urgency}:
         raise ServiceError(_("Choose normal or urgent."), "urgency")
     category = _category(data.category_id)
@@ -307,7 +297,7 @@ def sign(summons: Summons, actor: User) -> None:
 
 def record_contact(summons: Summons, actor: User, note: str = "") -> None:
     """The department has contacted the blower (电话, 到场): optional note."""
-    note = _text(note, "note", 255, None)
+    note = checked_text(note, "note", 255, None)
     _step(summons, "contact", actor, {"contacted_at": utcnow(), "contact_note": note}, after={"note": note})
 
 
@@ -317,7 +307,7 @@ def record_progress(summons: Summons, actor: User, text: str, uploads: Iterable[
         raise ServiceError(_("Only an officer of the summoned department can record its work."))
     if summons.status not in ACTIVE_SUMMONS:
         raise ServiceError(_("This summons is %(state)s: nothing was changed.", state=SUMMONSES.label(summons.status)))
-    text = _text(text, "text", TEXT_MAX, _("Describe what was done."))
+    text = checked_text(text, "text", TEXT_MAX, _("Describe what was done."))
     prepared = photos.prepare(uploads)
     progress = SummonsProgress(summons_id=summons.id, text=text, by_id=actor.id, at=utcnow())
     db.session.add(progress)
@@ -336,7 +326,7 @@ def record_progress(summons: Summons, actor: User, text: str, uploads: Iterable[
 
 def handle(summons: Summons, actor: User, result: str) -> None:
     """办结, with the result; the whistle is handled once no summons is left to act on."""
-    result = _text(result, "result", TEXT_MAX, _("Describe how the matter was handled."))
+    result = checked_text(result, "result", TEXT_MAX, _("Describe how the matter was handled."))
     _step(
         summons,
         "handle",
@@ -393,7 +383,7 @@ def request_extension(summons: Summons, actor: User, working_days: Any, reason: 
         days = 0
     if not 1 <= days <= MAX_EXTENSION_DAYS:
         raise ServiceError(_("Ask for 1 to %(num)d working days.", num=MAX_EXTENSION_DAYS), "working_days")
-    reason = _text(reason, "reason", 255, _("Say why the matter needs more time."))
+    reason = checked_text(reason, "reason", 255, _("Say why the matter needs more time."))
     extension = SummonsExtension(
         summons=summons, working_days=days, request_reason=reason, requested_by_id=actor.id, requested_at=utcnow()
     )
@@ -457,7 +447,7 @@ def rate(summons: Summons, actor: User, rating: str, comment: str = "") -> None:
     now = utcnow()
     values: dict[str, Any] = {"rating": rating, "rated_at": now, "rated_by_id": actor.id}
     if rating != Rating.unsatisfied.value:
-        comment = _text(comment, "comment", 255, None)
+        comment = checked_text(comment, "comment", 255, None)
         _step(summons, "rate", actor, {**values, "rating_comment": comment}, after={"rating": rating})
         return
     comment = SUMMONSES.require_reason("rate_unsatisfied", comment)

@@ -17,6 +17,7 @@ from kmvolunteer.core.refusals import refused
 from kmvolunteer.core.text import parse_id
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
+from kmvolunteer.org.models import place_names
 from kmvolunteer.whistles import deadlines, pages, photos, services
 from kmvolunteer.whistles import home as _home  # noqa: F401  (registers the home-page sections)
 from kmvolunteer.whistles.forms import FilterForm, RuleForm, WhistleForm
@@ -98,24 +99,14 @@ def new():
     if form.validate_on_submit():
         with refused(form):
             whistle = services.blow(
-                area,
-                current_user,
-                services.WhistleData(
-                    title=form.title.data or "",
-                    problem=form.problem.data or "",
-                    address=form.address.data or "",
-                    category_id=form.category_id.data,
-                    urgency=form.urgency.data or "",
-                    place=form.place.data or "",
-                ),
-                form.departments.data or [],
-                form.photos.data or [],
+                area, current_user, form.whistle_data(), form.departments.data or [], form.photos.data or []
             )
             db.session.commit()
             flash(_("Whistle %(serial)s blown: the departments have been summoned.", serial=whistle.serial), "success")
             return see_other(url_for("whistles.show", whistle_id=whistle.id), CHANGED)
     status = 422 if request.method == "POST" else 200
-    return render("whistles/new.html", status=status, form=form, area=area, areas=areas)
+    places = place_names(area.id) if area.level == "community" else []
+    return render("whistles/new.html", status=status, form=form, area=area, areas=areas, places=places)
 
 
 # ---------------------------------------------------------------- the blower's side

@@ -44,6 +44,10 @@ class YearRule(db.Model):
     mark_review: Mapped[bool] = mapped_column(default=True, server_default=true())  # marked in 民主评议
     bar_honours: Mapped[bool] = mapped_column(default=True, server_default=true())  # not eligible for 评先评优
     name_in_bulletin: Mapped[bool] = mapped_column(default=True, server_default=true())  # named in the 通报
+    # 红色物业: the average rating (of 30: six criteria of 1–5) a property company needs to be a city-level or a
+    # district-level brand that year (None: no such tier).
+    brand_city_min: Mapped[int | None]
+    brand_district_min: Mapped[int | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 

@@ -131,6 +131,8 @@ class RuleValues:
     mark_review: bool = True
     bar_honours: bool = True
     name_in_bulletin: bool = True
+    brand_city_min: int | None = None
+    brand_district_min: int | None = None
 
 
 def _values_of(rule: YearRule) -> dict:
@@ -196,6 +198,12 @@ def _check_values(year: int, values: RuleValues) -> None:
         raise ServiceError(_("A branch's report-in rate must be between 1 and 100 %."), "unit_report_in_rate")
     if not 0 <= values.unit_min_projects <= 50:
         raise ServiceError(_("Projects per branch must be between 0 and 50."), "unit_min_projects")
+    for name in ("brand_city_min", "brand_district_min"):
+        value = getattr(values, name)
+        if value is not None and not 6 <= value <= 30:
+            raise ServiceError(_("A brand's score must be between 6 and 30."), name)
+    if values.brand_city_min is not None and (values.brand_district_min or 0) > values.brand_city_min:
+        raise ServiceError(_("A city-level brand needs at least the score of a district-level one."), "brand_city_min")
     if values.report_period not in REPORT_PERIODS:
         raise ServiceError(_("Choose how often members report."), "report_period")
     if values.feedback_frequency not in FEEDBACK_PERIODS:

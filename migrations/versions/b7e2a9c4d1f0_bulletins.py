@@ -1,7 +1,7 @@
 """通报 (issue 16, item 6): bulletins, the figures frozen into them, and their good examples
 
 Revision ID: b7e2a9c4d1f0
-Revises: c41d7a2e9b05
+Revises: a7c3e5f1d2b8
 Create Date: 2026-12-03 08:10:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 
 revision = 'b7e2a9c4d1f0'
-down_revision = 'c41d7a2e9b05'
+down_revision = 'a7c3e5f1d2b8'
 branch_labels = None
 depends_on = None
 
