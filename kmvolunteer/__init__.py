@@ -189,8 +189,8 @@ def _register_blueprints(app: Flask) -> None:
     from kmvolunteer.audit.views import bp as audit_bp
     from kmvolunteer.auth.admin import bp as accounts_bp
     from kmvolunteer.auth.views import bp as auth_bp
-    from kmvolunteer.bulletins.views import bp as bulletins_bp
     from kmvolunteer.bodies.views import bp as bodies_bp
+    from kmvolunteer.bulletins.views import bp as bulletins_bp
     from kmvolunteer.estates.views import bp as estates_bp
     from kmvolunteer.home.views import bp as home_bp
     from kmvolunteer.notices.views import bp as notices_bp

@@ -6,8 +6,8 @@ It composes the features, so it sits on the top floor with the app and the comma
 
 from __future__ import annotations
 
-from kmvolunteer.bulletins import demo as bulletins_demo
 from kmvolunteer.bodies import demo as bodies_demo
+from kmvolunteer.bulletins import demo as bulletins_demo
 from kmvolunteer.estates import demo as estates_demo
 from kmvolunteer.extensions import db
 from kmvolunteer.org.demo import DEMO_ACCOUNTS, DEMO_MEMBER, DEMO_PASSWORD, Sizes, database_is_empty, seed_org
