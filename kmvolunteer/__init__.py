@@ -123,6 +123,7 @@ def _sqlite_busy_timeout(app: Flask) -> None:
 def _init_extensions(app: Flask) -> None:
     # Every model must be imported for Alembic.
     from kmvolunteer.auth.models import RoleGrant, User
+    from kmvolunteer.bulletins import models as bulletins_models  # noqa: F401
     from kmvolunteer.core import audit, submissions  # noqa: F401
     from kmvolunteer.letters import models as letters_models  # noqa: F401
     from kmvolunteer.notices import models as notices_models  # noqa: F401
@@ -131,6 +132,7 @@ def _init_extensions(app: Flask) -> None:
     from kmvolunteer.org.models import Agency, Branch, Member
     from kmvolunteer.reportin import models as reportin_models  # noqa: F401
     from kmvolunteer.reports import models as reports_models  # noqa: F401
+    from kmvolunteer.resident import models as resident_models  # noqa: F401
     from kmvolunteer.service import models as service_models  # noqa: F401
     from kmvolunteer.tallies import models as tallies_models  # noqa: F401
     from kmvolunteer.whistles import models as whistles_models  # noqa: F401
@@ -189,6 +191,7 @@ def _register_blueprints(app: Flask) -> None:
     from kmvolunteer.auth.admin import bp as accounts_bp
     from kmvolunteer.auth.views import bp as auth_bp
     from kmvolunteer.bodies.views import bp as bodies_bp
+    from kmvolunteer.bulletins.views import bp as bulletins_bp
     from kmvolunteer.estates.views import bp as estates_bp
     from kmvolunteer.home.views import bp as home_bp
     from kmvolunteer.letters.views import bp as letters_bp
@@ -196,6 +199,7 @@ def _register_blueprints(app: Flask) -> None:
     from kmvolunteer.org.views import bp as org_bp
     from kmvolunteer.reportin.views import bp as reportin_bp
     from kmvolunteer.reports.views import bp as reports_bp
+    from kmvolunteer.resident.views import bp as resident_bp
     from kmvolunteer.service.views import bp as service_bp
     from kmvolunteer.tallies.views import bp as tallies_bp
     from kmvolunteer.whistles.views import bp as whistles_bp
@@ -214,8 +218,10 @@ def _register_blueprints(app: Flask) -> None:
         letters_bp,
         tallies_bp,
         agencyorg_bp,
+        bulletins_bp,
         whistles_bp,
         notices_bp,
+        resident_bp,
     ):
         app.register_blueprint(blueprint)
 
@@ -226,7 +232,7 @@ def _init_templates(app: Flask) -> None:
     from kmvolunteer.auth.labels import LEVEL_LABELS, ROLE_LABELS
     from kmvolunteer.auth.policy import can
     from kmvolunteer.core.htmx import page_url
-    from kmvolunteer.core.text import catalog, mask_phone, mask_username, scroll_box
+    from kmvolunteer.core.text import catalog, mask_mobiles, mask_phone, mask_username, scroll_box
 
     app.jinja_env.globals.update(
         can=can,
@@ -239,6 +245,7 @@ def _init_templates(app: Flask) -> None:
     )
     app.jinja_env.filters["mask_phone"] = mask_phone
     app.jinja_env.filters["mask_username"] = mask_username
+    app.jinja_env.filters["mask_mobiles"] = mask_mobiles
     app.jinja_env.filters["datetime"] = lambda value, fmt="yyyy-MM-dd HH:mm": (
         format_datetime(value, fmt) if value else ""
     )

@@ -88,6 +88,9 @@ class Config:
         # Failed logins one client address may make before it waits (see LOGIN_MAX_FAILURES below): raise it
         # when many new users log in for the first time from behind one office address.
         self.LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_MAX_FAILURES_PER_ADDRESS", "100"))
+        # Requests one client address may send on the residents' public form before it waits (see
+        # RESIDENT_REQUEST_DELAY_SECONDS below): raise it where many residents share one address.
+        self.RESIDENT_REQUESTS_FREE = int(os.environ.get("RESIDENT_REQUESTS_FREE", "5"))
         # Whistle photos (issue 15): kept outside the web root, served only to those who may read the whistle.
         self.PHOTO_DIR = Path(os.environ.get("PHOTO_DIR") or INSTANCE_DIR / "photos")
 
@@ -120,6 +123,18 @@ class Config:
     LOGIN_MAX_DELAY_SECONDS = 900
     LOGIN_FORGET_HOURS = 24
     LOGIN_USUAL_ADDRESS_DAYS = 30
+    # 居民点单, the public form of residents' requests (resident/services.py), counted per client address in the
+    # login throttle's table: RESIDENT_REQUESTS_FREE requests pass, then each further one waits
+    # RESIDENT_REQUEST_DELAY_SECONDS, doubling, at most RESIDENT_REQUEST_MAX_DELAY_SECONDS. Wrong status codes:
+    # RESIDENT_WRONG_CODES_FREE, then the login delays. The form must have been open at least
+    # RESIDENT_FORM_MIN_SECONDS (a person reads and types; a script posts at once) and at most
+    # RESIDENT_FORM_MAX_SECONDS. A request's body is at most RESIDENT_FORM_MAX_BYTES.
+    RESIDENT_REQUEST_DELAY_SECONDS = 600
+    RESIDENT_REQUEST_MAX_DELAY_SECONDS = 24 * 3600
+    RESIDENT_WRONG_CODES_FREE = 10
+    RESIDENT_FORM_MIN_SECONDS = 4
+    RESIDENT_FORM_MAX_SECONDS = 2 * 3600
+    RESIDENT_FORM_MAX_BYTES = 16 * 1024
     # A user's own password: werkzeug's current default, scrypt with n=2**15, r=8, p=1 (32 MiB), spelt out so
     # that a hash made any other way is recognised and made again at the owner's next login.
     PASSWORD_HASH_METHOD = "scrypt:32768:8:1"

@@ -422,3 +422,49 @@ def letters_world(w: World, year: int, password: str) -> World:
     w.extra["readers"] = make_results_readers(w, password)
     db.session.commit()
     return w
+
+
+# --- 通报 bulletins ---
+
+
+def make_bulletin(area: Area, agency: Agency, branch: Branch, status: str = "published", number: int | None = 1):
+    """A bulletin of ``area`` for 2026 ranking ``agency`` alone and naming ``branch`` as falling short."""
+    from kmvolunteer.bulletins.models import Bulletin, BulletinShortfall, BulletinUnit
+
+    published = status == "published"
+    bulletin = Bulletin(
+        area=area,
+        year=2026,
+        status=status,
+        number=number if published else None,
+        serial=f"TB2026-{area.id}-{number:03d}" if published else None,
+        title=f"{area.name}2026年度双报到工作通报",
+        issuer=f"中共{area.name}委组织部",
+        preamble="现将有关情况通报如下。",
+        closing="请各单位对照整改。",
+    )
+    bulletin.units = [
+        BulletinUnit(
+            position=0,
+            agency_id=agency.id,
+            name=agency.name,
+            headcount=2,
+            reported_in=1,
+            half_hours=8,
+            rate_rank=1,
+            hours_rank=1,
+        )
+    ]
+    bulletin.shortfalls = [
+        BulletinShortfall(
+            position=0,
+            kind="branch",
+            branch_id=branch.id,
+            agency=agency.name,
+            branch=branch.name,
+            reasons='[["unit_not_reported_in", []]]',
+        )
+    ]
+    db.session.add(bulletin)
+    db.session.flush()
+    return bulletin

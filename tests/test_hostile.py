@@ -59,6 +59,8 @@ ID_KINDS = {
     "user_id": lambda w, mine: (w.users["member"] if not mine else w.users["other_member"]).id,
     "notice_id": lambda w, mine: _side(w, mine)["notice"].id,
     "letter_id": lambda w, mine: _side(w, mine)["letter"].id,
+    "bulletin_id": lambda w, mine: _side(w, mine)["bulletin"].id,
+    "request_id": lambda w, mine: _side(w, mine)["resident_request"].id,
     "grant_id": lambda w, mine: (
         (w.users["community_secretary"] if not mine else w.users["other_secretary"]).grants[0].id
     ),
@@ -67,6 +69,9 @@ ID_KINDS = {
 # three lists (needs, resources, projects) for all to see and claim from. Acting on them from
 # outside is refused with a message (not a 404) and must change nothing.
 PUBLISHED = {"reportin.lists", "reportin.need", "reportin.claim"}
+# The residents' public form (居民点单): anyone may open and send it, logged in or not; sent incomplete (as
+# here), it must change nothing.
+PUBLIC_FORMS = {"resident.ask"}
 WUHUA_SIDE = [
     "wuhua_party",
     "wuhua_committee",
@@ -86,21 +91,36 @@ def world(world):
     from kmvolunteer.notices.models import Notice
     from kmvolunteer.reportin.models import Claim, Project, Resource, ServiceCategory
     from kmvolunteer.reports.models import FeedbackSheet, Report
+    from kmvolunteer.resident.models import ResidentRequest
     from kmvolunteer.service.models import ServiceRecord
-    from tests.factories import make_branch_report_in, make_need, make_report_in, make_results_readers
+    from tests.factories import (
+        make_branch_report_in,
+        make_bulletin,
+        make_need,
+        make_report_in,
+        make_results_readers,
+    )
 
     world.extra = {"category": ServiceCategory(name="测试类别", sort_order=99)}
     # 五华区民政局's party organization and 五华区's work committee (机关党委, 机关工委): they read the 五华 side.
     make_results_readers(world, PASSWORD)
     db.session.add(world.extra["category"])
-    for side, member, community, branch, secretary in (
-        ("wuhua", world.members["member"], world.community, world.branch, world.users["community_secretary"]),
+    for side, member, community, branch, secretary, district in (
+        (
+            "wuhua",
+            world.members["member"],
+            world.community,
+            world.branch,
+            world.users["community_secretary"],
+            world.district,
+        ),
         (
             "guandu",
             world.members["other_member"],
             world.other_community,
             world.other_branch,
             world.users["other_secretary"],
+            world.other_district,
         ),
     ):
         report_in = make_report_in(member, community, "confirmed")
@@ -130,7 +150,10 @@ def world(world):
             content="垃圾分类宣传",
             status="submitted",
         )
-        db.session.add_all([claim, resource, project, report, sheet, record])
+        resident_request = ResidentRequest(
+            community=community, code=f"{side[:4].upper()}2345", what="楼道灯坏了", place="3 号院"
+        )
+        db.session.add_all([claim, resource, project, report, sheet, record, resident_request])
         db.session.flush()
         whistle = _whistle(world, community)
         notice = Notice(user_id=secretary.id, kind="escalated", whistle=whistle)
@@ -171,6 +194,9 @@ def world(world):
             "whistle": whistle,
             "summons": whistle.summonses[0],
             "photo": whistle.photos[0],
+            # A published bulletin of the district, naming the branch: read by the district's side only.
+            "bulletin": make_bulletin(district, branch.agency, branch),
+            "resident_request": resident_request,
             "grid": grid,
             "estate": estate,
             "meeting": meeting,
@@ -256,7 +282,7 @@ def test_object_urls_of_another_district_are_404_for_every_role(app, world, logi
                 url = _url(rule, world, wuhua_user=(side == "wuhua"))
                 before = row_count()
                 response = user.get(url) if method == "GET" else user.post(url, {})
-                if rule.endpoint in PUBLISHED:
+                if rule.endpoint in PUBLISHED | PUBLIC_FORMS:
                     assert response.status_code < 500 and row_count() == before, f"{username} {method} {url}"
                 else:
                     assert response.status_code == 404, f"{username} {method} {url} → {response.status_code}"
@@ -549,5 +575,8 @@ def test_every_post_route_refuses_the_agency_party_and_the_work_committee(app, w
             url = _url(rule, world, wuhua_user=False)
             before = row_count()
             response = user.post(url, {"reason": "x", "comment": "x", "active": "1", "status": "closed"})
+            if rule.endpoint in PUBLIC_FORMS:
+                assert response.status_code == 422 and row_count() == before, url
+                continue
             assert response.status_code == 404, f"{username} POST {url} → {response.status_code}"
             assert row_count() == before, url

@@ -262,8 +262,8 @@ def test_the_agency_party_and_the_work_committee_read_their_agencies_only(world)
 
 
 def test_the_results_readers_hold_no_other_permission(world):
-    """Actions asked without an object: the two roles get none of them but their own menu, and the party
-    organization its notices (of the feedback letters it receives)."""
+    """Actions asked without an object: the two roles get none of them but their own menu, the list of the
+    bulletins published to them, and the party organization its notices (of the feedback letters it receives)."""
     from kmvolunteer.auth.policy import RULES
     from tests.factories import make_results_readers
 
@@ -280,4 +280,4 @@ def test_the_results_readers_hold_no_other_permission(world):
                     allowed.add(action)
             except (AttributeError, TypeError):
                 continue  # a rule about an object
-        assert allowed == expected, (user.username, allowed)
+        assert allowed == expected | {"bulletin.list"}, (user.username, allowed)  # and published bulletins

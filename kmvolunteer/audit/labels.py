@@ -102,6 +102,18 @@ ACTIONS = {
     "whistle.deadline_rule": _l("Whistle deadlines set"),
     "whistle.category_saved": _l("Whistle category saved"),
     "whistle.category_active": _l("Whistle category put on or taken off the list"),
+    "bulletin.drafted": _l("Bulletin drafted"),
+    "bulletin.refreshed": _l("Bulletin figures read again"),
+    "bulletin.edited": _l("Bulletin text edited"),
+    "bulletin.example_added": _l("Good example added to a bulletin"),
+    "bulletin.example_removed": _l("Good example removed from a bulletin"),
+    "bulletin.deleted": _l("Bulletin draft deleted"),
+    "bulletin.published": _l("Bulletin published"),
+    "resident_request.received": _l("Resident's request received"),
+    "resident_request.answered": _l("Resident's request answered"),
+    "resident_request.to_need": _l("Resident's request made a need"),
+    "resident_request.to_whistle": _l("Whistle blown on a resident's request"),
+    "resident_request.rejected": _l("Resident's request closed as spam"),
 }
 
 FIELDS = {
@@ -137,6 +149,18 @@ FIELDS = {
     "sign_minutes": _l("Sign within (working minutes)"),
     "contact_hours": _l("Contact within (hours)"),
     "handle_days": _l("Handle within (working days)"),
+    "number": _l("Number"),
+    "issuer": _l("Issuing department"),
+    "preamble": _l("Preamble"),
+    "closing": _l("Closing"),
+    "name_members": _l("Members named"),
+    "figures_at": _l("Figures as of"),
+    "text": _l("Text"),
+    "place": _l("Place"),
+    "phone": _l("Phone"),
+    "reply": _l("Answer to the resident"),
+    "need": _l("Need"),
+    "whistle": _l("Whistle"),
 }
 
 

@@ -336,10 +336,29 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     # for their area (everything blown in it and below).
     "whistle.stats": lambda u, area: _covered(_area_paths(u, AREA_READERS), area),
     "whistle.stats_menu": lambda u, _=None: bool(_area_paths(u, AREA_READERS)),
+    # --- 通报 bulletins (kmvolunteer/bulletins): the organization department covering the area drafts, edits and
+    # publishes (a published one is changed by nobody: the services refuse it); a draft is its alone.
+    "bulletin.list": lambda u, _=None: bool(_area_paths(u, (Role.org_department,))) or _reads_bulletins(u),
+    "bulletin.draft": lambda u, area: area is not None and area.level in ("city", "district") and _org_covers(u, area),
+    "bulletin.edit": lambda u, b: _org_covers(u, b.area),
+    "bulletin.publish": lambda u, b: _org_covers(u, b.area),
+    "bulletin.view": lambda u, b: _org_covers(u, b.area) or (b.status == "published" and _bulletin_reader(u, b)),
     # --- 我的提醒 notices: whoever can be told of a whistle (a blower or a department officer) has the page;
     # a notice is its addressee's alone.
     "notice.list": lambda u, _=None: any(g.role in NOTICE_ROLES for g in u.grants),
     "notice.read": lambda u, n: n.user_id == u.id,
+    # --- 居民点单 residents' requests (issue 17): the community's secretaries triage them and see the full
+    # phone number and print the poster; the subdistrict and organization departments over the community
+    # read them (phone masked). Residents use the public pages, which need no rule: they show nothing personal.
+    "resident_request.inbox": lambda u, area: (
+        area is not None and area.level == "community" and _covered(_area_paths(u, AREA_READERS), area)
+    ),
+    "resident_request.view": lambda u, r: _covered(_area_paths(u, AREA_READERS), r.community),
+    "resident_request.triage": lambda u, r: _community_secretary_of(u, r.community),
+    "resident_request.phone": lambda u, r: _community_secretary_of(u, r.community),
+    "resident_request.poster": lambda u, area: (
+        area is not None and area.level == "community" and area.active and _community_secretary_of(u, area)
+    ),
 }
 
 
@@ -377,6 +396,55 @@ def _whistle_view(user: User, whistle: Any) -> bool:
     if mine and any(s.department_id in mine for s in whistle.summonses):
         return True
     return whistle.escalated_from is not None and _whistle_view(user, whistle.escalated_from)
+
+
+# --- 通报 bulletins helpers ---
+
+
+def _reads_bulletins(user: User) -> bool:
+    """Those a published bulletin may be addressed to, besides organization departments: the agencies' party
+    organizations and work committees, and branch secretaries (of the branches a bulletin names)."""
+    return _reads_results(user) or bool(_branch_ids(user))
+
+
+def _ancestor_ids(paths: list[str]) -> set[int]:
+    """The ids of the areas on ``paths`` ("/1/2/" → 1, 2): those at or above each."""
+    return {int(part) for path in paths for part in path.strip("/").split("/") if part}
+
+
+def _bulletin_reader(user: User, bulletin: Any) -> bool:
+    """Who reads a published bulletin besides the organization departments covering its area: those of the
+    areas under it (it is addressed down the tree), the work committees over or under its area, the party
+    organizations of its area's agencies or of the agencies it names, and the secretaries of the branches it
+    names (among those that fell short or the good examples). ``scoped(…, "bulletin.list")`` says the same."""
+    area = bulletin.area
+    readers = _area_paths(user, (Role.org_department, Role.agency_work_committee))
+    if any(path.startswith(area.path) for path in readers):
+        return True
+    if _covered(_area_paths(user, (Role.agency_work_committee,)), area):
+        return True
+    agencies = _party_agency_ids(user)
+    if any(g.agency.area.path.startswith(area.path) for g in user.grants if g.agency_id in agencies and g.agency):
+        return True
+    if not (agencies or _branch_ids(user)):
+        return False
+    named = _bulletins_naming(user)
+    return db.session.scalar(select(named.c.bulletin_id).where(named.c.bulletin_id == bulletin.id).limit(1)) is not None
+
+
+def _bulletins_naming(user: User):
+    """The ids of the bulletins that name one of the user's agencies or branches (a subquery)."""
+    from sqlalchemy import union
+
+    from kmvolunteer.bulletins.models import BulletinExample, BulletinShortfall, BulletinUnit
+
+    agencies, branches = _party_agency_ids(user), _branch_ids(user)
+    return union(
+        select(BulletinUnit.bulletin_id).where(BulletinUnit.agency_id.in_(agencies)),
+        select(BulletinExample.bulletin_id).where(BulletinExample.agency_id.in_(agencies)),
+        select(BulletinShortfall.bulletin_id).where(BulletinShortfall.branch_id.in_(branches)),
+        select(BulletinExample.bulletin_id).where(BulletinExample.branch_id.in_(branches)),
+    ).subquery()
 
 
 # --- 双报到 (report-ins) helpers: begin ---
@@ -729,7 +797,28 @@ def scoped(stmt: Select, user: User, action: str) -> Select:
             return stmt.where(or_(in_area, Whistle.id.in_(select(Summons.whistle_id).where(summoned))))
         ours = Summons.department_id.in_(mine) if mine else false()
         return stmt.where(or_(ours, Summons.whistle_id.in_(select(Whistle.id).where(in_area))))
+    if action == "bulletin.list":
+        return stmt.where(_bulletins_listed(user))
     raise KeyError(f"no scope rule for {action!r}")
+
+
+def _bulletins_listed(user: User):
+    """The WHERE clause of the bulletins ``user`` may list: what ``can(user, "bulletin.view", b)`` says, in SQL."""
+    from kmvolunteer.bulletins.models import Bulletin
+
+    def areas(condition):
+        return Bulletin.area_id.in_(select(Area.id).where(condition))
+
+    org = _area_paths(user, (Role.org_department,))
+    readers = _area_paths(user, (Role.org_department, Role.agency_work_committee))
+    committees = _area_paths(user, (Role.agency_work_committee,))
+    agency_paths = [g.agency.area.path for g in user.grants if g.agency_id in _party_agency_ids(user) and g.agency]
+    published = [areas(_path_filter(Area.path, committees))]
+    if readers or agency_paths:
+        published.append(Bulletin.area_id.in_(_ancestor_ids(readers + agency_paths)))
+    if _party_agency_ids(user) or _branch_ids(user):
+        published.append(Bulletin.id.in_(select(_bulletins_naming(user).c.bulletin_id)))
+    return or_(areas(_path_filter(Area.path, org)), and_(Bulletin.status == "published", or_(*published)))
 
 
 def member_search(user: User, q: str):

@@ -13,6 +13,10 @@ Nothing locks for good: an attacker earns waits, and the owner, at an address th
 counts on a counter of their own. A try that proves not to be a failure is given back; a correct
 password starts its account counter again.
 
+The public pages of residents' requests (resident/services.py) count on counters of their own here, with
+their own delays: each request sent from a client address, and each status code looked up there that
+proves wrong.
+
 Why a table and not Flask-Limiter: Flask-Limiter keeps its counts in process memory, Redis, Memcached
 or MongoDB, none of which is the database every host already shares, and it counts requests per
 window rather than failures with a growing delay that a correct password clears. Logins are few, so
@@ -39,6 +43,8 @@ from kmvolunteer.extensions import db
 class Counter:
     key: str
     free: int  # tries that pass before the delays start
+    delay: int | None = None  # seconds of the first wait (None: LOGIN_DELAY_SECONDS)
+    max_delay: int | None = None  # the longest wait (None: LOGIN_MAX_DELAY_SECONDS)
 
 
 @dataclass
@@ -76,10 +82,11 @@ def counters(name: str, user_id: int | None, address: str, *, usual: bool) -> li
     ]
 
 
-def _delay(tries_over: int) -> timedelta:
+def _delay(counter: Counter, tries_over: int) -> timedelta:
     config = current_app.config
-    seconds = config["LOGIN_DELAY_SECONDS"] * 2 ** min(tries_over, 30)
-    return timedelta(seconds=min(seconds, config["LOGIN_MAX_DELAY_SECONDS"]))
+    first = config["LOGIN_DELAY_SECONDS"] if counter.delay is None else counter.delay
+    longest = config["LOGIN_MAX_DELAY_SECONDS"] if counter.max_delay is None else counter.max_delay
+    return timedelta(seconds=min(first * 2 ** min(tries_over, 30), longest))
 
 
 def take(taken: list[Counter]) -> Reservation:
@@ -108,7 +115,7 @@ def take(taken: list[Counter]) -> Reservation:
             return Reservation(wait=max(1, math.ceil(seconds)))
         lease = None
         if failures >= counter.free:
-            lease = now + _delay(failures - counter.free)
+            lease = now + _delay(counter, failures - counter.free)
             db.session.execute(
                 update(LoginThrottle)
                 .where(LoginThrottle.key == counter.key)

@@ -16,6 +16,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from kmvolunteer.core.forms import DateField
 from kmvolunteer.core.text import parse_id
+from kmvolunteer.reportin.services import NeedData
 
 
 def _int_or_none(value):
@@ -96,6 +97,21 @@ class NeedForm(FlaskForm):
         default=1,
         validators=[DataRequired(_l("Enter the number of places.")), NumberRange(1, 1000, _l("Between 1 and 1000."))],
     )
+
+    def need_data(self) -> NeedData:
+        """What services.publish_need takes, from the form's fields."""
+        return NeedData(
+            kind=self.kind.data,
+            title=self.title.data,
+            category_id=self.category.data,
+            description=self.description.data,
+            place=self.place.data,
+            on_date=self.on_date.data,
+            start_time=self.start_time.data,
+            end_time=self.end_time.data,
+            recurrence=self.recurrence.data,
+            headcount=self.headcount.data,
+        )
 
 
 class ResourceForm(FlaskForm):

@@ -458,20 +458,8 @@ def new_need(community_id: int):
     form = NeedForm()
     form.category.choices = [("", _("No category"))] + [(c.id, c.name) for c in services.active_categories()]
     if form.validate_on_submit():
-        data = services.NeedData(
-            kind=form.kind.data,
-            title=form.title.data,
-            category_id=form.category.data,
-            description=form.description.data,
-            place=form.place.data,
-            on_date=form.on_date.data,
-            start_time=form.start_time.data,
-            end_time=form.end_time.data,
-            recurrence=form.recurrence.data,
-            headcount=form.headcount.data,
-        )
         with refused(form):
-            need = services.publish_need(community, data, actor_id=_actor())
+            need = services.publish_need(community, form.need_data(), actor_id=_actor())
             db.session.commit()
             flash(_("Published."), "success")
             return see_other(url_for("reportin.need", need_id=need.id))

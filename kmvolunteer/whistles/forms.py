@@ -11,6 +11,7 @@ from wtforms.validators import Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from kmvolunteer.core.text import parse_id
+from kmvolunteer.whistles.services import WhistleData
 
 
 class WhistleForm(FlaskForm):
@@ -39,6 +40,17 @@ class WhistleForm(FlaskForm):
         option_widget=CheckboxInput(),
     )
     photos = MultipleFileField(_l("Photos (optional)"))
+
+    def whistle_data(self) -> WhistleData:
+        """What services.blow takes, from the form's fields."""
+        return WhistleData(
+            title=self.title.data or "",
+            problem=self.problem.data or "",
+            address=self.address.data or "",
+            category_id=self.category_id.data,
+            urgency=self.urgency.data or "",
+            place=self.place.data or "",
+        )
 
 
 class FilterForm(FlaskForm):

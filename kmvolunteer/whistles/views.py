@@ -99,18 +99,7 @@ def new():
     if form.validate_on_submit():
         with refused(form):
             whistle = services.blow(
-                area,
-                current_user,
-                services.WhistleData(
-                    title=form.title.data or "",
-                    problem=form.problem.data or "",
-                    address=form.address.data or "",
-                    category_id=form.category_id.data,
-                    urgency=form.urgency.data or "",
-                    place=form.place.data or "",
-                ),
-                form.departments.data or [],
-                form.photos.data or [],
+                area, current_user, form.whistle_data(), form.departments.data or [], form.photos.data or []
             )
             db.session.commit()
             flash(_("Whistle %(serial)s blown: the departments have been summoned.", serial=whistle.serial), "success")

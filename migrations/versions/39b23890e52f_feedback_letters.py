@@ -2,7 +2,7 @@
 a notice may be of a letter instead of a whistle
 
 Revision ID: 39b23890e52f
-Revises: b5f8d0e3c726
+Revises: b7e2a9c4d1f0
 Create Date: 2026-12-03 07:57:27.859256
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "39b23890e52f"
-down_revision = "b5f8d0e3c726"
+down_revision = "b7e2a9c4d1f0"
 branch_labels = None
 depends_on = None
 
