@@ -123,7 +123,9 @@ def _sqlite_busy_timeout(app: Flask) -> None:
 def _init_extensions(app: Flask) -> None:
     # Every model must be imported for Alembic.
     from kmvolunteer.auth.models import RoleGrant, User
+    from kmvolunteer.bulletins import models as bulletins_models  # noqa: F401
     from kmvolunteer.core import audit, submissions  # noqa: F401
+    from kmvolunteer.letters import models as letters_models  # noqa: F401
     from kmvolunteer.notices import models as notices_models  # noqa: F401
     from kmvolunteer.notices.services import unread_notices
     from kmvolunteer.org import models  # noqa: F401
@@ -189,8 +191,10 @@ def _register_blueprints(app: Flask) -> None:
     from kmvolunteer.auth.admin import bp as accounts_bp
     from kmvolunteer.auth.views import bp as auth_bp
     from kmvolunteer.bodies.views import bp as bodies_bp
+    from kmvolunteer.bulletins.views import bp as bulletins_bp
     from kmvolunteer.estates.views import bp as estates_bp
     from kmvolunteer.home.views import bp as home_bp
+    from kmvolunteer.letters.views import bp as letters_bp
     from kmvolunteer.notices.views import bp as notices_bp
     from kmvolunteer.org.views import bp as org_bp
     from kmvolunteer.reportin.views import bp as reportin_bp
@@ -211,8 +215,10 @@ def _register_blueprints(app: Flask) -> None:
         bodies_bp,
         service_bp,
         reports_bp,
+        letters_bp,
         tallies_bp,
         agencyorg_bp,
+        bulletins_bp,
         whistles_bp,
         notices_bp,
         resident_bp,

@@ -381,3 +381,90 @@ def make_results_readers(w: World, password: str) -> dict:
     }
     db.session.commit()
     return readers
+
+
+def letters_world(w: World, year: int, password: str) -> World:
+    """For feedback letters, in ``year`` under a city rule asking for feedback every half year: 张明 (机关党支部 of
+    五华区民政局) reported in to 翠湖社区, served 3 h there in the first half and 1 h in the second, submitted the
+    year's report and was rated 合格 (published); his branch co-builds there, finished a project in May and was
+    rated 良好. 五华区民政局 has a party organization and a work committee above it (``w.extra["readers"]``)."""
+    from datetime import date, datetime
+
+    from kmvolunteer.reportin.models import Project
+    from kmvolunteer.reports.models import Evaluation, Report, UnitRating
+
+    make_rule(w.city, year, feedback_frequency="half", min_half_hours=4, min_activities=1)
+    report_in_at(w.community, branch=w.branch)
+    report_in_at(w.community, member=w.members["member"])
+    make_record(w.members["member"], w.community, date(year, 3, 1), half_hours=6)
+    make_record(w.members["member"], w.community, date(year, 9, 1), half_hours=2)
+    member, community = w.members["member"], w.community
+    db.session.add_all(
+        [
+            Report(
+                kind="member",
+                member=member,
+                branch=w.branch,
+                community=community,
+                year=year,
+                period="Y",
+                status="submitted",
+            ),
+            Evaluation(
+                community=community, member=member, year=year, rating="good", comment="积极参加志愿服务", published=True
+            ),
+            UnitRating(community=community, branch=w.branch, year=year, rating="good", comment="按协议开展活动"),
+            Project(
+                community=community, branch=w.branch, title="助老食堂", status="done", done_at=datetime(year, 5, 1)
+            ),
+        ]
+    )
+    w.extra["readers"] = make_results_readers(w, password)
+    db.session.commit()
+    return w
+
+
+# --- 通报 bulletins ---
+
+
+def make_bulletin(area: Area, agency: Agency, branch: Branch, status: str = "published", number: int | None = 1):
+    """A bulletin of ``area`` for 2026 ranking ``agency`` alone and naming ``branch`` as falling short."""
+    from kmvolunteer.bulletins.models import Bulletin, BulletinShortfall, BulletinUnit
+
+    published = status == "published"
+    bulletin = Bulletin(
+        area=area,
+        year=2026,
+        status=status,
+        number=number if published else None,
+        serial=f"TB2026-{area.id}-{number:03d}" if published else None,
+        title=f"{area.name}2026年度双报到工作通报",
+        issuer=f"中共{area.name}委组织部",
+        preamble="现将有关情况通报如下。",
+        closing="请各单位对照整改。",
+    )
+    bulletin.units = [
+        BulletinUnit(
+            position=0,
+            agency_id=agency.id,
+            name=agency.name,
+            headcount=2,
+            reported_in=1,
+            half_hours=8,
+            rate_rank=1,
+            hours_rank=1,
+        )
+    ]
+    bulletin.shortfalls = [
+        BulletinShortfall(
+            position=0,
+            kind="branch",
+            branch_id=branch.id,
+            agency=agency.name,
+            branch=branch.name,
+            reasons='[["unit_not_reported_in", []]]',
+        )
+    ]
+    db.session.add(bulletin)
+    db.session.flush()
+    return bulletin

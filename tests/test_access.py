@@ -224,6 +224,11 @@ DECISION_OBJECTS = {
         About(w.community, branch=m.branch),
         About(w.community, branch=other.branch),
     ),
+    # A letter is about a whole agency: ``other`` is of the same agency, so the other is another agency's.
+    "letter.issue": lambda w, m, other: (
+        About(w.community, agency=m.branch.agency),
+        About(w.community, agency=w.other_agency),
+    ),
 }
 
 
@@ -246,6 +251,12 @@ NOT_DECISIONS = {
     "certificate.issue": "a member prints their own certificate",
     "service.decide_any": "whether to show the queue's decision buttons; each record is checked by service.decide",
     "service.attendance": "the organizer's sheet; each attendee's record is checked by service.decide",
+    "letter.acknowledge": "the agency's party organization signs for a letter it received; it decides about nobody",
+    "bulletin.publish": (
+        "the department publishes figures the tallies counted and reasons years/standing.py gave, about every unit "
+        "of its area at once: nobody is judged by the publisher, and a department officer who is a member of a named "
+        "branch could otherwise never publish their area's bulletin"
+    ),
 }
 DECISION_WORDS = (
     "decide",

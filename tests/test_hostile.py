@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 
@@ -57,6 +58,8 @@ ID_KINDS = {
     "member_id": lambda w, mine: (w.members["member"] if not mine else w.members["other_member"]).id,
     "user_id": lambda w, mine: (w.users["member"] if not mine else w.users["other_member"]).id,
     "notice_id": lambda w, mine: _side(w, mine)["notice"].id,
+    "letter_id": lambda w, mine: _side(w, mine)["letter"].id,
+    "bulletin_id": lambda w, mine: _side(w, mine)["bulletin"].id,
     "request_id": lambda w, mine: _side(w, mine)["resident_request"].id,
     "grant_id": lambda w, mine: (
         (w.users["community_secretary"] if not mine else w.users["other_secretary"]).grants[0].id
@@ -84,25 +87,40 @@ GUANDU_SIDE = ["other_org", "other_secretary", "other_branch_secretary", "138000
 
 @pytest.fixture
 def world(world):
+    from kmvolunteer.letters.models import FeedbackLetter
     from kmvolunteer.notices.models import Notice
     from kmvolunteer.reportin.models import Claim, Project, Resource, ServiceCategory
     from kmvolunteer.reports.models import FeedbackSheet, Report
     from kmvolunteer.resident.models import ResidentRequest
     from kmvolunteer.service.models import ServiceRecord
-    from tests.factories import make_branch_report_in, make_need, make_report_in, make_results_readers
+    from tests.factories import (
+        make_branch_report_in,
+        make_bulletin,
+        make_need,
+        make_report_in,
+        make_results_readers,
+    )
 
     world.extra = {"category": ServiceCategory(name="测试类别", sort_order=99)}
     # 五华区民政局's party organization and 五华区's work committee (机关党委, 机关工委): they read the 五华 side.
     make_results_readers(world, PASSWORD)
     db.session.add(world.extra["category"])
-    for side, member, community, branch, secretary in (
-        ("wuhua", world.members["member"], world.community, world.branch, world.users["community_secretary"]),
+    for side, member, community, branch, secretary, district in (
+        (
+            "wuhua",
+            world.members["member"],
+            world.community,
+            world.branch,
+            world.users["community_secretary"],
+            world.district,
+        ),
         (
             "guandu",
             world.members["other_member"],
             world.other_community,
             world.other_branch,
             world.users["other_secretary"],
+            world.other_district,
         ),
     ):
         report_in = make_report_in(member, community, "confirmed")
@@ -139,11 +157,29 @@ def world(world):
         db.session.flush()
         whistle = _whistle(world, community)
         notice = Notice(user_id=secretary.id, kind="escalated", whistle=whistle)
+        letter = FeedbackLetter(
+            serial=f"FKH-2026-{side.upper():A<10}",
+            community=community,
+            agency=branch.agency,
+            year=2026,
+            period="H1",
+        )
+        letter.content = json.dumps(
+            {
+                "community": community.name,
+                "community_full": community.name,
+                "agency": branch.agency.name,
+                "period": {"year": 2026, "code": "H1", "start": "2026-01-01", "end": "2026-06-30"},
+                "as_of": "2026-07-01",
+                "members": [],
+                "branches": [],
+            }
+        )
         grid = Grid(community=community, name="第一网格")
         estate = Estate(community=community, name="第一小区", grid=grid)
         body = JointBody(kind="committee", area=community, name=f"{community.name}大党委")
         meeting = JointMeeting(body=body, held_on=date(2026, 3, 1), topics="研究共建项目")
-        db.session.add_all([notice, grid, estate, body, meeting])
+        db.session.add_all([notice, letter, grid, estate, body, meeting])
         world.extra[side] = {
             "report_in": report_in,
             "need": need,
@@ -154,9 +190,12 @@ def world(world):
             "sheet": sheet,
             "record": record,
             "notice": notice,
+            "letter": letter,
             "whistle": whistle,
             "summons": whistle.summonses[0],
             "photo": whistle.photos[0],
+            # A published bulletin of the district, naming the branch: read by the district's side only.
+            "bulletin": make_bulletin(district, branch.agency, branch),
             "resident_request": resident_request,
             "grid": grid,
             "estate": estate,
@@ -518,14 +557,20 @@ def test_every_route_survives_hostile_query_strings_and_bodies_as_every_role(app
 OWN_ACCOUNT = {"auth.login", "auth.logout", "auth.language", "auth.change_password"}
 
 
+# The one thing the agency's party organization does: it acknowledges receipt of a feedback letter to its agency,
+# and marks the notices of those letters read (its own inbox). The work committee above does neither.
+PARTY_OWN = {"letters.acknowledge", "notices.read_all"}
+
+
 def test_every_post_route_refuses_the_agency_party_and_the_work_committee(app, world, login):
     """Both roles read their agencies' branches (the 五华 side of this world, in scope here) and change nothing:
-    every POST route, on objects they can read, is a 404."""
+    every POST route, on objects they can read, is a 404 — but the party organization's acknowledgement of a
+    letter to its agency (tested in test_letters_http.py) and its own notices."""
     for username in ("wuhua_party", "wuhua_committee"):
         user = login(username)
         assert user.get(f"/branches/{world.branch.id}/report-ins").status_code == 200  # in scope
         for rule in _routes(app, "POST"):
-            if rule.endpoint in OWN_ACCOUNT:
+            if rule.endpoint in OWN_ACCOUNT or (username == "wuhua_party" and rule.endpoint in PARTY_OWN):
                 continue
             url = _url(rule, world, wuhua_user=False)
             before = row_count()

@@ -155,7 +155,8 @@ def test_the_queues_check_of_each_row_is_service_decide(world):
 # object of a branch (see _results_objects); nothing else is ever allowed to them.
 RESULT_READS = {
     "branch": ("branch.reportin", "branch.year_view", "tally.branch"),
-    "agency": ("tally.agency", "results.agency"),
+    "agency": ("tally.agency", "results.agency", "letter.agency"),
+    "letter": ("letter.view",),
     "report": ("report.view",),
     "sheet": ("feedback.view",),
     "report_in": ("reportin.view",),
@@ -168,6 +169,7 @@ RESULT_WRITES = {
     "agency": ("agency.view", "area.agencies"),
     "report": ("report.ack_branch", "report.ack_community", "report.submit"),
     "sheet": ("feedback.write",),
+    "letter": ("letter.issue",),
     "report_in": ("reportin.decide", "reportin.withdraw", "reportin.end"),
     "cobuild": ("reportin.decide", "reportin.withdraw", "reportin.end"),
     "project": ("project.manage",),
@@ -176,8 +178,9 @@ RESULT_WRITES = {
 
 
 def _results_objects(world, branch: Branch) -> dict:
-    """A submitted member report, a sent feedback sheet, a member's and the branch's report-ins and a project,
-    of ``branch``."""
+    """A submitted member report, a sent feedback sheet, a feedback letter to its agency, a member's and the
+    branch's report-ins and a project, of ``branch``."""
+    from kmvolunteer.letters.models import FeedbackLetter
     from kmvolunteer.reportin.models import Project
     from kmvolunteer.reports.models import FeedbackSheet, Report
     from tests.factories import make_branch_report_in, make_member, make_report_in
@@ -189,12 +192,22 @@ def _results_objects(world, branch: Branch) -> dict:
     )
     sheet = FeedbackSheet(community=community, branch=branch, year=2026, period="Q1", status="sent")
     project = Project(community=community, branch=branch, title="法律咨询进社区")
-    db.session.add_all([report, sheet, project])
+    letter = FeedbackLetter(
+        # One letter per agency and period: the year tells the branches' letters apart.
+        serial=f"FKH-2026-TEST{branch.id:06d}",
+        community=community,
+        agency=branch.agency,
+        year=2000 + branch.id,
+    )
+    letter.period = "Y"
+    letter.content = "{}"
+    db.session.add_all([report, sheet, project, letter])
     objects = {
         "branch": branch,
         "agency": branch.agency,
         "report": report,
         "sheet": sheet,
+        "letter": letter,
         "report_in": make_report_in(member, community, "confirmed"),
         "cobuild": make_branch_report_in(branch, community),
         "project": project,
@@ -227,6 +240,14 @@ def test_the_agency_party_and_the_work_committee_read_their_agencies_only(world)
                     for action in actions:
                         assert not can(user, action, objects[kind]), (user.username, action)
         assert can(user, "results.menu")
+    # Their one write action: the agency's own party organization acknowledges receipt of a letter to its
+    # agency; the work committee above does not.
+    for objects in own:
+        assert can(party, "letter.acknowledge", objects["letter"])
+        assert not can(committee, "letter.acknowledge", objects["letter"])
+        assert not can(city_committee, "letter.acknowledge", objects["letter"])
+    for objects in (sibling, other):
+        assert not can(party, "letter.acknowledge", objects["letter"])
     # A draft report and an unsent feedback sheet stay with their authors.
     own[0]["report"].status = "draft"
     own[0]["sheet"].status = "draft"
@@ -241,12 +262,17 @@ def test_the_agency_party_and_the_work_committee_read_their_agencies_only(world)
 
 
 def test_the_results_readers_hold_no_other_permission(world):
-    """Actions asked without an object: the two roles get none of them but their own menu."""
+    """Actions asked without an object: the two roles get none of them but their own menu, the list of the
+    bulletins published to them, and the party organization its notices (of the feedback letters it receives)."""
     from kmvolunteer.auth.policy import RULES
     from tests.factories import make_results_readers
 
     readers = make_results_readers(world, "secret-2026")
-    for user in (readers["party"], readers["committee"], readers["city_committee"]):
+    for user, expected in (
+        (readers["party"], {"results.menu", "notice.list"}),
+        (readers["committee"], {"results.menu"}),
+        (readers["city_committee"], {"results.menu"}),
+    ):
         allowed = set()
         for action, rule in RULES.items():
             try:
@@ -254,4 +280,4 @@ def test_the_results_readers_hold_no_other_permission(world):
                     allowed.add(action)
             except (AttributeError, TypeError):
                 continue  # a rule about an object
-        assert allowed == {"results.menu"}, (user.username, allowed)
+        assert allowed == expected | {"bulletin.list"}, (user.username, allowed)  # and published bulletins

@@ -199,3 +199,30 @@ def test_the_department_queue_costs_the_same_for_one_whistle_or_many_with_photos
     one = cost(1)
     blow(3)
     assert cost(4) == one
+
+
+def test_a_feedback_letter_is_counted_in_statements_that_do_not_grow_with_its_members(app, world):
+    """A community's letters to all its agencies come within seconds however many members they name: each
+    letter's statements depend on its agency's branches, not on its members (issue 16, item 8)."""
+    from datetime import date
+
+    from kmvolunteer.letters import services
+    from tests.conftest import PASSWORD
+    from tests.factories import add_members, letters_world, make_record, report_in_at
+
+    year = local_today().year - 1
+    w = letters_world(world, year, PASSWORD)
+
+    def counted() -> int:
+        db.session.expire_all()
+        with statements(app) as sent:
+            content = services.letter_content(w.community, w.agency, year, "Y")
+        return len(sent), len(content["members"])
+
+    few, named = counted()
+    assert named == 1
+    for member in add_members(w.branch, 15, PASSWORD, w.district):
+        report_in_at(w.community, member=member)
+        make_record(member, w.community, date(year, 4, 1))
+    db.session.commit()
+    assert counted() == (few, 16)

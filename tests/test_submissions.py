@@ -28,6 +28,10 @@ CREATES = {
     "bodies.change",
     "bodies.new_meeting",
     "accounts.new",
+    "letters.correct",
+    "letters.issue",
+    "bulletins.add_example",
+    "bulletins.new",
     "org.add_member",
     "org.roster_import",
     "reportin.categories",
@@ -55,12 +59,18 @@ CREATES = {
 # Decisions, edits, withdrawals and sessions: guarded state changes, or nothing is created.
 OTHERS = {
     "accounts.reset_password",
+    "letters.acknowledge",
     "accounts.revoke_grant",
     "accounts.set_active",
     "auth.change_password",
     "auth.language",
     "auth.login",
     "auth.logout",
+    "bulletins.delete",
+    "bulletins.edit_text",
+    "bulletins.publish",
+    "bulletins.refresh",
+    "bulletins.remove_example",
     "notices.read",
     "notices.read_all",
     "org.deactivate_member",
@@ -97,6 +107,7 @@ OTHERS = {
 }
 # Forms whose action the view passes in.
 ACTION_CHOSEN_BY_VIEW = {
+    "letters.correct": "letters/correct.html",
     "service.new_entry": "service/_entry_form.html",
     "reports.write": "reports/write.html",
     "reports.write_branch": "reports/write.html",

@@ -1,6 +1,7 @@
 """The pages of the agency's party organization (机关党委) and of the work committee (机关工委): the agencies in
 their scope, and for each agency its branches with their year's figures, linked to the branch's own pages
-(report-ins, tally, reports and evaluations), which admit them read-only."""
+(report-ins, tally, reports and evaluations), which admit them read-only, and the communities' feedback letters
+to the agency."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from kmvolunteer.agencyorg import home as _home  # noqa: F401  (registers the ho
 from kmvolunteer.agencyorg import services
 from kmvolunteer.auth.policy import can, get_or_404, results_scope
 from kmvolunteer.core.htmx import render
+from kmvolunteer.letters.services import letters_to
 from kmvolunteer.org.models import Agency
 from kmvolunteer.tallies.services import branch_shortfalls
 from kmvolunteer.tallies.tables import branch_short_columns, group_columns
@@ -62,4 +64,5 @@ def agency(agency_id: int):
         columns=group_columns(_l("Branch")),
         short=branch_shortfalls(year, agency=employer),
         short_columns=branch_short_columns(),
+        letters=letters_to(employer),
     )

@@ -73,10 +73,23 @@ def _reads_results(user: User) -> bool:
 
 def _reads_agency(user: User, agency: Agency | None) -> bool:
     """The agency's own party organization, or a work committee over the agency's area, reads the results of
-    its branches and members. Neither ever changes anything: no write rule names them."""
+    its branches and members. Neither changes any of it: the one write rule naming either is the party
+    organization's acknowledgement of a feedback letter to its agency (``letter.acknowledge``)."""
     return agency is not None and (
         agency.id in _party_agency_ids(user) or _covered(_area_paths(user, (Role.agency_work_committee,)), agency.area)
     )
+
+
+def _letters_to(user: User, agency: Agency | None) -> bool:
+    """The readers of the letters to ``agency``: its party organization, the work committee over it and the
+    secretaries of its branches."""
+    return _reads_agency(user, agency) or (
+        agency is not None and any(b.id in _branch_ids(user) for b in agency.branches)
+    )
+
+
+def _letter_community_reader(user: User, community: Area | None) -> bool:
+    return _community_secretary_of(user, community) or _org_covers(user, community)
 
 
 def _reads_branch(user: User, branch: Branch | None) -> bool:
@@ -297,6 +310,16 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "results.menu": lambda u, _=None: _reads_results(u),
     "results.agency": _reads_agency,
     "year.manage": lambda u, _=None: _city_org(u),
+    # --- 反馈函 feedback letters (kmvolunteer/letters): the community secretary issues its letters (an
+    # About(community, agency=…) before the letter exists); the community's organization departments read
+    # them; so do the agency's party organization, the work committee over it and the agency's branch
+    # secretaries. The agency's own party organization acknowledges receipt: its one write action.
+    "letter.manage": lambda u, community: community.level == "community" and _community_secretary_of(u, community),
+    "letter.list": lambda u, community: community.level == "community" and _letter_community_reader(u, community),
+    "letter.issue": lambda u, x: x.community.level == "community" and _community_secretary_of(u, x.community),
+    "letter.view": lambda u, letter: _letter_community_reader(u, letter.community) or _letters_to(u, letter.agency),
+    "letter.agency": lambda u, agency: _letters_to(u, agency),
+    "letter.acknowledge": lambda u, letter: letter.agency_id in _party_agency_ids(u),
     # --- 吹哨报到 whistles (issue 15): the blowing area's staff blow, route, rate, close, reopen, escalate
     # and decide extensions; a department officer acts on their department's summons only; the areas
     # above read everything below them; everyone involved in a whistle reads the one it escalated to.
@@ -313,6 +336,13 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     # for their area (everything blown in it and below).
     "whistle.stats": lambda u, area: _covered(_area_paths(u, AREA_READERS), area),
     "whistle.stats_menu": lambda u, _=None: bool(_area_paths(u, AREA_READERS)),
+    # --- 通报 bulletins (kmvolunteer/bulletins): the organization department covering the area drafts, edits and
+    # publishes (a published one is changed by nobody: the services refuse it); a draft is its alone.
+    "bulletin.list": lambda u, _=None: bool(_area_paths(u, (Role.org_department,))) or _reads_bulletins(u),
+    "bulletin.draft": lambda u, area: area is not None and area.level in ("city", "district") and _org_covers(u, area),
+    "bulletin.edit": lambda u, b: _org_covers(u, b.area),
+    "bulletin.publish": lambda u, b: _org_covers(u, b.area),
+    "bulletin.view": lambda u, b: _org_covers(u, b.area) or (b.status == "published" and _bulletin_reader(u, b)),
     # --- 我的提醒 notices: whoever can be told of a whistle (a blower or a department officer) has the page;
     # a notice is its addressee's alone.
     "notice.list": lambda u, _=None: any(g.role in NOTICE_ROLES for g in u.grants),
@@ -340,7 +370,12 @@ BLOWERS = {
     "district": Role.org_department,
 }
 
-NOTICE_ROLES = {Role.department_officer.value, *(role.value for role in BLOWERS.values())}
+# The agency's party organization is told of the feedback letters its agency receives.
+NOTICE_ROLES = {
+    Role.department_officer.value,
+    Role.agency_party_org.value,
+    *(role.value for role in BLOWERS.values()),
+}
 
 
 def _blows_at(user: User, area: Area | None) -> bool:
@@ -361,6 +396,55 @@ def _whistle_view(user: User, whistle: Any) -> bool:
     if mine and any(s.department_id in mine for s in whistle.summonses):
         return True
     return whistle.escalated_from is not None and _whistle_view(user, whistle.escalated_from)
+
+
+# --- 通报 bulletins helpers ---
+
+
+def _reads_bulletins(user: User) -> bool:
+    """Those a published bulletin may be addressed to, besides organization departments: the agencies' party
+    organizations and work committees, and branch secretaries (of the branches a bulletin names)."""
+    return _reads_results(user) or bool(_branch_ids(user))
+
+
+def _ancestor_ids(paths: list[str]) -> set[int]:
+    """The ids of the areas on ``paths`` ("/1/2/" → 1, 2): those at or above each."""
+    return {int(part) for path in paths for part in path.strip("/").split("/") if part}
+
+
+def _bulletin_reader(user: User, bulletin: Any) -> bool:
+    """Who reads a published bulletin besides the organization departments covering its area: those of the
+    areas under it (it is addressed down the tree), the work committees over or under its area, the party
+    organizations of its area's agencies or of the agencies it names, and the secretaries of the branches it
+    names (among those that fell short or the good examples). ``scoped(…, "bulletin.list")`` says the same."""
+    area = bulletin.area
+    readers = _area_paths(user, (Role.org_department, Role.agency_work_committee))
+    if any(path.startswith(area.path) for path in readers):
+        return True
+    if _covered(_area_paths(user, (Role.agency_work_committee,)), area):
+        return True
+    agencies = _party_agency_ids(user)
+    if any(g.agency.area.path.startswith(area.path) for g in user.grants if g.agency_id in agencies and g.agency):
+        return True
+    if not (agencies or _branch_ids(user)):
+        return False
+    named = _bulletins_naming(user)
+    return db.session.scalar(select(named.c.bulletin_id).where(named.c.bulletin_id == bulletin.id).limit(1)) is not None
+
+
+def _bulletins_naming(user: User):
+    """The ids of the bulletins that name one of the user's agencies or branches (a subquery)."""
+    from sqlalchemy import union
+
+    from kmvolunteer.bulletins.models import BulletinExample, BulletinShortfall, BulletinUnit
+
+    agencies, branches = _party_agency_ids(user), _branch_ids(user)
+    return union(
+        select(BulletinUnit.bulletin_id).where(BulletinUnit.agency_id.in_(agencies)),
+        select(BulletinExample.bulletin_id).where(BulletinExample.agency_id.in_(agencies)),
+        select(BulletinShortfall.bulletin_id).where(BulletinShortfall.branch_id.in_(branches)),
+        select(BulletinExample.bulletin_id).where(BulletinExample.branch_id.in_(branches)),
+    ).subquery()
 
 
 # --- 双报到 (report-ins) helpers: begin ---
@@ -449,15 +533,17 @@ class About(NamedTuple):
     community: Area
     member: Member | None = None
     branch: Branch | None = None
+    agency: Agency | None = None
 
 
 class Subject(NamedTuple):
-    """Whom a decision is about: a person, a branch (its secretaries and members), or a department
-    (its officers)."""
+    """Whom a decision is about: a person, a branch (its secretaries and members), a department (its
+    officers), or an agency (its members, its branches' secretaries and its party organization)."""
 
     member: Member | None = None
     branch: Branch | None = None
     department: Department | None = None
+    agency: Agency | None = None
 
 
 # Every action that decides about a person or a branch, and how to find whom it is about. ``can`` refuses
@@ -475,6 +561,8 @@ SUBJECTS: dict[str, Callable[[Any], Subject]] = {
     "evaluation.rate": lambda e: Subject(e.member),
     "feedback.write": lambda sheet: Subject(branch=sheet.branch),
     "unit_rating.rate": lambda r: Subject(branch=r.branch),
+    # A letter is about every branch of its agency: a FeedbackLetter or an About(community, agency=…).
+    "letter.issue": lambda x: Subject(agency=x.agency),
     "summons.rate": lambda s: Subject(department=s.department),
     "extension.decide": lambda e: Subject(department=e.summons.department),
 }
@@ -486,10 +574,20 @@ def _is_subject(user: User, subject: Subject) -> bool:
         return True
     if subject.department is not None and subject.department.id in _department_ids(user):
         return True
+    if subject.agency is not None and _of_agency(user, subject.agency):
+        return True
     branch = subject.branch
     return branch is not None and (
         branch.id in _branch_ids(user) or (user.member is not None and user.member.branch_id == branch.id)
     )
+
+
+def _of_agency(user: User, agency: Agency) -> bool:
+    """Does ``user`` belong to ``agency``: a member or secretary of one of its branches, or its party
+    organization?"""
+    if user.member is not None and user.member.branch.agency_id == agency.id:
+        return True
+    return agency.id in _party_agency_ids(user) or any(b.id in _branch_ids(user) for b in agency.branches)
 
 
 def about_self(user: User, action: str, obj: Any) -> bool:
@@ -699,7 +797,28 @@ def scoped(stmt: Select, user: User, action: str) -> Select:
             return stmt.where(or_(in_area, Whistle.id.in_(select(Summons.whistle_id).where(summoned))))
         ours = Summons.department_id.in_(mine) if mine else false()
         return stmt.where(or_(ours, Summons.whistle_id.in_(select(Whistle.id).where(in_area))))
+    if action == "bulletin.list":
+        return stmt.where(_bulletins_listed(user))
     raise KeyError(f"no scope rule for {action!r}")
+
+
+def _bulletins_listed(user: User):
+    """The WHERE clause of the bulletins ``user`` may list: what ``can(user, "bulletin.view", b)`` says, in SQL."""
+    from kmvolunteer.bulletins.models import Bulletin
+
+    def areas(condition):
+        return Bulletin.area_id.in_(select(Area.id).where(condition))
+
+    org = _area_paths(user, (Role.org_department,))
+    readers = _area_paths(user, (Role.org_department, Role.agency_work_committee))
+    committees = _area_paths(user, (Role.agency_work_committee,))
+    agency_paths = [g.agency.area.path for g in user.grants if g.agency_id in _party_agency_ids(user) and g.agency]
+    published = [areas(_path_filter(Area.path, committees))]
+    if readers or agency_paths:
+        published.append(Bulletin.area_id.in_(_ancestor_ids(readers + agency_paths)))
+    if _party_agency_ids(user) or _branch_ids(user):
+        published.append(Bulletin.id.in_(select(_bulletins_naming(user).c.bulletin_id)))
+    return or_(areas(_path_filter(Area.path, org)), and_(Bulletin.status == "published", or_(*published)))
 
 
 def member_search(user: User, q: str):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import secrets
 from typing import Any
 
 from sqlalchemy import CheckConstraint, Float, String, and_, event, func, insert, select, update
@@ -12,6 +13,17 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
 from kmvolunteer.extensions import db
+
+SERIAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed by hand
+
+
+def unique_serial(column: Any, prefix: str, length: int = 10) -> str:
+    """A printed document's number: ``prefix`` and ``length`` random characters (unguessable, so the public
+    check by serial cannot be walked), not yet in ``column``."""
+    while True:
+        serial = prefix + "".join(secrets.choice(SERIAL_ALPHABET) for _ in range(length))
+        if db.session.scalar(select(column).where(column == serial).limit(1)) is None:
+            return serial
 
 
 def known_statuses(statuses: type[enum.Enum], column: str = "status") -> CheckConstraint:

@@ -1,5 +1,5 @@
-"""A notice to one user: what happened (kind) to which whistle or summons; the words are chosen when it is
-shown, in the reader's language."""
+"""A notice to one user: what happened (kind) to which whistle or summons, or which feedback letter arrived;
+the words are chosen when it is shown, in the reader's language."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
+from kmvolunteer.letters.models import FeedbackLetter
 from kmvolunteer.whistles.models import Summons, Whistle
 
 # summoned: a summons reached the department; handled / declined: the department answered the blower;
-# escalated: a whistle went one tier up; due_*: an hour before the summons' deadline of that step.
-KINDS = ("summoned", "handled", "declined", "escalated", "due_sign", "due_contact", "due_handle")
+# escalated: a whistle went one tier up; due_*: an hour before the summons' deadline of that step;
+# letter: a community issued a feedback letter to the agency of the party organization told.
+KINDS = ("summoned", "handled", "declined", "escalated", "due_sign", "due_contact", "due_handle", "letter")
 
 
 class Notice(db.Model):
@@ -24,17 +26,21 @@ class Notice(db.Model):
         UniqueConstraint("user_id", "key", name="uq_notice_user_key"),
         Index("ix_notice_user_unread", "user_id", "read_at"),
         CheckConstraint("kind IN (" + ", ".join(f"'{kind}'" for kind in KINDS) + ")", name="kind_known"),
+        # A notice is of a whistle or of a letter, never of neither.
+        CheckConstraint("whistle_id IS NOT NULL OR letter_id IS NOT NULL", name="of_something"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     kind: Mapped[str] = mapped_column(String(16))
-    whistle_id: Mapped[int] = mapped_column(ForeignKey("whistle.id"), index=True)
+    whistle_id: Mapped[int | None] = mapped_column(ForeignKey("whistle.id"), index=True)
     summons_id: Mapped[int | None] = mapped_column(ForeignKey("summons.id"), index=True)
+    letter_id: Mapped[int | None] = mapped_column(ForeignKey("feedback_letter.id"), index=True)
     due_at: Mapped[datetime | None]
     key: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
 
-    whistle: Mapped[Whistle] = relationship()
+    whistle: Mapped[Whistle | None] = relationship()
+    letter: Mapped[FeedbackLetter | None] = relationship()
     summons: Mapped[Summons | None] = relationship()

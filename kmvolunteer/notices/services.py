@@ -1,6 +1,6 @@
-"""Who is told what: notices follow the whistles' events (``core.machine.transitioned``) in the event's
-transaction, and the reminder pass (run by the background worker) tells a department an hour before each
-deadline of its summons. Nothing here commits."""
+"""Who is told what: notices follow the whistles' events and the issue of feedback letters
+(``core.machine.transitioned``) in the event's transaction, and the reminder pass (run by the background
+worker) tells a department an hour before each deadline of its summons. Nothing here commits."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from kmvolunteer.core import machine
 from kmvolunteer.core.db import forget_on_rollback, insert_ignore
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
+from kmvolunteer.letters.models import FeedbackLetter
 from kmvolunteer.notices.models import Notice
 from kmvolunteer.org.models import Area
 from kmvolunteer.whistles.models import ACTIVE_SUMMONS, Summons, Whistle, WhistleStatus
@@ -65,13 +66,37 @@ def blowers(area: Area) -> set[int]:
     )
 
 
-def notify(user_ids: Iterable[int], kind: str, whistle_id: int, summons_id: int | None = None) -> None:
+def party_organizations(agency_id: int) -> set[int]:
+    """The users who are the agency's party organization (机关党委)."""
+    return set(
+        db.session.scalars(
+            _active(select(RoleGrant.user_id)).where(
+                RoleGrant.role == Role.agency_party_org.value, RoleGrant.agency_id == agency_id
+            )
+        )
+    )
+
+
+def notify(
+    user_ids: Iterable[int],
+    kind: str,
+    whistle_id: int | None = None,
+    summons_id: int | None = None,
+    letter_id: int | None = None,
+) -> None:
     """Notices for the event's transaction, inserted just before it commits: after the event's own locks (a
     notice's foreign-key lock on its whistle, taken at once, would deadlock two departments settling one
     whistle at the same moment)."""
     now = utcnow()
     db.session.info.setdefault(PENDING, []).extend(
-        {"user_id": user_id, "kind": kind, "whistle_id": whistle_id, "summons_id": summons_id, "created_at": now}
+        {
+            "user_id": user_id,
+            "kind": kind,
+            "whistle_id": whistle_id,
+            "summons_id": summons_id,
+            "letter_id": letter_id,
+            "created_at": now,
+        }
         for user_id in sorted(set(user_ids))
     )
 
@@ -104,6 +129,13 @@ def _whistle_created(sender: type, *, obj: Whistle, transition: Any, **_: Any) -
         lower = obj.escalated_from
         involved = blowers(obj.area) | blowers(lower.area) | officers(s.department_id for s in lower.summonses)
         notify(involved, "escalated", obj.id)
+
+
+@machine.transitioned.connect_via(FeedbackLetter)
+def _letter_issued(sender: type, *, obj: FeedbackLetter, transition: Any, **_: Any) -> None:
+    """A letter issued (a correction too) reaches the agency's party organization."""
+    if transition is None:
+        notify(party_organizations(obj.agency_id), "letter", letter_id=obj.id)
 
 
 # --------------------------------------------------------------------------- reminders
@@ -159,11 +191,19 @@ WORDS = {
     "due_sign": _l("%(department)s must sign for whistle %(whistle)s by %(due)s."),
     "due_contact": _l("%(department)s must contact the blower of whistle %(whistle)s by %(due)s."),
     "due_handle": _l("%(department)s must handle whistle %(whistle)s by %(due)s."),
+    "letter": _l("%(community)s sent feedback letter %(serial)s to %(agency)s: acknowledge its receipt."),
 }
 
 
 def describe(notice: Notice) -> str:
     """The notice in the reader's language."""
+    letter = notice.letter
+    if letter is not None:
+        return str(WORDS[notice.kind]) % {
+            "community": letter.community.name,
+            "serial": letter.serial,
+            "agency": letter.agency.name,
+        }
     return str(WORDS[notice.kind]) % {
         "whistle": f"{notice.whistle.serial} {notice.whistle.title}",
         "department": notice.summons.department.name if notice.summons else "",
@@ -192,6 +232,9 @@ def notices_of(user: User, limit: int) -> list[Notice]:
             .options(
                 joinedload(Notice.whistle).options(joinedload(Whistle.area), selectinload(Whistle.summonses)),
                 joinedload(Notice.summons).joinedload(Summons.department),
+                joinedload(Notice.letter).options(
+                    joinedload(FeedbackLetter.community), joinedload(FeedbackLetter.agency)
+                ),
             )
             .order_by(Notice.id.desc())
             .limit(limit)

@@ -16,7 +16,7 @@ from datetime import date, time, timedelta
 from sqlalchemy import func, insert, select, text
 
 from kmvolunteer.auth.models import User
-from kmvolunteer.core.time import local_today, utcnow
+from kmvolunteer.core.time import local_day_start_utc, local_today, utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Agency, Area, Branch, Member
 from kmvolunteer.reportin import services
@@ -152,6 +152,15 @@ def _branch(agency_name: str, branch_name: str) -> Branch | None:
     return db.session.scalar(select(Branch).join(Agency).where(Agency.name == agency_name, Branch.name == branch_name))
 
 
+def _since_january(report_in: ReportIn, today: date) -> None:
+    """The demo member and the demo branch reported in to 翠湖社区 in January (their agreement's term starts on
+    1 January), so the half-year behind them has figures and a feedback letter to 昆明市民政局."""
+    sent = local_day_start_utc(date(today.year, 1, 8)) + timedelta(hours=2)
+    if sent < report_in.submitted_at:
+        report_in.submitted_at, report_in.decided_at = sent, sent + timedelta(days=1)
+        db.session.flush()
+
+
 def _curated_story(rng: random.Random) -> None:
     cuihu = _area("翠湖社区")
     if cuihu is None:
@@ -172,6 +181,7 @@ def _curated_story(rng: random.Random) -> None:
             actor_id=member_user.id,
         )
         services.confirm_report_in(ri, actor_id=secretary_id)
+        _since_january(ri, today)
     # The demo branch secretary (also a member) is waiting for 翠湖社区 to confirm.
     leader = _user("branch_secretary")
     if leader is not None and leader.member is not None:
@@ -210,6 +220,7 @@ def _curated_story(rng: random.Random) -> None:
             actor_id=leader.id if leader else None,
         )
         services.confirm_report_in(cobuild, actor_id=secretary_id)
+        _since_january(cobuild, today)
         taken = services.offer_resource(
             branch,
             cuihu,

@@ -1014,13 +1014,15 @@ def _report_status_text(periods: list[PeriodInfo], extra: list[Report]) -> str:
     return "；".join(parts) if parts else "—"
 
 
-def year_rows(branch: Branch, year: int, today: date | None = None, only: Member | None = None) -> Iterator[tuple]:
-    """One row per member of the branch (or ``only`` that one) — the same rows feed the page, the print view,
-    the XLSX and what a member sees of their own year."""
+def year_rows(
+    branch: Branch, year: int, today: date | None = None, only: Member | list[Member] | None = None
+) -> Iterator[tuple]:
+    """One row per member of the branch (or ``only`` that one, or those, in that order) — the same rows feed
+    the page, the print view, the XLSX, what a member sees of their own year and the feedback letters."""
     today = today or local_today()
     rule = effective_rule(year, branch.agency.area)
     members = (
-        [only]
+        (list(only) if isinstance(only, list) else [only])
         if only is not None
         else list(
             db.session.scalars(

@@ -10,7 +10,6 @@ the message).
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -27,6 +26,7 @@ from kmvolunteer.auth.models import User
 from kmvolunteer.auth.policy import About, about_self, can, member_search, scoped
 from kmvolunteer.core import audit
 from kmvolunteer.core.audit import AuditEntry
+from kmvolunteer.core.db import unique_serial
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.text import format_hours
 from kmvolunteer.core.time import local_today, to_local, utcnow
@@ -44,7 +44,6 @@ MAX_DAY_HALF_HOURS = 32  # 16 h per member per day, across submitted and approve
 LIVE_STATUSES = (S.submitted.value, S.approved.value, S.returned.value)  # for duplicates
 DAY_STATUSES = (S.submitted.value, S.approved.value)  # for the daily limit
 BULK_LIMIT = 200
-SERIAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed by hand
 
 STATUS_LABELS = RECORDS.labels
 ACTION_LABELS = {
@@ -781,10 +780,6 @@ def approved_entries(member: Member, year: int, issued_before: datetime | None =
     return list(db.session.scalars(stmt))
 
 
-def _new_serial(year: int) -> str:
-    return f"KMV-{year}-" + "".join(secrets.choice(SERIAL_ALPHABET) for _ in range(10))
-
-
 def issue_certificate(member: Member, year: int, actor: User) -> Certificate:
     """服务记录证明: a platform record of the member's approved service in ``year``."""
     if not can(actor, "certificate.issue", member):
@@ -798,10 +793,7 @@ def issue_certificate(member: Member, year: int, actor: User) -> Certificate:
         for entry in entries:
             by_community[entry.community_id] = by_community.get(entry.community_id, 0) + entry.half_hours
         community = db.session.get(Area, max(by_community, key=lambda k: (by_community[k], -k)))
-    while True:
-        serial = _new_serial(year)
-        if db.session.scalar(select(Certificate.id).where(Certificate.serial == serial)) is None:
-            break
+    serial = unique_serial(Certificate.serial, f"KMV-{year}-")
     certificate = Certificate(
         serial=serial,
         member_id=member.id,

@@ -11,8 +11,6 @@ from flask import (
     Blueprint,
     abort,
     flash,
-    make_response,
-    redirect,
     render_template,
     request,
     url_for,
@@ -28,6 +26,7 @@ from kmvolunteer.auth.policy import can, get_or_404, org_areas, service_decider
 from kmvolunteer.core.db import commit_keeping_loaded
 from kmvolunteer.core.htmx import render, safe_next, see_other, trigger, url_pattern, wants_fragment
 from kmvolunteer.core.refusals import refused
+from kmvolunteer.core.serials import check_page
 from kmvolunteer.core.text import catalog
 from kmvolunteer.core.time import local_today, utcnow
 from kmvolunteer.extensions import db
@@ -610,25 +609,18 @@ def verify(serial: str | None):
     """Public: does this certificate exist? Only the masked name and the totals are shown."""
     from kmvolunteer.core.text import mask_name
 
-    if serial is None:
-        serial = request.args.get("serial")
-        if serial:
-            return redirect(url_for("service.verify", serial=serial.strip().upper()), 303)
-        return render("service/verify.html", cert=None, serial=None)
-    found = services.find_certificate(serial)
-    response = make_response(
-        render(
-            "service/verify.html",
-            cert=found,
-            serial=serial,
-            masked=mask_name(found.member.name) if found else "",
-            outdated=services.certificate_outdated(found) if found else False,
-            fmt=services.format_hours,
-            status=200 if found else 404,
-        )
+    return check_page(
+        "service.verify",
+        "service/verify.html",
+        serial,
+        services.find_certificate,
+        lambda found: {
+            "cert": found,
+            "masked": mask_name(found.member.name) if found else "",
+            "outdated": services.certificate_outdated(found) if found else False,
+            "fmt": services.format_hours,
+        },
     )
-    response.headers["X-Robots-Tag"] = "noindex"
-    return response
 
 
 # ---------------------------------------------------------------- local working-day exceptions

@@ -27,6 +27,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, select
 
 from kmvolunteer.core.db import hours_between, number_list, numbers_of
+from kmvolunteer.core.ranking import shared_ranks
 from kmvolunteer.core.time import local_day_start_utc
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area, Department
@@ -213,8 +214,6 @@ def ranked(departments: Iterable[Figures]) -> list[Figures]:
         return tuple(-1.0 if rate is None else rate for rate in (f.handled_rate, f.satisfaction_rate, f.signed_rate))
 
     ordered = sorted(departments, key=lambda f: (tuple(-s for s in score(f)), -f.summonses, f.name))
-    previous = None
-    for position, figures in enumerate(ordered, start=1):
-        figures.rank = previous.rank if previous is not None and score(previous) == score(figures) else position
-        previous = figures
+    for figures, rank in zip(ordered, shared_ranks(ordered, score), strict=True):
+        figures.rank = rank
     return ordered
