@@ -134,3 +134,23 @@ def test_the_shortfall_list_and_the_year_view_give_the_same_standing(world):
     view = {row[0]: row[9:] for row in report_services.year_rows(w.branch, YEAR)}
     assert {name: sheet[name] for name in view} == view
     assert view["钱七"] == ("Marked", "Not eligible") and view["张明"] == ("—", "Eligible")
+
+
+def test_a_late_report_in_is_found_by_the_tallies_and_the_year_view_alike(world):
+    from datetime import datetime
+
+    w = world
+    db.session.add(
+        YearRule(
+            year=YEAR, area_id=w.city.id, min_half_hours=0, min_activities=0, report_required=False, report_in_days=30
+        )
+    )
+    late = w.members["member"]
+    late.created_at = datetime(2020, 1, 1)
+    ri = report_in_at(w.community, member=late, decided_at=datetime(YEAR, 3, 2, 2))
+    ri.submitted_at = datetime(YEAR, 3, 1, 2)
+    db.session.commit()
+    (row,) = [r for r in tally_services.member_rows(YEAR, branch=w.branch, shortfall_only=True) if r.name == "张明"]
+    assert row.standing.why() == "reported in late (due by 2026-01-30)"
+    view = {r[0]: r[8] for r in report_services.year_rows(w.branch, YEAR)}
+    assert view["张明"] == "reported in late (due by 2026-01-30)"

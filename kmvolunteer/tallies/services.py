@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import case, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from kmvolunteer.core.time import local_today, to_local
@@ -317,7 +317,18 @@ def member_rows(
     f = facts(year, scope).subquery()
     community = aliased(Area)
     agency_area = aliased(Area)
-    report_in = aliased(ReportIn)
+    book = RuleBook(year)
+    # When the member's report-in was sent matters only under a rule with a report-in deadline: read it then,
+    # by the member's own index (a join on the community too would walk the community's report-ins instead).
+    late_check = any(rule.report_in_days for rule in book.by_area.values())
+    reported_in_at = (
+        select(ReportIn.submitted_at)
+        .where(ReportIn.member_id == f.c.member_id, ReportIn.kind == "member", ReportIn.status == "confirmed")
+        .limit(1)
+        .scalar_subquery()
+        if late_check
+        else literal(None)
+    )
     stmt = (
         select(
             f,
@@ -327,24 +338,14 @@ def member_rows(
             Branch.name.label("branch_name"),
             community.name.label("community_name"),
             agency_area.path.label("agency_area_path"),
-            report_in.submitted_at.label("reported_in_at"),
+            reported_in_at.label("reported_in_at"),
         )
         .join(Member, Member.id == f.c.member_id)
         .join(Branch, Branch.id == f.c.branch_id)
         .join(Agency, Agency.id == f.c.agency_id)
         .join(agency_area, agency_area.id == f.c.agency_area_id)
         .outerjoin(community, community.id == f.c.community_id)
-        .outerjoin(
-            report_in,
-            and_(
-                report_in.member_id == f.c.member_id,
-                report_in.kind == "member",
-                report_in.status == "confirmed",
-                report_in.community_id == f.c.community_id,
-            ),
-        )
     )
-    book = RuleBook(year)
     if branch is not None:
         stmt = stmt.where(f.c.branch_id == branch.id)
     if agency is not None:
@@ -353,7 +354,7 @@ def member_rows(
         stmt = stmt.where(_under(agency_area.path, employer_area))
     if service_area is not None:
         stmt = stmt.where(_under(community.path, service_area))
-    if shortfall_only and not any(rule.report_in_days for rule in book.by_area.values()):
+    if shortfall_only and not late_check:
         # Only these can fall short (a late report-in is possible only under a rule with a deadline).
         stmt = stmt.where(or_(compliant_expr(f) == 0, f.c.community_id.is_(None), f.c.rating == POOR_MEMBER))
     stmt = stmt.order_by(Agency.name, Branch.id, Member.name, Member.id)
