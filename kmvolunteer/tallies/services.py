@@ -364,7 +364,7 @@ def member_rows(
             MemberYear(
                 reported_in=r.community_id is not None,
                 reported_in_on=to_local(r.reported_in_at).date() if r.reported_in_at else None,
-                joined_on=to_local(r.joined_at).date() if r.joined_at else None,
+                joined_on=to_local(r.joined_at).date() if late_check and r.joined_at else None,
                 half_hours=r.approved_half_hours,
                 entries=r.approved_entries,
                 reports_submitted=r.reports_submitted,

@@ -76,13 +76,17 @@ class RuleBook:
     def __init__(self, year: int) -> None:
         self.year = year
         self.by_area = {r.area_id: r for r in db.session.scalars(select(YearRule).where(YearRule.year == year))}
+        self._by_path: dict[str, YearRule | None] = {}
 
     def for_path(self, path: str) -> YearRule | None:
-        for part in reversed([p for p in path.strip("/").split("/") if p]):
-            rule = self.by_area.get(int(part))
-            if rule is not None:
-                return rule
-        return None
+        if path not in self._by_path:
+            found = None
+            for part in reversed([p for p in path.strip("/").split("/") if p]):
+                found = self.by_area.get(int(part))
+                if found is not None:
+                    break
+            self._by_path[path] = found
+        return self._by_path[path]
 
 
 def period_bounds(year: int, code: str) -> tuple[date, date]:
