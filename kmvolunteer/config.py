@@ -132,6 +132,9 @@ class Config:
     RESIDENT_REQUEST_DELAY_SECONDS = 600
     RESIDENT_REQUEST_MAX_DELAY_SECONDS = 24 * 3600
     RESIDENT_WRONG_CODES_FREE = 10
+    # The public checks of a certificate's or a letter's serial: wrong serials a client may look up before each
+    # further lookup waits (auth/public.py).
+    PUBLIC_WRONG_LOOKUPS_FREE = 20
     RESIDENT_FORM_MIN_SECONDS = 4
     RESIDENT_FORM_MAX_SECONDS = 2 * 3600
     RESIDENT_FORM_MAX_BYTES = 16 * 1024

@@ -492,3 +492,23 @@ def test_tick_all_on_the_page_without_javascript(login, setup):
     ticked = b.get("/service/queue?tick=all").get_data(as_text=True)
     assert all(f'id="tick-{r.id}" checked' in ticked for r in records)
     assert 'name="next" value="/service/queue"' in ticked and 'id="untick-all"' in ticked
+
+
+def test_the_public_check_holds_a_client_trying_serials(app, setup, client):
+    """Wrong serials count against the client's address: past PUBLIC_WRONG_LOOKUPS_FREE each one waits (429),
+    and a serial that is found costs nothing."""
+    w = setup
+    record = log(w, content="社区义诊协助")
+    services.approve(record, w.users["community_secretary"])
+    db.session.commit()
+    cert = services.issue_certificate(w.members["member"], YESTERDAY.year, w.users["member"])
+    db.session.commit()
+    free = app.config["PUBLIC_WRONG_LOOKUPS_FREE"]
+    for _ in range(3):
+        assert client.get(f"/verify/{cert.serial}").status_code == 200  # found: not counted
+    for n in range(free):
+        assert client.get(f"/verify/KMV-2026-WRONG{n:04d}").status_code == 404
+    held = client.get("/verify/KMV-2026-WRONG9999")
+    assert held.status_code == 429 and int(held.headers["Retry-After"]) > 0
+    assert "verify-waiting" in held.get_data(as_text=True)
+    assert client.get("/verify/letter/FKH-2026-WRONG").status_code == 429  # the letters' check counts alike

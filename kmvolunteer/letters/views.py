@@ -11,9 +11,9 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from kmvolunteer.auth.policy import About, can, get_or_404
+from kmvolunteer.auth.public import check_page
 from kmvolunteer.core.htmx import render, see_other
 from kmvolunteer.core.refusals import refused
-from kmvolunteer.core.serials import check_page
 from kmvolunteer.core.text import format_hours
 from kmvolunteer.core.time import local_today
 from kmvolunteer.extensions import db

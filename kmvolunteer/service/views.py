@@ -23,10 +23,10 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from kmvolunteer.auth.policy import can, get_or_404, org_areas, service_decider
+from kmvolunteer.auth.public import check_page
 from kmvolunteer.core.db import commit_keeping_loaded
 from kmvolunteer.core.htmx import render, safe_next, see_other, trigger, url_pattern, wants_fragment
 from kmvolunteer.core.refusals import refused
-from kmvolunteer.core.serials import check_page
 from kmvolunteer.core.text import catalog
 from kmvolunteer.core.time import local_today, utcnow
 from kmvolunteer.extensions import db
