@@ -204,3 +204,33 @@ def test_minutes_are_read_by_those_who_read_the_body(login, world):
     assert login("branch_secretary").get(url).status_code == 404
     body_page = secretary.get(f"/bodies/areas/{world.community.id}").get_data(as_text=True)
     assert "1 present, 0 excused, 0 absent" in body_page and "0 present, 0 excused, 1 absent" in body_page
+
+
+def test_the_body_tally_counts_each_units_part_in_its_area(login, world):
+    from datetime import datetime
+
+    from kmvolunteer.reportin.models import Claim, Project
+    from tests.factories import make_need, make_record
+
+    body, agency, school = _body_with_units(world)
+    services.record_meeting(body, local_today(), "", "议题", "", {agency.id: "present"}, actor_id=None)
+    member = world.members["member"]  # 五华区民政局's
+    make_record(member, world.community, local_today(), half_hours=5)
+    make_record(member, world.other_community, local_today(), half_hours=7)  # outside the body's area
+    need = make_need(world.community)
+    db.session.add_all(
+        [
+            Claim(need=need, member=member),
+            Claim(need=make_need(world.community, title="助老"), branch=world.branch2),
+            Project(
+                community=world.community, branch=world.branch, title="助老食堂", status="done", done_at=datetime.now()
+            ),
+        ]
+    )
+    db.session.commit()
+    rows = {t.unit.name: t for t in services.tally(body, local_today().year)}
+    assert (rows["五华区民政局"].meetings, rows["五华区民政局"].claims) == (1, 2)
+    assert (rows["五华区民政局"].projects_done, rows["五华区民政局"].half_hours) == (1, 5)
+    assert (rows["翠湖小学"].meetings, rows["翠湖小学"].claims) == (0, 0)
+    page = login("community_secretary").get(f"/bodies/areas/{world.community.id}").get_data(as_text=True)
+    assert 'id="tally"' in page and "2.5" in page

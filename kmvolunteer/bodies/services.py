@@ -6,7 +6,7 @@ on the three lists in one step — so this package composes the report-in featur
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -28,10 +28,13 @@ from kmvolunteer.bodies.models import (
 from kmvolunteer.core import audit
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.text import checked_text, parse_id
-from kmvolunteer.core.time import local_today
+from kmvolunteer.core.time import local_day_start_utc, local_today
 from kmvolunteer.extensions import db
-from kmvolunteer.org.models import Agency, Area
+from kmvolunteer.org.models import Agency, Area, Branch, Member
+from kmvolunteer.reportin.models import Claim, Need, Project
 from kmvolunteer.reportin.services import NeedData, publish_need
+from kmvolunteer.reports.services import done_between
+from kmvolunteer.service.models import ServiceRecord
 
 NAME_MAX, POST_MAX = 100, 100
 ROTATION_MONTHS = 12
@@ -302,3 +305,73 @@ def attendance_counts(body: JointBody, year: int) -> dict[int, dict[str, int]]:
     ):
         counts.setdefault(unit_id, {})[status] = n
     return counts
+
+
+# ---------------------------------------------------------------- the body's tally
+
+
+@dataclass
+class UnitTally:
+    """A member unit's part in the body's year: meetings attended and, for an agency of the site, what its
+    branches and members did in the body's area."""
+
+    unit: BodyUnit
+    meetings: int = 0
+    claims: int = 0
+    projects_done: int = 0
+    half_hours: int = 0
+
+
+def tally(body: JointBody, year: int) -> list[UnitTally]:
+    """Each unit's meetings attended in ``year``; for agencies, the needs their branches and members claimed,
+    the projects their branches finished and their members' approved hours, in the body's area (its community,
+    or the alliance's communities) — one grouped query each."""
+    units = list(db.session.scalars(select(BodyUnit).where(BodyUnit.body_id == body.id).order_by(BodyUnit.id)))
+    rows = {u.id: UnitTally(u) for u in units}
+    for unit_id, counts in attendance_counts(body, year).items():
+        if unit_id in rows:
+            rows[unit_id].meetings = counts.get(Attendance.present.value, 0)
+    by_agency = {u.agency_id: rows[u.id] for u in units if u.agency_id is not None}
+    if not by_agency:
+        return list(rows.values())
+    communities = select(Area.id).where(
+        Area.path.startswith(body.area.path, autoescape=True), Area.level == "community"
+    )
+    start, end = date(year, 1, 1), date(year, 12, 31)
+    member_agency = select(Member.id, Branch.agency_id).join(Branch, Member.branch_id == Branch.id).subquery()
+    claim_agency = func.coalesce(member_agency.c.agency_id, Branch.agency_id)
+    claims = (
+        select(claim_agency, func.count(Claim.id))
+        .join(Need, Claim.need_id == Need.id)
+        .outerjoin(member_agency, Claim.member_id == member_agency.c.id)
+        .outerjoin(Branch, Claim.branch_id == Branch.id)
+        .where(
+            Need.community_id.in_(communities),
+            Claim.created_at >= local_day_start_utc(start),
+            Claim.created_at < local_day_start_utc(end + timedelta(days=1)),
+            claim_agency.in_(by_agency),
+        )
+        .group_by(claim_agency)
+    )
+    projects = (
+        select(Branch.agency_id, func.count(Project.id))
+        .join(Branch, Project.branch_id == Branch.id)
+        .where(Project.community_id.in_(communities), done_between(start, end), Branch.agency_id.in_(by_agency))
+        .group_by(Branch.agency_id)
+    )
+    hours = (
+        select(Branch.agency_id, func.sum(ServiceRecord.half_hours))
+        .join(Member, ServiceRecord.member_id == Member.id)
+        .join(Branch, Member.branch_id == Branch.id)
+        .where(
+            ServiceRecord.community_id.in_(communities),
+            ServiceRecord.status == "approved",
+            ServiceRecord.year == year,
+            Branch.agency_id.in_(by_agency),
+        )
+        .group_by(Branch.agency_id)
+    )
+    for name, stmt in (("claims", claims), ("projects_done", projects), ("half_hours", hours)):
+        for agency_id, value in db.session.execute(stmt):
+            setattr(by_agency[agency_id], name, int(value or 0))
+    return list(rows.values())

@@ -34,6 +34,7 @@ def _page(area: Area, *, status: int = 200, error: str | None = None):
         view=services.page(body) if body else None,
         meetings=services.meetings(body, local_today().year) if body else [],
         attendance=services.attendance_counts(body, local_today().year) if body else {},
+        tally=services.tally(body, local_today().year) if body else [],
         kind=services.kind_for(area),
         body_labels=BODY_LABELS,
         unit_labels=UNIT_LABELS,
