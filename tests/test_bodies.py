@@ -234,3 +234,22 @@ def test_the_body_tally_counts_each_units_part_in_its_area(login, world):
     assert (rows["翠湖小学"].meetings, rows["翠湖小学"].claims) == (0, 0)
     page = login("community_secretary").get(f"/bodies/areas/{world.community.id}").get_data(as_text=True)
     assert 'id="tally"' in page and "2.5" in page
+
+
+def test_a_member_units_branches_claim_the_bodys_needs(world):
+    from kmvolunteer.reportin import services as reportin_services
+    from tests.factories import make_need
+
+    need = make_need(world.community2)  # 文化巷社区, under 华山街道, where no branch co-builds
+    db.session.commit()
+    with pytest.raises(ServiceError, match="member unit of its"):
+        reportin_services.claim_need(need, branch=world.branch2)
+    db.session.rollback()
+    alliance = services.open_body(world.subdistrict, actor_id=None)  # 华山街道党建联盟
+    services.add_unit(alliance, "agency", "", world.agency.id, actor_id=None)
+    db.session.commit()
+    claim = reportin_services.claim_need(need, branch=world.branch2)
+    db.session.commit()
+    assert claim.branch_id == world.branch2.id
+    with pytest.raises(ServiceError, match="member unit of its"):  # 官渡区's branch is no member unit
+        reportin_services.claim_need(need, branch=world.other_branch)

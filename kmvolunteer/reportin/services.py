@@ -206,6 +206,23 @@ def _branch_cobuilds_with(branch_id: int, community_id: int) -> bool:
     )
 
 
+def branch_may_claim(branch: Branch, community: Area) -> bool:
+    """May ``branch`` claim ``community``'s needs? It co-builds with the community, or its agency is a member
+    unit of the community's 大党委 or of its subdistrict's 党建联盟 (the lists across a joint body)."""
+    from kmvolunteer.bodies.models import BodyUnit, JointBody
+
+    if _branch_cobuilds_with(branch.id, community.id):
+        return True
+    bodies = [community.id] + ([community.parent_id] if community.parent_id else [])
+    unit = db.session.scalar(
+        select(BodyUnit.id)
+        .join(JointBody, BodyUnit.body_id == JointBody.id)
+        .where(JointBody.area_id.in_(bodies), BodyUnit.agency_id == branch.agency_id, BodyUnit.active.is_(True))
+        .limit(1)
+    )
+    return unit is not None
+
+
 def pending_count(communities: Iterable[Area]) -> int:
     ids = [c.id for c in communities]
     if not ids:
@@ -602,10 +619,11 @@ def claim_need(
                 _("Only members confirmed as reported in to %(name)s can claim its needs.", name=need.community.name)
             )
     else:
-        if not _branch_cobuilds_with(branch.id, need.community_id):
+        if not branch_may_claim(branch, need.community):
             raise ServiceError(
                 _(
-                    "Only branches with a confirmed co-building agreement with %(name)s can claim its needs.",
+                    "Only branches co-building with %(name)s, or of a member unit of its 大党委 or 党建联盟, can "
+                    "claim its needs.",
                     name=need.community.name,
                 )
             )

@@ -433,7 +433,7 @@ def _claim_context(community: Area) -> dict:
         for g in current_user.grants_for(Role.branch_secretary)
         if g.branch is not None
         and can(current_user, "branch.cobuild", g.branch)
-        and community in services.branch_cobuilds(g.branch)
+        and services.branch_may_claim(g.branch, community)
     ]
     return {"member": member if as_member else None, "branches": branches}
 
