@@ -58,6 +58,13 @@ def test_a_letter_goes_from_the_community_to_the_agency_party_organization(page:
     screenshot(party, f"letters-acknowledged-{variant}")
     db.session.expire_all()
     assert db.session.get(FeedbackLetter, letter.id).status == "acknowledged"
+    # The branch's 评议 sheet, from the agency's page: the member, the community's rating and what follows.
+    party.goto(f"/agency-party/agencies/{w.agency.id}?year={YEAR}")
+    party.locator(f'a[href="/reports/branches/{w.branch.id}/year/{YEAR}"]').click()
+    sheet = party.locator("#year-table tr", has_text="张明")
+    expect(sheet).to_contain_text("合格")
+    expect(sheet).to_contain_text("可参评")
+    screenshot(party, f"letters-review-sheet-{variant}")
 
 
 def test_the_letter_prints_on_a4_landscape(new_page, world, tmp_path):
