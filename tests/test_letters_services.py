@@ -83,6 +83,9 @@ def test_a_letter_freezes_members_standing_and_the_co_building_record(served):
     # The first half counts the first half only.
     first_half = _issue(w, "H1")
     assert first_half.data["members"][0]["half_hours"] == 6 and first_half.data["members"][0]["reports"] == []
+    # ... and does not judge the year: where a member stands comes with the year's letter.
+    h1 = first_half.data["members"][0]
+    assert (h1["meets"], h1["why"], h1["review"], h1["honours"]) == ("—", "", "—", "—")
     # Later changes do not touch what was issued.
     make_record(w.members["member"], w.community, date(YEAR, 10, 1), half_hours=10)
     db.session.commit()

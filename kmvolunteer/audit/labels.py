@@ -155,7 +155,7 @@ FIELDS = {
     "closing": _l("Closing"),
     "name_members": _l("Members named"),
     "figures_at": _l("Figures as of"),
-    "text": _l("Text"),
+    "text": _l("Bulletin text"),
     "place": _l("Place"),
     "phone": _l("Phone"),
     "reply": _l("Answer to the resident"),

@@ -148,7 +148,7 @@ def find_letter(serial: str) -> FeedbackLetter | None:
 
 def _member_rows(community: Area, members: list[Member], year: int, period: str, today: date) -> list[dict]:
     """Each member reported in: approved service here in the period, reports, the published rating and
-    comment, and where they stand for the year (the year view's words)."""
+    comment, and — in the year's letter — where they stand for the year (the year view's words)."""
     if not members:
         return []
     start, end = period_bounds(year, period)
@@ -182,8 +182,9 @@ def _member_rows(community: Area, members: list[Member], year: int, period: str,
     by_branch: dict[int, list[Member]] = defaultdict(list)
     for member in members:
         by_branch[member.branch_id].append(member)
-    standing: dict[int, tuple] = {}
-    for branch_members in by_branch.values():
+    # Where a member stands is the year's result: a half-year letter does not judge it (the year's letter does).
+    standing: dict[int, tuple] = defaultdict(lambda: ("—", "", "—", "—"))
+    for branch_members in by_branch.values() if period == "Y" else ():
         rows = year_rows(branch_members[0].branch, year, today, only=branch_members)
         standing.update((m.id, row[STANDING_COLUMNS]) for m, row in zip(branch_members, rows, strict=True))
     lines = []

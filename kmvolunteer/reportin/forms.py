@@ -156,4 +156,4 @@ class MarketFilterForm(FlaskForm):
 
     area = SelectField(_l("District"), coerce=_int_or_none, validate_choice=False)
     category = SelectField(_l("Service category"), coerce=_int_or_none, validate_choice=False)
-    q = StringField(_l("Words"), validators=[Optional(), Length(max=50)])
+    q = StringField(_l("Search words"), validators=[Optional(), Length(max=50)])

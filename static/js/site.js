@@ -24,6 +24,11 @@
     focusErrors(event.target);
     if (event.target.querySelector && event.target.querySelector(".site-nav")) { showCurrentMenuItem(); }
   });
+  // A form that cannot be undone asks first (htmx asks for its own forms with hx-confirm).
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest && event.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
+  }, true);
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-print]");
     if (button) { window.print(); }

@@ -34,6 +34,12 @@ def test_a_letter_goes_from_the_community_to_the_agency_party_organization(page:
     expect(page.locator("#letter-preview")).to_be_visible()
     expect(page.locator("#letter-members")).to_contain_text("张明")
     page.go_back()
+    if js_enabled(page):  # the page asks before issuing: answered no, nothing is issued
+        page.once("dialog", lambda dialog: dialog.dismiss())
+        page.locator(f"#agency-{w.agency.id} button[type=submit]").click()
+        expect(page.locator(f"#agency-{w.agency.id} button[type=submit]")).to_be_visible()
+        assert db.session.scalar(select(FeedbackLetter)) is None
+        page.once("dialog", lambda dialog: dialog.accept())
     page.locator(f"#agency-{w.agency.id} button[type=submit]").click()
     serial = page.locator("#letter-serial")
     expect(serial).to_have_text(re.compile(rf"FKH-{YEAR}-[A-Z2-9]{{10}}"))
