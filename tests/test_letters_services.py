@@ -111,6 +111,12 @@ def test_the_party_organization_is_told(served):
     db.session.commit()
     notices = db.session.scalars(select(Notice).where(Notice.letter_id == letter.id)).all()
     assert [(n.user_id, n.kind) for n in notices] == [(w.extra["readers"]["party"].id, "letter")]
+    assert notices[0].read_at is None
+    # Signed for: the notice asking for it is read.
+    services.acknowledge_letter(letter, actor_id=w.extra["readers"]["party"].id)
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.scalar(select(Notice.read_at).where(Notice.letter_id == letter.id)) is not None
 
 
 @pytest.mark.parametrize(

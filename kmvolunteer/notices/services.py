@@ -133,9 +133,17 @@ def _whistle_created(sender: type, *, obj: Whistle, transition: Any, **_: Any) -
 
 @machine.transitioned.connect_via(FeedbackLetter)
 def _letter_issued(sender: type, *, obj: FeedbackLetter, transition: Any, **_: Any) -> None:
-    """A letter issued (a correction too) reaches the agency's party organization."""
+    """A letter issued (a correction too) reaches the agency's party organization; once it is signed for, the
+    notices asking for that are read (for every one of them, whoever signed)."""
     if transition is None:
         notify(party_organizations(obj.agency_id), "letter", letter_id=obj.id)
+    elif transition.action == "acknowledge":
+        db.session.execute(
+            update(Notice)
+            .where(Notice.letter_id == obj.id, Notice.read_at.is_(None))
+            .values(read_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
 
 
 # --------------------------------------------------------------------------- reminders
