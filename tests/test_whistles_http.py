@@ -231,6 +231,8 @@ def test_decline_extension_and_rerouting(login, town):
     assert row_count() == before
     assert officer.post(f"/whistles/summons/{sid}/decline", {"reason": "不属本部门职责"}).status_code == 303
     assert summons_of(whistle.id).status == "declined"
+    page = secretary.get(f"/whistles/{whistle.id}").get_data(as_text=True)
+    assert 'id="no-other-department"' in page  # nobody else to summon here: the page says what is left
     other = Department(name="华山街道市场监管所", area=w.subdistrict)
     db.session.add(other)
     db.session.commit()
