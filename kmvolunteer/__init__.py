@@ -197,6 +197,7 @@ def _register_blueprints(app: Flask) -> None:
     from kmvolunteer.letters.views import bp as letters_bp
     from kmvolunteer.notices.views import bp as notices_bp
     from kmvolunteer.org.views import bp as org_bp
+    from kmvolunteer.points.views import bp as points_bp
     from kmvolunteer.reportin.views import bp as reportin_bp
     from kmvolunteer.reports.views import bp as reports_bp
     from kmvolunteer.resident.views import bp as resident_bp
@@ -217,6 +218,7 @@ def _register_blueprints(app: Flask) -> None:
         reports_bp,
         letters_bp,
         tallies_bp,
+        points_bp,
         agencyorg_bp,
         bulletins_bp,
         whistles_bp,

@@ -13,6 +13,7 @@ from kmvolunteer.extensions import db
 from kmvolunteer.letters import demo as letters_demo
 from kmvolunteer.org.demo import DEMO_ACCOUNTS, DEMO_MEMBER, DEMO_PASSWORD, Sizes, database_is_empty, seed_org
 from kmvolunteer.org.models import bulk_loaded
+from kmvolunteer.points import demo as points_demo
 from kmvolunteer.reportin import demo as reportin_demo
 from kmvolunteer.reports import demo as reports_demo
 from kmvolunteer.resident import demo as resident_demo
@@ -34,6 +35,7 @@ def seed(*, generated: Sizes | None = None, echo=print) -> dict[str, int]:
         letters_demo,
         whistles_demo,
         resident_demo,
+        points_demo,
     ):
         feature.seed(rng=rng, generated=generated is not None, echo=echo)
         db.session.commit()

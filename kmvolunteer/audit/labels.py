@@ -100,6 +100,7 @@ ACTIONS = {
     "whistle.reopened": _l("Whistle reopened"),
     "whistle.escalated": _l("Whistle escalated one tier up"),
     "whistle.deadline_rule": _l("Whistle deadlines set"),
+    "point_scheme.set": _l("Points scheme set"),
     "whistle.category_saved": _l("Whistle category saved"),
     "whistle.category_active": _l("Whistle category put on or taken off the list"),
     "bulletin.drafted": _l("Bulletin drafted"),

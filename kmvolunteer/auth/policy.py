@@ -310,6 +310,13 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "results.menu": lambda u, _=None: _reads_results(u),
     "results.agency": _reads_agency,
     "year.manage": lambda u, _=None: _city_org(u),
+    # --- 积分与星级 points and stars (kmvolunteer/points): a member reads their own; whoever reads a branch's
+    # tally reads its ranking and its members' points; an area's readers its ranking; the city sets the scheme.
+    "points.menu": lambda u, _=None: u.is_member or bool(_branch_ids(u)) or bool(_area_paths(u, AREA_READERS)),
+    "points.member": lambda u, m: _is_self(u, m) or _manages_branch(u, m.branch) or _reads_branch(u, m.branch),
+    "points.branch": lambda u, b: _manages_branch(u, b) or _reads_branch(u, b),
+    "points.area": lambda u, area: _covered(_area_paths(u, AREA_READERS), area),
+    "points.scheme": lambda u, _=None: _city_org(u),
     # --- 反馈函 feedback letters (kmvolunteer/letters): the community secretary issues its letters (an
     # About(community, agency=…) before the letter exists); the community's organization departments read
     # them; so do the agency's party organization, the work committee over it and the agency's branch

@@ -119,6 +119,12 @@ def _summons_sums(now: datetime) -> list:
     return [sums[name].label(name) for name in COUNTS]
 
 
+def handled_summons():
+    """A summons its department handled (not declined, with a time of handling): what the statistics time, and
+    what earns whoever handled it points (kmvolunteer/points)."""
+    return (Summons.status != SummonsStatus.declined.value) & Summons.handled_at.is_not(None)
+
+
 def whistle_stats(area: Area, start: date, end: date, now: datetime) -> WhistleStats:
     """The statistics of the whistles blown in ``area`` (and below it) from ``start`` to ``end``."""
     begin, stop = period(start, end)
@@ -168,7 +174,7 @@ def whistle_stats(area: Area, start: date, end: date, now: datetime) -> WhistleS
             figures.whistles += count
             figures.whistles_escalated += escalated or 0
 
-    handled = (Summons.status != SummonsStatus.declined.value) & Summons.handled_at.is_not(None)
+    handled = handled_summons()
     summoned = (
         select(
             Whistle.area_id,
