@@ -56,6 +56,16 @@ def index():
     abort(404)
 
 
+@bp.route("/mine")
+@login_required
+def summary():
+    """This year's points and stars of the member, for their home page (htmx fragment or a page of its own)."""
+    if not current_user.is_member:
+        abort(404)
+    earned = services.member_points(current_user.member, local_today().year)
+    return render("points/summary.html", "points/_summary.html", points=earned)
+
+
 @bp.route("/members/<int:member_id>")
 @login_required
 def member(member_id: int):
@@ -122,10 +132,10 @@ def _ranking(*, scope_title: str, scope_key: str, year: int, table: Table, note:
         **extra,
     )
     if fmt == "print":
+        context["back"] = page_url(FILTERS, format=None, table=None)
         return render(
             "tallies/print.html",
             sheet_title=_("%(year)d points ranking", year=year),
-            back=page_url(FILTERS, format=None, table=None),
             serial=f"P{year}-{scope_key}-{to_local(utcnow()):%Y%m%d%H%M}",
             generated_at=utcnow(),
             **context,
