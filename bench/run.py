@@ -37,6 +37,8 @@ TARGETS_MS = {
     "district tally": 150,
     "city tally": 300,
     "district shortfall": None,
+    "community points ranking": None,
+    "district points ranking": None,
     "department queue": 50,
     "whistle timeline": 50,
     "city whistle statistics": 300,
@@ -243,6 +245,8 @@ def server_times(app, fx: dict, repeat: int) -> dict[str, dict[str, float]]:
         ("district tally", [("city_org", f"/tallies/areas/{fx['district']}?year={year}")]),
         ("city tally", [("city_org", f"/tallies/areas/{fx['city']}?year={year}")]),
         ("district shortfall", [("city_org", f"/tallies/areas/{fx['district']}/shortfall?year={year}")]),
+        ("community points ranking", [("city_org", f"/points/areas/{fx['community']}?year={year}")]),
+        ("district points ranking", [("city_org", f"/points/areas/{fx['district']}?year={year}")]),
         ("department queue", [(officer, "/whistles/queue") for officer in fx["officers"]]),
         ("whistle timeline", fx["whistles"]),
         (

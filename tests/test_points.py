@@ -358,3 +358,17 @@ def test_the_ranking_costs_the_same_statements_for_three_members_or_thirty(app, 
             assert browser.get(url).status_code == 200
         counts.append(len(sent))
     assert counts[0] == counts[1]
+
+
+def test_nothing_imports_the_points_but_the_app():
+    """The points sit above the tallies: only the app (create_app, the demo city) imports them."""
+    from pathlib import Path
+
+    import kmvolunteer
+
+    root = Path(kmvolunteer.__file__).parent
+    allowed = {root / "__init__.py", root / "demo.py"}
+    for path in root.rglob("*.py"):
+        if path.is_relative_to(root / "points") or path in allowed:
+            continue
+        assert "kmvolunteer.points" not in path.read_text(encoding="utf-8"), path
