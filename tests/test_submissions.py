@@ -47,6 +47,7 @@ CREATES = {
     "reports.sheet",
     "reports.write",
     "reports.write_branch",
+    "points.scheme",
     "resident.ask",
     "service.attendance",
     "service.certificate",
