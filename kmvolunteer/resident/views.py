@@ -14,6 +14,7 @@ from kmvolunteer.core.htmx import render, see_other
 from kmvolunteer.core.refusals import refused
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area
+from kmvolunteer.org.spots import spot_choices
 from kmvolunteer.reportin import services as lists
 from kmvolunteer.resident import home as _home  # noqa: F401  (registers the home-page section)
 from kmvolunteer.resident import services
@@ -167,6 +168,7 @@ def _show(req: ResidentRequest, status: int = 200, error: str | None = None, **f
 def _need_form(req: ResidentRequest, **kwargs) -> NeedTriageForm:
     form = NeedTriageForm(data=services.need_draft(req), prefix="need", **kwargs)
     form.category.choices = [("", _("No category"))] + [(c.id, c.name) for c in lists.active_categories()]
+    form.spot.choices = spot_choices(req.community_id)
     return form
 
 
@@ -178,6 +180,7 @@ def _whistle_form(req: ResidentRequest, **kwargs) -> WhistleTriageForm:
     db.session.commit()  # the starting categories, the first time a whistle is blown
     form.category_id.choices = [(c.id, c.name) for c in categories]
     form.departments.choices = [(str(d.id), d.name) for d in whistle_pages.departments_above(req.community)]
+    form.spot.choices = spot_choices(req.community_id)
     return form
 
 
