@@ -128,6 +128,7 @@ def _init_extensions(app: Flask) -> None:
     from kmvolunteer.letters import models as letters_models  # noqa: F401
     from kmvolunteer.notices import models as notices_models  # noqa: F401
     from kmvolunteer.notices.services import unread_notices
+    from kmvolunteer.onsite import models as onsite_models  # noqa: F401
     from kmvolunteer.org import models  # noqa: F401
     from kmvolunteer.org.models import Agency, Branch, Member
     from kmvolunteer.reportin import models as reportin_models  # noqa: F401
@@ -196,6 +197,7 @@ def _register_blueprints(app: Flask) -> None:
     from kmvolunteer.home.views import bp as home_bp
     from kmvolunteer.letters.views import bp as letters_bp
     from kmvolunteer.notices.views import bp as notices_bp
+    from kmvolunteer.onsite.views import bp as onsite_bp
     from kmvolunteer.org.views import bp as org_bp
     from kmvolunteer.reportin.views import bp as reportin_bp
     from kmvolunteer.reports.views import bp as reports_bp
@@ -222,6 +224,7 @@ def _register_blueprints(app: Flask) -> None:
         whistles_bp,
         notices_bp,
         resident_bp,
+        onsite_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -224,6 +224,8 @@ DECISION_OBJECTS = {
         About(w.community, branch=m.branch),
         About(w.community, branch=other.branch),
     ),
+    # Putting a member on an on-site sheet or correcting their times (before the row exists: an About).
+    "onsite.mark": lambda w, m, other: (About(w.community, member=m), About(w.community, member=other)),
     # A letter is about a whole agency: ``other`` is of the same agency, so the other is another agency's.
     "letter.issue": lambda w, m, other: (
         About(w.community, agency=m.branch.agency),

@@ -359,6 +359,15 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "resident_request.poster": lambda u, area: (
         area is not None and area.level == "community" and area.active and _community_secretary_of(u, area)
     ),
+    # --- 现场签到 on-site sign-in (issue 19): the need's community secretary runs a session (opens, shows the
+    # code, keeps the sheet, closes it into approved records — as they record attendance, service.attendance);
+    # ``x`` is a Need or an ActivitySession. A member unit's contact records no attendance, so runs none.
+    "onsite.run": lambda u, x: _community_secretary_of(u, x.community),
+    # Putting a member on the sheet or correcting their times: an Attendance or an About(community, member=…).
+    "onsite.mark": lambda u, a: _community_secretary_of(u, a.community),
+    # Any active member may open a session's sign-in page (it shows the community and the activity only);
+    # the services refuse, with a message, one not reported in to its community.
+    "onsite.sign": lambda u, _=None: u.member is not None and u.member.active,
 }
 
 
@@ -565,6 +574,7 @@ SUBJECTS: dict[str, Callable[[Any], Subject]] = {
     "letter.issue": lambda x: Subject(agency=x.agency),
     "summons.rate": lambda s: Subject(department=s.department),
     "extension.decide": lambda e: Subject(department=e.summons.department),
+    "onsite.mark": lambda a: Subject(a.member),
 }
 DECISIONS = frozenset(SUBJECTS)
 

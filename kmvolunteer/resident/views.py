@@ -3,14 +3,13 @@ secretary's inbox and triage."""
 
 from __future__ import annotations
 
-import segno
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from markupsafe import Markup
 
 from kmvolunteer.auth.policy import can, get_or_404
 from kmvolunteer.core.htmx import render, see_other
+from kmvolunteer.core.posters import public_address, qr_svg
 from kmvolunteer.core.refusals import refused
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area
@@ -132,13 +131,14 @@ def inbox(community_id: int):
 def poster(community_id: int):
     """The A4 poster: the community's name, a few words and the QR code of its public form (SVG, made here)."""
     community = get_or_404(Area, community_id, "resident_request.poster")
-    # The address residents open (PUBLIC_URL), not the one the secretary happens to use (an office address).
-    public = current_app.config["PUBLIC_URL"].rstrip("/")
-    path = url_for("resident.ask", community_id=community.id)
-    address = public + path if public else url_for("resident.ask", community_id=community.id, _external=True)
-    qr = segno.make(address, error="m")
-    svg = qr.svg_inline(scale=8, border=2, omitsize=True, title=community.name)
-    return render("resident/poster.html", community=community, address=address, qr=Markup(svg))
+    address = public_address("resident.ask", community_id=community.id)
+    return render(
+        "resident/poster.html",
+        community=community,
+        address=address,
+        qr=qr_svg(address, community.name),
+        back=url_for("resident.inbox", community_id=community.id),
+    )
 
 
 def _request(request_id: int, action: str = "resident_request.view") -> ResidentRequest:
