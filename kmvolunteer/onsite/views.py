@@ -18,6 +18,7 @@ from kmvolunteer.core.refusals import refused
 from kmvolunteer.core.text import format_hours
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
+from kmvolunteer.onsite import home as _home  # noqa: F401  (registers the home-page section)
 from kmvolunteer.onsite import services
 from kmvolunteer.onsite.forms import AddForm, CancelForm, CloseForm, CodeForm, CorrectForm, OpenForm
 from kmvolunteer.onsite.models import SESSIONS, ActivitySession, Attendance
@@ -294,7 +295,19 @@ def sign_any():
                 return see_other(url_for("onsite.mine", session_id=session.id), CHANGED)
         if isinstance(refusal.error, services.TooManyCodes):
             status = 429
-    return render("onsite/sign.html", session=None, attendance=None, form=form, scanned=False, status=status)
+    member = current_user.member
+    sessions = services.open_sessions_for(member)
+    mine = {s.id: services.attendance_of(s, member) for s in sessions}
+    return render(
+        "onsite/sign.html",
+        session=None,
+        attendance=None,
+        form=form,
+        scanned=False,
+        sessions=sessions,
+        mine=mine,
+        status=status,
+    )
 
 
 @bp.route("/onsite/<int:session_id>/me")
