@@ -144,7 +144,7 @@ def test_a_member_scans_signs_in_and_out_and_gets_an_on_site_record(login, setup
     assert "recorded on site" in member.get("/service/my").get_data(as_text=True)
     assert "recorded on site" in member.get(f"/service/records/{record.id}").get_data(as_text=True)
     twice = secretary.post(f"/onsite/{session.id}/close", {})
-    assert twice.status_code == 422 and "already closed" in twice.get_data(as_text=True)
+    assert twice.status_code == 422 and "already ended" in twice.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(ServiceRecord)) == 1
 
 

@@ -254,7 +254,7 @@ def test_closing_makes_approved_on_site_records_once(setup):
         for r in records
     )
     assert {a.record_id for a in session.attendances} == {r.id for r in result.created}
-    with pytest.raises(ServiceError, match="already closed"):
+    with pytest.raises(ServiceError, match="already ended"):
         services.close(session, secretary, now=at(session, 11, 40), today=DAY)
     assert db.session.scalar(select(func.count()).select_from(ServiceRecord)) == 2
 

@@ -113,8 +113,8 @@ SESSIONS = Machine(
         ),
     ],
     labels={
-        S.open.value: _l("sign-in open"),
-        S.closed.value: _l("sign-in closed"),
+        S.open.value: _l("open for sign-in"),
+        S.closed.value: _l("ended"),
         S.cancelled.value: _l("cancelled"),
     },
     noun=_l("sign-in session"),
