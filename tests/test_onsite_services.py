@@ -291,3 +291,18 @@ def test_the_organizer_adds_only_members_reported_in_and_not_themselves(setup):
         services.add_member(session, secretary, w.members["other_member"], at(session, 9, 0))
     services.add_member(session, secretary, w.members["member"], at(session, 9, 0))
     assert {m.id for m in services.addable(session)} == {w.members["member2"].id}
+
+
+def test_the_demo_has_a_closed_and_an_open_session_at_cuihu(app, ctx):
+    from kmvolunteer import demo
+    from kmvolunteer.onsite.models import ActivitySession
+
+    demo.seed(echo=lambda *_: None)
+    sessions = db.session.scalars(select(ActivitySession).order_by(ActivitySession.id)).all()
+    assert [s.status for s in sessions] == ["closed", "open"]
+    assert {s.community.name for s in sessions} == {"翠湖社区"}
+    held, under_way = sessions
+    made = [a.record for a in held.attendances if a.record is not None]
+    assert made and all(r.status == "approved" and r.on_site for r in made)
+    assert "张明" in {a.member.name for a in under_way.attendances}
+    assert all(a.signed_out_at is None for a in under_way.attendances)
