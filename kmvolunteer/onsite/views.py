@@ -80,7 +80,13 @@ def need_sessions(need_id: int):
 def _code_context(session: ActivitySession) -> dict:
     code, seconds = services.current_code(session)
     address = public_address("onsite.sign", session_id=session.id, code=code)
-    return {"code": code, "seconds": seconds, "address": address, "qr": qr_svg(address, session.need.title, scale=6)}
+    return {
+        "code": code,
+        "seconds": seconds,
+        "address": address,
+        "typed_address": public_address("onsite.sign_any"),
+        "qr": qr_svg(address, session.need.title, scale=6),
+    }
 
 
 def _sheet_context(session: ActivitySession, **forms) -> dict:
