@@ -14,7 +14,6 @@ from kmvolunteer.core.time import local_today, to_local, utcnow
 from kmvolunteer.extensions import db
 from kmvolunteer.onsite import services
 from kmvolunteer.onsite.models import ActivitySession, Attendance
-from kmvolunteer.org.models import Member
 from kmvolunteer.service.models import ServiceRecord
 from tests.concurrency import run_together
 from tests.conftest import PASSWORD
@@ -237,6 +236,20 @@ def test_the_posters_carry_their_qr_codes(login, setup):
     assert login("13800000001").get(f"/communities/{w.community.id}/report-in/poster").status_code == 404
 
 
+def _race_sign_in(session_id: int, user_id: int) -> str:
+    """One thread's sign-in with the code of the minute, committed: "in", or why it was refused."""
+    from kmvolunteer.auth.models import User
+
+    try:
+        found = db.session.get(ActivitySession, session_id)
+        services.sign_in(found, db.session.get(User, user_id), services.current_code(found)[0])
+        db.session.commit()
+        return "in"
+    except ServiceError as exc:
+        db.session.rollback()
+        return exc.message
+
+
 @pytest.mark.committing
 def test_concurrent_sign_ins_never_overfill_a_full_activity(app, world):
     members = add_members(world.branch, 6, PASSWORD, world.district)
@@ -245,20 +258,9 @@ def test_concurrent_sign_ins_never_overfill_a_full_activity(app, world):
     need = service_need(world.community, title="社区义诊")
     session = _session_now(need, world.users["community_secretary"], capacity=3)
     db.session.commit()
-    session_id, member_ids = session.id, [m.id for m in members]
+    session_id, user_ids = session.id, [m.user_id for m in members]
 
-    def attempt(index: int) -> str:
-        try:
-            found = db.session.get(ActivitySession, session_id)
-            user = db.session.get(Member, member_ids[index]).user
-            services.sign_in(found, user, services.current_code(found)[0])
-            db.session.commit()
-            return "in"
-        except ServiceError as exc:
-            db.session.rollback()
-            return exc.message
-
-    results = run_together(app, 6, attempt)
+    results = run_together(app, 6, lambda index: _race_sign_in(session_id, user_ids[index]))
     assert results.count("in") == 3, results
     assert all("full" in r for r in results if r != "in"), results
     db.session.expire_all()
@@ -274,19 +276,7 @@ def test_one_member_signing_in_twice_at_once_is_on_the_sheet_once(app, world):
     db.session.commit()
     session_id, user_id = session.id, world.users["member"].id
 
-    def attempt(index: int) -> str:
-        from kmvolunteer.auth.models import User
-
-        try:
-            found = db.session.get(ActivitySession, session_id)
-            services.sign_in(found, db.session.get(User, user_id), services.current_code(found)[0])
-            db.session.commit()
-            return "in"
-        except ServiceError as exc:
-            db.session.rollback()
-            return exc.message
-
-    results = run_together(app, 4, attempt)
+    results = run_together(app, 4, lambda index: _race_sign_in(session_id, user_id))
     assert results.count("in") == 1, results
     assert all("already signed in" in r for r in results if r != "in"), results
     db.session.expire_all()

@@ -257,61 +257,45 @@ def _attempt(session: ActivitySession | None, code: str) -> tuple[ActivitySessio
 def sign(session_id: int):
     """Where the QR code leads (with the code) and the poster (without): the member confirms with a POST,
     typing the code when it is not in the address."""
-    member = _member()
+    _member()
     session = db.session.get(ActivitySession, session_id)
     if session is None:
         abort(404)
-    attendance = services.attendance_of(session, member)
+    return _sign_page(session)
+
+
+@bp.route("/onsite/sign", methods=["GET", "POST"])
+@login_required
+def sign_any():
+    """The member types the code alone: it finds the open session of their community it belongs to; the page
+    lists those open now."""
+    _member()
+    return _sign_page(None)
+
+
+def _sign_page(session: ActivitySession | None):
+    member = current_user.member
     form = CodeForm() if request.method == "POST" else CodeForm(formdata=None, code=request.args.get("code", "")[:20])
     status = 200
     if request.method == "POST":
         status = 422
         with refused(form) as refusal:
             if form.validate():
-                session, message = _attempt(session, form.code.data or "")
+                signed, message = _attempt(session, form.code.data or "")
                 db.session.commit()
                 flash(message, "success")
-                return see_other(url_for("onsite.mine", session_id=session.id), CHANGED)
+                return see_other(url_for("onsite.mine", session_id=signed.id), CHANGED)
         if isinstance(refusal.error, services.TooManyCodes):
             status = 429
+    sessions = services.open_sessions_for(member) if session is None else []
     return render(
         "onsite/sign.html",
         session=session,
-        attendance=attendance,
+        attendance=services.attendance_of(session, member) if session is not None else None,
         form=form,
-        scanned=bool(request.args.get("code")),
-        status=status,
-    )
-
-
-@bp.route("/onsite/sign", methods=["GET", "POST"])
-@login_required
-def sign_any():
-    """The member types the code alone: it finds the open session of their community it belongs to."""
-    _member()
-    form = CodeForm()
-    status = 200
-    if request.method == "POST":
-        status = 422
-        with refused(form) as refusal:
-            if form.validate():
-                session, message = _attempt(None, form.code.data or "")
-                db.session.commit()
-                flash(message, "success")
-                return see_other(url_for("onsite.mine", session_id=session.id), CHANGED)
-        if isinstance(refusal.error, services.TooManyCodes):
-            status = 429
-    member = current_user.member
-    sessions = services.open_sessions_for(member)
-    mine = {s.id: services.attendance_of(s, member) for s in sessions}
-    return render(
-        "onsite/sign.html",
-        session=None,
-        attendance=None,
-        form=form,
-        scanned=False,
+        scanned=session is not None and bool(request.args.get("code")),
         sessions=sessions,
-        mine=mine,
+        mine={s.id: services.attendance_of(s, member) for s in sessions},
         status=status,
     )
 
