@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -51,6 +51,8 @@ ID_KINDS = {
     "grid_id": lambda w, mine: _side(w, mine)["grid"].id,
     "estate_id": lambda w, mine: _side(w, mine)["estate"].id,
     "meeting_id": lambda w, mine: _side(w, mine)["meeting"].id,
+    "session_id": lambda w, mine: _side(w, mine)["onsite_session"].id,
+    "attendance_id": lambda w, mine: _side(w, mine)["attendance"].id,
     # Only the city edits service categories: every category is out of scope for both sides.
     "category_id": lambda w, mine: w.extra["category"].id,
     "agency_id": lambda w, mine: (w.agency if not mine else w.other_agency).id,
@@ -69,6 +71,9 @@ ID_KINDS = {
 # three lists (needs, resources, projects) for all to see and claim from. Acting on them from
 # outside is refused with a message (not a 404) and must change nothing.
 PUBLISHED = {"reportin.lists", "reportin.need", "reportin.claim"}
+# An on-site session's sign-in page (a need's, published like it) is open to every member: the poster and the
+# QR code lead there. Signing in or out from another community is refused with a message and changes nothing.
+PUBLISHED |= {"onsite.sign", "onsite.mine", "onsite.sign_out"}
 # The residents' public form (居民点单): anyone may open and send it, logged in or not; sent incomplete (as
 # here), it must change nothing.
 PUBLIC_FORMS = {"resident.ask"}
@@ -89,6 +94,7 @@ GUANDU_SIDE = ["other_org", "other_secretary", "other_branch_secretary", "138000
 def world(world):
     from kmvolunteer.letters.models import FeedbackLetter
     from kmvolunteer.notices.models import Notice
+    from kmvolunteer.onsite.models import ActivitySession, Attendance
     from kmvolunteer.reportin.models import Claim, Project, Resource, ServiceCategory
     from kmvolunteer.reports.models import FeedbackSheet, Report
     from kmvolunteer.resident.models import ResidentRequest
@@ -179,7 +185,16 @@ def world(world):
         estate = Estate(community=community, name="第一小区", grid=grid)
         body = JointBody(kind="committee", area=community, name=f"{community.name}大党委")
         meeting = JointMeeting(body=body, held_on=date(2026, 3, 1), topics="研究共建项目")
-        db.session.add_all([notice, letter, grid, estate, body, meeting])
+        onsite_session = ActivitySession(
+            need=need,
+            community=community,
+            day=date(2026, 3, 1),
+            starts_at=datetime(2026, 3, 1, 1, 0),
+            ends_at=datetime(2026, 3, 1, 3, 0),
+            opened_by_id=secretary.id,
+        )
+        attendance = Attendance(session=onsite_session, member=member, signed_in_at=datetime(2026, 3, 1, 1, 10))
+        db.session.add_all([notice, letter, grid, estate, body, meeting, onsite_session, attendance])
         world.extra[side] = {
             "report_in": report_in,
             "need": need,
@@ -200,6 +215,8 @@ def world(world):
             "grid": grid,
             "estate": estate,
             "meeting": meeting,
+            "onsite_session": onsite_session,
+            "attendance": attendance,
         }
     db.session.commit()
     return world
