@@ -3,7 +3,7 @@ integrations'. A new token is shown once, on the page that answers its form, and
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, url_for
+from flask import Blueprint, abort, flash, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -78,6 +78,8 @@ def create_personal():
 @bp.route("/account/api-tokens/integration", methods=["POST"])
 @login_required
 def create_integration():
+    if not integration_areas(current_user):
+        abort(404)  # only an organization department keeps integrations' tokens
     form = IntegrationTokenForm(prefix="integration")
     with refused(form):
         area = db.session.get(Area, form.area.data) if form.area.data else None

@@ -37,6 +37,17 @@ class WhistleQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(WHISTLE_STATUSES))
 
 
+class Problem(Schema):
+    """RFC 9457 problem details: every error of the API."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    request_id = fields.String()
+
+
 def _page_of(item: type[Schema], name: str) -> type[Schema]:
     return Schema.from_dict(
         {"items": fields.List(fields.Nested(item), required=True), "next_cursor": fields.String(allow_none=True)},
@@ -129,7 +140,7 @@ class EntryIn(Schema):
     content = fields.String(required=True, validate=validate.Length(min=1, max=2000))
     community_id = ID
     need_id = ID
-    hours = fields.Decimal(validate=validate.Range(min=Decimal("0.5"), max=Decimal("24")), places=1)
+    hours = fields.Float(validate=validate.Range(min=0.5, max=24), metadata={"description": "in steps of 0.5"})
     start_time = fields.Time()
     end_time = fields.Time()
     place = fields.String(validate=validate.Length(max=100))

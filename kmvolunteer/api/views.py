@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from flask import g, request
@@ -36,6 +37,24 @@ from kmvolunteer.whistles.models import Whistle
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1", description="kmvolunteer's open API")
 BEARER = [{"bearerAuth": []}]
+PROBLEMS = {
+    400: "A cursor this API did not give",
+    401: "No token, or one unknown, expired or revoked",
+    403: "The token lacks the scope",
+    404: "Nothing of that id within the token's reach",
+    413: "A body over 5 MB",
+    422: "Arguments or a body refused, or the change refused by the site's rules",
+    429: "Too many calls with this token; Retry-After says when to call again",
+}
+
+
+def problems(view):
+    """Document the problem answers every operation may give."""
+    for status, description in PROBLEMS.items():
+        view = bp.alt_response(
+            status, schema=schemas.Problem, description=description, content_type="application/problem+json"
+        )(view)
+    return view
 
 
 # --------------------------------------------------------------------------- who is calling
@@ -141,6 +160,7 @@ def _conditional(response):
 
 @bp.route("/areas")
 class Areas(MethodView):
+    @problems
     @bp.doc(security=BEARER, summary="Places: the city, districts, subdistricts and communities")
     @bp.arguments(schemas.AreaQuery, location="query")
     @bp.response(200, schemas.AreaPage)
@@ -157,6 +177,7 @@ class Areas(MethodView):
 
 @bp.route("/branches")
 class Branches(MethodView):
+    @problems
     @bp.doc(security=BEARER, summary="Party branches of the agencies the caller reads")
     @bp.arguments(schemas.PageQuery, location="query")
     @bp.response(200, schemas.BranchPage)
@@ -170,6 +191,7 @@ class Branches(MethodView):
 
 @bp.route("/needs")
 class Needs(MethodView):
+    @problems
     @bp.doc(security=BEARER, summary="Open needs and posts with places left (项目超市)")
     @bp.arguments(schemas.NeedQuery, location="query")
     @bp.response(200, schemas.NeedPage)
@@ -186,6 +208,7 @@ class Needs(MethodView):
 
 @bp.route("/tallies/members")
 class MemberTallies(MethodView):
+    @problems
     @bp.doc(security=BEARER, summary="Members' yearly tallies, by the community they serve in")
     @bp.arguments(schemas.TallyQuery, location="query")
     @bp.response(200, schemas.TallyPage)
@@ -232,6 +255,7 @@ def _rows_page(stmt: Select, id_column: Any, args: dict, row: Callable[[Any], di
 
 @bp.route("/whistles")
 class Whistles(MethodView):
+    @problems
     @bp.doc(security=BEARER, summary="Whistles (吹哨) the caller reads, newest first")
     @bp.arguments(schemas.WhistleQuery, location="query")
     @bp.response(200, schemas.WhistlePage)
@@ -254,6 +278,7 @@ def _member_of(user: User) -> Member:
 
 @bp.route("/needs/<int:need_id>/claims")
 class NeedClaims(MethodView):
+    @problems
     @bp.doc(security=BEARER, summary="Claim a place on a need (认领)")
     @bp.response(201, schemas.ClaimOut)
     def post(self, need_id: int):
@@ -276,6 +301,7 @@ class NeedClaims(MethodView):
 
 @bp.route("/service-entries")
 class ServiceEntries(MethodView):
+    @problems
     @bp.doc(security=BEARER, summary="Log a service entry (服务记录), for the community secretary to approve")
     @bp.arguments(schemas.EntryIn)
     @bp.response(201, schemas.EntryOut)
@@ -288,6 +314,8 @@ class ServiceEntries(MethodView):
         if not data.get("community_id") and not data.get("need_id"):  # as the form: where they reported in
             home = service.report_in_community(member)
             data["community_id"] = home.id if home else None
+        if data.get("hours") is not None:
+            data["hours"] = Decimal(str(data["hours"]))
         entry = service.EntryData(**data)
         record = service.log_entry(member, user, entry)
         _changed(f"service entry {record.id}")
