@@ -122,6 +122,7 @@ def _sqlite_busy_timeout(app: Flask) -> None:
 
 def _init_extensions(app: Flask) -> None:
     # Every model must be imported for Alembic.
+    from kmvolunteer.api import models as api_models  # noqa: F401
     from kmvolunteer.auth.models import RoleGrant, User
     from kmvolunteer.bulletins import models as bulletins_models  # noqa: F401
     from kmvolunteer.core import audit, submissions  # noqa: F401
@@ -188,6 +189,8 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from kmvolunteer.agencyorg.views import bp as agencyorg_bp
+    from kmvolunteer.api import setup as api_setup
+    from kmvolunteer.api.pages import bp as api_tokens_bp
     from kmvolunteer.audit.views import bp as audit_bp
     from kmvolunteer.auth.admin import bp as accounts_bp
     from kmvolunteer.auth.views import bp as auth_bp
@@ -225,8 +228,10 @@ def _register_blueprints(app: Flask) -> None:
         notices_bp,
         resident_bp,
         onsite_bp,
+        api_tokens_bp,
     ):
         app.register_blueprint(blueprint)
+    api_setup.init_app(app)
 
 
 def _init_templates(app: Flask) -> None:

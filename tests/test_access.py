@@ -254,6 +254,7 @@ NOT_DECISIONS = {
     "service.decide_any": "whether to show the queue's decision buttons; each record is checked by service.decide",
     "service.attendance": "the organizer's sheet; each attendee's record is checked by service.decide",
     "letter.acknowledge": "the agency's party organization signs for a letter it received; it decides about nobody",
+    "api_token.revoke": "a person revokes their own token, a department its integration's: nobody is judged",
     "bulletin.publish": (
         "the department publishes figures the tallies counted and reasons years/standing.py gave, about every unit "
         "of its area at once: nobody is judged by the publisher, and a department officer who is a member of a named "

@@ -159,19 +159,19 @@ def test_a_need_published_in_an_estate_links_to_it_for_those_who_read_the_struct
     secretary = login("community_secretary")
     url = f"/communities/{w.community.id}/needs/new"
     page = secretary.get(url).get_data(as_text=True)
-    assert f'<option value="estate:{w.estate.id}">翠湖小区 (第一网格)</option>' in page
+    assert f'<option value="estate:{w.estate.id}">翠湖小区 (in 第一网格)</option>' in page
     form = {"kind": "need", "title": "楼道清理", "headcount": "2"}
     form.update(on_date=(local_today() + timedelta(days=2)).isoformat(), spot=f"estate:{w.estate.id}")
     response = secretary.post(url, form)
     assert response.status_code == 303
     card = secretary.get(response.headers["Location"]).get_data(as_text=True)
-    link = f'href="/communities/{w.community.id}/structure#estate-{w.estate.id}">翠湖小区 (第一网格)</a>'
+    link = f'href="/communities/{w.community.id}/structure#estate-{w.estate.id}">翠湖小区 (in 第一网格)</a>'
     assert link in card
     assert f'id="estate-{w.estate.id}"' in secretary.get(f"/communities/{w.community.id}/structure").get_data(
         as_text=True
     )
     member_card = login("13800000001").get(response.headers["Location"]).get_data(as_text=True)
-    assert '<span class="spot">翠湖小区 (第一网格)</span>' in member_card and "/structure" not in member_card
+    assert '<span class="spot">翠湖小区 (in 第一网格)</span>' in member_card and "/structure" not in member_card
 
 
 # ---------------------------------------------------------------- 红色物业

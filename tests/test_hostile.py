@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.routing import IntegerConverter
 
+from kmvolunteer.api import tokens
 from kmvolunteer.bodies.models import JointBody, JointMeeting
 from kmvolunteer.core.audit import AuditEntry
 from kmvolunteer.extensions import db
@@ -26,6 +27,9 @@ from tests.conftest import PASSWORD, row_count
 # it is added here.
 # Whole numbers in URLs that are not object ids, with a value to build the URL with.
 NOT_IDS = {"year": 2026}
+
+
+API_ENDPOINTS = ("api_v1.", "api-docs.")
 
 
 def _side(w, mine: bool) -> dict:
@@ -63,6 +67,7 @@ ID_KINDS = {
     "letter_id": lambda w, mine: _side(w, mine)["letter"].id,
     "bulletin_id": lambda w, mine: _side(w, mine)["bulletin"].id,
     "request_id": lambda w, mine: _side(w, mine)["resident_request"].id,
+    "token_id": lambda w, mine: _side(w, mine)["api_token"].id,
     "grant_id": lambda w, mine: (
         (w.users["community_secretary"] if not mine else w.users["other_secretary"]).grants[0].id
     ),
@@ -195,6 +200,8 @@ def world(world):
         )
         attendance = Attendance(session=onsite_session, member=member, signed_in_at=datetime(2026, 3, 1, 1, 10))
         db.session.add_all([notice, letter, grid, estate, body, meeting, onsite_session, attendance])
+        keeper = world.users["district_org" if side == "wuhua" else "other_org"]
+        api_token, _secret = tokens.create_integration(keeper, district, "智慧党建平台", ["read:areas"], 30)
         world.extra[side] = {
             "report_in": report_in,
             "need": need,
@@ -217,6 +224,7 @@ def world(world):
             "meeting": meeting,
             "onsite_session": onsite_session,
             "attendance": attendance,
+            "api_token": api_token,
         }
     db.session.commit()
     return world
@@ -242,8 +250,9 @@ def _whistle(world, community):
 
 
 def _routes(app, method: str):
+    """The site's routes for a session cookie; the open API's take a token instead (tests/test_api.py)."""
     for rule in app.url_map.iter_rules():
-        if method in rule.methods and rule.endpoint != "static":
+        if method in rule.methods and rule.endpoint != "static" and not rule.endpoint.startswith(API_ENDPOINTS):
             yield rule
 
 
@@ -571,7 +580,7 @@ def test_every_route_survives_hostile_query_strings_and_bodies_as_every_role(app
 # ---------------------------------------------------------------- 机关党委 / 机关工委 change nothing
 
 # POST routes about one's own account and session, open to every logged-in user.
-OWN_ACCOUNT = {"auth.login", "auth.logout", "auth.language", "auth.change_password"}
+OWN_ACCOUNT = {"auth.login", "auth.logout", "auth.language", "auth.change_password", "api_tokens.create_personal"}
 
 
 # The one thing the agency's party organization does: it acknowledges receipt of a feedback letter to its agency,

@@ -368,7 +368,32 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     # Any active member may open a session's sign-in page (it shows the community and the activity only);
     # the services refuse, with a message, one not reported in to its community.
     "onsite.sign": lambda u, _=None: u.member is not None and u.member.active,
+    # The open API (issue 18): an organization department keeps its area's integrations' tokens; anyone keeps
+    # tokens of their own for apps acting for them.
+    "api_token.integration": lambda u, area: (
+        area is not None and area.level in ("city", "district") and _org_covers(u, area)
+    ),
+    "api_token.personal": lambda u, _=None: True,
+    "api_token.revoke": lambda u, t: t.user_id == u.id if t.kind == "personal" else _org_covers(u, t.area),
 }
+
+
+def integration_areas(user: User) -> list[Area]:
+    """The city or districts whose integrations' tokens ``user`` keeps (those of their organization department)."""
+    return [
+        g.area for g in user.grants if g.role == Role.org_department.value and g.area and g.area.level != "subdistrict"
+    ]
+
+
+def token_allows(token: Any, scope: str) -> bool:
+    """May a call through ``token`` (an api.models.ApiToken) do what ``scope`` names? Its user must still be
+    active; what it then reaches is its user's, asked of the same rules as the pages."""
+    return scope in token.scope_set and token.user.active
+
+
+def token_reaches(token: Any, area: Area | None) -> bool:
+    """An integration's token reads only within its area; a person's reaches what the person reaches."""
+    return area is not None and (token.area is None or area.path.startswith(token.area.path))
 
 
 # --- 吹哨报到 whistles helpers ---

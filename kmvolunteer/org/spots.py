@@ -29,7 +29,7 @@ def spot_choices(community_id: int) -> list[tuple[str, str]]:
     )
     choices = [("", _("— not in an estate or grid —"))]
     for e in estates:
-        label = _("%(estate)s (%(grid)s)", estate=e.name, grid=e.grid.name) if e.grid else e.name
+        label = _("%(estate)s (in %(grid)s)", estate=e.name, grid=e.grid.name) if e.grid else e.name
         choices.append((f"estate:{e.id}", label))
     choices += [(f"grid:{g.id}", _("Grid: %(name)s", name=g.name)) for g in grids]
     return choices

@@ -100,7 +100,14 @@ def status(code: str | None):
         response.headers["Retry-After"] = str(wait)
         return _public(response)
     return _public(
-        render("resident/status.html", req=found, code=code, labels=REQUESTS.label, status=200 if found else 404)
+        render(
+            "resident/status.html",
+            req=found,
+            code=code,
+            labels=REQUESTS.label,
+            progress=services.progress(found) if found else None,
+            status=200 if found else 404,
+        )
     )
 
 

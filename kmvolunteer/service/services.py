@@ -1230,3 +1230,13 @@ def entries_on(need: Need, day: date) -> dict[int, ServiceRecord]:
             )
         )
     }
+
+
+def served(need: Need) -> tuple[int, date | None]:
+    """How many approved entries of service were given on the need, and the last day one was given."""
+    count, last = db.session.execute(
+        select(func.count(ServiceRecord.id), func.max(ServiceRecord.service_date)).where(
+            ServiceRecord.need_id == need.id, ServiceRecord.status == RecordStatus.approved.value
+        )
+    ).one()
+    return count, last

@@ -1,7 +1,7 @@
 """on-site sign-in sessions and attendance; records marked on site
 
 Revision ID: d58b19bd7254
-Revises: 84f352578614
+Revises: 2225ff2bd44f
 Create Date: 2026-12-03 10:41:03.822518
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'd58b19bd7254'
-down_revision = '84f352578614'
+down_revision = '2225ff2bd44f'
 branch_labels = None
 depends_on = None
 
