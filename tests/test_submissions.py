@@ -63,6 +63,14 @@ CREATES = {
 }
 # Decisions, edits, withdrawals and sessions: guarded state changes, or nothing is created.
 OTHERS = {
+    # A token is shown once, on the answer to its form: a second send makes a second token, listed beside the
+    # first for its keeper to revoke. Revoking is a guarded transition.
+    "api_tokens.create_integration",
+    "api_tokens.create_personal",
+    "api_tokens.revoke",
+    # The open API: calls with a token, no form (a client retrying a claim is refused: already claimed).
+    "api_v1.NeedClaims",
+    "api_v1.ServiceEntries",
     "accounts.reset_password",
     "letters.acknowledge",
     "accounts.revoke_grant",
