@@ -122,12 +122,14 @@ def _sqlite_busy_timeout(app: Flask) -> None:
 
 def _init_extensions(app: Flask) -> None:
     # Every model must be imported for Alembic.
+    from kmvolunteer.api import models as api_models  # noqa: F401
     from kmvolunteer.auth.models import RoleGrant, User
     from kmvolunteer.bulletins import models as bulletins_models  # noqa: F401
     from kmvolunteer.core import audit, submissions  # noqa: F401
     from kmvolunteer.letters import models as letters_models  # noqa: F401
     from kmvolunteer.notices import models as notices_models  # noqa: F401
     from kmvolunteer.notices.services import unread_notices
+    from kmvolunteer.onsite import models as onsite_models  # noqa: F401
     from kmvolunteer.org import models  # noqa: F401
     from kmvolunteer.org.models import Agency, Branch, Member
     from kmvolunteer.reportin import models as reportin_models  # noqa: F401
@@ -187,6 +189,8 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from kmvolunteer.agencyorg.views import bp as agencyorg_bp
+    from kmvolunteer.api import setup as api_setup
+    from kmvolunteer.api.pages import bp as api_tokens_bp
     from kmvolunteer.audit.views import bp as audit_bp
     from kmvolunteer.auth.admin import bp as accounts_bp
     from kmvolunteer.auth.views import bp as auth_bp
@@ -196,6 +200,7 @@ def _register_blueprints(app: Flask) -> None:
     from kmvolunteer.home.views import bp as home_bp
     from kmvolunteer.letters.views import bp as letters_bp
     from kmvolunteer.notices.views import bp as notices_bp
+    from kmvolunteer.onsite.views import bp as onsite_bp
     from kmvolunteer.org.views import bp as org_bp
     from kmvolunteer.points.views import bp as points_bp
     from kmvolunteer.reportin.views import bp as reportin_bp
@@ -224,8 +229,11 @@ def _register_blueprints(app: Flask) -> None:
         whistles_bp,
         notices_bp,
         resident_bp,
+        onsite_bp,
+        api_tokens_bp,
     ):
         app.register_blueprint(blueprint)
+    api_setup.init_app(app)
 
 
 def _init_templates(app: Flask) -> None:

@@ -93,6 +93,13 @@ class Config:
         self.RESIDENT_REQUESTS_FREE = int(os.environ.get("RESIDENT_REQUESTS_FREE", "5"))
         # Whistle photos (issue 15): kept outside the web root, served only to those who may read the whistle.
         self.PHOTO_DIR = Path(os.environ.get("PHOTO_DIR") or INSTANCE_DIR / "photos")
+        # The open API (issue 18): calls one token may make (Flask-Limiter's notation), counted where every
+        # worker and host sees the same counts — Redis when REDIS_URL is set; otherwise in each worker's memory
+        # (a token then gets the limit once per worker; set REDIS_URL wherever the site runs several workers).
+        self.API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")
+        self.RATELIMIT_STORAGE_URI = (
+            os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://"
+        )
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -148,6 +155,14 @@ class Config:
     INITIAL_PASSWORD_HASH_METHOD = "pbkdf2:sha256:20000"
     PASSWORD_MIN_LENGTH = 10
     PAGE_SIZE = 50
+    # The open API's OpenAPI document (flask-smorest): served at /api/v1/openapi.json, read at /api/v1/docs.
+    API_TITLE = "kmvolunteer"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.1.0"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_ENABLED = True
 
 
 class TestConfig(Config):

@@ -11,6 +11,7 @@ from kmvolunteer.bulletins import demo as bulletins_demo
 from kmvolunteer.estates import demo as estates_demo
 from kmvolunteer.extensions import db
 from kmvolunteer.letters import demo as letters_demo
+from kmvolunteer.onsite import demo as onsite_demo
 from kmvolunteer.org.demo import DEMO_ACCOUNTS, DEMO_MEMBER, DEMO_PASSWORD, Sizes, database_is_empty, seed_org
 from kmvolunteer.org.models import bulk_loaded
 from kmvolunteer.points import demo as points_demo
@@ -36,6 +37,7 @@ def seed(*, generated: Sizes | None = None, echo=print) -> dict[str, int]:
         whistles_demo,
         resident_demo,
         points_demo,
+        onsite_demo,
     ):
         feature.seed(rng=rng, generated=generated is not None, echo=echo)
         db.session.commit()

@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from kmvolunteer.core import submissions
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.htmx import back_path, is_htmx, see_other, wants_fragment
+from kmvolunteer.core.problems import is_api_request, problem
 from kmvolunteer.extensions import login_manager
 
 log = logging.getLogger("kmvolunteer.errors")
@@ -64,6 +65,8 @@ def _unavailable():
     htmx requests (boosted ones too) get only a message swapped out of band into base.html's alert region,
     so a form keeps what was typed; without JavaScript the page says to go back and send it again.
     """
+    if is_api_request():
+        return problem(503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     g._login_user = login_manager.anonymous_user()  # templates and the locale must not load the user
     template = "errors/_unavailable.html" if is_htmx() else "errors/unavailable.html"
     response = render_template(template, saving=request.method == "POST", request_id=getattr(g, "request_id", ""))
@@ -107,6 +110,14 @@ def _rollback() -> None:
         log.warning("rollback failed, request id %s", getattr(g, "request_id", "-"), exc_info=True)
 
 
+def _flat(messages: dict) -> dict:
+    """webargs' messages by location ({"json": {"hours": [...]}}) as one field → messages map."""
+    flat: dict = {}
+    for location in messages.values():
+        flat.update(location if isinstance(location, dict) else {"_": location})
+    return flat
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     @_needing_no_database
@@ -117,6 +128,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     @_needing_no_database
     def _refused(error: ServiceError):
+        if is_api_request():
+            _rollback()
+            errors = {error.field: [error.message]} if error.field else {}
+            return problem(422, error.message, **({"errors": errors} if errors else {}))
         """A refused change that the view does not show itself (core/refusals.py): nothing is saved; an htmx
         fragment request gets the message in base.html's alert region (the part it targets stays as it
         was), a form's POST gets it flashed on the page it came from, a page (GET) an error page: sent
@@ -132,6 +147,14 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     @_needing_no_database
     def _http(error: HTTPException):
+        if is_api_request() and error.code:
+            data = getattr(error, "data", None) or {}  # flask_smorest.abort's message, headers, messages
+            custom = data.get("message") or (error.description if error.description != type(error).description else "")
+            headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
+            headers.update(data.get("headers") or {})
+            messages = data.get("messages")  # what webargs refused, by location and field
+            extra = {"errors": _flat(messages)} if messages else {}
+            return problem(error.code, custom, headers=headers, **extra)
         if error.code in MESSAGES:
             custom = error.description if error.description != type(error).description else None
             return _render(error.code, custom)
@@ -158,4 +181,6 @@ def init_app(app: Flask) -> None:
         log.exception(
             "unhandled error, request id %s, %s %s", getattr(g, "request_id", "-"), request.method, request.path
         )
+        if is_api_request():
+            return problem(InternalServerError.code, request_id=getattr(g, "request_id", ""))
         return _render(InternalServerError.code)

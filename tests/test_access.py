@@ -224,6 +224,8 @@ DECISION_OBJECTS = {
         About(w.community, branch=m.branch),
         About(w.community, branch=other.branch),
     ),
+    # Putting a member on an on-site sheet or correcting their times (before the row exists: an About).
+    "onsite.mark": lambda w, m, other: (About(w.community, member=m), About(w.community, member=other)),
     # A letter is about a whole agency: ``other`` is of the same agency, so the other is another agency's.
     "letter.issue": lambda w, m, other: (
         About(w.community, agency=m.branch.agency),
@@ -252,6 +254,7 @@ NOT_DECISIONS = {
     "service.decide_any": "whether to show the queue's decision buttons; each record is checked by service.decide",
     "service.attendance": "the organizer's sheet; each attendee's record is checked by service.decide",
     "letter.acknowledge": "the agency's party organization signs for a letter it received; it decides about nobody",
+    "api_token.revoke": "a person revokes their own token, a department its integration's: nobody is judged",
     "bulletin.publish": (
         "the department publishes figures the tallies counted and reasons years/standing.py gave, about every unit "
         "of its area at once: nobody is judged by the publisher, and a department officer who is a member of a named "

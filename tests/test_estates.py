@@ -3,13 +3,17 @@ households they keep in touch with; the rules and their refusals, the pages and 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
 from kmvolunteer.core.errors import ServiceError
+from kmvolunteer.core.time import local_today
 from kmvolunteer.estates import services
 from kmvolunteer.extensions import db
-from kmvolunteer.org.models import Estate, Grid, place_names
+from kmvolunteer.org.models import Estate, Grid
+from kmvolunteer.org.spots import locate, spot_choices
 from kmvolunteer.reportin.models import ReportIn
 from tests.factories import make_report_in
 
@@ -47,8 +51,19 @@ def test_the_structure_counts_where_members_live_and_their_contact_households(to
     assert (by_name["第一网格"].members, by_name["第一网格"].households) == (1, 3)
     assert [e.name for e in by_name["第一网格"].estates] == ["翠湖小区"] and per_estate[w.estate.id] == 1
     assert (by_name["第二网格"].members, by_name["第二网格"].estates) == (0, [])
-    assert place_names(w.community.id) == ["翠湖小区", "第一网格", "第二网格"]
-    assert place_names(w.community2.id) == []
+    keys = [key for key, _label in spot_choices(w.community.id)]
+    assert keys == ["", f"estate:{w.estate.id}", f"grid:{w.grid.id}", f"grid:{w.grid2.id}"]
+    assert spot_choices(w.community2.id)[1:] == []
+
+
+def test_a_need_or_whistle_is_located_in_an_estate_with_its_grid_or_a_grid_of_its_own_community(town):
+    w = town
+    assert locate(w.community.id, f"estate:{w.estate.id}") == (w.estate, w.grid)
+    assert locate(w.community.id, f"grid:{w.grid2.id}") == (None, w.grid2)
+    assert locate(w.community.id, "") == (None, None)
+    for key in (f"grid:{w.grid.id}", "estate:999999", "grid:x", "house:1", f"estate:{w.estate.id}:1"):
+        with pytest.raises(ServiceError, match="Choose one of this community's estates or grids"):
+            locate(w.community2.id if key == f"grid:{w.grid.id}" else w.community.id, key)
 
 
 @pytest.mark.parametrize(
@@ -139,10 +154,24 @@ def test_a_member_says_where_they_live(login, town):
     assert login("community_secretary").get("/report-in/home").status_code == 404
 
 
-def test_needs_and_whistles_suggest_the_communitys_estates_and_grids(login, town):
+def test_a_need_published_in_an_estate_links_to_it_for_those_who_read_the_structure(login, town):
     w = town
-    page = login("community_secretary").get(f"/communities/{w.community.id}/needs/new").get_data(as_text=True)
-    assert 'list="place-names"' in page and '<option value="翠湖小区">' in page
+    secretary = login("community_secretary")
+    url = f"/communities/{w.community.id}/needs/new"
+    page = secretary.get(url).get_data(as_text=True)
+    assert f'<option value="estate:{w.estate.id}">翠湖小区 (in 第一网格)</option>' in page
+    form = {"kind": "need", "title": "楼道清理", "headcount": "2"}
+    form.update(on_date=(local_today() + timedelta(days=2)).isoformat(), spot=f"estate:{w.estate.id}")
+    response = secretary.post(url, form)
+    assert response.status_code == 303
+    card = secretary.get(response.headers["Location"]).get_data(as_text=True)
+    link = f'href="/communities/{w.community.id}/structure#estate-{w.estate.id}">翠湖小区 (in 第一网格)</a>'
+    assert link in card
+    assert f'id="estate-{w.estate.id}"' in secretary.get(f"/communities/{w.community.id}/structure").get_data(
+        as_text=True
+    )
+    member_card = login("13800000001").get(response.headers["Location"]).get_data(as_text=True)
+    assert '<span class="spot">翠湖小区 (in 第一网格)</span>' in member_card and "/structure" not in member_card
 
 
 # ---------------------------------------------------------------- 红色物业

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import func, select
 from werkzeug.routing import IntegerConverter
 
+from kmvolunteer.api import tokens
 from kmvolunteer.bodies.models import JointBody, JointMeeting
 from kmvolunteer.core.audit import AuditEntry
 from kmvolunteer.extensions import db
@@ -26,6 +27,9 @@ from tests.conftest import PASSWORD, row_count
 # it is added here.
 # Whole numbers in URLs that are not object ids, with a value to build the URL with.
 NOT_IDS = {"year": 2026}
+
+
+API_ENDPOINTS = ("api_v1.", "api-docs.")
 
 
 def _side(w, mine: bool) -> dict:
@@ -51,6 +55,8 @@ ID_KINDS = {
     "grid_id": lambda w, mine: _side(w, mine)["grid"].id,
     "estate_id": lambda w, mine: _side(w, mine)["estate"].id,
     "meeting_id": lambda w, mine: _side(w, mine)["meeting"].id,
+    "session_id": lambda w, mine: _side(w, mine)["onsite_session"].id,
+    "attendance_id": lambda w, mine: _side(w, mine)["attendance"].id,
     # Only the city edits service categories: every category is out of scope for both sides.
     "category_id": lambda w, mine: w.extra["category"].id,
     "agency_id": lambda w, mine: (w.agency if not mine else w.other_agency).id,
@@ -61,6 +67,7 @@ ID_KINDS = {
     "letter_id": lambda w, mine: _side(w, mine)["letter"].id,
     "bulletin_id": lambda w, mine: _side(w, mine)["bulletin"].id,
     "request_id": lambda w, mine: _side(w, mine)["resident_request"].id,
+    "token_id": lambda w, mine: _side(w, mine)["api_token"].id,
     "grant_id": lambda w, mine: (
         (w.users["community_secretary"] if not mine else w.users["other_secretary"]).grants[0].id
     ),
@@ -69,6 +76,9 @@ ID_KINDS = {
 # three lists (needs, resources, projects) for all to see and claim from. Acting on them from
 # outside is refused with a message (not a 404) and must change nothing.
 PUBLISHED = {"reportin.lists", "reportin.need", "reportin.claim"}
+# An on-site session's sign-in page (a need's, published like it) is open to every member: the poster and the
+# QR code lead there. Signing in or out from another community is refused with a message and changes nothing.
+PUBLISHED |= {"onsite.sign", "onsite.mine", "onsite.sign_out"}
 # The residents' public form (居民点单): anyone may open and send it, logged in or not; sent incomplete (as
 # here), it must change nothing.
 PUBLIC_FORMS = {"resident.ask"}
@@ -89,6 +99,7 @@ GUANDU_SIDE = ["other_org", "other_secretary", "other_branch_secretary", "138000
 def world(world):
     from kmvolunteer.letters.models import FeedbackLetter
     from kmvolunteer.notices.models import Notice
+    from kmvolunteer.onsite.models import ActivitySession, Attendance
     from kmvolunteer.reportin.models import Claim, Project, Resource, ServiceCategory
     from kmvolunteer.reports.models import FeedbackSheet, Report
     from kmvolunteer.resident.models import ResidentRequest
@@ -179,7 +190,18 @@ def world(world):
         estate = Estate(community=community, name="第一小区", grid=grid)
         body = JointBody(kind="committee", area=community, name=f"{community.name}大党委")
         meeting = JointMeeting(body=body, held_on=date(2026, 3, 1), topics="研究共建项目")
-        db.session.add_all([notice, letter, grid, estate, body, meeting])
+        onsite_session = ActivitySession(
+            need=need,
+            community=community,
+            day=date(2026, 3, 1),
+            starts_at=datetime(2026, 3, 1, 1, 0),
+            ends_at=datetime(2026, 3, 1, 3, 0),
+            opened_by_id=secretary.id,
+        )
+        attendance = Attendance(session=onsite_session, member=member, signed_in_at=datetime(2026, 3, 1, 1, 10))
+        db.session.add_all([notice, letter, grid, estate, body, meeting, onsite_session, attendance])
+        keeper = world.users["district_org" if side == "wuhua" else "other_org"]
+        api_token, _secret = tokens.create_integration(keeper, district, "智慧党建平台", ["read:areas"], 30)
         world.extra[side] = {
             "report_in": report_in,
             "need": need,
@@ -200,6 +222,9 @@ def world(world):
             "grid": grid,
             "estate": estate,
             "meeting": meeting,
+            "onsite_session": onsite_session,
+            "attendance": attendance,
+            "api_token": api_token,
         }
     db.session.commit()
     return world
@@ -225,8 +250,9 @@ def _whistle(world, community):
 
 
 def _routes(app, method: str):
+    """The site's routes for a session cookie; the open API's take a token instead (tests/test_api.py)."""
     for rule in app.url_map.iter_rules():
-        if method in rule.methods and rule.endpoint != "static":
+        if method in rule.methods and rule.endpoint != "static" and not rule.endpoint.startswith(API_ENDPOINTS):
             yield rule
 
 
@@ -554,7 +580,7 @@ def test_every_route_survives_hostile_query_strings_and_bodies_as_every_role(app
 # ---------------------------------------------------------------- 机关党委 / 机关工委 change nothing
 
 # POST routes about one's own account and session, open to every logged-in user.
-OWN_ACCOUNT = {"auth.login", "auth.logout", "auth.language", "auth.change_password"}
+OWN_ACCOUNT = {"auth.login", "auth.logout", "auth.language", "auth.change_password", "api_tokens.create_personal"}
 
 
 # The one thing the agency's party organization does: it acknowledges receipt of a feedback letter to its agency,

@@ -398,3 +398,27 @@ def test_the_service_market_lists_open_needs_of_every_community_with_filters(log
     assert fragment.lstrip().startswith('<section id="market"') and "<html" not in fragment
     assert login("branch_secretary").get("/market").status_code == 200
     assert login("department_officer").get("/market").status_code == 404
+
+
+def test_the_market_finds_needs_wanting_a_skill_and_offers_the_member_their_own(login, world):
+    from datetime import timedelta
+
+    from kmvolunteer.core.time import local_today
+    from tests.factories import make_need, make_report_in
+
+    soon = local_today() + timedelta(days=3)
+    clinic = make_need(world.community, title="义诊", on_date=soon)
+    clinic.skills = "医疗、护理"
+    make_need(world.other_community, title="法律咨询", on_date=soon).skills = "法律"
+    report_in = make_report_in(world.members["member"], world.community, "confirmed")
+    report_in.skills = "护理、摄影"
+    db.session.commit()
+    member = login("13800000001")
+    page = member.get("/market?skill=护理").get_data(as_text=True)
+    assert f"/needs/{clinic.id}" in page and "法律咨询" not in page
+    assert "医疗、护理" in page  # the skills it wants, on its card
+    assert '<option value="摄影">' in page  # the member's own skills, suggested
+    everything = member.get("/market?skill=").get_data(as_text=True)
+    assert "义诊" in everything and "法律咨询" in everything
+    assert "义诊" not in member.get("/market?skill=%25").get_data(as_text=True)  # a wildcard is a character
+    assert "义诊" in member.get("/market?skill=" + "长" * 31).get_data(as_text=True)  # too long: no filter

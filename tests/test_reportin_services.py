@@ -14,7 +14,7 @@ from kmvolunteer.core.audit import AuditEntry
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.time import local_today
 from kmvolunteer.extensions import db
-from kmvolunteer.org.models import Member
+from kmvolunteer.org.models import Estate, Grid, Member
 from kmvolunteer.reportin import services
 from kmvolunteer.reportin.models import (
     Claim,
@@ -281,6 +281,23 @@ def test_publish_need_rules(world):
         services.publish_need(world.subdistrict, _need_data())
     db.session.commit()
     assert _count(Need) == 2 and _audits("need.published") == 2
+
+
+def test_a_need_carries_its_estate_with_the_grid_and_the_skills_it_wants(world):
+    grid = Grid(community_id=world.community.id, name="第一网格")
+    estate = Estate(community_id=world.community.id, name="翠湖小区", grid=grid)
+    far = Estate(community_id=world.community2.id, name="文化巷小区")
+    db.session.add_all([grid, estate, far])
+    db.session.flush()
+    need = services.publish_need(
+        world.community, _need_data(spot=f"estate:{estate.id}", skills="医疗，法律、 医疗 ,  心理疏导")
+    )
+    assert (need.estate, need.grid, need.skills) == (estate, grid, "医疗、法律、心理疏导")
+    with pytest.raises(ServiceError, match="this community's estates or grids") as refusal:
+        services.publish_need(world.community, _need_data(spot=f"estate:{far.id}"))
+    assert refusal.value.field == "spot"
+    with pytest.raises(ServiceError, match="at most 255"):
+        services.publish_need(world.community, _need_data(skills="长" * 256))
 
 
 def test_member_claims_and_withdraws(world):

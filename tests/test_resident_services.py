@@ -8,13 +8,15 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kmvolunteer.auth.models import Role, RoleGrant, User
 from kmvolunteer.core.audit import AuditEntry
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.time import local_today
 from kmvolunteer.extensions import db
+from kmvolunteer.notices.models import Notice
+from kmvolunteer.notices.services import describe
 from kmvolunteer.org.models import Department
 from kmvolunteer.reportin import services as lists
 from kmvolunteer.reportin.models import Need
@@ -23,7 +25,7 @@ from kmvolunteer.resident.models import ResidentRequest
 from kmvolunteer.whistles import services as whistles
 from tests.concurrency import run_together
 from tests.conftest import PASSWORD
-from tests.factories import make_user
+from tests.factories import make_claim, make_record, make_user
 
 
 @pytest.fixture(autouse=True)
@@ -151,6 +153,24 @@ def test_a_request_made_a_need_is_linked_and_the_need_carries_no_phone(world):
     assert db.session.query(Need).count() == 1
 
 
+def test_the_resident_follows_the_need_from_places_taken_to_service_given(world, browser):
+    req = _submit(world)
+    need = services.to_need(req, world.users["community_secretary"], _need_data(), "已发布")
+    db.session.commit()
+    page = browser.get(f"/ask/status/{req.code}").get_data(as_text=True)
+    assert "Volunteers signed up: 0 of 1" in page and "Not served yet" in page
+    member = world.members["member"]
+    make_claim(need, member)
+    make_record(member, world.community, local_today() - timedelta(days=1)).need_id = need.id
+    make_record(member, world.community, local_today(), status="submitted").need_id = need.id  # not yet approved
+    db.session.commit()
+    assert services.progress(req) == services.Progress(1, 1, 1, local_today() - timedelta(days=1))
+    page = browser.get(f"/ask/status/{req.code}").get_data(as_text=True)
+    day = (local_today() - timedelta(days=1)).isoformat()
+    assert "Volunteers signed up: 1 of 1" in page and f"Served 1 time; last on {day}" in page
+    assert member.name not in page  # nothing personal on the public page
+
+
 def test_a_request_made_a_whistle_summons_the_subdistrict_departments(world):
     team = Department(name="华山街道综合执法队", area=world.subdistrict)
     db.session.add(team)
@@ -161,6 +181,7 @@ def test_a_request_made_a_whistle_summons_the_subdistrict_departments(world):
     whistle = services.to_whistle(req, world.users["community_secretary"], data, [team.id])
     assert req.status == "to_whistle" and req.whistle_id == whistle.id
     assert [s.department_id for s in whistle.summonses] == [team.id]
+    assert services.progress(req) == services.Progress(whistle_status="open")
 
 
 def test_a_refused_need_or_whistle_leaves_the_request_received(world):
@@ -207,6 +228,24 @@ def test_the_count_of_requests_waiting(world):
     assert services.received_counts([world.community, world.community2]) == {world.community.id: 3}
 
 
+def test_a_new_request_tells_the_communitys_secretaries_and_triage_reads_it_for_them(world):
+    req = _submit(world, what="楼道灯坏了一个星期，老人晚上上下楼很危险，请社区尽快联系物业维修，谢谢！")
+    _submit(world)
+    db.session.commit()
+    secretary, other = world.users["community_secretary"], world.users["other_secretary"]
+    notices = db.session.scalars(select(Notice).where(Notice.request_id == req.id)).all()
+    assert [(n.user_id, n.kind, n.read_at) for n in notices] == [(secretary.id, "request", None)]
+    assert not db.session.scalar(select(Notice.id).where(Notice.user_id == other.id))
+    words = describe(notices[0])  # the first 30 characters of what the resident wrote
+    assert words.startswith("A resident left a request with 翠湖社区: “") and words.endswith("…”. Triage it.")
+    assert "楼道灯坏了一个星期，老人晚上上下楼很危险，请社区尽快联系物业…" in words  # its first 30 characters
+    services.answer(req, secretary, "已联系物业。")
+    db.session.commit()
+    db.session.expire_all()
+    assert notices[0].read_at is not None
+    assert db.session.scalar(select(func.count(Notice.id)).where(Notice.read_at.is_(None))) == 1  # the other one
+
+
 def test_the_demo_has_requests_at_cuihu_in_every_state(app, ctx):
     from kmvolunteer import demo
 
@@ -218,6 +257,8 @@ def test_the_demo_has_requests_at_cuihu_in_every_state(app, ctx):
     assert made.need is not None and made.need.community_id == made.community_id
     assert "13987650002" not in made.need.description  # the resident's phone stays with the request
     assert rows[3].whistle.summonses and rows[1].reply
+    told = db.session.scalars(select(Notice).where(Notice.request_id.is_not(None))).all()
+    assert [(n.request_id, n.read_at) for n in told] == [(rows[0].id, None)]  # only the one still waiting
 
 
 @pytest.mark.committing

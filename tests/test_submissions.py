@@ -49,6 +49,11 @@ CREATES = {
     "reports.write_branch",
     "points.scheme",
     "resident.ask",
+    "onsite.need_sessions",
+    "onsite.add",
+    # A sign-in sent twice must not sign the member out again: the scan signs in, or out when already in.
+    "onsite.sign",
+    "onsite.sign_any",
     "service.attendance",
     "service.certificate",
     "service.new_entry",
@@ -59,6 +64,14 @@ CREATES = {
 }
 # Decisions, edits, withdrawals and sessions: guarded state changes, or nothing is created.
 OTHERS = {
+    # A token is shown once, on the answer to its form: a second send makes a second token, listed beside the
+    # first for its keeper to revoke. Revoking is a guarded transition.
+    "api_tokens.create_integration",
+    "api_tokens.create_personal",
+    "api_tokens.revoke",
+    # The open API: calls with a token, no form (a client retrying a claim is refused: already claimed).
+    "api_v1.NeedClaims",
+    "api_v1.ServiceEntries",
     "accounts.reset_password",
     "letters.acknowledge",
     "accounts.revoke_grant",
@@ -96,6 +109,10 @@ OTHERS = {
     "estates.save_estate",
     "estates.home",
     "estates.rate_property",
+    "onsite.close",
+    "onsite.cancel",
+    "onsite.correct",
+    "onsite.sign_out",
     "service.bulk",
     "service.decide",
     "service.edit_entry",

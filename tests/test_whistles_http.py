@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from kmvolunteer.auth.models import Role, RoleGrant
 from kmvolunteer.extensions import db
 from kmvolunteer.notices.models import Notice
-from kmvolunteer.org.models import Department
+from kmvolunteer.org.models import Department, Grid
 from kmvolunteer.whistles import deadlines, services
 from kmvolunteer.whistles.models import Summons, SummonsProgress, Whistle, WhistleCategory, WhistlePhoto
 from kmvolunteer.whistles.services import WhistleData
@@ -68,7 +68,6 @@ def form(w, **changes) -> dict:
         "title": "景虹街路面渗水",
         "problem": "路面长期渗水，居民出行不便",
         "address": "景虹街 12 号",
-        "place": "第三网格",
         "category_id": str(w.category_id),
         "urgency": "normal",
         "departments": [str(w.street.id)],
@@ -86,16 +85,24 @@ def summons_of(whistle_id: int) -> Summons:
 
 def test_secretary_blows_a_whistle_listing_only_departments_of_the_tier_above(login, town):
     w = town
+    grid = Grid(community_id=w.community.id, name="第三网格")
+    elsewhere = Grid(community_id=w.community2.id, name="第九网格")
+    db.session.add_all([grid, elsewhere])
+    db.session.commit()
     b = login("community_secretary")
     page = b.get("/whistles/new").get_data(as_text=True)
     assert "华山街道城管中队" in page and "关上街道城管中队" not in page
-    response = b.post("/whistles/new", form(w))
+    assert f'value="grid:{grid.id}"' in page and "第九网格" not in page  # the community's own grids to choose
+    refused = b.post("/whistles/new", form(w, spot=f"grid:{elsewhere.id}"))
+    assert refused.status_code == 422 and "Choose one of this community&#39;s estates" in refused.get_data(as_text=True)
+    response = b.post("/whistles/new", form(w, spot=f"grid:{grid.id}"))
     assert response.status_code == 303
     whistle = db.session.scalars(select(Whistle)).one()
     assert response.headers["Location"].endswith(f"/whistles/{whistle.id}")
-    assert (whistle.place, whistle.area_id) == ("第三网格", w.community.id)
+    assert (whistle.place, whistle.grid_id, whistle.area_id) == ("第三网格", grid.id, w.community.id)
     page = b.get(f"/whistles/{whistle.id}").get_data(as_text=True)
     assert "华山街道城管中队" in page and "left" in page  # the summons with its time left
+    assert f'/communities/{w.community.id}/structure#grid-{grid.id}">Grid: 第三网格</a>' in page
     assert "Whistle blown" in page  # the timeline
 
 

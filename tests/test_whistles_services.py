@@ -80,7 +80,6 @@ def data(town: Town, **fields) -> WhistleData:
         "problem": "路面长期渗水，居民出行不便",
         "address": "景虹街 12 号",
         "category_id": town.category_id,
-        "place": "第三网格",
     }
     return WhistleData(**{**values, **fields})
 

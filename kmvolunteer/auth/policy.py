@@ -366,7 +366,41 @@ RULES: dict[str, Callable[[User, Any], bool]] = {
     "resident_request.poster": lambda u, area: (
         area is not None and area.level == "community" and area.active and _community_secretary_of(u, area)
     ),
+    # --- 现场签到 on-site sign-in (issue 19): the need's community secretary runs a session (opens, shows the
+    # code, keeps the sheet, closes it into approved records — as they record attendance, service.attendance);
+    # ``x`` is a Need or an ActivitySession. A member unit's contact records no attendance, so runs none.
+    "onsite.run": lambda u, x: _community_secretary_of(u, x.community),
+    # Putting a member on the sheet or correcting their times: an Attendance or an About(community, member=…).
+    "onsite.mark": lambda u, a: _community_secretary_of(u, a.community),
+    # Any active member may open a session's sign-in page (it shows the community and the activity only);
+    # the services refuse, with a message, one not reported in to its community.
+    "onsite.sign": lambda u, _=None: u.member is not None and u.member.active,
+    # The open API (issue 18): an organization department keeps its area's integrations' tokens; anyone keeps
+    # tokens of their own for apps acting for them.
+    "api_token.integration": lambda u, area: (
+        area is not None and area.level in ("city", "district") and _org_covers(u, area)
+    ),
+    "api_token.personal": lambda u, _=None: True,
+    "api_token.revoke": lambda u, t: t.user_id == u.id if t.kind == "personal" else _org_covers(u, t.area),
 }
+
+
+def integration_areas(user: User) -> list[Area]:
+    """The city or districts whose integrations' tokens ``user`` keeps (those of their organization department)."""
+    return [
+        g.area for g in user.grants if g.role == Role.org_department.value and g.area and g.area.level != "subdistrict"
+    ]
+
+
+def token_allows(token: Any, scope: str) -> bool:
+    """May a call through ``token`` (an api.models.ApiToken) do what ``scope`` names? Its user must still be
+    active; what it then reaches is its user's, asked of the same rules as the pages."""
+    return scope in token.scope_set and token.user.active
+
+
+def token_reaches(token: Any, area: Area | None) -> bool:
+    """An integration's token reads only within its area; a person's reaches what the person reaches."""
+    return area is not None and (token.area is None or area.path.startswith(token.area.path))
 
 
 # --- 吹哨报到 whistles helpers ---
@@ -572,6 +606,7 @@ SUBJECTS: dict[str, Callable[[Any], Subject]] = {
     "letter.issue": lambda x: Subject(agency=x.agency),
     "summons.rate": lambda s: Subject(department=s.department),
     "extension.decide": lambda e: Subject(department=e.summons.department),
+    "onsite.mark": lambda a: Subject(a.member),
 }
 DECISIONS = frozenset(SUBJECTS)
 

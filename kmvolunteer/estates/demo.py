@@ -1,9 +1,10 @@
-"""Demo grids and estates of 翠湖社区, and where most of its reported-in members live."""
+"""Demo grids and estates of 翠湖社区, where most of its reported-in members live, and a need in one estate."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from datetime import time, timedelta
 
 from sqlalchemy import select
 
@@ -11,6 +12,7 @@ from kmvolunteer.core.time import local_today
 from kmvolunteer.estates import red_property, services
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area
+from kmvolunteer.reportin import services as lists
 from kmvolunteer.reportin.models import ReportIn
 
 # grid, its leader, and its estates with their party branch
@@ -53,4 +55,21 @@ def seed(*, rng: random.Random, generated: bool, echo: Callable[[str], None]) ->
             note = "每月走访一次" if households else ""
             services.set_home(report_in, rng.choice(estates).id, "", households, note, actor_id=None)
             homes += 1
+    lists.publish_need(
+        community,
+        lists.NeedData(
+            kind="need",
+            title="义诊进小区",
+            category_id=None,
+            description="为小区老人量血压、讲解常用药的用法，需要有医护特长的党员。",
+            place="小区中心广场",
+            on_date=local_today() + timedelta(days=4),
+            start_time=time(9),
+            end_time=time(11, 30),
+            recurrence="",
+            headcount=3,
+            skills="医疗、护理",
+            spot=f"estate:{served.id}",
+        ),
+    )
     echo(f"estates: {len(estates)} estates in {len(GRIDS)} grids at 翠湖社区, {homes} members' homes")

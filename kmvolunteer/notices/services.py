@@ -22,6 +22,7 @@ from kmvolunteer.extensions import db
 from kmvolunteer.letters.models import FeedbackLetter
 from kmvolunteer.notices.models import Notice
 from kmvolunteer.org.models import Area
+from kmvolunteer.resident.models import ResidentRequest
 from kmvolunteer.whistles.models import ACTIVE_SUMMONS, Summons, Whistle, WhistleStatus
 
 REMIND_BEFORE = timedelta(hours=1)
@@ -83,6 +84,7 @@ def notify(
     whistle_id: int | None = None,
     summons_id: int | None = None,
     letter_id: int | None = None,
+    request_id: int | None = None,
 ) -> None:
     """Notices for the event's transaction, inserted just before it commits: after the event's own locks (a
     notice's foreign-key lock on its whistle, taken at once, would deadlock two departments settling one
@@ -95,6 +97,7 @@ def notify(
             "whistle_id": whistle_id,
             "summons_id": summons_id,
             "letter_id": letter_id,
+            "request_id": request_id,
             "created_at": now,
         }
         for user_id in sorted(set(user_ids))
@@ -138,12 +141,29 @@ def _letter_issued(sender: type, *, obj: FeedbackLetter, transition: Any, **_: A
     if transition is None:
         notify(party_organizations(obj.agency_id), "letter", letter_id=obj.id)
     elif transition.action == "acknowledge":
-        db.session.execute(
-            update(Notice)
-            .where(Notice.letter_id == obj.id, Notice.read_at.is_(None))
-            .values(read_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
+        _read_by_everyone(Notice.letter_id == obj.id)
+
+
+@machine.transitioned.connect_via(ResidentRequest)
+def _request_changed(sender: type, *, obj: ResidentRequest, transition: Any, **_: Any) -> None:
+    """A resident's new request reaches the community's secretaries; once one of them has triaged it, the
+    notices about it are read for all of them."""
+    if transition is None:
+        notify(blowers(obj.community), "request", request_id=obj.id)  # a community's staff: its secretaries
+    else:
+        _read_by_everyone(Notice.request_id == obj.id)
+        pending = db.session.info.get(PENDING, [])  # told and triaged in one transaction: nothing to read
+        pending[:] = [values for values in pending if values["request_id"] != obj.id]
+
+
+def _read_by_everyone(about) -> None:
+    """The notices ``about`` something that needs doing once, read by all who were told when one did it."""
+    db.session.execute(
+        update(Notice)
+        .where(about, Notice.read_at.is_(None))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
 # --------------------------------------------------------------------------- reminders
@@ -200,11 +220,18 @@ WORDS = {
     "due_contact": _l("%(department)s must contact the blower of whistle %(whistle)s by %(due)s."),
     "due_handle": _l("%(department)s must handle whistle %(whistle)s by %(due)s."),
     "letter": _l("%(community)s sent feedback letter %(serial)s to %(agency)s: acknowledge its receipt."),
+    "request": _l("A resident left a request with %(community)s: “%(what)s”. Triage it."),
 }
 
 
 def describe(notice: Notice) -> str:
     """The notice in the reader's language."""
+    if notice.request is not None:
+        what = " ".join(notice.request.what.split())
+        return str(WORDS["request"]) % {
+            "community": notice.request.community.name,
+            "what": what if len(what) <= 30 else what[:30] + "…",
+        }
     letter = notice.letter
     if letter is not None:
         return str(WORDS[notice.kind]) % {
@@ -243,6 +270,7 @@ def notices_of(user: User, limit: int) -> list[Notice]:
                 joinedload(Notice.letter).options(
                     joinedload(FeedbackLetter.community), joinedload(FeedbackLetter.agency)
                 ),
+                joinedload(Notice.request).joinedload(ResidentRequest.community),
             )
             .order_by(Notice.id.desc())
             .limit(limit)

@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 
 from blinker import signal
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, select
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kmvolunteer.core.time import utcnow
@@ -170,15 +170,6 @@ class Estate(db.Model):
     community: Mapped[Area] = relationship()
     grid: Mapped[Grid | None] = relationship()
     property_company: Mapped[PropertyCompany | None] = relationship()
-
-
-def place_names(community_id: int) -> list[str]:
-    """The names of a community's grids and estates in use, to suggest where a need or a whistle is."""
-    names = []
-    for model in (Estate, Grid):
-        stmt = select(model.name).where(model.community_id == community_id, model.active.is_(True))
-        names += db.session.scalars(stmt.order_by(model.name)).all()
-    return names
 
 
 class Department(db.Model):

@@ -83,7 +83,15 @@ class NeedForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(_l("Enter a title.")), Length(max=100)])
     category = SelectField(_l("Service category"), coerce=_int_or_none, validate_choice=False)
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])
-    place = StringField(_l("Place"), validators=[Optional(), Length(max=100)])
+    spot = SelectField(_l("Estate or grid"), validate_choice=False)
+    place = StringField(
+        _l("Place"), validators=[Optional(), Length(max=100)], description=_l("For example: building 3, the square")
+    )
+    skills = StringField(
+        _l("Skills wanted (optional)"),
+        validators=[Optional(), Length(max=255)],
+        description=_l("Separate them with commas, for example: medicine, law"),
+    )
     on_date = DateField(_l("Date"), validators=[Optional()])
     start_time = TimeField(_l("Start time"), validators=[Optional()])
     end_time = TimeField(_l("End time"), validators=[Optional()])
@@ -111,6 +119,8 @@ class NeedForm(FlaskForm):
             end_time=self.end_time.data,
             recurrence=self.recurrence.data,
             headcount=self.headcount.data,
+            skills=self.skills.data or "",
+            spot=self.spot.data or "",
         )
 
 
@@ -149,7 +159,7 @@ class RosterFilterForm(FlaskForm):
 
 
 class MarketFilterForm(FlaskForm):
-    """项目超市: where, what kind of service, and words to look for."""
+    """项目超市: where, what kind of service, a skill the need wants, and words to look for."""
 
     class Meta:
         csrf = False
@@ -157,3 +167,4 @@ class MarketFilterForm(FlaskForm):
     area = SelectField(_l("District"), coerce=_int_or_none, validate_choice=False)
     category = SelectField(_l("Service category"), coerce=_int_or_none, validate_choice=False)
     q = StringField(_l("Search words"), validators=[Optional(), Length(max=50)])
+    skill = StringField(_l("Skill"), validators=[Optional(), Length(max=30)])

@@ -132,6 +132,10 @@ class Need(db.Model):
     category_id: Mapped[int | None] = mapped_column(ForeignKey("service_category.id"))
     description: Mapped[str] = mapped_column(Text, default="")
     place: Mapped[str] = mapped_column(String(100), default="")
+    # The community's estate (with its grid) or grid it is in, if any (org/spots.py).
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estate.id"))
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"))
+    skills: Mapped[str] = mapped_column(String(255), default="")  # 所需特长, comma-separated
     # When: one date (with optional times), or a recurring schedule in words.
     on_date: Mapped[date | None]
     start_time: Mapped[time | None]
@@ -145,6 +149,8 @@ class Need(db.Model):
 
     community: Mapped[Area] = relationship()
     category: Mapped[ServiceCategory | None] = relationship()
+    estate: Mapped[Estate | None] = relationship()
+    grid: Mapped[Grid | None] = relationship()
 
     @property
     def places_left(self) -> int:

@@ -23,7 +23,8 @@ from kmvolunteer.core.db import seed_list
 from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.time import local_today, to_local, utcnow
 from kmvolunteer.extensions import db
-from kmvolunteer.org.models import Agency, Area, Branch, Member
+from kmvolunteer.org import spots
+from kmvolunteer.org.models import Agency, Area, Branch, Estate, Member
 from kmvolunteer.reportin.models import (
     ACTIVE_REPORT_IN,
     CLAIMS,
@@ -147,6 +148,12 @@ def confirmed_community_of(member: Member) -> Area | None:
     return db.session.scalar(
         select(Area).join(ReportIn, ReportIn.community_id == Area.id).where(_confirmed_report_in_of(member))
     )
+
+
+def skills_of(member: Member) -> list[str]:
+    """The skills the member gave on their confirmed report-in (特长), one by one."""
+    text = db.session.scalar(select(ReportIn.skills).where(_confirmed_report_in_of(member))) or ""
+    return [part for part in text.split("、") if part]
 
 
 def member_history(member: Member) -> list[ReportIn]:
@@ -512,6 +519,8 @@ class NeedData:
     end_time: time | None
     recurrence: str
     headcount: int
+    skills: str = ""  # 所需特长
+    spot: str = ""  # the estate or grid it is in: a key of org.spots.spot_choices
 
 
 def publish_need(community: Area, data: NeedData, *, actor_id: int | None = None) -> Need:
@@ -531,6 +540,8 @@ def publish_need(community: Area, data: NeedData, *, actor_id: int | None = None
         raise ServiceError(_("The end time must be after the start time."), field="end_time")
     if data.category_id is not None:
         _load_categories([data.category_id])
+    skills = _clean_skills(data.skills)
+    estate, grid = spots.locate(community.id, data.spot)
     need = Need(
         community=community,
         kind=data.kind,
@@ -538,6 +549,9 @@ def publish_need(community: Area, data: NeedData, *, actor_id: int | None = None
         category_id=data.category_id,
         description=(data.description or "").strip(),
         place=(data.place or "").strip(),
+        estate=estate,
+        grid=grid,
+        skills=skills,
         on_date=data.on_date,
         start_time=data.start_time,
         end_time=data.end_time,
@@ -713,10 +727,10 @@ def needs_of(community: Area, *, open_only: bool = True):
     return stmt.order_by(Need.on_date.is_(None), Need.on_date, Need.id.desc())
 
 
-def market(area: Area | None = None, category_id: int | None = None, words: str = ""):
+def market(area: Area | None = None, category_id: int | None = None, words: str = "", skill: str = ""):
     """项目超市: every community's open needs and posts with places left (and a day still to come, or a
-    schedule), under ``area`` (a district or the city), of a category, with ``words`` in the title, the
-    description or the place; the soonest first."""
+    schedule), under ``area`` (a district or the city), of a category, wanting ``skill``, with ``words`` in
+    the title, the description or the place; the soonest first."""
     stmt = (
         select(Need)
         .join(Area, Need.community_id == Area.id)
@@ -725,8 +739,15 @@ def market(area: Area | None = None, category_id: int | None = None, words: str 
             Need.claimed < Need.headcount,
             or_(Need.on_date.is_(None), Need.on_date >= local_today()),
         )
-        .options(selectinload(Need.community), selectinload(Need.category))
+        .options(
+            selectinload(Need.community),
+            selectinload(Need.category),
+            selectinload(Need.estate).selectinload(Estate.grid),
+            selectinload(Need.grid),
+        )
     )
+    if skill.strip():
+        stmt = stmt.where(Need.skills.contains(skill.strip(), autoescape=True))
     if area is not None:
         stmt = stmt.where(Area.path.startswith(area.path, autoescape=True))
     if category_id is not None:

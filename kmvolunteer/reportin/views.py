@@ -14,7 +14,8 @@ from kmvolunteer.core.htmx import render, safe_next, see_other, trigger, wants_f
 from kmvolunteer.core.refusals import Refusal, refused
 from kmvolunteer.core.text import parse_id
 from kmvolunteer.extensions import db
-from kmvolunteer.org.models import Area, Branch, Member, place_names
+from kmvolunteer.org.models import Area, Branch, Member
+from kmvolunteer.org.spots import spot_choices
 from kmvolunteer.reportin import home as _home  # noqa: F401  (registers the home-page sections)
 from kmvolunteer.reportin import services
 from kmvolunteer.reportin.forms import (
@@ -418,10 +419,17 @@ def market():
     form.area.choices = [(None, _("All districts"))] + [(a.id, a.name) for a in districts]
     form.category.choices = [(None, _("All categories"))] + [(c.id, c.name) for c in services.active_categories()]
     area = next((a for a in districts if a.id == form.area.data), None)
-    words = (form.q.data or "")[:50] if form.validate() else ""
-    stmt = services.market(area, form.category.data, words)
+    valid = form.validate()
+    words, skill = ((form.q.data or "")[:50], (form.skill.data or "")[:30]) if valid else ("", "")
+    stmt = services.market(area, form.category.data, words, skill)
     page = db.paginate(stmt, per_page=30, error_out=False)
-    return render("reportin/market.html", "reportin/_market.html", form=form, page=page)
+    return render("reportin/market.html", "reportin/_market.html", form=form, page=page, my_skills=_my_skills())
+
+
+def _my_skills() -> list[str]:
+    """The skills the member gave when reporting in, offered in the market's skill filter."""
+    member = current_user.member if current_user.is_member else None
+    return services.skills_of(member) if member is not None else []
 
 
 def _claim_context(community: Area) -> dict:
@@ -457,6 +465,7 @@ def new_need(community_id: int):
     community = _community(community_id)
     form = NeedForm()
     form.category.choices = [("", _("No category"))] + [(c.id, c.name) for c in services.active_categories()]
+    form.spot.choices = spot_choices(community.id)
     if form.validate_on_submit():
         with refused(form):
             need = services.publish_need(community, form.need_data(), actor_id=_actor())
@@ -464,9 +473,7 @@ def new_need(community_id: int):
             flash(_("Published."), "success")
             return see_other(url_for("reportin.need", need_id=need.id))
     status = 422 if request.method == "POST" else 200
-    return render(
-        "reportin/need_form.html", community=community, form=form, status=status, places=place_names(community.id)
-    )
+    return render("reportin/need_form.html", community=community, form=form, status=status)
 
 
 @bp.route("/needs/<int:need_id>")

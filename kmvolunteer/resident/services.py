@@ -26,6 +26,7 @@ import secrets
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from flask import current_app
@@ -44,6 +45,7 @@ from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area
 from kmvolunteer.reportin import services as lists
 from kmvolunteer.resident.models import REQUESTS, RequestStatus, ResidentRequest
+from kmvolunteer.service import services as service
 from kmvolunteer.whistles import services as whistles
 
 WHAT_MAX = 500
@@ -235,6 +237,27 @@ def answer(req: ResidentRequest, actor: User, reply: str) -> None:
     """Answer the resident (the reply is public on the status page)."""
     text = _reply(reply, _("Write the answer the resident will read."))
     _perform(req, "answer", actor, _decided(actor, text), after={"reply": text})
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far what the request became has come, for the resident's status page: counts, dates and the
+    state of a whistle only (no name of a volunteer or of a staff member)."""
+
+    claimed: int = 0  # places on the need taken
+    headcount: int = 0
+    served: int = 0  # approved entries of service given on the need
+    last_served: date | None = None
+    whistle_status: str = ""
+
+
+def progress(req: ResidentRequest) -> Progress:
+    if req.need is not None:
+        count, last = service.served(req.need)
+        return Progress(req.need.claimed, req.need.headcount, count, last)
+    if req.whistle is not None:
+        return Progress(whistle_status=req.whistle.status)
+    return Progress()
 
 
 def need_draft(req: ResidentRequest) -> dict[str, Any]:

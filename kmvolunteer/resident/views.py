@@ -3,17 +3,17 @@ secretary's inbox and triage."""
 
 from __future__ import annotations
 
-import segno
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from markupsafe import Markup
 
 from kmvolunteer.auth.policy import can, get_or_404
 from kmvolunteer.core.htmx import render, see_other
+from kmvolunteer.core.posters import public_address, qr_svg
 from kmvolunteer.core.refusals import refused
 from kmvolunteer.extensions import db
 from kmvolunteer.org.models import Area
+from kmvolunteer.org.spots import spot_choices
 from kmvolunteer.reportin import services as lists
 from kmvolunteer.resident import home as _home  # noqa: F401  (registers the home-page section)
 from kmvolunteer.resident import services
@@ -100,7 +100,14 @@ def status(code: str | None):
         response.headers["Retry-After"] = str(wait)
         return _public(response)
     return _public(
-        render("resident/status.html", req=found, code=code, labels=REQUESTS.label, status=200 if found else 404)
+        render(
+            "resident/status.html",
+            req=found,
+            code=code,
+            labels=REQUESTS.label,
+            progress=services.progress(found) if found else None,
+            status=200 if found else 404,
+        )
     )
 
 
@@ -131,13 +138,14 @@ def inbox(community_id: int):
 def poster(community_id: int):
     """The A4 poster: the community's name, a few words and the QR code of its public form (SVG, made here)."""
     community = get_or_404(Area, community_id, "resident_request.poster")
-    # The address residents open (PUBLIC_URL), not the one the secretary happens to use (an office address).
-    public = current_app.config["PUBLIC_URL"].rstrip("/")
-    path = url_for("resident.ask", community_id=community.id)
-    address = public + path if public else url_for("resident.ask", community_id=community.id, _external=True)
-    qr = segno.make(address, error="m")
-    svg = qr.svg_inline(scale=8, border=2, omitsize=True, title=community.name)
-    return render("resident/poster.html", community=community, address=address, qr=Markup(svg))
+    address = public_address("resident.ask", community_id=community.id)
+    return render(
+        "resident/poster.html",
+        community=community,
+        address=address,
+        qr=qr_svg(address, community.name),
+        back=url_for("resident.inbox", community_id=community.id),
+    )
 
 
 def _request(request_id: int, action: str = "resident_request.view") -> ResidentRequest:
@@ -167,6 +175,7 @@ def _show(req: ResidentRequest, status: int = 200, error: str | None = None, **f
 def _need_form(req: ResidentRequest, **kwargs) -> NeedTriageForm:
     form = NeedTriageForm(data=services.need_draft(req), prefix="need", **kwargs)
     form.category.choices = [("", _("No category"))] + [(c.id, c.name) for c in lists.active_categories()]
+    form.spot.choices = spot_choices(req.community_id)
     return form
 
 
@@ -178,6 +187,7 @@ def _whistle_form(req: ResidentRequest, **kwargs) -> WhistleTriageForm:
     db.session.commit()  # the starting categories, the first time a whistle is blown
     form.category_id.choices = [(c.id, c.name) for c in categories]
     form.departments.choices = [(str(d.id), d.name) for d in whistle_pages.departments_above(req.community)]
+    form.spot.choices = spot_choices(req.community_id)
     return form
 
 

@@ -59,6 +59,7 @@ class ServiceRecord(db.Model):
     late: Mapped[bool] = mapped_column(default=False)
     late_reason: Mapped[str] = mapped_column(String(255), default="")
     recorded_by_organizer: Mapped[bool] = mapped_column(default=False)  # 谁组织谁记录
+    on_site: Mapped[bool] = mapped_column(default=False)  # 现场签到记录: made from an on-site sign-in sheet
     reason: Mapped[str] = mapped_column(String(255), default="")  # the last return / reject / revoke reason
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))

@@ -224,7 +224,7 @@ def half_hours_from(start: time | None, end: time | None, hours: Decimal | None)
     return half_hours
 
 
-def _check_date(day: date, today: date) -> None:
+def check_date(day: date, today: date) -> None:
     if day > today:
         raise ServiceError(_("The service date cannot be in the future."), "service_date")
     if day < date(today.year - 1, 1, 1):
@@ -393,7 +393,7 @@ def log_entry(member: Member, actor: User, data: EntryData, *, today: date | Non
     today = today or local_today()
     _clean_text(data)
     half_hours = half_hours_from(data.start_time, data.end_time, data.hours)
-    _check_date(data.service_date, today)
+    check_date(data.service_date, today)
     community, need = _resolve_place(data, actor)
     late = workdays.is_late(data.service_date, today, late_limit())
     if late and not data.late_reason:
@@ -461,7 +461,7 @@ def edit_entry(record: ServiceRecord, actor: User, data: EntryData, *, today: da
     today = today or local_today()
     _clean_text(data)
     half_hours = half_hours_from(data.start_time, data.end_time, data.hours)
-    _check_date(data.service_date, today)
+    check_date(data.service_date, today)
     if year_is_closed(record.year):
         raise ServiceError(_("The year %(year)d is closed; its records can no longer change.", year=record.year))
     community, need = _resolve_place(data, actor, keep=(record.community_id, record.need_id))
@@ -660,6 +660,105 @@ class AttendanceResult:
     skipped: list[tuple[int, Member | None, str]] = field(default_factory=list)
 
 
+def attendance_late(day: date, today: date, late_reason: str) -> tuple[bool, str]:
+    """Whether records of an activity on ``day`` are late (more than the limit of working days ago), and the
+    reason kept for it; ServiceError when they are late and no reason is given."""
+    late = workdays.is_late(day, today, late_limit())
+    late_reason = (late_reason or "").strip()
+    if late and not late_reason:
+        raise ServiceError(
+            _(
+                "This activity was more than %(n)d working days ago, so the records are late: "
+                "say why they are recorded only now.",
+                n=late_limit(),
+            ),
+            "late_reason",
+        )
+    if len(late_reason) > 255:
+        raise ServiceError(_("This is too long (at most %(n)d characters).", n=255), "late_reason")
+    return late, late_reason if late else ""
+
+
+@dataclass
+class Attended:
+    """How one attendee served, for the organizer's record of it."""
+
+    half_hours: int
+    start_time: time | None = None
+    end_time: time | None = None
+    on_site: bool = False  # 现场签到记录: from an on-site sign-in sheet
+
+
+def record_attended(
+    need: Need,
+    day: date,
+    actor: User,
+    member: Member,
+    served: Attended,
+    *,
+    content: str,
+    place: str,
+    late: bool,
+    late_reason: str,
+) -> ServiceRecord:
+    """One attendee's approved record, recorded by the organizer (谁组织谁记录); ServiceError, with a short
+    reason, when it cannot be made (the organizer's own entry, a repeat, the day's limit). The caller has
+    checked the actor may record attendance on ``need``, the day and the hours."""
+    if not can(actor, "service.decide", About(need.community, member=member)):
+        raise ServiceError(_("your own entry needs another secretary"))
+    _lock_member(member.id)
+    try:
+        _check_duplicates_and_day(
+            member.id,
+            day,
+            need_id=need.id,
+            community_id=need.community_id,
+            start=served.start_time,
+            end=served.end_time,
+            half_hours=served.half_hours,
+            content=content,
+        )
+    except DuplicateEntry as exc:
+        raise ServiceError(_("already has an entry for this on that day")) from exc
+    now = utcnow()
+    record = ServiceRecord(
+        member_id=member.id,
+        community_id=need.community_id,
+        need_id=need.id,
+        service_date=day,
+        year=day.year,
+        start_time=served.start_time,
+        end_time=served.end_time,
+        half_hours=served.half_hours,
+        place=place[:100],
+        content=content,
+        organizer=need.community.name,
+        person_in_charge=actor.display_name[:50],
+        status=S.approved.value,
+        late=late,
+        late_reason=late_reason if late else "",
+        recorded_by_organizer=True,
+        on_site=served.on_site,
+        created_at=now,
+        created_by_id=actor.id,
+        submitted_at=now,
+        decided_at=now,
+        decided_by_id=actor.id,
+    )
+    db.session.add(record)
+    db.session.flush()
+    RECORDS.created(record, actor_id=actor.id)
+    audit.record(
+        "service.recorded",
+        record,
+        scope_path=need.community.path,
+        summary=f"{member.name} {day.isoformat()} {format_hours(served.half_hours)} h · {need.title}"[:255],
+        after={**_snapshot(record), **({"on_site": True} if served.on_site else {})},
+        actor_id=actor.id,
+    )
+    return record
+
+
 def record_attendance(
     need: Need,
     day: date,
@@ -679,86 +778,35 @@ def record_attendance(
         raise ServiceError(_("This need is not within your community."))
     today = today or local_today()
     half_hours = half_hours_from(start_time, end_time, hours)
-    _check_date(day, today)
+    check_date(day, today)
     content = (content or "").strip() or need.title
     place = (place or "").strip() or need.place
-    late = workdays.is_late(day, today, late_limit())
-    late_reason = (late_reason or "").strip()
-    if late and not late_reason:
-        raise ServiceError(
-            _(
-                "This activity was more than %(n)d working days ago, so the records are late: "
-                "say why they are recorded only now.",
-                n=late_limit(),
-            ),
-            "late_reason",
-        )
+    late, late_reason = attendance_late(day, today, late_reason)
     wanted = sorted({int(v) for v in member_ids if str(v).isdigit()})
     if not wanted:
         raise ServiceError(_("Tick at least one attendee."), "member_ids")
     candidates = {m.id: m for m in attendee_candidates(need)}
     result = AttendanceResult()
-    now = utcnow()
     for member_id in wanted:
         member = candidates.get(member_id)
         if member is None:
             result.skipped.append((member_id, None, _("not on this attendance sheet")))
             continue
-        if not can(actor, "service.decide", About(need.community, member=member)):
-            result.skipped.append((member_id, member, _("your own entry needs another secretary")))
-            continue
-        _lock_member(member.id)
         try:
-            _check_duplicates_and_day(
-                member.id,
+            record = record_attended(
+                need,
                 day,
-                need_id=need.id,
-                community_id=need.community_id,
-                start=start_time,
-                end=end_time,
-                half_hours=half_hours,
+                actor,
+                member,
+                Attended(half_hours, start_time, end_time),
                 content=content,
+                place=place,
+                late=late,
+                late_reason=late_reason,
             )
-        except DuplicateEntry:
-            result.skipped.append((member_id, member, _("already has an entry for this on that day")))
-            continue
         except ServiceError as exc:
             result.skipped.append((member_id, member, exc.message))
             continue
-        record = ServiceRecord(
-            member_id=member.id,
-            community_id=need.community_id,
-            need_id=need.id,
-            service_date=day,
-            year=day.year,
-            start_time=start_time,
-            end_time=end_time,
-            half_hours=half_hours,
-            place=place[:100],
-            content=content,
-            organizer=need.community.name,
-            person_in_charge=actor.display_name[:50],
-            status=S.approved.value,
-            late=late,
-            late_reason=late_reason if late else "",
-            recorded_by_organizer=True,
-            created_at=now,
-            created_by_id=actor.id,
-            submitted_at=now,
-            decided_at=now,
-            decided_by_id=actor.id,
-        )
-        db.session.add(record)
-        db.session.flush()
-        RECORDS.created(record, actor_id=actor.id)
-        audit.record(
-            "service.recorded",
-            record,
-            scope_path=need.community.path,
-            summary=f"{member.name} {day.isoformat()} {format_hours(half_hours)} h · {need.title}"[:255],
-            after=_snapshot(record),
-            actor_id=actor.id,
-        )
         result.created.append(record)
     return result
 
@@ -1182,3 +1230,13 @@ def entries_on(need: Need, day: date) -> dict[int, ServiceRecord]:
             )
         )
     }
+
+
+def served(need: Need) -> tuple[int, date | None]:
+    """How many approved entries of service were given on the need, and the last day one was given."""
+    count, last = db.session.execute(
+        select(func.count(ServiceRecord.id), func.max(ServiceRecord.service_date)).where(
+            ServiceRecord.need_id == need.id, ServiceRecord.status == RecordStatus.approved.value
+        )
+    ).one()
+    return count, last

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from kmvolunteer.auth.models import User
 from kmvolunteer.extensions import db
 from kmvolunteer.org.demo import reset_sequences
-from kmvolunteer.org.models import Area, Department
+from kmvolunteer.org.models import Area, Department, Estate, Grid
 from kmvolunteer.whistles import demo_city, services
 from kmvolunteer.whistles.models import Rating, Urgency
 
@@ -92,7 +92,8 @@ def seed(*, rng: random.Random, generated: bool, echo: Callable[[str], None]) ->
         (users["huashan_officer"], subdistrict, bureau, users["dept_officer"], SUBDISTRICT_WHISTLES),
     ):
         for title, problem, address, place, category, urgency, reached in whistles:
-            data = services.WhistleData(title, problem, address, categories[category].id, Urgency(urgency).value, place)
+            spot = _spot(area, place)
+            data = services.WhistleData(title, problem, address, categories[category].id, Urgency(urgency).value, spot)
             whistle = services.blow(area, blower, data, [department.id])
             _work_through(whistle, blower, officer, reached)
             count += 1
@@ -118,3 +119,12 @@ def _work_through(whistle, blower: User, officer: User, reached: str) -> None:
     if "closed" in steps:
         services.rate(summons, blower, Rating.satisfied.value, "处理及时，居民满意。")
         services.close(whistle, blower)
+
+
+def _spot(area: Area, name: str) -> str:
+    """The key of the community's estate or grid called ``name`` (the demo names them), or none."""
+    for model, kind in ((Estate, "estate"), (Grid, "grid")):
+        found = db.session.scalar(select(model.id).where(model.community_id == area.id, model.name == name))
+        if found:
+            return f"{kind}:{found}"
+    return ""

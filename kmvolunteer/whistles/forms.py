@@ -21,10 +21,7 @@ class WhistleForm(FlaskForm):
     title = StringField(_l("The problem in one line"), validators=[Optional(), Length(max=100)])
     problem = TextAreaField(_l("What is the problem"), validators=[Optional(), Length(max=2000)])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=200)])
-    place = StringField(
-        _l("Grid or estate (optional)"),
-        validators=[Optional(), Length(max=100)],
-    )
+    spot = SelectField(_l("Estate or grid (optional)"), validate_choice=False)
     category_id = SelectField(_l("Category"), coerce=parse_id, validate_choice=False)
     urgency = RadioField(
         _l("Urgency"),
@@ -49,7 +46,7 @@ class WhistleForm(FlaskForm):
             address=self.address.data or "",
             category_id=self.category_id.data,
             urgency=self.urgency.data or "",
-            place=self.place.data or "",
+            spot=self.spot.data or "",
         )
 
 

@@ -19,7 +19,7 @@ from kmvolunteer.core.db import known_statuses
 from kmvolunteer.core.machine import Machine, Transition
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
-from kmvolunteer.org.models import Area, Department
+from kmvolunteer.org.models import Area, Department, Estate, Grid
 
 
 class WhistleStatus(str, enum.Enum):
@@ -102,6 +102,9 @@ class Whistle(db.Model):
     problem: Mapped[str] = mapped_column(Text)
     address: Mapped[str] = mapped_column(String(200))
     place: Mapped[str] = mapped_column(String(100), default="")  # 网格 / 小区, optional
+    # The community's estate (with its grid) or grid it is in, if any (org/spots.py); place then names it.
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estate.id"))
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"))
     category_id: Mapped[int] = mapped_column(ForeignKey("whistle_category.id"))
     urgency: Mapped[str] = mapped_column(String(8), default=Urgency.normal.value)
     status: Mapped[str] = mapped_column(String(16), default=WhistleStatus.open.value)
@@ -114,6 +117,8 @@ class Whistle(db.Model):
 
     area: Mapped[Area] = relationship()
     category: Mapped[WhistleCategory] = relationship()
+    estate: Mapped[Estate | None] = relationship()
+    grid: Mapped[Grid | None] = relationship()
     escalated_from: Mapped[Whistle | None] = relationship(remote_side=[id], back_populates="escalated_to")
     escalated_to: Mapped[Whistle | None] = relationship(back_populates="escalated_from")
     summonses: Mapped[list[Summons]] = relationship(back_populates="whistle", order_by="Summons.id")

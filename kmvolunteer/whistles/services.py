@@ -26,6 +26,7 @@ from kmvolunteer.core.errors import ServiceError
 from kmvolunteer.core.text import checked_text, parse_id
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
+from kmvolunteer.org import spots
 from kmvolunteer.org.models import Area, Department
 from kmvolunteer.whistles import deadlines, photos
 from kmvolunteer.whistles.models import (
@@ -158,7 +159,7 @@ class WhistleData:
     address: str
     category_id: Any
     urgency: str = Urgency.normal.value
-    place: str = ""  # 网格 / 小区
+    spot: str = ""  # the community's estate or grid: a key of org.spots.spot_choices
 
 
 def blow(
@@ -171,7 +172,7 @@ def blow(
     title = checked_text(data.title, "title", 100, _("Say in a line what the problem is."))
     problem = checked_text(data.problem, "problem", TEXT_MAX, _("Describe the problem."))
     address = checked_text(data.address, "address", 200, _("Say where the problem is."))
-    place = checked_text(data.place, "place", 100, None)
+    estate, grid = spots.locate(area.id, data.spot) if area.level == "community" else (None, None)
     if data.urgency not in {u.value for u in Urgency}:
         raise ServiceError(_("Choose normal or urgent."), "urgency")
     category = _category(data.category_id)
@@ -183,7 +184,9 @@ def blow(
         title=title,
         problem=problem,
         address=address,
-        place=place,
+        place=(estate or grid).name if (estate or grid) else "",
+        estate=estate,
+        grid=grid,
         category_id=category.id,
         urgency=data.urgency,
         created_at=utcnow(),
@@ -531,6 +534,8 @@ def _escalate(whistle: Whistle, kind: EscalationReason, reason: str | None, acto
         problem=whistle.problem,
         address=whistle.address,
         place=whistle.place,
+        estate_id=whistle.estate_id,
+        grid_id=whistle.grid_id,
         category_id=whistle.category_id,
         urgency=whistle.urgency,
         reason=whistle.reason,

@@ -17,7 +17,7 @@ from kmvolunteer.core.refusals import refused
 from kmvolunteer.core.text import parse_id
 from kmvolunteer.core.time import utcnow
 from kmvolunteer.extensions import db
-from kmvolunteer.org.models import place_names
+from kmvolunteer.org.spots import spot_choices
 from kmvolunteer.whistles import deadlines, pages, photos, services
 from kmvolunteer.whistles import home as _home  # noqa: F401  (registers the home-page sections)
 from kmvolunteer.whistles.forms import FilterForm, RuleForm, WhistleForm
@@ -96,6 +96,7 @@ def new():
     form.category_id.choices = [(c.id, c.name) for c in categories]
     departments = pages.departments_above(area)
     form.departments.choices = [(str(d.id), d.name) for d in departments]
+    form.spot.choices = spot_choices(area.id) if area.level == "community" else []
     if form.validate_on_submit():
         with refused(form):
             whistle = services.blow(
@@ -105,8 +106,7 @@ def new():
             flash(_("Whistle %(serial)s blown: the departments have been summoned.", serial=whistle.serial), "success")
             return see_other(url_for("whistles.show", whistle_id=whistle.id), CHANGED)
     status = 422 if request.method == "POST" else 200
-    places = place_names(area.id) if area.level == "community" else []
-    return render("whistles/new.html", status=status, form=form, area=area, areas=areas, places=places)
+    return render("whistles/new.html", status=status, form=form, area=area, areas=areas)
 
 
 # ---------------------------------------------------------------- the blower's side

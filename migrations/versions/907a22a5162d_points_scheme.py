@@ -2,7 +2,7 @@
 points each of five stars needs; points themselves are computed from the tallies' facts, not stored
 
 Revision ID: 907a22a5162d
-Revises: 39b23890e52f
+Revises: d58b19bd7254
 Create Date: 2026-12-10 09:00:00.000000
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "907a22a5162d"
-down_revision = "39b23890e52f"
+down_revision = "d58b19bd7254"
 branch_labels = None
 depends_on = None
 
