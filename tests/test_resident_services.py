@@ -141,6 +141,14 @@ def test_the_secretary_answers_and_the_answer_is_public(world):
         services.reject(req, secretary, "spam")
 
 
+def test_numbers_written_with_spaces_and_identity_card_numbers_are_masked_too(world):
+    req = _submit(world, what="联系我 139 8765 4321 或 139-1234-5678，身份证530102195501011234，门牌 12 号")
+    description = services.need_draft(req)["description"]
+    assert "139****4321" in description and "139****5678" in description
+    assert "530***********1234" in description and "195501011" not in description
+    assert "门牌 12 号" in description  # other numbers stay as written
+
+
 def test_a_request_made_a_need_is_linked_and_the_need_carries_no_phone(world):
     req = _submit(world, what="王奶奶需要买菜 联系 13987650002", phone="13987650003")
     draft = services.need_draft(req)

@@ -48,12 +48,19 @@ def mask_phone(phone: str | None) -> str:
     return f"{phone[:3]}****{phone[-4:]}"
 
 
-MOBILE_IN_TEXT_RE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+# A mainland mobile as people write it: 13812345678, 138 1234 5678, 138-1234-5678.
+MOBILE_IN_TEXT_RE = re.compile(r"(?<!\d)1[3-9]\d(?:[ -]?\d){8}(?!\d)")
+# A resident identity card number (身份证号): 17 digits and a digit or X.
+ID_NUMBER_RE = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 
 
 def mask_mobiles(text: str) -> str:
-    """Every mainland mobile number inside ``text`` masked: 'reset 13812345678' → 'reset 138****5678'."""
-    return MOBILE_IN_TEXT_RE.sub(lambda m: mask_phone(m.group()), text) if text else text
+    """Every mainland mobile number (however spaced) and identity card number inside ``text`` masked:
+    'call 138 1234 5678' → 'call 138****5678'; '530102195501011234' → '530***********1234'."""
+    if not text:
+        return text
+    text = ID_NUMBER_RE.sub(lambda m: m.group()[:3] + "*" * 11 + m.group()[-4:], text)
+    return MOBILE_IN_TEXT_RE.sub(lambda m: mask_phone(re.sub(r"\D", "", m.group())), text)
 
 
 def mask_name(name: str) -> str:
