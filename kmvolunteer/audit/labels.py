@@ -115,6 +115,16 @@ ACTIONS = {
     "resident_request.to_need": _l("Resident's request made a need"),
     "resident_request.to_whistle": _l("Whistle blown on a resident's request"),
     "resident_request.rejected": _l("Resident's request closed as spam"),
+    "api_token.created": _l("API token created"),
+    "api_token.revoked": _l("API token revoked"),
+    "api_token.used": _l("Data changed through an API token"),
+    "onsite.opened": _l("On-site sign-in opened"),
+    "onsite.closed": _l("On-site sign-in closed into service records"),
+    "onsite.cancelled": _l("On-site sign-in cancelled"),
+    "onsite.added": _l("Added to the on-site sheet"),
+    "onsite.signed_in": _l("Signed in on site"),
+    "onsite.signed_out": _l("Signed out on site"),
+    "onsite.corrected": _l("On-site times corrected"),
 }
 
 FIELDS = {
